@@ -1,0 +1,76 @@
+package handlers
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+)
+
+// MaxFrameBytes is the largest payload the API Gateway Management API accepts in one post.
+const MaxFrameBytes = 128 * 1024
+
+// Decoder turns the raw body of a notification request into a Request.
+// Every error it returns is permanent: no retry makes a malformed request valid.
+type Decoder struct {
+	// MaxFrameBytes bounds the JSON of data; zero means MaxFrameBytes.
+	MaxFrameBytes int
+}
+
+// Decode parses and validates body. The returned Request's Data is compact JSON.
+func (d Decoder) Decode(body []byte) (Request, error) {
+	req, err := d.decode(body)
+	if err != nil {
+		return Request{}, Permanent(fmt.Errorf("decode request: %w", err))
+	}
+	return req, nil
+}
+
+func (d Decoder) decode(body []byte) (Request, error) {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(body, &fields); err != nil {
+		return Request{}, fmt.Errorf("not a JSON object: %w", err)
+	}
+	raw, ok := fields["data"]
+	if !ok {
+		return Request{}, errors.New(`no "data" field`)
+	}
+	var data bytes.Buffer
+	if err := json.Compact(&data, raw); err != nil {
+		return Request{}, fmt.Errorf("data: %w", err)
+	}
+	limit := d.MaxFrameBytes
+	if limit <= 0 {
+		limit = MaxFrameBytes
+	}
+	if data.Len() > limit {
+		return Request{}, fmt.Errorf("data is %d bytes, over the %d-byte frame limit", data.Len(), limit)
+	}
+	users, err := userList(fields, "users")
+	if err != nil {
+		return Request{}, err
+	}
+	excluded, err := userList(fields, "exclude_users")
+	if err != nil {
+		return Request{}, err
+	}
+	return Request{Users: users, ExcludeUsers: excluded, Data: data.Bytes()}, nil
+}
+
+// userList reads an optional list of non-empty user ids; absent and null mean none.
+func userList(fields map[string]json.RawMessage, name string) ([]string, error) {
+	raw, ok := fields[name]
+	if !ok || string(raw) == "null" {
+		return nil, nil
+	}
+	var users []string
+	if err := json.Unmarshal(raw, &users); err != nil {
+		return nil, fmt.Errorf("%q is not a list of strings", name)
+	}
+	for i, u := range users {
+		if u == "" {
+			return nil, fmt.Errorf("%q[%d] is an empty user id", name, i)
+		}
+	}
+	return users, nil
+}

@@ -1,0 +1,43 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// Poster is what the post stage needs of the gateway: send one frame to one connection.
+// It returns ErrGone for a connection the gateway no longer knows and a PermanentError
+// for a post that no retry can pass.
+type Poster interface {
+	PostToConnection(ctx context.Context, connectionID string, frame []byte) error
+}
+
+// Outcome is what became of a delivery that did not fail.
+type Outcome int
+
+// The outcomes of a post.
+const (
+	// Delivered means the gateway took the frame.
+	Delivered Outcome = iota
+	// Gone means the connection is stale and is to be pruned.
+	Gone
+)
+
+// Post sends deliveries through a gateway.
+type Post struct {
+	Gateway Poster
+}
+
+// Post sends d's frame to its connection.
+func (p Post) Post(ctx context.Context, d Delivery) (Outcome, error) {
+	err := p.Gateway.PostToConnection(ctx, d.ConnectionID, d.Frame)
+	switch {
+	case err == nil:
+		return Delivered, nil
+	case errors.Is(err, ErrGone):
+		return Gone, nil
+	default:
+		return 0, fmt.Errorf("post to %s of %s: %w", d.ConnectionID, d.UserID, err)
+	}
+}

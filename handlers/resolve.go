@@ -1,0 +1,97 @@
+package handlers
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	"github.com/samber/lo"
+	"golang.org/x/sync/errgroup"
+)
+
+// ConnectionLister is what the resolve stage needs of the connection store.
+type ConnectionLister interface {
+	// UserConnections returns every connection of one user.
+	UserConnections(ctx context.Context, userID string) ([]Connection, error)
+	// ScanConnections calls page with every connection in the store, one page at a
+	// time and never concurrently, starting after cursor ("" starts at the beginning).
+	// next resumes the scan after that page; it is "" after the last one. The scan
+	// stops at the first error page returns, and returns it.
+	ScanConnections(ctx context.Context, cursor string, page func(conns []Connection, next string) error) error
+}
+
+// EmitFunc receives one page of recipients. next is the cursor that resumes the
+// resolution after this page, for a retry that must not emit it twice.
+type EmitFunc func(page Recipients, next string) error
+
+// Resolver finds the connections a request targets.
+type Resolver struct {
+	Store ConnectionLister
+	// PageSize bounds the connections of one multicast page; zero means 100.
+	PageSize int
+	// Concurrency bounds the users looked up at once for a multicast; zero means 16.
+	Concurrency int
+}
+
+// Resolve calls emit with the connections req targets, a page at a time, starting after
+// cursor. A multicast looks up each of its users (less the excluded ones); a broadcast or
+// an exclusion streams the whole store, so memory stays flat however many there are.
+func (r Resolver) Resolve(ctx context.Context, req Request, cursor string, emit EmitFunc) error {
+	if req.Kind() == Multicast {
+		return r.multicast(ctx, req, cursor, emit)
+	}
+	excluded := lo.Keyify(req.ExcludeUsers)
+	err := r.Store.ScanConnections(ctx, cursor, func(conns []Connection, next string) error {
+		if len(excluded) > 0 {
+			conns = lo.Reject(conns, func(c Connection, _ int) bool { _, ok := excluded[c.UserID]; return ok })
+		}
+		if len(conns) == 0 {
+			return nil
+		}
+		return emit(Recipients{Data: req.Data, Connections: conns}, next)
+	})
+	if err != nil {
+		return fmt.Errorf("resolve %s: %w", req.Kind(), err)
+	}
+	return nil
+}
+
+// multicast looks the users up concurrently, then emits their connections in pages;
+// its cursor counts the pages already emitted.
+func (r Resolver) multicast(ctx context.Context, req Request, cursor string, emit EmitFunc) error {
+	users := lo.Without(req.Users, req.ExcludeUsers...)
+	found := make([][]Connection, len(users))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(orDefault(r.Concurrency, 16))
+	for i, user := range users {
+		g.Go(func() error {
+			conns, err := r.Store.UserConnections(gctx, user)
+			if err != nil {
+				return fmt.Errorf("resolve %s: %w", user, err)
+			}
+			found[i] = conns
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	done, _ := strconv.Atoi(cursor)
+	for i, page := range lo.Chunk(lo.Flatten(found), orDefault(r.PageSize, 100)) {
+		if i < done {
+			continue
+		}
+		if err := emit(Recipients{Data: req.Data, Connections: page}, strconv.Itoa(i+1)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func orDefault(v, def int) int {
+	if v <= 0 {
+		return def
+	}
+	return v
+}
+
