@@ -1,0 +1,136 @@
+// Package intake is the HTTP front door of `pusher dev`: POST /notifications takes a
+// notification request and hands it to the pipeline as a Watermill subscriber would.
+package intake
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"sync"
+
+	"github.com/ThreeDotsLabs/watermill"
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
+)
+
+// Topic is the topic an Intake delivers requests on.
+const Topic = "notifications"
+
+// MaxBodyBytes is the largest request body taken: SQS's largest message.
+const MaxBodyBytes = 256 * 1024
+
+// Intake is a message.Subscriber fed by HTTP. A POST is answered 202 once the pipeline
+// has taken the request, so a request answered 202 is in the pipeline's hands.
+type Intake struct {
+	logger *slog.Logger
+	out    chan *message.Message
+
+	mu      sync.RWMutex // held for reading while sending on out, for writing to close it
+	closing   chan struct{}
+	closed    bool
+	closeOnce sync.Once
+}
+
+// New returns an Intake; a nil logger means slog.Default().
+func New(logger *slog.Logger) *Intake {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	return &Intake{logger: logger, out: make(chan *message.Message), closing: make(chan struct{})}
+}
+
+// Register mounts POST /notifications on mux.
+func (in *Intake) Register(mux *http.ServeMux) {
+	mux.HandleFunc("POST /notifications", in.post)
+}
+
+func (in *Intake) post(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		writeJSON(w, http.StatusRequestEntityTooLarge, map[string]string{"error": fmt.Sprintf("body over %d bytes", MaxBodyBytes)})
+		return
+	case err != nil:
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "read body: " + err.Error()})
+		return
+	case !json.Valid(body):
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "body is not JSON"})
+		return
+	}
+	msg := message.NewMessage(watermill.NewUUID(), body)
+	if corr := r.Header.Get("X-Correlation-Id"); corr != "" {
+		middleware.SetCorrelationID(corr, msg)
+	}
+	if err := in.hand(r.Context(), msg); err != nil {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": err.Error()})
+		return
+	}
+	writeJSON(w, http.StatusAccepted, map[string]string{"message_id": msg.UUID})
+}
+
+// hand gives msg to the subscriber and returns once it is taken.
+func (in *Intake) hand(ctx context.Context, msg *message.Message) error {
+	in.mu.RLock()
+	defer in.mu.RUnlock()
+	if in.closed {
+		return errors.New("intake is closed")
+	}
+	select {
+	case in.out <- msg:
+	case <-in.closing:
+		return errors.New("intake is closing")
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	go in.watch(msg)
+	return nil
+}
+
+// watch logs a request the pipeline could not settle: with no queue behind it, the
+// dev intake cannot redeliver it.
+func (in *Intake) watch(msg *message.Message) {
+	select {
+	case <-msg.Acked():
+	case <-msg.Nacked():
+		in.logger.Error("request not settled and not redeliverable", "message_id", msg.UUID)
+	}
+}
+
+// Subscribe returns the channel of admitted requests; the topic must be Topic. The
+// channel closes when ctx is done or the Intake is closed.
+func (in *Intake) Subscribe(ctx context.Context, topic string) (<-chan *message.Message, error) {
+	if topic != Topic {
+		return nil, fmt.Errorf("intake has no topic %q, only %q", topic, Topic)
+	}
+	go func() {
+		select {
+		case <-ctx.Done():
+			_ = in.Close()
+		case <-in.closing:
+		}
+	}()
+	return in.out, nil
+}
+
+// Close stops taking requests; posts after it are answered 503.
+func (in *Intake) Close() error {
+	in.closeOnce.Do(func() {
+		close(in.closing) // senders waiting on out give up and release mu
+		in.mu.Lock()
+		defer in.mu.Unlock()
+		in.closed = true
+		close(in.out)
+	})
+	return nil
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

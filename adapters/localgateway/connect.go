@@ -1,0 +1,156 @@
+package localgateway
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/apigw-pusher/apigw-pusher/handlers"
+)
+
+// registryTimeout bounds the registry call made when a connection closes, which cannot
+// use the request's context: by then that context may be done.
+const registryTimeout = 10 * time.Second
+
+// conn is one client connection.
+type conn struct {
+	id          string
+	user        string
+	sourceIP    string
+	userAgent   string
+	connectedAt time.Time
+	lastActive  atomic.Int64 // Unix nanoseconds of the last message read
+
+	// ready is closed once the upgrade is over: ws is then the socket, or nil if the
+	// upgrade failed. It lets a post that races a fresh connection wait for it rather than
+	// call it gone.
+	ready chan struct{}
+	ws    *websocket.Conn
+}
+
+func (c *conn) connection() handlers.Connection {
+	return handlers.Connection{UserID: c.user, ConnectionID: c.id}
+}
+
+// connect is the $connect route: it registers the connection, upgrades the request to a
+// WebSocket, discards what the client sends, and unregisters the connection at the end.
+//
+// The connection is in the gateway's map before the registry hears of it, so that a post
+// to any registered connection finds it.
+func (g *Gateway) connect(w http.ResponseWriter, r *http.Request) {
+	user := r.URL.Query().Get(g.cfg.IdentityParam)
+	if user == "" {
+		http.Error(w, "missing query parameter "+g.cfg.IdentityParam, http.StatusUnauthorized)
+		return
+	}
+	c := g.add(user, r)
+	if c == nil {
+		http.Error(w, "gateway is shutting down", http.StatusServiceUnavailable)
+		return
+	}
+	defer g.open.Done()
+	log := g.cfg.Logger.With("connection_id", c.id, "user_id", user)
+
+	if err := g.reg.AddConnection(r.Context(), c.connection()); err != nil {
+		g.forget(c)
+		close(c.ready)
+		log.Error("register connection", "error", err)
+		http.Error(w, "register connection failed", http.StatusInternalServerError)
+		return
+	}
+	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+		InsecureSkipVerify: true, // a dev tool: any origin may connect
+		CompressionMode:    websocket.CompressionDisabled,
+	})
+	if err != nil { // Accept has answered the request
+		g.forget(c)
+		close(c.ready)
+		g.remove(c, log)
+		log.Debug("upgrade failed", "error", err)
+		return
+	}
+	ws.SetReadLimit(int64(g.cfg.MaxPayloadBytes))
+	c.ws = ws
+	close(c.ready)
+	log.Debug("connected")
+
+	err = c.discardMessages(r.Context())
+	g.forget(c)
+	_ = ws.CloseNow()
+	g.remove(c, log)
+	log.Debug("disconnected", "reason", err)
+}
+
+// add records a new connection of user, or returns nil once the gateway is closed.
+func (g *Gateway) add(user string, r *http.Request) *conn {
+	now := time.Now()
+	c := &conn{
+		user:        user,
+		sourceIP:    remoteIP(r),
+		userAgent:   r.UserAgent(),
+		connectedAt: now,
+		ready:       make(chan struct{}),
+	}
+	c.lastActive.Store(now.UnixNano())
+
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		return nil
+	}
+	for c.id == "" || g.conns[c.id] != nil {
+		c.id = newConnectionID()
+	}
+	g.conns[c.id] = c
+	g.open.Add(1)
+	return c
+}
+
+// remove tells the registry that c is closed.
+func (g *Gateway) remove(c *conn, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), registryTimeout)
+	defer cancel()
+	if err := g.reg.RemoveConnection(ctx, c.connection()); err != nil {
+		log.Error("unregister connection", "error", err)
+	}
+}
+
+// discardMessages reads until the connection fails or closes. API Gateway would route
+// client messages to a backend; the pusher has none, so they only mark the connection
+// active. (websocket.Conn.CloseRead would close the connection on the first message.)
+func (c *conn) discardMessages(ctx context.Context) error {
+	for {
+		_, r, err := c.ws.Reader(ctx)
+		if err != nil {
+			return err
+		}
+		if _, err := io.Copy(io.Discard, r); err != nil {
+			return err
+		}
+		c.lastActive.Store(time.Now().UnixNano())
+	}
+}
+
+// newConnectionID returns an id shaped like API Gateway's, such as "L0SM9cOFvHcCIhw=":
+// 11 random bytes in 16 base64 characters. The URL alphabet keeps '/' out of paths.
+func newConnectionID() string {
+	var b [11]byte
+	_, _ = rand.Read(b[:]) // never fails: crypto/rand crashes the program instead
+	return base64.URLEncoding.EncodeToString(b[:])
+}
+
+func remoteIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}

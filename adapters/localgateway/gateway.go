@@ -1,0 +1,128 @@
+// Package localgateway emulates, on a plain HTTP listener, the two faces of an API Gateway
+// WebSocket API: the endpoint that clients connect to, and the Management API
+// (POST, GET and DELETE /@connections/{id}) that the pusher posts frames through.
+//
+// The Management API is wire-compatible with AWS's, so the aws-sdk-go-v2
+// apigatewaymanagementapi client works against it unchanged, through BaseEndpoint and
+// anonymous credentials. It is what `pusher dev` runs instead of AWS.
+package localgateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+
+	"github.com/coder/websocket"
+
+	"github.com/apigw-pusher/apigw-pusher/handlers"
+)
+
+// Registry stores connections as they open and close ($connect / $disconnect).
+type Registry interface {
+	AddConnection(ctx context.Context, c handlers.Connection) error
+	RemoveConnection(ctx context.Context, c handlers.Connection) error
+}
+
+// Gateway is a local API Gateway WebSocket endpoint and Management API.
+type Gateway struct {
+	cfg Config
+	reg Registry
+
+	mu     sync.RWMutex
+	conns  map[string]*conn
+	closed bool
+	// open counts the running connection handlers, for Close to wait on.
+	open sync.WaitGroup
+}
+
+// New returns a Gateway that reports connections to reg.
+func New(cfg Config, reg Registry) (*Gateway, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("local gateway config: %w", err)
+	}
+	if reg == nil {
+		return nil, errors.New("local gateway: registry is nil")
+	}
+	return &Gateway{cfg: cfg, reg: reg, conns: make(map[string]*conn)}, nil
+}
+
+// Register mounts the gateway's routes on mux: the WebSocket endpoint at GET / and the
+// Management API at /@connections/{id}.
+func (g *Gateway) Register(mux *http.ServeMux) {
+	mux.HandleFunc("GET /{$}", g.connect)
+	mux.HandleFunc("POST /@connections/{id}", g.post)
+	mux.HandleFunc("GET /@connections/{id}", g.get)
+	mux.HandleFunc("DELETE /@connections/{id}", g.delete)
+}
+
+// Connections returns the number of open connections.
+func (g *Gateway) Connections() int {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	return len(g.conns)
+}
+
+// Close refuses new connections, closes every open one with StatusGoingAway, and waits
+// until each is removed from the registry or ctx is done.
+func (g *Gateway) Close(ctx context.Context) error {
+	g.mu.Lock()
+	g.closed = true
+	conns := make([]*conn, 0, len(g.conns))
+	for _, c := range g.conns {
+		conns = append(conns, c)
+	}
+	g.mu.Unlock()
+
+	// A close handshake can take seconds with a slow client: run them side by side.
+	for _, c := range conns {
+		go func() {
+			<-c.ready
+			if c.ws != nil {
+				_ = c.ws.Close(websocket.StatusGoingAway, "gateway shutting down")
+			}
+		}()
+	}
+	done := make(chan struct{})
+	go func() {
+		g.open.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("close local gateway with %d connections: %w", g.Connections(), ctx.Err())
+	}
+}
+
+// lookup returns the open connection id, waiting for its upgrade to finish if need be.
+// It returns nil for an unknown connection.
+func (g *Gateway) lookup(ctx context.Context, id string) *conn {
+	g.mu.RLock()
+	c := g.conns[id]
+	g.mu.RUnlock()
+	if c == nil {
+		return nil
+	}
+	select {
+	case <-c.ready:
+	case <-ctx.Done():
+		return nil
+	}
+	if c.ws == nil {
+		return nil
+	}
+	return c
+}
+
+// forget removes c from the open connections.
+func (g *Gateway) forget(c *conn) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.conns[c.id] == c {
+		delete(g.conns, c.id)
+	}
+}

@@ -1,0 +1,94 @@
+package pipeline
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/apigw-pusher/apigw-pusher/handlers"
+)
+
+// Config tunes a Pipeline. The zero value is usable: every field has a default.
+type Config struct {
+	// PostConcurrency bounds the posts in flight; default 256.
+	PostConcurrency int
+	// StageConcurrency bounds the messages every other stage works on at once, and the
+	// users a multicast looks up at once; default 16.
+	StageConcurrency int
+	// MaxRequests bounds the requests admitted and not yet settled; default 256.
+	MaxRequests int
+	// PostTimeout bounds one post attempt; default 10s.
+	PostTimeout time.Duration
+	// PageSize bounds the connections of one multicast page; default 100.
+	PageSize int
+	// MaxFrameBytes bounds the JSON of a request's data; default handlers.MaxFrameBytes.
+	MaxFrameBytes int
+	// CloseTimeout is how long Run waits, once its context is done, for the requests it
+	// admitted to settle; what is still open then is redelivered by its source. Default 30s.
+	CloseTimeout time.Duration
+	// PoisonTopic is the topic parked messages are published to; default "poison".
+	PoisonTopic string
+	// Retry tunes the retries of transient errors.
+	Retry RetryConfig
+}
+
+// RetryConfig tunes the exponential backoff of transient errors.
+type RetryConfig struct {
+	// MaxAttempts is how many times a stage runs a message before parking it; default 5.
+	MaxAttempts int
+	// InitialInterval is the wait before the first retry; default 100ms.
+	InitialInterval time.Duration
+	// MaxInterval caps the wait between retries; default 5s.
+	MaxInterval time.Duration
+	// Multiplier grows the wait after each retry; default 2.
+	Multiplier float64
+	// Jitter spreads each wait by ± this fraction; default 0.5.
+	Jitter float64
+}
+
+func (c *Config) setDefaults() {
+	setDefault(&c.PostConcurrency, 256)
+	setDefault(&c.StageConcurrency, 16)
+	setDefault(&c.MaxRequests, 256)
+	setDefault(&c.PostTimeout, 10*time.Second)
+	setDefault(&c.PageSize, 100)
+	setDefault(&c.MaxFrameBytes, handlers.MaxFrameBytes)
+	setDefault(&c.CloseTimeout, 30*time.Second)
+	setDefault(&c.PoisonTopic, "poison")
+	setDefault(&c.Retry.MaxAttempts, 5)
+	setDefault(&c.Retry.InitialInterval, 100*time.Millisecond)
+	setDefault(&c.Retry.MaxInterval, 5*time.Second)
+	setDefault(&c.Retry.Multiplier, 2)
+	setDefault(&c.Retry.Jitter, 0.5)
+}
+
+func setDefault[T comparable](v *T, def T) {
+	var zero T
+	if *v == zero {
+		*v = def
+	}
+}
+
+// Validate reports every setting that cannot work.
+func (c Config) Validate() error {
+	var errs []error
+	for name, v := range map[string]int{
+		"PostConcurrency": c.PostConcurrency, "StageConcurrency": c.StageConcurrency,
+		"MaxRequests": c.MaxRequests, "PageSize": c.PageSize, "MaxFrameBytes": c.MaxFrameBytes,
+		"Retry.MaxAttempts": c.Retry.MaxAttempts,
+	} {
+		if v < 0 {
+			errs = append(errs, fmt.Errorf("%s is %d, below 0", name, v))
+		}
+	}
+	if c.Retry.Multiplier < 1 {
+		errs = append(errs, fmt.Errorf("Retry.Multiplier is %v, below 1", c.Retry.Multiplier))
+	}
+	if c.Retry.Jitter < 0 || c.Retry.Jitter >= 1 {
+		errs = append(errs, fmt.Errorf("Retry.Jitter is %v, outside [0, 1)", c.Retry.Jitter))
+	}
+	if c.MaxFrameBytes > handlers.MaxFrameBytes {
+		errs = append(errs, fmt.Errorf("MaxFrameBytes is %d, over the gateway's %d", c.MaxFrameBytes, handlers.MaxFrameBytes))
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,125 @@
+package pipeline
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
+)
+
+// middleware returns the chain every stage runs behind, outermost first:
+//
+//   - limit: at most n messages at once; the message is acked as soon as it has a slot,
+//     because an in-process hand-over means nothing once the tracker holds the work;
+//   - settle: the tracker learns what the stage emitted and that the message is done;
+//   - poison: what still fails is parked, with its reason, stage and attempts;
+//   - annotate: the error's class and failure times go into the metadata;
+//   - retry: transient errors are retried with exponential backoff and jitter;
+//   - count: each run is one attempt;
+//   - recover: a panic is a permanent error, not a crash.
+func (p *Pipeline) middleware(s stage) ([]message.HandlerMiddleware, error) {
+	concurrency := s.concurrency
+	if concurrency <= 0 {
+		concurrency = p.cfg.StageConcurrency
+	}
+	poison, err := middleware.PoisonQueueWithFilter(p.poison, p.cfg.PoisonTopic, func(error) bool {
+		// Work cut short by a hard stop is not the message's fault: leave it unsettled
+		// so its source redelivers it.
+		return p.work.Err() == nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	r := p.cfg.Retry
+	retry := middleware.Retry{
+		MaxRetries:          r.MaxAttempts - 1,
+		InitialInterval:     r.InitialInterval,
+		MaxInterval:         r.MaxInterval,
+		Multiplier:          r.Multiplier,
+		RandomizationFactor: r.Jitter,
+		ResetContextOnRetry: true,
+		ShouldRetry: func(params middleware.RetryParams) bool {
+			return Classify(params.Err) == Transient && p.work.Err() == nil
+		},
+	}
+	return []message.HandlerMiddleware{
+		limit(concurrency),
+		middleware.InstantAck,
+		p.settle(s),
+		poison,
+		annotate,
+		retry.Middleware,
+		countAttempts,
+		middleware.Recoverer,
+	}, nil
+}
+
+// limit lets at most n messages through at once. A message waiting for a slot is not
+// acked, so the publisher of the stage before waits too.
+func limit(n int) message.HandlerMiddleware {
+	slots := make(chan struct{}, n)
+	return func(h message.HandlerFunc) message.HandlerFunc {
+		return func(msg *message.Message) ([]*message.Message, error) {
+			slots <- struct{}{}
+			defer func() { <-slots }()
+			return h(msg)
+		}
+	}
+}
+
+// settle reports to the tracker what the stage made of a message. It runs outside the
+// poison middleware, so a parked message is settled and only work that could not even
+// be parked leaves the request failed.
+func (p *Pipeline) settle(s stage) message.HandlerMiddleware {
+	return func(h message.HandlerFunc) message.HandlerFunc {
+		return func(msg *message.Message) ([]*message.Message, error) {
+			delete(msg.Metadata, middleware.ReasonForPoisonedKey) // left by an earlier park
+			id := msg.Metadata.Get(RequestIDKey)
+			out, err := h(msg)
+			for _, m := range out {
+				carry(msg, m)
+			}
+			p.tracker.add(id, len(out))
+			parked := msg.Metadata.Get(middleware.ReasonForPoisonedKey) != ""
+			p.tracker.settle(id, func(st *Stats) {
+				switch {
+				case parked:
+					st.Failed++
+				case err == nil && s.note != nil:
+					s.note(st, out)
+				}
+			}, err)
+			if parked {
+				p.logger.Warn("message parked", "request_id", id, "stage", s.name,
+					"connection_id", msg.Metadata.Get(ConnectionIDKey), "attempts", attempts(msg),
+					"error_class", msg.Metadata.Get(ErrorClassKey), "reason", msg.Metadata.Get(middleware.ReasonForPoisonedKey))
+			}
+			return out, err
+		}
+	}
+}
+
+// annotate records the class of a failure and when it happened.
+func annotate(h message.HandlerFunc) message.HandlerFunc {
+	return func(msg *message.Message) ([]*message.Message, error) {
+		out, err := h(msg)
+		if err != nil {
+			now := time.Now().UTC().Format(time.RFC3339Nano)
+			msg.Metadata.Set(ErrorClassKey, string(Classify(err)))
+			if msg.Metadata.Get(FirstFailedAtKey) == "" {
+				msg.Metadata.Set(FirstFailedAtKey, now)
+			}
+			msg.Metadata.Set(LastFailedAtKey, now)
+		}
+		return out, err
+	}
+}
+
+// countAttempts counts each run of the handler, carrying on the count of a replayed message.
+func countAttempts(h message.HandlerFunc) message.HandlerFunc {
+	return func(msg *message.Message) ([]*message.Message, error) {
+		msg.Metadata.Set(AttemptsKey, strconv.Itoa(attempts(msg)+1))
+		return h(msg)
+	}
+}

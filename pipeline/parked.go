@@ -1,0 +1,53 @@
+package pipeline
+
+import (
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
+)
+
+// Parked is a message of the poison queue as an operator reads it.
+type Parked struct {
+	UUID string `json:"uuid"`
+	// Reason is the error that parked it.
+	Reason string `json:"reason"`
+	// Stage is the stage it failed in.
+	Stage string `json:"stage"`
+	// Class is the error's class: permanent or transient.
+	Class         string    `json:"error_class"`
+	Attempts      int       `json:"attempts"`
+	FirstFailedAt time.Time `json:"first_failed_at"`
+	LastFailedAt  time.Time `json:"last_failed_at"`
+	RequestID     string    `json:"request_id"`
+	CorrelationID string    `json:"correlation_id"`
+	// UserID and ConnectionID address a parked delivery; empty for a request.
+	UserID       string `json:"user_id,omitempty"`
+	ConnectionID string `json:"connection_id,omitempty"`
+	// Payload is what the stage was given: the original request for decode, the frame
+	// for post.
+	Payload string `json:"payload"`
+}
+
+// ParkedFrom reads a message the poison middleware parked.
+func ParkedFrom(msg *message.Message) Parked {
+	md := msg.Metadata
+	at := func(key string) time.Time {
+		t, _ := time.Parse(time.RFC3339Nano, md.Get(key))
+		return t
+	}
+	return Parked{
+		UUID:          msg.UUID,
+		Reason:        md.Get(middleware.ReasonForPoisonedKey),
+		Stage:         md.Get(middleware.PoisonedHandlerKey),
+		Class:         md.Get(ErrorClassKey),
+		Attempts:      attempts(msg),
+		FirstFailedAt: at(FirstFailedAtKey),
+		LastFailedAt:  at(LastFailedAtKey),
+		RequestID:     md.Get(RequestIDKey),
+		CorrelationID: md.Get(CorrelationIDKey),
+		UserID:        md.Get(UserIDKey),
+		ConnectionID:  md.Get(ConnectionIDKey),
+		Payload:       string(msg.Payload),
+	}
+}

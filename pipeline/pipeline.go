@@ -1,0 +1,260 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill"
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
+	"github.com/ThreeDotsLabs/watermill/pubsub/gochannel"
+
+	"github.com/apigw-pusher/apigw-pusher/handlers"
+)
+
+// TopicRequests is the topic admitted requests enter the stage router on.
+const TopicRequests = "requests"
+
+// Store is what the stages need of the connection store.
+type Store interface {
+	handlers.ConnectionLister
+	handlers.ConnectionDeleter
+}
+
+// Pipeline turns notification requests into WebSocket frames. Build it with New, add
+// sources and custom stages, then Run it.
+type Pipeline struct {
+	cfg     Config
+	store   Store
+	gateway handlers.Poster
+	poison  message.Publisher
+	logger  *slog.Logger
+	wmlog   watermill.LoggerAdapter
+
+	stages  []stage
+	sources []source
+
+	bus        *gochannel.GoChannel
+	tracker    *tracker
+	admissions chan struct{}
+
+	// work is the context of all stage work; cancelling it is the hard stop.
+	work     context.Context
+	stopWork context.CancelFunc
+	running  chan struct{}
+}
+
+type source struct {
+	name  string
+	sub   message.Subscriber
+	topic string
+}
+
+// New returns a pipeline that reads connections from store, posts through gateway and
+// parks what fails for good on poison.
+func New(cfg Config, store Store, gateway handlers.Poster, poison message.Publisher, logger *slog.Logger) (*Pipeline, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("pipeline config: %w", err)
+	}
+	if store == nil || gateway == nil || poison == nil {
+		return nil, errors.New("pipeline: store, gateway and poison queue are required")
+	}
+	if logger == nil {
+		logger = slog.Default()
+	}
+	// Watermill's own info lines (handler started, router closed) are debug detail here.
+	wmlog := watermill.NewSlogLoggerWithLevelMapping(logger, map[slog.Level]slog.Level{slog.LevelInfo: slog.LevelDebug})
+	work, stop := context.WithCancel(context.Background())
+	p := &Pipeline{
+		cfg: cfg, store: store, gateway: gateway, poison: poison, logger: logger, wmlog: wmlog,
+		bus: gochannel.NewGoChannel(gochannel.Config{
+			// Publishing waits for the next stage to take the message, so a slow stage
+			// holds back the ones before it and memory stays flat.
+			BlockPublishUntilSubscriberAck: true,
+			PreserveContext:                true,
+		}, wmlog),
+		tracker:    newTracker(),
+		admissions: make(chan struct{}, cfg.MaxRequests),
+		work:       work,
+		stopWork:   stop,
+		running:    make(chan struct{}),
+	}
+	p.stages = p.builtins()
+	return p, nil
+}
+
+// AddSource makes the pipeline admit the messages sub delivers on topic. Each message is
+// acknowledged once the request it carries is settled, and nacked if part of it could
+// neither be done nor parked. Call it before Run.
+func (p *Pipeline) AddSource(name string, sub message.Subscriber, topic string) {
+	p.sources = append(p.sources, source{name: name, sub: sub, topic: topic})
+}
+
+// Running is closed once the pipeline admits requests.
+func (p *Pipeline) Running() <-chan struct{} { return p.running }
+
+// Run admits requests from the sources until ctx is done, then stops admitting, waits
+// up to CloseTimeout for what it admitted to settle, and stops the stages.
+func (p *Pipeline) Run(ctx context.Context) error {
+	defer p.stopWork()
+	stageRouter, err := p.stageRouter()
+	if err != nil {
+		return err
+	}
+	sourceRouter, err := p.sourceRouter()
+	if err != nil {
+		return err
+	}
+	stagesDone := make(chan error, 1)
+	go func() { stagesDone <- stageRouter.Run(p.work) }()
+	select {
+	case <-stageRouter.Running():
+	case err := <-stagesDone:
+		return fmt.Errorf("stage router: %w", err)
+	}
+
+	var runErr error
+	if len(p.sources) > 0 {
+		// Closing the source router on ctx waits for the admitted requests to settle.
+		go func() {
+			<-sourceRouter.Running()
+			close(p.running)
+		}()
+		if err := sourceRouter.Run(ctx); err != nil {
+			runErr = fmt.Errorf("source router: %w", err)
+		}
+	} else {
+		close(p.running)
+		<-ctx.Done()
+		p.waitSettled()
+	}
+	p.stopWork()
+	if err := <-stagesDone; err != nil {
+		runErr = errors.Join(runErr, fmt.Errorf("stage router: %w", err))
+	}
+	return errors.Join(runErr, p.bus.Close())
+}
+
+// waitSettled waits up to CloseTimeout for the open requests to settle.
+func (p *Pipeline) waitSettled() {
+	ctx, cancel := context.WithTimeout(context.Background(), p.cfg.CloseTimeout)
+	defer cancel()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for p.tracker.open() > 0 {
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+func (p *Pipeline) sourceRouter() (*message.Router, error) {
+	r, err := message.NewRouter(message.RouterConfig{CloseTimeout: p.cfg.CloseTimeout}, p.wmlog)
+	if err != nil {
+		return nil, fmt.Errorf("source router: %w", err)
+	}
+	for _, s := range p.sources {
+		r.AddNoPublisherHandler(s.name, s.topic, s.sub, func(msg *message.Message) error {
+			_, err := p.Process(msg.Context(), msg)
+			return err
+		})
+	}
+	return r, nil
+}
+
+func (p *Pipeline) stageRouter() (*message.Router, error) {
+	r, err := message.NewRouter(message.RouterConfig{}, p.wmlog)
+	if err != nil {
+		return nil, fmt.Errorf("stage router: %w", err)
+	}
+	for i, s := range p.stages {
+		in := TopicRequests
+		if i > 0 {
+			in = p.topicAfter(p.stages[i-1].name)
+		}
+		h := r.AddHandler(s.name, in, p.bus, p.topicAfter(s.name), p.bus, s.handler)
+		mw, err := p.middleware(s)
+		if err != nil {
+			return nil, err
+		}
+		h.AddMiddleware(mw...)
+	}
+	return r, nil
+}
+
+// topicAfter is the topic a stage publishes to and the next one subscribes to.
+func (p *Pipeline) topicAfter(stage string) string { return "after-" + stage }
+
+// Process admits one request message, waits until everything derived from it is settled
+// or ctx is done, and logs its outcome in one line. It returns an error when the request
+// is not settled: its source should then redeliver it.
+func (p *Pipeline) Process(ctx context.Context, src *message.Message) (Result, error) {
+	select {
+	case p.admissions <- struct{}{}:
+		defer func() { <-p.admissions }()
+	case <-ctx.Done():
+		return Result{}, fmt.Errorf("admit %s: %w", src.UUID, ctx.Err())
+	}
+	req := message.NewMessage(watermill.NewUUID(), src.Payload)
+	id := watermill.NewULID()
+	req.Metadata.Set(RequestIDKey, id)
+	corr := middleware.MessageCorrelationID(src)
+	if corr == "" {
+		corr = src.UUID
+	}
+	middleware.SetCorrelationID(corr, req)
+	req.SetContext(p.work)
+
+	settled := p.tracker.begin(id)
+	if err := p.bus.Publish(TopicRequests, req); err != nil {
+		p.tracker.abandon(id)
+		return Result{}, fmt.Errorf("admit %s: %w", corr, err)
+	}
+	log := p.logger.With("request_id", id, "correlation_id", corr)
+	select {
+	case res := <-settled:
+		attrs := []any{"connections", res.Connections, "delivered", res.Delivered, "pruned", res.Pruned,
+			"failed", res.Failed, "duration_ms", res.Duration.Milliseconds()}
+		if res.Err != nil {
+			log.Error("request not settled", append(attrs, "error", res.Err)...)
+			return res, fmt.Errorf("request %s: %w", corr, res.Err)
+		}
+		log.Info("request settled", attrs...)
+		return res, nil
+	case <-ctx.Done():
+		log.Warn("request abandoned before it settled", "error", ctx.Err())
+		return Result{}, fmt.Errorf("request %s: %w", corr, ctx.Err())
+	case <-p.work.Done():
+		log.Warn("request abandoned: pipeline stopped")
+		return Result{}, fmt.Errorf("request %s: pipeline stopped", corr)
+	}
+}
+
+// Insert adds a custom stage after another; see Stage. Call it before Run.
+func (p *Pipeline) Insert(s Stage) error {
+	if s.Name == "" || s.Handler == nil {
+		return errors.New("insert stage: a name and a handler are required")
+	}
+	if slices.ContainsFunc(p.stages, func(x stage) bool { return x.name == s.Name }) {
+		return fmt.Errorf("insert stage %s: the name is taken", s.Name)
+	}
+	i := slices.IndexFunc(p.stages, func(x stage) bool { return x.name == s.After })
+	if i < 0 {
+		return fmt.Errorf("insert stage %s: no stage %q to follow", s.Name, s.After)
+	}
+	// Stages already inserted after the same one keep their place before it.
+	for i+1 < len(p.stages) && p.stages[i+1].inserted && p.stages[i+1].after == s.After {
+		i++
+	}
+	p.stages = slices.Insert(p.stages, i+1, stage{
+		name: s.Name, handler: s.Handler, concurrency: s.Concurrency, inserted: true, after: s.After,
+	})
+	return nil
+}

@@ -1,0 +1,173 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+
+	"github.com/apigw-pusher/apigw-pusher/handlers"
+)
+
+// The built-in stages, in pipeline order. Custom stages are inserted after one of them.
+const (
+	StageDecode  = "decode"
+	StageDedupe  = "dedupe"
+	StageResolve = "resolve"
+	StageFanout  = "fanout"
+	StagePost    = "post"
+	StagePrune   = "prune"
+)
+
+// stage is one handler of the stage router.
+type stage struct {
+	name        string
+	handler     message.HandlerFunc
+	concurrency int
+	// note counts in the request's Stats what a successful run of the stage did.
+	note func(s *Stats, out []*message.Message)
+	// inserted marks a custom stage, after the stage named.
+	inserted bool
+	after    string
+}
+
+// builtins returns the stages of package handlers as Watermill handlers.
+func (p *Pipeline) builtins() []stage {
+	c := p.cfg
+	return []stage{
+		{name: StageDecode, handler: decodeStage(handlers.Decoder{MaxFrameBytes: c.MaxFrameBytes})},
+		{name: StageDedupe, handler: dedupeStage},
+		{name: StageResolve, handler: p.resolveStage(handlers.Resolver{
+			Store: p.store, PageSize: c.PageSize, Concurrency: c.StageConcurrency,
+		})},
+		{name: StageFanout, handler: fanoutStage,
+			note: func(s *Stats, out []*message.Message) { s.Connections += len(out) }},
+		{name: StagePost, concurrency: c.PostConcurrency, handler: postStage(handlers.Post{Gateway: p.gateway}, c.PostTimeout),
+			note: func(s *Stats, out []*message.Message) {
+				if len(out) == 0 {
+					s.Delivered++
+				}
+			}},
+		{name: StagePrune, handler: pruneStage(handlers.Pruner{Store: p.store}),
+			note: func(s *Stats, _ []*message.Message) { s.Pruned++ }},
+	}
+}
+
+func decodeStage(d handlers.Decoder) message.HandlerFunc {
+	return func(msg *message.Message) ([]*message.Message, error) {
+		req, err := d.Decode(msg.Payload)
+		if err != nil {
+			return nil, err
+		}
+		return encodeOne(msg, req)
+	}
+}
+
+func dedupeStage(msg *message.Message) ([]*message.Message, error) {
+	req, err := Decode[handlers.Request](msg)
+	if err != nil {
+		return nil, err
+	}
+	return encodeOne(msg, handlers.Dedupe(req))
+}
+
+// resolveStage publishes each page as soon as the store yields it, so that a broadcast
+// streams through fan-out instead of piling up in memory. A retry resumes after the
+// last page published.
+func (p *Pipeline) resolveStage(r handlers.Resolver) message.HandlerFunc {
+	return func(msg *message.Message) ([]*message.Message, error) {
+		req, err := Decode[handlers.Request](msg)
+		if err != nil {
+			return nil, err
+		}
+		id := msg.Metadata.Get(RequestIDKey)
+		emit := func(page handlers.Recipients, next string) error {
+			out, err := Encode(msg, page)
+			if err != nil {
+				return err
+			}
+			p.tracker.add(id, 1)
+			if err := p.bus.Publish(p.topicAfter(StageResolve), out); err != nil {
+				p.tracker.add(id, -1)
+				return fmt.Errorf("publish page: %w", err)
+			}
+			msg.Metadata.Set(CursorKey, next)
+			return nil
+		}
+		return nil, r.Resolve(msg.Context(), req, msg.Metadata.Get(CursorKey), emit)
+	}
+}
+
+func fanoutStage(msg *message.Message) ([]*message.Message, error) {
+	page, err := Decode[handlers.Recipients](msg)
+	if err != nil {
+		return nil, err
+	}
+	deliveries := handlers.Fanout(page)
+	out := make([]*message.Message, len(deliveries))
+	for i, d := range deliveries {
+		out[i] = derive(msg, d.Frame)
+		setConnection(out[i], d.Connection)
+	}
+	return out, nil
+}
+
+func postStage(post handlers.Post, timeout time.Duration) message.HandlerFunc {
+	return func(msg *message.Message) ([]*message.Message, error) {
+		ctx, cancel := context.WithTimeout(msg.Context(), timeout)
+		defer cancel()
+		d := handlers.Delivery{Connection: connectionOf(msg), Frame: msg.Payload}
+		outcome, err := post.Post(ctx, d)
+		if err != nil || outcome == handlers.Delivered {
+			return nil, err
+		}
+		stale := derive(msg, nil)
+		setConnection(stale, d.Connection)
+		return []*message.Message{stale}, nil
+	}
+}
+
+func pruneStage(pruner handlers.Pruner) message.HandlerFunc {
+	return func(msg *message.Message) ([]*message.Message, error) {
+		return nil, pruner.Prune(msg.Context(), connectionOf(msg))
+	}
+}
+
+func setConnection(msg *message.Message, c handlers.Connection) {
+	msg.Metadata.Set(UserIDKey, c.UserID)
+	msg.Metadata.Set(ConnectionIDKey, c.ConnectionID)
+}
+
+func connectionOf(msg *message.Message) handlers.Connection {
+	return handlers.Connection{UserID: msg.Metadata.Get(UserIDKey), ConnectionID: msg.Metadata.Get(ConnectionIDKey)}
+}
+
+// Decode reads the JSON value a stage message carries: a handlers.Request after decode
+// and dedupe, a handlers.Recipients page after resolve. A message that does not hold
+// one is a permanent error.
+func Decode[T any](msg *message.Message) (T, error) {
+	var v T
+	if err := json.Unmarshal(msg.Payload, &v); err != nil {
+		return v, handlers.Permanent(fmt.Errorf("decode %T from message %s: %w", v, msg.UUID, err))
+	}
+	return v, nil
+}
+
+// Encode makes a message that follows from msg and carries v as JSON.
+func Encode(msg *message.Message, v any) (*message.Message, error) {
+	payload, err := json.Marshal(v)
+	if err != nil {
+		return nil, handlers.Permanent(fmt.Errorf("encode %T: %w", v, err))
+	}
+	return derive(msg, payload), nil
+}
+
+func encodeOne(msg *message.Message, v any) ([]*message.Message, error) {
+	out, err := Encode(msg, v)
+	if err != nil {
+		return nil, err
+	}
+	return []*message.Message{out}, nil
+}
