@@ -29,7 +29,7 @@ type Intake struct {
 	logger *slog.Logger
 	out    chan *message.Message
 
-	mu      sync.RWMutex // held for reading while sending on out, for writing to close it
+	mu        sync.RWMutex // held for reading while sending on out, for writing to close it
 	closing   chan struct{}
 	closed    bool
 	closeOnce sync.Once
