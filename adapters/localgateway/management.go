@@ -76,15 +76,16 @@ func (g *Gateway) get(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// delete is DeleteConnection: it closes the connection, whose read loop then
-// unregisters it.
+// delete is DeleteConnection: it starts closing the connection, whose read loop then
+// unregisters it. Like AWS it answers at once: the close handshake waits on the client,
+// for up to 5s with a client that does not read.
 func (g *Gateway) delete(w http.ResponseWriter, r *http.Request) {
 	c := g.lookup(r.Context(), r.PathValue("id"))
 	if c == nil {
 		writeGone(w)
 		return
 	}
-	_ = c.ws.Close(websocket.StatusNormalClosure, "")
+	go c.ws.Close(websocket.StatusNormalClosure, "")
 	w.WriteHeader(http.StatusNoContent)
 }
 
