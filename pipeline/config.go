@@ -81,7 +81,7 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("%s is %d, below 0", name, v))
 		}
 	}
-	if c.Retry.Multiplier < 1 {
+	if c.Retry.Multiplier != 0 && c.Retry.Multiplier < 1 {
 		errs = append(errs, fmt.Errorf("Retry.Multiplier is %v, below 1", c.Retry.Multiplier))
 	}
 	if c.Retry.Jitter < 0 || c.Retry.Jitter >= 1 {

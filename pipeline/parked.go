@@ -51,3 +51,15 @@ func ParkedFrom(msg *message.Message) Parked {
 		Payload:       string(msg.Payload),
 	}
 }
+
+// MarkParked sets on msg the metadata the poison middleware sets, for a message refused
+// before it entered the pipeline (a body that is not even JSON) and parked by its source.
+func MarkParked(msg *message.Message, stage string, err error) {
+	now := time.Now().UTC().Format(time.RFC3339Nano)
+	msg.Metadata.Set(middleware.ReasonForPoisonedKey, err.Error())
+	msg.Metadata.Set(middleware.PoisonedHandlerKey, stage)
+	msg.Metadata.Set(ErrorClassKey, string(Classify(err)))
+	msg.Metadata.Set(AttemptsKey, "1")
+	msg.Metadata.Set(FirstFailedAtKey, now)
+	msg.Metadata.Set(LastFailedAtKey, now)
+}

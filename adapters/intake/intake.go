@@ -15,6 +15,9 @@ import (
 	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
+
+	"github.com/apigw-pusher/apigw-pusher/handlers"
+	"github.com/apigw-pusher/apigw-pusher/pipeline"
 )
 
 // Topic is the topic an Intake delivers requests on.
@@ -26,6 +29,12 @@ const MaxBodyBytes = 256 * 1024
 // Intake is a message.Subscriber fed by HTTP. A POST is answered 202 once the pipeline
 // has taken the request, so a request answered 202 is in the pipeline's hands.
 type Intake struct {
+	// Poison, when set, parks a body that is not JSON (stage "intake") besides
+	// answering 400, as the pipeline parks every other malformed request.
+	Poison message.Publisher
+	// PoisonTopic is the topic Poison is published to; default "poison".
+	PoisonTopic string
+
 	logger *slog.Logger
 	out    chan *message.Message
 
@@ -58,19 +67,38 @@ func (in *Intake) post(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "read body: " + err.Error()})
 		return
-	case !json.Valid(body):
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "body is not JSON"})
-		return
 	}
 	msg := message.NewMessage(watermill.NewUUID(), body)
-	if corr := r.Header.Get("X-Correlation-Id"); corr != "" {
-		middleware.SetCorrelationID(corr, msg)
+	corr := r.Header.Get("X-Correlation-Id")
+	if corr == "" {
+		corr = msg.UUID
+	}
+	middleware.SetCorrelationID(corr, msg)
+	if !json.Valid(body) {
+		reason := "body is not JSON"
+		if err := in.park(msg, reason); err != nil {
+			in.logger.Error("park a body that is not JSON", "message_id", msg.UUID, "error", err)
+		}
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": reason, "message_id": msg.UUID})
+		return
 	}
 	if err := in.hand(r.Context(), msg); err != nil {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": err.Error()})
 		return
 	}
 	writeJSON(w, http.StatusAccepted, map[string]string{"message_id": msg.UUID})
+}
+
+func (in *Intake) park(msg *message.Message, reason string) error {
+	if in.Poison == nil {
+		return nil
+	}
+	pipeline.MarkParked(msg, "intake", handlers.Permanent(errors.New(reason)))
+	topic := in.PoisonTopic
+	if topic == "" {
+		topic = "poison"
+	}
+	return in.Poison.Publish(topic, msg)
 }
 
 // hand gives msg to the subscriber and returns once it is taken.

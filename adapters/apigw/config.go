@@ -1,0 +1,59 @@
+package apigw
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+)
+
+// Config configures a Poster.
+type Config struct {
+	// Endpoint is the Management API's URL (APIGW_ENDPOINT), such as
+	// https://abc.execute-api.eu-west-1.amazonaws.com/prod, or http://127.0.0.1:8080 for
+	// package localgateway.
+	Endpoint string
+	// MaxConns is how many idle connections to the endpoint the HTTP transport keeps: as
+	// many as the post stage keeps posts in flight, so none is redialled. Zero means 256.
+	MaxConns int
+	// Timeout bounds one call. Zero means 10s.
+	Timeout time.Duration
+}
+
+func (c *Config) setDefaults() {
+	c.Endpoint = strings.TrimRight(c.Endpoint, "/")
+	if c.MaxConns == 0 {
+		c.MaxConns = 256
+	}
+	if c.Timeout == 0 {
+		c.Timeout = 10 * time.Second
+	}
+}
+
+// Validate reports a configuration the poster cannot run with.
+func (c Config) Validate() error {
+	var errs []error
+	if u, err := url.Parse(c.Endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		errs = append(errs, fmt.Errorf("endpoint %q is not an absolute http(s) URL", c.Endpoint))
+	}
+	if c.MaxConns < 0 {
+		errs = append(errs, errors.New("max conns is negative"))
+	}
+	if c.Timeout < 0 {
+		errs = append(errs, errors.New("timeout is negative"))
+	}
+	return errors.Join(errs...)
+}
+
+// LocalConfig returns the AWS configuration for a gateway that checks no signature, such
+// as package localgateway's: with anonymous credentials the client skips SigV4 signing,
+// so no AWS account is needed. An empty region means us-east-1.
+func LocalConfig(region string) aws.Config {
+	if region == "" {
+		region = "us-east-1"
+	}
+	return aws.Config{Region: region, Credentials: aws.AnonymousCredentials{}}
+}

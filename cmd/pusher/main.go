@@ -1,0 +1,92 @@
+// Command pusher pushes notification requests to API Gateway WebSocket connections.
+//
+//	pusher dev [--listen 127.0.0.1:8080]   the whole pipeline in one process, no AWS needed
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	pusher "github.com/apigw-pusher/apigw-pusher"
+	"github.com/apigw-pusher/apigw-pusher/adapters/dev"
+)
+
+const usage = `usage: pusher <command> [flags]
+
+commands:
+  dev    run the pipeline, a local WebSocket gateway and its Management API in one process
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "pusher:", err)
+		}
+		os.Exit(2)
+	}
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errors.New("no command given")
+	}
+	switch args[0] {
+	case "dev":
+		return runDev(ctx, args[1:], stdout, stderr)
+	default:
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("unknown command %q", args[0])
+	}
+}
+
+func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var cfg dev.Config
+	fs := flag.NewFlagSet("pusher dev", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&cfg.Listen, "listen", "127.0.0.1:8080", "address of the gateway, Management API and intake")
+	fs.StringVar(&cfg.IdentityParam, "identity-param", "user_id", "query parameter naming the connecting user")
+	fs.IntVar(&cfg.Pipeline.PostConcurrency, "post-concurrency", 256, "posts kept in flight")
+	fs.IntVar(&cfg.Pipeline.Retry.MaxAttempts, "max-attempts", 5, "attempts before a delivery is parked")
+	level := fs.String("log-level", "info", "debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	logger, err := newLogger(stderr, *level)
+	if err != nil {
+		return err
+	}
+	cfg, err = dev.Defaults(cfg)
+	if err != nil {
+		return err
+	}
+	p, cleanup, err := pusher.BuildDev(cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	fmt.Fprintf(stdout, `pusher dev listening on %[1]s
+  WebSocket clients:  ws://%[2]s/?%[3]s=USER
+  Management API:     %[1]s/@connections/{id}
+  notifications:      curl -X POST %[1]s/notifications -d '{"data":{"hello":"world"}}'
+  poison queue:       %[1]s/poison
+`, p.URL(), p.Listener.Addr(), cfg.IdentityParam)
+	return p.Run(ctx)
+}
+
+func newLogger(w io.Writer, level string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("log level %q: %w", level, err)
+	}
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l})), nil
+}

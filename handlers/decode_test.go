@@ -1,0 +1,201 @@
+package handlers_test
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/apigw-pusher/apigw-pusher/handlers"
+)
+
+// jsonString returns a JSON string literal that is exactly n bytes long, quotes included.
+func jsonString(n int) string {
+	return `"` + strings.Repeat("x", n-2) + `"`
+}
+
+// TestDecodeValid checks the requests a caller may send: their form, their users, and
+// data that reaches the frame compacted but otherwise byte for byte.
+func TestDecodeValid(t *testing.T) {
+	tests := []struct {
+		name     string
+		decoder  handlers.Decoder
+		body     string
+		kind     handlers.Kind
+		users    []string
+		excluded []string
+		data     string
+	}{
+		{
+			name:  "multicast",
+			body:  `{"users":["alice","bob"],"data":{"msg":"hi"}}`,
+			kind:  handlers.Multicast,
+			users: []string{"alice", "bob"},
+			data:  `{"msg":"hi"}`,
+		},
+		{
+			name:     "multicast with exclusions",
+			body:     `{"users":["alice","bob"],"exclude_users":["bob"],"data":1}`,
+			kind:     handlers.Multicast,
+			users:    []string{"alice", "bob"},
+			excluded: []string{"bob"},
+			data:     `1`,
+		},
+		{
+			name: "broadcast",
+			body: `{"data":"hello"}`,
+			kind: handlers.Broadcast,
+			data: `"hello"`,
+		},
+		{
+			name: "broadcast with null users and exclude_users",
+			body: `{"users":null,"exclude_users":null,"data":true}`,
+			kind: handlers.Broadcast,
+			data: `true`,
+		},
+		{
+			name:     "exclusion",
+			body:     `{"exclude_users":["carol","dave"],"data":[1,2]}`,
+			kind:     handlers.Exclusion,
+			excluded: []string{"carol", "dave"},
+			data:     `[1,2]`,
+		},
+		{
+			name:  "unknown fields are ignored",
+			body:  `{"users":["alice"],"data":{},"priority":"high"}`,
+			kind:  handlers.Multicast,
+			users: []string{"alice"},
+			data:  `{}`,
+		},
+		{
+			name: "whitespace between tokens is removed",
+			body: "{ \"data\" :\n\t{ \"a\" : [ 1 , 2 ] ,\r\n  \"b\" : { \"c\" : null } } }",
+			kind: handlers.Broadcast,
+			data: `{"a":[1,2],"b":{"c":null}}`,
+		},
+		{
+			name: "whitespace inside strings is kept",
+			body: `{"data":{"text":"hello   world \t x ", " key ":" "}}`,
+			kind: handlers.Broadcast,
+			data: `{"text":"hello   world \t x "," key ":" "}`,
+		},
+		{
+			name: "nested objects and null are kept",
+			body: `{"data":{"outer":{"inner":{"deep":[{"x":null},[],{}]}},"none":null}}`,
+			kind: handlers.Broadcast,
+			data: `{"outer":{"inner":{"deep":[{"x":null},[],{}]}},"none":null}`,
+		},
+		{
+			name: "numbers keep their exact spelling",
+			body: `{"data":{"big":12345678901234567890123,"dec":1.50,"exp":1e3,"neg":-0,"frac":0.1}}`,
+			kind: handlers.Broadcast,
+			data: `{"big":12345678901234567890123,"dec":1.50,"exp":1e3,"neg":-0,"frac":0.1}`,
+		},
+		{
+			name: "escapes, HTML and non-ASCII text are kept",
+			body: `{"data":"<b>caf\u00e9 & é</b> \"q\" \\ 🙂"}`,
+			kind: handlers.Broadcast,
+			data: `"<b>caf\u00e9 & é</b> \"q\" \\ 🙂"`,
+		},
+		{
+			name: "data exactly at the default limit",
+			body: `{"data":` + jsonString(handlers.MaxFrameBytes) + `}`,
+			kind: handlers.Broadcast,
+			data: jsonString(handlers.MaxFrameBytes),
+		},
+		{
+			name: "whitespace does not count toward the limit",
+			body: `{"data":[ ` + jsonString(handlers.MaxFrameBytes-2) + strings.Repeat(" ", 1024) + `]}`,
+			kind: handlers.Broadcast,
+			data: `[` + jsonString(handlers.MaxFrameBytes-2) + `]`,
+		},
+		{
+			name:    "data exactly at a custom limit",
+			decoder: handlers.Decoder{MaxFrameBytes: 10},
+			body:    `{"data":"12345678"}`,
+			kind:    handlers.Broadcast,
+			data:    `"12345678"`,
+		},
+		{
+			name:    "negative custom limit means the default",
+			decoder: handlers.Decoder{MaxFrameBytes: -1},
+			body:    `{"data":` + jsonString(handlers.MaxFrameBytes) + `}`,
+			kind:    handlers.Broadcast,
+			data:    jsonString(handlers.MaxFrameBytes),
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, err := tt.decoder.Decode([]byte(tt.body))
+			if err != nil {
+				t.Fatalf("Decode: %v", err)
+			}
+			if got := req.Kind(); got != tt.kind {
+				t.Errorf("Kind() = %q, want %q", got, tt.kind)
+			}
+			if !slices.Equal(req.Users, tt.users) {
+				t.Errorf("Users = %q, want %q", req.Users, tt.users)
+			}
+			if !slices.Equal(req.ExcludeUsers, tt.excluded) {
+				t.Errorf("ExcludeUsers = %q, want %q", req.ExcludeUsers, tt.excluded)
+			}
+			if string(req.Data) != tt.data {
+				t.Errorf("Data = %.200s, want %.200s", req.Data, tt.data)
+			}
+		})
+	}
+}
+
+// TestDecodeInvalid checks that every malformed request is refused with a message that
+// says what is wrong, and as a permanent error, so it is parked instead of retried.
+func TestDecodeInvalid(t *testing.T) {
+	tests := []struct {
+		name    string
+		decoder handlers.Decoder
+		body    string
+		wantMsg string
+	}{
+		{name: "not JSON", body: `hello`, wantMsg: "not a JSON object"},
+		{name: "empty body", body: ``, wantMsg: "not a JSON object"},
+		{name: "truncated object", body: `{"data":{"a":1}`, wantMsg: "not a JSON object"},
+		{name: "top-level array", body: `[{"data":1}]`, wantMsg: "not a JSON object"},
+		{name: "top-level string", body: `"data"`, wantMsg: "not a JSON object"},
+		{name: "top-level number", body: `42`, wantMsg: "not a JSON object"},
+		{name: "top-level null", body: `null`, wantMsg: `no "data" field`},
+		{name: "no data", body: `{"users":["alice"]}`, wantMsg: `no "data" field`},
+		{name: "empty object", body: `{}`, wantMsg: `no "data" field`},
+		{name: "users is a string", body: `{"users":"alice","data":1}`, wantMsg: `"users" is not a list of strings`},
+		{name: "users is an object", body: `{"users":{"alice":true},"data":1}`, wantMsg: `"users" is not a list of strings`},
+		{name: "users holds a number", body: `{"users":["alice",7],"data":1}`, wantMsg: `"users" is not a list of strings`},
+		{name: "users holds a list", body: `{"users":[["alice"]],"data":1}`, wantMsg: `"users" is not a list of strings`},
+		{name: "users holds an empty id", body: `{"users":["alice",""],"data":1}`, wantMsg: `"users"[1] is an empty user id`},
+		{name: "users holds null", body: `{"users":[null],"data":1}`, wantMsg: `"users"[0] is an empty user id`},
+		{name: "exclude_users is a string", body: `{"exclude_users":"bob","data":1}`, wantMsg: `"exclude_users" is not a list of strings`},
+		{name: "exclude_users holds a number", body: `{"exclude_users":[1],"data":1}`, wantMsg: `"exclude_users" is not a list of strings`},
+		{name: "exclude_users holds an empty id", body: `{"exclude_users":["bob",""],"data":1}`, wantMsg: `"exclude_users"[1] is an empty user id`},
+		{
+			name:    "data one byte over the default limit",
+			body:    `{"data":` + jsonString(handlers.MaxFrameBytes+1) + `}`,
+			wantMsg: "data is 131073 bytes, over the 131072-byte frame limit",
+		},
+		{
+			name:    "data one byte over a custom limit",
+			decoder: handlers.Decoder{MaxFrameBytes: 10},
+			body:    `{"data":"123456789"}`,
+			wantMsg: "data is 11 bytes, over the 10-byte frame limit",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, err := tt.decoder.Decode([]byte(tt.body))
+			if err == nil {
+				t.Fatalf("Decode(%.80s) = %+v, want an error", tt.body, req)
+			}
+			if !handlers.IsPermanent(err) {
+				t.Errorf("IsPermanent(%v) = false, want true", err)
+			}
+			if msg := err.Error(); !strings.HasPrefix(msg, "decode request: ") || !strings.Contains(msg, tt.wantMsg) {
+				t.Errorf("error = %q, want %q after \"decode request: \"", msg, tt.wantMsg)
+			}
+		})
+	}
+}

@@ -1,0 +1,383 @@
+package handlers_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/apigw-pusher/apigw-pusher/adapters/memory"
+	"github.com/apigw-pusher/apigw-pusher/handlers"
+)
+
+func conn(user, id string) handlers.Connection {
+	return handlers.Connection{UserID: user, ConnectionID: id}
+}
+
+// newStore returns a memory.Store with scan pages of pageSize holding conns.
+func newStore(t *testing.T, pageSize int, conns ...handlers.Connection) *memory.Store {
+	t.Helper()
+	s := memory.NewStore(pageSize)
+	for _, c := range conns {
+		if err := s.AddConnection(t.Context(), c); err != nil {
+			t.Fatalf("AddConnection(%v): %v", c, err)
+		}
+	}
+	return s
+}
+
+// scanAll returns every connection of s, in scan order.
+func scanAll(t *testing.T, s *memory.Store) []handlers.Connection {
+	t.Helper()
+	var all []handlers.Connection
+	err := s.ScanConnections(t.Context(), "", func(conns []handlers.Connection, _ string) error {
+		all = append(all, conns...)
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("ScanConnections: %v", err)
+	}
+	return all
+}
+
+// emitted records the pages a Resolve emits, and fails the emit numbered failAt (from 1).
+type emitted struct {
+	failAt int
+	err    error
+
+	calls   int
+	pages   []handlers.Recipients
+	cursors []string
+}
+
+func (e *emitted) emit(page handlers.Recipients, next string) error {
+	e.calls++
+	if e.calls == e.failAt {
+		return e.err
+	}
+	e.pages = append(e.pages, page)
+	e.cursors = append(e.cursors, next)
+	return nil
+}
+
+// connections returns the emitted connections, in emit order.
+func (e *emitted) connections() []handlers.Connection {
+	var all []handlers.Connection
+	for _, p := range e.pages {
+		all = append(all, p.Connections...)
+	}
+	return all
+}
+
+// lastCursor is where a retry resumes: the cursor of the last page emitted.
+func (e *emitted) lastCursor() string {
+	if len(e.cursors) == 0 {
+		return ""
+	}
+	return e.cursors[len(e.cursors)-1]
+}
+
+func ids(conns []handlers.Connection) []string {
+	out := make([]string, len(conns))
+	for i, c := range conns {
+		out[i] = c.ConnectionID
+	}
+	return out
+}
+
+func sorted(s []string) []string {
+	s = slices.Clone(s)
+	slices.Sort(s)
+	return s
+}
+
+// duplicates returns the ids that occur more than once in s.
+func duplicates(s []string) []string {
+	seen := map[string]int{}
+	var dups []string
+	for _, id := range s {
+		if seen[id]++; seen[id] == 2 {
+			dups = append(dups, id)
+		}
+	}
+	return dups
+}
+
+// population is the store the resolve tests run against: alice has three connections,
+// bob and dave one each, carol two, erin none.
+var population = []handlers.Connection{
+	conn("alice", "a1"), conn("alice", "a2"), conn("alice", "a3"),
+	conn("bob", "b1"),
+	conn("carol", "c1"), conn("carol", "c2"),
+	conn("dave", "d1"),
+}
+
+// TestResolve checks which connections a request reaches, that none is emitted twice,
+// that pages respect their size, and that every page carries the request's data.
+func TestResolve(t *testing.T) {
+	tests := []struct {
+		name      string
+		storePage int // scan page size of the store
+		pageSize  int // Resolver.PageSize
+		req       handlers.Request
+		want      []string
+		maxPage   int // largest page allowed
+	}{
+		{
+			name: "multicast to one user",
+			req:  handlers.Request{Users: []string{"carol"}},
+			want: []string{"c1", "c2"}, maxPage: 100,
+		},
+		{
+			name: "multicast across users",
+			req:  handlers.Request{Users: []string{"bob", "alice", "dave"}},
+			want: []string{"a1", "a2", "a3", "b1", "d1"}, maxPage: 100,
+		},
+		{
+			name: "multicast with repeats deduped first",
+			req:  handlers.Dedupe(handlers.Request{Users: []string{"alice", "bob", "alice", "bob", "alice"}}),
+			want: []string{"a1", "a2", "a3", "b1"}, maxPage: 100,
+		},
+		{
+			name: "multicast to a user with no connections",
+			req:  handlers.Request{Users: []string{"erin", "bob"}},
+			want: []string{"b1"}, maxPage: 100,
+		},
+		{
+			name: "multicast to users with no connections emits nothing",
+			req:  handlers.Request{Users: []string{"erin", "zoe"}},
+			want: nil,
+		},
+		{
+			name: "multicast less excluded users",
+			req:  handlers.Request{Users: []string{"alice", "bob", "carol"}, ExcludeUsers: []string{"alice", "dave"}},
+			want: []string{"b1", "c1", "c2"}, maxPage: 100,
+		},
+		{
+			name: "multicast whose every user is excluded emits nothing",
+			req:  handlers.Request{Users: []string{"alice", "bob"}, ExcludeUsers: []string{"bob", "alice"}},
+			want: nil,
+		},
+		{
+			name:     "multicast in pages",
+			pageSize: 2,
+			req:      handlers.Request{Users: []string{"alice", "bob", "carol"}},
+			want:     []string{"a1", "a2", "a3", "b1", "c1", "c2"}, maxPage: 2,
+		},
+		{
+			name:      "broadcast over several pages",
+			storePage: 2,
+			req:       handlers.Request{},
+			want:      []string{"a1", "a2", "a3", "b1", "c1", "c2", "d1"}, maxPage: 2,
+		},
+		{
+			name:      "broadcast with one page per connection",
+			storePage: 1,
+			req:       handlers.Request{},
+			want:      []string{"a1", "a2", "a3", "b1", "c1", "c2", "d1"}, maxPage: 1,
+		},
+		{
+			name:      "exclusion skips the excluded users' connections",
+			storePage: 2,
+			req:       handlers.Request{ExcludeUsers: []string{"alice", "carol"}},
+			want:      []string{"b1", "d1"}, maxPage: 2,
+		},
+		{
+			name:      "exclusion of a user with no connections",
+			storePage: 2,
+			req:       handlers.Request{ExcludeUsers: []string{"erin"}},
+			want:      []string{"a1", "a2", "a3", "b1", "c1", "c2", "d1"}, maxPage: 2,
+		},
+		{
+			name:      "exclusion of everyone emits nothing",
+			storePage: 2,
+			req:       handlers.Request{ExcludeUsers: []string{"alice", "bob", "carol", "dave"}},
+			want:      nil,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.req.Data = []byte(`{"msg":"hi there"}`)
+			r := handlers.Resolver{Store: newStore(t, tt.storePage, population...), PageSize: tt.pageSize}
+			var e emitted
+
+			if err := r.Resolve(t.Context(), tt.req, "", e.emit); err != nil {
+				t.Fatalf("Resolve: %v", err)
+			}
+
+			got := ids(e.connections())
+			if d := duplicates(got); len(d) > 0 {
+				t.Errorf("emitted %v more than once (all: %v)", d, got)
+			}
+			if !slices.Equal(sorted(got), tt.want) {
+				t.Errorf("emitted %v, want %v", sorted(got), tt.want)
+			}
+			for i, p := range e.pages {
+				if len(p.Connections) == 0 || len(p.Connections) > tt.maxPage {
+					t.Errorf("page %d has %d connections, want 1 to %d", i, len(p.Connections), tt.maxPage)
+				}
+				if string(p.Data) != `{"msg":"hi there"}` {
+					t.Errorf("page %d data = %s, want the request's", i, p.Data)
+				}
+			}
+		})
+	}
+}
+
+// TestResolveResumes checks that a resolution cut short by a failing emit stops there,
+// and that resuming from the cursor of the last page emitted emits the rest and
+// nothing already emitted, as a retry of the resolve stage does.
+func TestResolveResumes(t *testing.T) {
+	everyone := []string{"a1", "a2", "a3", "b1", "c1", "c2", "d1"}
+	tests := []struct {
+		name      string
+		storePage int
+		pageSize  int
+		req       handlers.Request
+		failAt    int // the emit that fails
+		want      []string
+	}{
+		{name: "broadcast fails on the second page", storePage: 2, failAt: 2, want: everyone},
+		{name: "broadcast fails on the last page", storePage: 2, failAt: 4, want: everyone},
+		{name: "broadcast with one connection per page", storePage: 1, failAt: 5, want: everyone},
+		{
+			name: "exclusion", storePage: 2, failAt: 2,
+			req:  handlers.Request{ExcludeUsers: []string{"bob"}},
+			want: []string{"a1", "a2", "a3", "c1", "c2", "d1"},
+		},
+		{
+			name: "multicast with page size 1 fails on the second page", pageSize: 1, failAt: 2,
+			req:  handlers.Request{Users: []string{"carol", "alice", "dave"}},
+			want: []string{"a1", "a2", "a3", "c1", "c2", "d1"},
+		},
+		{
+			name: "multicast with page size 1 fails on the last page", pageSize: 1, failAt: 6,
+			req:  handlers.Request{Users: []string{"carol", "alice", "dave"}},
+			want: []string{"a1", "a2", "a3", "c1", "c2", "d1"},
+		},
+		{
+			name: "multicast with page size 2", pageSize: 2, failAt: 3,
+			req:  handlers.Request{Users: []string{"alice", "bob", "carol", "dave"}},
+			want: everyone,
+		},
+		{
+			name: "multicast less excluded users", pageSize: 1, failAt: 3,
+			req:  handlers.Request{Users: []string{"alice", "bob", "carol"}, ExcludeUsers: []string{"carol"}},
+			want: []string{"a1", "a2", "a3", "b1"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			errPublish := errors.New("publish page: bus down")
+			tt.req.Data = []byte(`"hi"`)
+			r := handlers.Resolver{Store: newStore(t, tt.storePage, population...), PageSize: tt.pageSize}
+
+			first := emitted{failAt: tt.failAt, err: errPublish}
+			err := r.Resolve(t.Context(), tt.req, "", first.emit)
+			if !errors.Is(err, errPublish) {
+				t.Fatalf("Resolve = %v, want the emit's error", err)
+			}
+			if first.calls != tt.failAt {
+				t.Fatalf("emit called %d times, want the walk to stop at the failing call %d", first.calls, tt.failAt)
+			}
+
+			var retry emitted
+			if err := r.Resolve(t.Context(), tt.req, first.lastCursor(), retry.emit); err != nil {
+				t.Fatalf("Resolve from cursor %q: %v", first.lastCursor(), err)
+			}
+			before, after := ids(first.connections()), ids(retry.connections())
+			for _, id := range after {
+				if slices.Contains(before, id) {
+					t.Errorf("resuming from %q emitted %s again (before: %v, after: %v)", first.lastCursor(), id, before, after)
+				}
+			}
+			all := append(before, after...)
+			if d := duplicates(all); len(d) > 0 {
+				t.Errorf("emitted %v more than once", d)
+			}
+			if !slices.Equal(sorted(all), tt.want) {
+				t.Errorf("emitted %v over both runs, want %v", sorted(all), tt.want)
+			}
+		})
+	}
+}
+
+// failingStore is a handlers.ConnectionLister whose lookups of one user, and whose
+// scans, fail.
+type failingStore struct {
+	failUser string
+	err      error
+
+	mu     sync.Mutex
+	lookup []string
+}
+
+func (s *failingStore) UserConnections(_ context.Context, userID string) ([]handlers.Connection, error) {
+	s.mu.Lock()
+	s.lookup = append(s.lookup, userID)
+	s.mu.Unlock()
+	if userID == s.failUser {
+		return nil, s.err
+	}
+	return []handlers.Connection{conn(userID, userID+"-1")}, nil
+}
+
+func (s *failingStore) ScanConnections(context.Context, string, func([]handlers.Connection, string) error) error {
+	return s.err
+}
+
+// TestResolveStoreError checks that a store error is returned, wrapped with what was
+// being resolved, and that nothing is emitted for a multicast that could not look up
+// all its users.
+func TestResolveStoreError(t *testing.T) {
+	tests := []struct {
+		name string
+		req  handlers.Request
+		want string
+	}{
+		{name: "multicast", req: handlers.Request{Users: []string{"alice", "bob", "carol"}}, want: "resolve bob: "},
+		{name: "broadcast", req: handlers.Request{}, want: "resolve broadcast: "},
+		{name: "exclusion", req: handlers.Request{ExcludeUsers: []string{"alice"}}, want: "resolve exclusion: "},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			errStore := errors.New("throughput exceeded")
+			store := &failingStore{failUser: "bob", err: errStore}
+			var e emitted
+
+			err := handlers.Resolver{Store: store}.Resolve(t.Context(), tt.req, "", e.emit)
+
+			if !errors.Is(err, errStore) {
+				t.Fatalf("Resolve = %v, want it to wrap %v", err, errStore)
+			}
+			if !strings.Contains(err.Error(), tt.want+"throughput exceeded") {
+				t.Errorf("error = %q, want it to contain %q", err, tt.want+"throughput exceeded")
+			}
+			if handlers.IsPermanent(err) {
+				t.Errorf("a store error came back permanent: %v", err)
+			}
+			if e.calls != 0 {
+				t.Errorf("emit called %d times, want none", e.calls)
+			}
+		})
+	}
+}
+
+// TestResolveCancelled checks that a broadcast over a cancelled context stops with the
+// context's error.
+func TestResolveCancelled(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	var e emitted
+
+	err := handlers.Resolver{Store: newStore(t, 2, population...)}.Resolve(ctx, handlers.Request{}, "", e.emit)
+
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("Resolve = %v, want context.Canceled", err)
+	}
+	if e.calls != 0 {
+		t.Errorf("emit called %d times, want none", e.calls)
+	}
+}
