@@ -144,7 +144,17 @@ func (d *Pusher) Run(ctx context.Context) error {
 
 	closeCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	err := errors.Join(runErr, d.Gateway.Close(closeCtx), srv.Shutdown(closeCtx))
+	err := runErr
+	if closeErr := d.Gateway.Close(closeCtx); closeErr != nil {
+		err = errors.Join(err, closeErr)
+	}
+	// Everything admitted is settled by now. A connection the transport dialled but never
+	// used counts as busy for 5s in Shutdown, so give up waiting soon and close.
+	shutCtx, cancelShut := context.WithTimeout(closeCtx, time.Second)
+	defer cancelShut()
+	if srv.Shutdown(shutCtx) != nil {
+		err = errors.Join(err, srv.Close())
+	}
 	if serveErr := <-served; !errors.Is(serveErr, http.ErrServerClosed) {
 		err = errors.Join(err, serveErr)
 	}

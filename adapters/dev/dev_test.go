@@ -1,0 +1,219 @@
+package dev_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	pusher "github.com/apigw-pusher/apigw-pusher"
+	"github.com/apigw-pusher/apigw-pusher/adapters/dev"
+	"github.com/apigw-pusher/apigw-pusher/handlers"
+	"github.com/apigw-pusher/apigw-pusher/pipeline"
+)
+
+// startDev runs `pusher dev` on a free port for the test.
+func startDev(t testing.TB, cfg dev.Config) *dev.Pusher {
+	t.Helper()
+	cfg.Listen = "127.0.0.1:0"
+	cfg, err := dev.Defaults(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, cleanup, err := pusher.BuildDev(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("pusher dev stopped with %v", err)
+		}
+		cleanup()
+	})
+	<-p.Pipeline.Running()
+	return p
+}
+
+// client is a real WebSocket client of the local gateway.
+type client struct {
+	name   string
+	frames chan string
+}
+
+func connect(t testing.TB, p *dev.Pusher, name, user string) *client {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	ws, _, err := websocket.Dial(ctx, "ws://"+p.Listener.Addr().String()+"/?user_id="+user, nil)
+	if err != nil {
+		t.Fatalf("connect %s: %v", name, err)
+	}
+	ws.SetReadLimit(handlers.MaxFrameBytes)
+	c := &client{name: name, frames: make(chan string, 100)}
+	go func() {
+		for {
+			_, frame, err := ws.Read(context.Background())
+			if err != nil {
+				close(c.frames)
+				return
+			}
+			c.frames <- string(frame)
+		}
+	}()
+	t.Cleanup(func() { _ = ws.CloseNow() })
+	return c
+}
+
+// next returns the client's next frame.
+func (c *client) next(t testing.TB) string {
+	t.Helper()
+	select {
+	case f, ok := <-c.frames:
+		if !ok {
+			t.Fatalf("%s: connection closed", c.name)
+		}
+		return f
+	case <-time.After(10 * time.Second):
+		t.Fatalf("%s: no frame in 10s", c.name)
+		return ""
+	}
+}
+
+func send(t testing.TB, p *dev.Pusher, body string) *http.Response {
+	t.Helper()
+	resp, err := http.Post(p.URL()+"/notifications", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { resp.Body.Close() })
+	return resp
+}
+
+func poison(t testing.TB, p *dev.Pusher) []pipeline.Parked {
+	t.Helper()
+	resp, err := http.Get(p.URL() + "/poison")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var parked []pipeline.Parked
+	if err := json.NewDecoder(resp.Body).Decode(&parked); err != nil {
+		t.Fatal(err)
+	}
+	return parked
+}
+
+// TestDev drives `pusher dev` through its sockets as a user would: real WebSocket clients,
+// HTTP requests, and the poison listing. Each step sends one request, then a marker
+// broadcast; every client must see exactly its frames of the step, then the marker.
+func TestDev(t *testing.T) {
+	p := startDev(t, dev.Config{Pipeline: pipeline.Config{Retry: pipeline.RetryConfig{InitialInterval: time.Millisecond}}})
+	alice1 := connect(t, p, "alice-1", "alice")
+	alice2 := connect(t, p, "alice-2", "alice")
+	bob := connect(t, p, "bob", "bob")
+	carol := connect(t, p, "carol", "carol")
+	everyone := []*client{alice1, alice2, bob, carol}
+
+	// A connection the store holds but no socket backs, as when API Gateway missed a $disconnect.
+	ghost := handlers.Connection{UserID: "dave", ConnectionID: "R2hvc3RDb25uZWN0aW9u"}
+	if err := p.Store.AddConnection(context.Background(), ghost); err != nil {
+		t.Fatal(err)
+	}
+
+	steps := []struct {
+		name     string
+		body     string
+		status   int
+		reached  []*client
+		parkedAs string // reason the request is parked for, if it is
+	}{
+		{name: "multicast with a repeated user", body: `{"users":["alice","bob","alice"],"data":{"step":1}}`,
+			status: 202, reached: []*client{alice1, alice2, bob}},
+		{name: "broadcast", body: `{"data":{"step":2}}`, status: 202, reached: everyone},
+		{name: "exclusion", body: `{"exclude_users":["alice"],"data":{"step":3}}`, status: 202, reached: []*client{bob, carol}},
+		{name: "not JSON", body: `{"users":["bob"],"data":`, status: 400, parkedAs: "not JSON"},
+		{name: "no data", body: `{"users":["bob"]}`, status: 202, parkedAs: `no "data"`},
+		{name: "users not a list", body: `{"users":"bob","data":{"step":6}}`, status: 202, parkedAs: "not a list of strings"},
+		{name: "users not strings", body: `{"users":["bob",7],"data":{"step":7}}`, status: 202, parkedAs: "not a list of strings"},
+		{name: "data over 128 KiB", body: `{"data":"` + strings.Repeat("x", handlers.MaxFrameBytes) + `"}`, status: 202, parkedAs: "frame limit"},
+	}
+	parkedSoFar := 0
+	for i, step := range steps {
+		resp := send(t, p, step.body)
+		if resp.StatusCode != step.status {
+			t.Fatalf("%s: status %d, want %d", step.name, resp.StatusCode, step.status)
+		}
+		marker := fmt.Sprintf(`{"marker":%d}`, i)
+		if resp := send(t, p, `{"data":`+marker+`}`); resp.StatusCode != 202 {
+			t.Fatalf("marker: status %d", resp.StatusCode)
+		}
+		// The step and the marker travel side by side: compare what each client got as a set.
+		for _, c := range everyone {
+			want := []string{marker}
+			if slices.Contains(step.reached, c) {
+				want = append(want, fmt.Sprintf(`{"step":%d}`, i+1))
+			}
+			got := make([]string, len(want))
+			for j := range got {
+				got[j] = c.next(t)
+			}
+			slices.Sort(want)
+			slices.Sort(got)
+			if !slices.Equal(got, want) {
+				t.Errorf("%s: %s got %v, want %v", step.name, c.name, got, want)
+			}
+		}
+		if step.parkedAs == "" {
+			continue
+		}
+		// The marker may overtake a request that is still being decoded: wait for the park.
+		parkedSoFar++
+		parked := poison(t, p)
+		for deadline := time.Now().Add(5 * time.Second); len(parked) < parkedSoFar && time.Now().Before(deadline); {
+			time.Sleep(10 * time.Millisecond)
+			parked = poison(t, p)
+		}
+		if len(parked) != parkedSoFar {
+			t.Fatalf("%s: %d messages parked, want %d", step.name, len(parked), parkedSoFar)
+		}
+		last := parked[len(parked)-1]
+		if !strings.Contains(last.Reason, step.parkedAs) || last.Class != "permanent" || last.Attempts != 1 {
+			t.Errorf("%s: parked %+v, want a permanent failure for %q after 1 attempt", step.name, last, step.parkedAs)
+		}
+		if last.Payload != step.body {
+			t.Errorf("%s: parked payload %q, want the request", step.name, last.Payload)
+		}
+	}
+
+	// The ghost was posted to once by the first broadcast, answered 410, and pruned.
+	deadline := time.Now().Add(5 * time.Second)
+	for ghostStored(t, p, ghost) && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if ghostStored(t, p, ghost) {
+		t.Error("the stale connection is still stored")
+	}
+	if n := len(poison(t, p)); n != 5 {
+		t.Errorf("%d messages parked, want the 5 malformed requests", n)
+	}
+}
+
+func ghostStored(t testing.TB, p *dev.Pusher, ghost handlers.Connection) bool {
+	conns, err := p.Store.UserConnections(context.Background(), ghost.UserID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(conns) > 0
+}
