@@ -94,4 +94,3 @@ func orDefault(v, def int) int {
 	}
 	return v
 }
-
