@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"fmt"
 	"strconv"
 	"time"
 
@@ -12,13 +13,15 @@ import (
 //
 //   - limit: at most n messages at once; the message is acked as soon as it has a slot,
 //     because an in-process hand-over means nothing once the tracker holds the work;
-//   - settle: the tracker learns what the stage emitted and that the message is done;
+//   - forward: the messages the stage emits are published to the next one while the
+//     slot is held, so a stage cannot run ahead of the next (memory stays flat), and
+//     the tracker learns what was emitted and that the message is settled;
 //   - poison: what still fails is parked, with its reason, stage and attempts;
 //   - annotate: the error's class and failure times go into the metadata;
 //   - retry: transient errors are retried with exponential backoff and jitter;
 //   - count: each run is one attempt;
 //   - recover: a panic is a permanent error, not a crash.
-func (p *Pipeline) middleware(s stage) ([]message.HandlerMiddleware, error) {
+func (p *Pipeline) middleware(s stage, next string) ([]message.HandlerMiddleware, error) {
 	concurrency := s.concurrency
 	if concurrency <= 0 {
 		concurrency = p.cfg.StageConcurrency
@@ -46,7 +49,7 @@ func (p *Pipeline) middleware(s stage) ([]message.HandlerMiddleware, error) {
 	return []message.HandlerMiddleware{
 		limit(concurrency),
 		middleware.InstantAck,
-		p.settle(s),
+		p.forward(s, next),
 		poison,
 		annotate,
 		retry.Middleware,
@@ -68,19 +71,25 @@ func limit(n int) message.HandlerMiddleware {
 	}
 }
 
-// settle reports to the tracker what the stage made of a message. It runs outside the
-// poison middleware, so a parked message is settled and only work that could not even
-// be parked leaves the request failed.
-func (p *Pipeline) settle(s stage) message.HandlerMiddleware {
+// forward publishes what the stage emitted to the next stage's topic and reports to the
+// tracker what became of the message. It runs outside the poison middleware, so a parked
+// message is settled; only work that could neither be done nor parked fails the request.
+func (p *Pipeline) forward(s stage, next string) message.HandlerMiddleware {
 	return func(h message.HandlerFunc) message.HandlerFunc {
 		return func(msg *message.Message) ([]*message.Message, error) {
 			delete(msg.Metadata, middleware.ReasonForPoisonedKey) // left by an earlier park
 			id := msg.Metadata.Get(RequestIDKey)
 			out, err := h(msg)
-			for _, m := range out {
-				carry(msg, m)
+			if err == nil && len(out) > 0 {
+				for _, m := range out {
+					carry(msg, m)
+				}
+				p.tracker.add(id, len(out))
+				if err = p.bus.Publish(next, out...); err != nil {
+					p.tracker.add(id, -len(out))
+					err = fmt.Errorf("%s: forward to %s: %w", s.name, next, err)
+				}
 			}
-			p.tracker.add(id, len(out))
 			parked := msg.Metadata.Get(middleware.ReasonForPoisonedKey) != ""
 			p.tracker.settle(id, func(st *Stats) {
 				switch {
@@ -95,7 +104,7 @@ func (p *Pipeline) settle(s stage) message.HandlerMiddleware {
 					"connection_id", msg.Metadata.Get(ConnectionIDKey), "attempts", attempts(msg),
 					"error_class", msg.Metadata.Get(ErrorClassKey), "reason", msg.Metadata.Get(middleware.ReasonForPoisonedKey))
 			}
-			return out, err
+			return nil, err
 		}
 	}
 }

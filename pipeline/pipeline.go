@@ -179,8 +179,10 @@ func (p *Pipeline) stageRouter() (*message.Router, error) {
 		if i > 0 {
 			in = p.topicAfter(p.stages[i-1].name)
 		}
+		// The forward middleware publishes what the stage emits, so the router has
+		// nothing left to publish.
 		h := r.AddHandler(s.name, in, p.bus, p.topicAfter(s.name), p.bus, s.handler)
-		mw, err := p.middleware(s)
+		mw, err := p.middleware(s, p.topicAfter(s.name))
 		if err != nil {
 			return nil, err
 		}

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -155,13 +156,16 @@ func Decode[T any](msg *message.Message) (T, error) {
 	return v, nil
 }
 
-// Encode makes a message that follows from msg and carries v as JSON.
+// Encode makes a message that follows from msg and carries v as JSON. HTML characters
+// are not escaped: a frame reaches its clients byte for byte as the request gave it.
 func Encode(msg *message.Message, v any) (*message.Message, error) {
-	payload, err := json.Marshal(v)
-	if err != nil {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
 		return nil, handlers.Permanent(fmt.Errorf("encode %T: %w", v, err))
 	}
-	return derive(msg, payload), nil
+	return derive(msg, bytes.TrimSuffix(buf.Bytes(), []byte("\n"))), nil
 }
 
 func encodeOne(msg *message.Message, v any) ([]*message.Message, error) {

@@ -59,7 +59,7 @@ func (p *Poster) PostToConnection(ctx context.Context, connectionID string, fram
 		Data:         frame,
 	})
 	if err != nil {
-		return classify(fmt.Errorf("post to connection %s: %w", connectionID, err))
+		return fmt.Errorf("post to connection %s: %w", connectionID, classify(err))
 	}
 	return nil
 }
@@ -72,7 +72,7 @@ func (p *Poster) DeleteConnection(ctx context.Context, connectionID string) erro
 		ConnectionId: aws.String(connectionID),
 	})
 	if err != nil {
-		return classify(fmt.Errorf("delete connection %s: %w", connectionID, err))
+		return fmt.Errorf("delete connection %s: %w", connectionID, classify(err))
 	}
 	return nil
 }

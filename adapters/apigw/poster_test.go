@@ -230,7 +230,7 @@ func TestErrorClasses(t *testing.T) {
 		{status: 503, body: "<html>Service Unavailable</html>", wantKind: "transient"},
 	}
 	for _, tc := range tests {
-		t.Run(fmt.Sprint(tc.status, tc.errorType), func(t *testing.T) {
+		t.Run(fmt.Sprint(tc.status, " ", tc.errorType), func(t *testing.T) {
 			endpoint, seen := fakeAPI(t, tc.status, tc.errorType, tc.body)
 			p := newPoster(t, apigw.LocalConfig(""), apigw.Config{Endpoint: endpoint})
 			err := p.PostToConnection(context.Background(), "abc=", []byte(`{}`))
@@ -276,10 +276,12 @@ func TestTransientWithoutResponse(t *testing.T) {
 		}
 	})
 	t.Run("timeout", func(t *testing.T) {
+		stop := make(chan struct{})
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			<-r.Context().Done()
+			<-stop // the request context would only end once the unread body was read
 		}))
 		t.Cleanup(srv.Close)
+		t.Cleanup(func() { close(stop) })
 		p := newPoster(t, apigw.LocalConfig(""), apigw.Config{Endpoint: srv.URL, Timeout: 50 * time.Millisecond})
 		err := p.PostToConnection(context.Background(), "abc=", []byte(`{}`))
 		if kind(err) != "transient" || !errors.Is(err, context.DeadlineExceeded) {

@@ -21,7 +21,9 @@ import (
 
 // Registry stores connections as they open and close ($connect / $disconnect).
 type Registry interface {
+	// AddConnection records a connection that is opening. An error refuses it.
 	AddConnection(ctx context.Context, c handlers.Connection) error
+	// RemoveConnection forgets a connection that has closed.
 	RemoveConnection(ctx context.Context, c handlers.Connection) error
 }
 

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"sync"
 
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -34,7 +35,7 @@ func (q *PoisonQueue) Publish(_ string, msgs ...*message.Message) error {
 		return ErrClosed
 	}
 	for _, m := range msgs {
-		q.parked = append(q.parked, m.Copy())
+		q.parked = append(q.parked, deepCopy(m))
 	}
 	return nil
 }
@@ -45,9 +46,16 @@ func (q *PoisonQueue) Messages() []*message.Message {
 	defer q.mu.Unlock()
 	out := make([]*message.Message, len(q.parked))
 	for i, m := range q.parked {
-		out[i] = m.Copy()
+		out[i] = deepCopy(m)
 	}
 	return out
+}
+
+// deepCopy copies the payload too, which message.Copy shares.
+func deepCopy(m *message.Message) *message.Message {
+	c := m.Copy()
+	c.Payload = slices.Clone(m.Payload)
+	return c
 }
 
 // Close makes further publishing fail; what is parked stays readable.

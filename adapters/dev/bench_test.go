@@ -1,0 +1,221 @@
+package dev_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/apigw-pusher/apigw-pusher/adapters/dev"
+	"github.com/apigw-pusher/apigw-pusher/handlers"
+)
+
+// benchClients is how many WebSocket clients BenchmarkBroadcast connects.
+const benchClients = 10_000
+
+// BenchmarkBroadcast broadcasts to 10,000 WebSocket clients through `pusher dev`, then
+// posts as many frames to the same clients with a plain loop of concurrent HTTP calls
+// to the same Management API, and reports the frame rates of both and their ratio.
+//
+// The clients live in a child process (this test binary again, running
+// TestBenchmarkClients), since one process may not hold 20,000 sockets here.
+//
+//	go test -run '^$' -bench Broadcast -benchtime 5x ./adapters/dev/
+func BenchmarkBroadcast(b *testing.B) {
+	p := startDev(b, dev.Config{})
+	clients := startClients(b, "ws://"+p.Listener.Addr().String()+"/?user_id=", benchClients)
+	for p.Store.Len() < benchClients {
+		time.Sleep(10 * time.Millisecond)
+	}
+	var ids []string
+	_ = p.Store.ScanConnections(context.Background(), "", func(conns []handlers.Connection, _ string) error {
+		for _, c := range conns {
+			ids = append(ids, c.ConnectionID)
+		}
+		return nil
+	})
+	plain := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}}
+	frame := []byte(`{"type":"announcement","text":"a broadcast to every connected user"}`)
+
+	var pipelineTime, plainTime time.Duration
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		start := time.Now()
+		if resp := send(b, p, `{"data":`+string(frame)+`}`); resp.StatusCode != http.StatusAccepted {
+			b.Fatalf("broadcast: status %d", resp.StatusCode)
+		}
+		clients.await(b)
+		pipelineTime += time.Since(start)
+
+		start = time.Now()
+		postAll(b, plain, p.URL(), ids, frame, 256)
+		clients.await(b)
+		plainTime += time.Since(start)
+	}
+	b.StopTimer()
+	frames := float64(b.N * benchClients)
+	pipelineRate, plainRate := frames/pipelineTime.Seconds(), frames/plainTime.Seconds()
+	b.ReportMetric(pipelineRate, "pipeline-frames/s")
+	b.ReportMetric(plainRate, "plain-frames/s")
+	b.ReportMetric(pipelineRate/plainRate, "ratio")
+	b.ReportMetric(peakRSSMiB(), "peak-RSS-MiB")
+	b.ReportMetric(0, "ns/op") // two loops share an op; their rates say more
+}
+
+// postAll posts frame to every connection with n concurrent HTTP calls, as a hand-written
+// pusher would.
+func postAll(b *testing.B, client *http.Client, base string, ids []string, frame []byte, n int) {
+	work := make(chan string)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for id := range work {
+				resp, err := client.Post(base+"/@connections/"+id, "application/json", strings.NewReader(string(frame)))
+				if err != nil {
+					b.Error(err)
+					continue
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					b.Errorf("post %s: status %d", id, resp.StatusCode)
+				}
+			}
+		}()
+	}
+	for _, id := range ids {
+		work <- id
+	}
+	close(work)
+	wg.Wait()
+}
+
+// peakRSSMiB reads the process's peak resident set size.
+func peakRSSMiB() float64 {
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
+			return float64(kb) / 1024
+		}
+	}
+	return 0
+}
+
+// clientProcess is the child process holding the benchmark's WebSocket clients.
+type clientProcess struct {
+	n        int
+	expected int
+	in       io.Writer
+	out      *bufio.Scanner
+}
+
+func startClients(b *testing.B, url string, n int) *clientProcess {
+	b.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestBenchmarkClients$", "-test.count=1")
+	cmd.Env = append(os.Environ(), "PUSHER_BENCH_URL="+url, "PUSHER_BENCH_CLIENTS="+strconv.Itoa(n))
+	cmd.Stderr = os.Stderr
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		in.Close()
+		_ = cmd.Wait()
+	})
+	c := &clientProcess{n: n, in: in, out: bufio.NewScanner(out)}
+	c.expect(b, "ready")
+	return c
+}
+
+func (c *clientProcess) expect(b *testing.B, word string) {
+	b.Helper()
+	for c.out.Scan() {
+		if c.out.Text() == word {
+			return
+		}
+	}
+	b.Fatalf("client process ended before saying %q: %v", word, c.out.Err())
+}
+
+// await returns once every client has received one more frame.
+func (c *clientProcess) await(b *testing.B) {
+	b.Helper()
+	c.expected += c.n
+	fmt.Fprintf(c.in, "%d\n", c.expected)
+	c.expect(b, "done")
+}
+
+// TestBenchmarkClients is the child process of BenchmarkBroadcast; alone it skips.
+// It connects the clients, says "ready", then for each total frame count read on
+// stdin says "done" once the clients have received that many frames.
+func TestBenchmarkClients(t *testing.T) {
+	url, n := os.Getenv("PUSHER_BENCH_URL"), os.Getenv("PUSHER_BENCH_CLIENTS")
+	if url == "" {
+		t.Skip("the child process of BenchmarkBroadcast")
+	}
+	clients, _ := strconv.Atoi(n)
+	var received atomic.Int64
+	dials := make(chan struct{}, 64)
+	var wg sync.WaitGroup
+	for i := range clients {
+		wg.Add(1)
+		dials <- struct{}{}
+		go func() {
+			defer wg.Done()
+			ws, _, err := websocket.Dial(context.Background(), url+"user-"+strconv.Itoa(i), nil)
+			<-dials
+			if err != nil {
+				t.Errorf("dial: %v", err)
+				return
+			}
+			go func() {
+				for {
+					if _, _, err := ws.Read(context.Background()); err != nil {
+						return
+					}
+					received.Add(1)
+				}
+			}()
+		}()
+	}
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	fmt.Println("ready")
+	in := bufio.NewScanner(os.Stdin)
+	for in.Scan() {
+		want, _ := strconv.ParseInt(in.Text(), 10, 64)
+		for received.Load() < want {
+			runtime.Gosched()
+			time.Sleep(100 * time.Microsecond)
+		}
+		fmt.Println("done")
+	}
+}
