@@ -11,21 +11,16 @@ import (
 
 // middleware returns the chain every stage runs behind, outermost first:
 //
-//   - limit: at most n messages at once; the message is acked as soon as it has a slot,
-//     because an in-process hand-over means nothing once the tracker holds the work;
-//   - forward: the messages the stage emits are published to the next one while the
-//     slot is held, so a stage cannot run ahead of the next (memory stays flat), and
-//     the tracker learns what was emitted and that the message is settled;
+//   - ack at once: an in-process hand-over means nothing once the tracker holds the work;
+//   - forward: the messages the stage emits are published to the next one, as the flow
+//     of each topic allows, and the tracker learns what was emitted and that the message
+//     is settled; then the message's credit on its own topic is given back;
 //   - poison: what still fails is parked, with its reason, stage and attempts;
 //   - annotate: the error's class and failure times go into the metadata;
 //   - retry: transient errors are retried with exponential backoff and jitter;
 //   - count: each run is one attempt;
 //   - recover: a panic is a permanent error, not a crash.
-func (p *Pipeline) middleware(s stage, next string) ([]message.HandlerMiddleware, error) {
-	concurrency := s.concurrency
-	if concurrency <= 0 {
-		concurrency = p.cfg.StageConcurrency
-	}
+func (p *Pipeline) middleware(s stage, in, next string) ([]message.HandlerMiddleware, error) {
 	poison, err := middleware.PoisonQueueWithFilter(p.poison, p.cfg.PoisonTopic, func(error) bool {
 		// Work cut short by a hard stop is not the message's fault: leave it unsettled
 		// so its source redelivers it.
@@ -47,9 +42,8 @@ func (p *Pipeline) middleware(s stage, next string) ([]message.HandlerMiddleware
 		},
 	}
 	return []message.HandlerMiddleware{
-		limit(concurrency),
 		middleware.InstantAck,
-		p.forward(s, next),
+		p.forward(s, in, next),
 		poison,
 		annotate,
 		retry.Middleware,
@@ -58,25 +52,13 @@ func (p *Pipeline) middleware(s stage, next string) ([]message.HandlerMiddleware
 	}, nil
 }
 
-// limit lets at most n messages through at once. A message waiting for a slot is not
-// acked, so the publisher of the stage before waits too.
-func limit(n int) message.HandlerMiddleware {
-	slots := make(chan struct{}, n)
-	return func(h message.HandlerFunc) message.HandlerFunc {
-		return func(msg *message.Message) ([]*message.Message, error) {
-			slots <- struct{}{}
-			defer func() { <-slots }()
-			return h(msg)
-		}
-	}
-}
-
 // forward publishes what the stage emitted to the next stage's topic and reports to the
 // tracker what became of the message. It runs outside the poison middleware, so a parked
 // message is settled; only work that could neither be done nor parked fails the request.
-func (p *Pipeline) forward(s stage, next string) message.HandlerMiddleware {
+func (p *Pipeline) forward(s stage, in, next string) message.HandlerMiddleware {
 	return func(h message.HandlerFunc) message.HandlerFunc {
 		return func(msg *message.Message) ([]*message.Message, error) {
+			defer p.flow.release(in)
 			delete(msg.Metadata, middleware.ReasonForPoisonedKey) // left by an earlier park
 			id := msg.Metadata.Get(RequestIDKey)
 			out, err := h(msg)
@@ -85,9 +67,9 @@ func (p *Pipeline) forward(s stage, next string) message.HandlerMiddleware {
 					carry(msg, m)
 				}
 				p.tracker.add(id, len(out))
-				if err = p.bus.Publish(next, out...); err != nil {
+				if err = p.flow.publish(p.work, next, out...); err != nil {
 					p.tracker.add(id, -len(out))
-					err = fmt.Errorf("%s: forward to %s: %w", s.name, next, err)
+					err = fmt.Errorf("%s: forward: %w", s.name, err)
 				}
 			}
 			parked := msg.Metadata.Get(middleware.ReasonForPoisonedKey) != ""

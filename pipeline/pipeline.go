@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -39,6 +40,8 @@ type Pipeline struct {
 	sources []source
 
 	bus        *gochannel.GoChannel
+	flow       *flow
+	posters    *workers
 	tracker    *tracker
 	admissions chan struct{}
 
@@ -72,18 +75,16 @@ func New(cfg Config, store Store, gateway handlers.Poster, poison message.Publis
 	work, stop := context.WithCancel(context.Background())
 	p := &Pipeline{
 		cfg: cfg, store: store, gateway: gateway, poison: poison, logger: logger, wmlog: wmlog,
-		bus: gochannel.NewGoChannel(gochannel.Config{
-			// Publishing waits for the next stage to take the message, so a slow stage
-			// holds back the ones before it and memory stays flat.
-			BlockPublishUntilSubscriberAck: true,
-			PreserveContext:                true,
-		}, wmlog),
+		// The flow, not the bus, bounds what is in flight: see flow.
+		bus:        gochannel.NewGoChannel(gochannel.Config{PreserveContext: true}, wmlog),
 		tracker:    newTracker(),
 		admissions: make(chan struct{}, cfg.MaxRequests),
 		work:       work,
 		stopWork:   stop,
 		running:    make(chan struct{}),
 	}
+	p.flow = newFlow(p.bus)
+	p.posters = newWorkers(cfg.PostConcurrency)
 	p.stages = p.builtins()
 	return p, nil
 }
@@ -137,6 +138,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	if err := <-stagesDone; err != nil {
 		runErr = errors.Join(runErr, fmt.Errorf("stage router: %w", err))
 	}
+	p.posters.close()
 	return errors.Join(runErr, p.bus.Close())
 }
 
@@ -182,7 +184,8 @@ func (p *Pipeline) stageRouter() (*message.Router, error) {
 		// The forward middleware publishes what the stage emits, so the router has
 		// nothing left to publish.
 		h := r.AddHandler(s.name, in, p.bus, p.topicAfter(s.name), p.bus, s.handler)
-		mw, err := p.middleware(s, p.topicAfter(s.name))
+		p.flow.limit(in, cmp.Or(s.concurrency, p.cfg.StageConcurrency))
+		mw, err := p.middleware(s, in, p.topicAfter(s.name))
 		if err != nil {
 			return nil, err
 		}
@@ -215,7 +218,7 @@ func (p *Pipeline) Process(ctx context.Context, src *message.Message) (Result, e
 	req.SetContext(p.work)
 
 	settled := p.tracker.begin(id)
-	if err := p.bus.Publish(TopicRequests, req); err != nil {
+	if err := p.flow.publish(ctx, TopicRequests, req); err != nil {
 		p.tracker.abandon(id)
 		return Result{}, fmt.Errorf("admit %s: %w", corr, err)
 	}

@@ -45,7 +45,7 @@ func (p *Pipeline) builtins() []stage {
 		})},
 		{name: StageFanout, handler: fanoutStage,
 			note: func(s *Stats, out []*message.Message) { s.Connections += len(out) }},
-		{name: StagePost, concurrency: c.PostConcurrency, handler: postStage(handlers.Post{Gateway: p.gateway}, c.PostTimeout),
+		{name: StagePost, concurrency: c.PostConcurrency, handler: postStage(handlers.Post{Gateway: p.gateway}, c.PostTimeout, p.posters),
 			note: func(s *Stats, out []*message.Message) {
 				if len(out) == 0 {
 					s.Delivered++
@@ -90,9 +90,9 @@ func (p *Pipeline) resolveStage(r handlers.Resolver) message.HandlerFunc {
 				return err
 			}
 			p.tracker.add(id, 1)
-			if err := p.bus.Publish(p.topicAfter(StageResolve), out); err != nil {
+			if err := p.flow.publish(msg.Context(), p.topicAfter(StageResolve), out); err != nil {
 				p.tracker.add(id, -1)
-				return fmt.Errorf("publish page: %w", err)
+				return err
 			}
 			msg.Metadata.Set(CursorKey, next)
 			return nil
@@ -115,12 +115,14 @@ func fanoutStage(msg *message.Message) ([]*message.Message, error) {
 	return out, nil
 }
 
-func postStage(post handlers.Post, timeout time.Duration) message.HandlerFunc {
+func postStage(post handlers.Post, timeout time.Duration, pool *workers) message.HandlerFunc {
 	return func(msg *message.Message) ([]*message.Message, error) {
 		ctx, cancel := context.WithTimeout(msg.Context(), timeout)
 		defer cancel()
 		d := handlers.Delivery{Connection: connectionOf(msg), Frame: msg.Payload}
-		outcome, err := post.Post(ctx, d)
+		var outcome handlers.Outcome
+		var err error
+		pool.do(func() { outcome, err = post.Post(ctx, d) })
 		if err != nil || outcome == handlers.Delivered {
 			return nil, err
 		}
