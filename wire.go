@@ -9,8 +9,10 @@ import (
 
 	"github.com/google/wire"
 
+	"github.com/apigw-pusher/apigw-pusher/adapters/apigw"
 	"github.com/apigw-pusher/apigw-pusher/adapters/dev"
 	"github.com/apigw-pusher/apigw-pusher/adapters/memory"
+	"github.com/apigw-pusher/apigw-pusher/handlers"
 )
 
 // devSet builds `pusher dev`: in-memory store and poison queue, the local gateway and
@@ -20,6 +22,7 @@ var devSet = wire.NewSet(
 	dev.NewStore,
 	dev.NewGateway,
 	dev.NewPoster,
+	wire.Bind(new(handlers.Poster), new(*apigw.Poster)),
 	dev.NewPipeline,
 	dev.NewPusher,
 	dev.NewIntake,

@@ -7,8 +7,10 @@
 package pusher
 
 import (
+	"github.com/apigw-pusher/apigw-pusher/adapters/apigw"
 	"github.com/apigw-pusher/apigw-pusher/adapters/dev"
 	"github.com/apigw-pusher/apigw-pusher/adapters/memory"
+	"github.com/apigw-pusher/apigw-pusher/handlers"
 	"github.com/google/wire"
 	"log/slog"
 )
@@ -49,4 +51,4 @@ func BuildDev(cfg dev.Config, logger *slog.Logger) (*dev.Pusher, func(), error) 
 
 // devSet builds `pusher dev`: in-memory store and poison queue, the local gateway and
 // the HTTP intake on one listener.
-var devSet = wire.NewSet(dev.NewListener, dev.NewStore, dev.NewGateway, dev.NewPoster, dev.NewPipeline, dev.NewPusher, dev.NewIntake, memory.NewPoisonQueue)
+var devSet = wire.NewSet(dev.NewListener, dev.NewStore, dev.NewGateway, dev.NewPoster, wire.Bind(new(handlers.Poster), new(*apigw.Poster)), dev.NewPipeline, dev.NewPusher, dev.NewIntake, memory.NewPoisonQueue)

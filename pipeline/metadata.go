@@ -53,6 +53,10 @@ func carry(msg, out *message.Message) {
 
 // attempts returns how many times a stage ran msg.
 func attempts(msg *message.Message) int {
-	n, _ := strconv.Atoi(msg.Metadata.Get(AttemptsKey))
+	v := msg.Metadata.Get(AttemptsKey)
+	if v == "" { // most messages: Atoi would allocate an error
+		return 0
+	}
+	n, _ := strconv.Atoi(v)
 	return n
 }

@@ -70,8 +70,7 @@ func New(cfg Config, store Store, gateway handlers.Poster, poison message.Publis
 	if logger == nil {
 		logger = slog.Default()
 	}
-	// Watermill's own info lines (handler started, router closed) are debug detail here.
-	wmlog := watermill.NewSlogLoggerWithLevelMapping(logger, map[slog.Level]slog.Level{slog.LevelInfo: slog.LevelDebug})
+	wmlog := newWatermillLogger(logger)
 	work, stop := context.WithCancel(context.Background())
 	p := &Pipeline{
 		cfg: cfg, store: store, gateway: gateway, poison: poison, logger: logger, wmlog: wmlog,

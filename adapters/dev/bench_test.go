@@ -2,10 +2,13 @@ package dev_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"runtime"
@@ -19,6 +22,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/apigw-pusher/apigw-pusher/adapters/dev"
+	"github.com/apigw-pusher/apigw-pusher/adapters/memory"
 	"github.com/apigw-pusher/apigw-pusher/handlers"
 )
 
@@ -26,15 +30,23 @@ import (
 const benchClients = 10_000
 
 // BenchmarkBroadcast broadcasts to 10,000 WebSocket clients through `pusher dev`, then
-// posts as many frames to the same clients with a plain loop of concurrent HTTP calls
+// posts as many frames to the same clients with a plain loop of 256 concurrent HTTP calls
 // to the same Management API, and reports the frame rates of both and their ratio.
+//
+// It runs the pipeline with two posters: "sdk" is the adapters/apigw poster on the AWS
+// SDK, as `pusher dev` ships and as production posts; "http" is a bare net/http poster
+// like the plain loop's, so that its ratio is the cost of the pipeline alone.
 //
 // The clients live in a child process (this test binary again, running
 // TestBenchmarkClients), since one process may not hold 20,000 sockets here.
 //
 //	go test -run '^$' -bench Broadcast -benchtime 5x ./adapters/dev/
 func BenchmarkBroadcast(b *testing.B) {
-	p := startDev(b, dev.Config{})
+	b.Run("poster=sdk", func(b *testing.B) { benchmarkBroadcast(b, startDev(b, dev.Config{})) })
+	b.Run("poster=http", func(b *testing.B) { benchmarkBroadcast(b, startDevWithPlainPoster(b)) })
+}
+
+func benchmarkBroadcast(b *testing.B, p *dev.Pusher) {
 	clients := startClients(b, "ws://"+p.Listener.Addr().String()+"/?user_id=", benchClients)
 	for p.Store.Len() < benchClients {
 		time.Sleep(10 * time.Millisecond)
@@ -46,7 +58,7 @@ func BenchmarkBroadcast(b *testing.B) {
 		}
 		return nil
 	})
-	plain := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}}
+	plain := newPlainClient()
 	frame := []byte(`{"type":"announcement","text":"a broadcast to every connected user"}`)
 
 	var pipelineTime, plainTime time.Duration
@@ -61,7 +73,7 @@ func BenchmarkBroadcast(b *testing.B) {
 		pipelineTime += time.Since(start)
 
 		start = time.Now()
-		postAll(b, plain, p.URL(), ids, frame, 256)
+		postAll(b, plainPoster{plain, p.URL()}, ids, frame, 256)
 		clients.await(b)
 		plainTime += time.Since(start)
 	}
@@ -75,9 +87,65 @@ func BenchmarkBroadcast(b *testing.B) {
 	b.ReportMetric(0, "ns/op") // two loops share an op; their rates say more
 }
 
-// postAll posts frame to every connection with n concurrent HTTP calls, as a hand-written
-// pusher would.
-func postAll(b *testing.B, client *http.Client, base string, ids []string, frame []byte, n int) {
+// startDevWithPlainPoster assembles `pusher dev` as BuildDev does, but posting with
+// plainPoster instead of the AWS SDK.
+func startDevWithPlainPoster(b *testing.B) *dev.Pusher {
+	cfg, err := dev.Defaults(dev.Config{Listen: "127.0.0.1:0"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	ln, closeLn, err := dev.NewListener(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(closeLn)
+	store, poison := dev.NewStore(cfg), memory.NewPoisonQueue()
+	in := dev.NewIntake(poison, logger)
+	pl, err := dev.NewPipeline(cfg, store, plainPoster{newPlainClient(), "http://" + ln.Addr().String()}, poison, in, logger)
+	if err != nil {
+		b.Fatal(err)
+	}
+	gw, err := dev.NewGateway(cfg, store, logger)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return run(b, dev.NewPusher(ln, pl, gw, in, store, poison, logger))
+}
+
+func newPlainClient() *http.Client {
+	return &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}}
+}
+
+// plainPoster posts to the Management API with bare net/http.
+type plainPoster struct {
+	client *http.Client
+	base   string
+}
+
+func (p plainPoster) PostToConnection(ctx context.Context, id string, frame []byte) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.base+"/@connections/"+url.PathEscape(id), bytes.NewReader(frame))
+	if err != nil {
+		return err
+	}
+	resp, err := p.client.Do(req)
+	if err != nil {
+		return err
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	switch resp.StatusCode {
+	case http.StatusOK:
+		return nil
+	case http.StatusGone:
+		return handlers.ErrGone
+	default:
+		return fmt.Errorf("post to %s: status %d", id, resp.StatusCode)
+	}
+}
+
+// postAll posts frame to every connection with n goroutines, as a hand-written pusher would.
+func postAll(b *testing.B, poster plainPoster, ids []string, frame []byte, n int) {
 	work := make(chan string)
 	var wg sync.WaitGroup
 	for range n {
@@ -85,15 +153,8 @@ func postAll(b *testing.B, client *http.Client, base string, ids []string, frame
 		go func() {
 			defer wg.Done()
 			for id := range work {
-				resp, err := client.Post(base+"/@connections/"+id, "application/json", strings.NewReader(string(frame)))
-				if err != nil {
+				if err := poster.PostToConnection(context.Background(), id, frame); err != nil {
 					b.Error(err)
-					continue
-				}
-				_, _ = io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode != http.StatusOK {
-					b.Errorf("post %s: status %d", id, resp.StatusCode)
 				}
 			}
 		}()

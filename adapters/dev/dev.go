@@ -18,6 +18,7 @@ import (
 	"github.com/apigw-pusher/apigw-pusher/adapters/intake"
 	"github.com/apigw-pusher/apigw-pusher/adapters/localgateway"
 	"github.com/apigw-pusher/apigw-pusher/adapters/memory"
+	"github.com/apigw-pusher/apigw-pusher/handlers"
 	"github.com/apigw-pusher/apigw-pusher/pipeline"
 )
 
@@ -98,7 +99,7 @@ func NewPoster(cfg Config, ln net.Listener) (*apigw.Poster, error) {
 }
 
 // NewPipeline returns the pipeline on the in-memory adapters, fed by in.
-func NewPipeline(cfg Config, store *memory.Store, poster *apigw.Poster, poison *memory.PoisonQueue,
+func NewPipeline(cfg Config, store *memory.Store, poster handlers.Poster, poison *memory.PoisonQueue,
 	in *intake.Intake, logger *slog.Logger) (*pipeline.Pipeline, error) {
 	p, err := pipeline.New(cfg.Pipeline, store, poster, poison, logger)
 	if err != nil {

@@ -32,6 +32,13 @@ func startDev(t testing.TB, cfg dev.Config) *dev.Pusher {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(cleanup)
+	return run(t, p)
+}
+
+// run runs p until the test ends.
+func run(t testing.TB, p *dev.Pusher) *dev.Pusher {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- p.Run(ctx) }()
@@ -40,7 +47,6 @@ func startDev(t testing.TB, cfg dev.Config) *dev.Pusher {
 		if err := <-done; err != nil {
 			t.Errorf("pusher dev stopped with %v", err)
 		}
-		cleanup()
 	})
 	<-p.Pipeline.Running()
 	return p
