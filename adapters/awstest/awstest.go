@@ -1,0 +1,98 @@
+// Package awstest starts the AWS emulators the tests talk to, each on a free port of
+// 127.0.0.1 and stopped when the test ends: goaws for SQS and SNS, dynalite for
+// DynamoDB. `.ci/run` installs both; a test that misses one fails with the command that
+// installs it.
+package awstest
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+)
+
+// Region is the region the emulators are addressed in.
+const Region = "us-east-1"
+
+// Config returns an AWS configuration with static test credentials, for clients that
+// set their BaseEndpoint to an emulator's.
+func Config() aws.Config {
+	return aws.Config{
+		Region:      Region,
+		Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""),
+	}
+}
+
+// ModuleRoot returns the folder of the repository's go.mod.
+func ModuleRoot(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("no go.mod above the working directory")
+		}
+		dir = parent
+	}
+}
+
+// FreePort returns a TCP port of 127.0.0.1 that nothing listens on.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// Start runs cmd until the test ends and waits until it accepts connections on port.
+func Start(t testing.TB, name string, cmd *exec.Cmd, port int) {
+	t.Helper()
+	logs, err := os.CreateTemp(t.TempDir(), name+"-*.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout, cmd.Stderr = logs, logs
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", name, err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-exited
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	for {
+		conn, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			conn.Close()
+			return
+		}
+		select {
+		case err := <-exited:
+			out, _ := os.ReadFile(logs.Name())
+			t.Fatalf("%s exited before listening on %s: %v\n%s", name, addr, err, out)
+		case <-ctx.Done():
+			t.Fatalf("%s does not listen on %s after 30s", name, addr)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
