@@ -223,3 +223,46 @@ func ghostStored(t testing.TB, p *dev.Pusher, ghost handlers.Connection) bool {
 	}
 	return len(conns) > 0
 }
+
+// TestDevStopLosesNothing stops `pusher dev` right after it accepted a burst of
+// requests: every accepted request still reaches every client before the gateway closes.
+func TestDevStopLosesNothing(t *testing.T) {
+	cfg, err := dev.Defaults(dev.Config{Listen: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, cleanup, err := pusher.BuildDev(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cleanup)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	<-p.Pipeline.Running()
+
+	clients := []*client{connect(t, p, "a", "a"), connect(t, p, "b", "b"), connect(t, p, "c", "c")}
+	const burst = 50
+	for i := range burst {
+		if resp := send(t, p, fmt.Sprintf(`{"data":%d}`, i)); resp.StatusCode != http.StatusAccepted {
+			t.Fatalf("request %d: status %d", i, resp.StatusCode)
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("pusher dev stopped with %v", err)
+	}
+	if resp, err := http.Post(p.URL()+"/notifications", "application/json", strings.NewReader(`{"data":1}`)); err == nil {
+		resp.Body.Close()
+		t.Errorf("a request after the stop was answered %d", resp.StatusCode)
+	}
+	for _, c := range clients {
+		got := 0
+		for range c.frames { // closed when the gateway closes the socket
+			got++
+		}
+		if got != burst {
+			t.Errorf("%s received %d of the %d accepted requests", c.name, got, burst)
+		}
+	}
+}
