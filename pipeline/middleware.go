@@ -82,6 +82,7 @@ func (p *Pipeline) forward(s stage, in, next string) message.HandlerMiddleware {
 				}
 			}, err)
 			if parked {
+				p.observers.Parked(s.name, Class(msg.Metadata.Get(ErrorClassKey)))
 				p.logger.Warn("message parked", "request_id", id, "stage", s.name,
 					"connection_id", msg.Metadata.Get(ConnectionIDKey), "attempts", attempts(msg),
 					"error_class", msg.Metadata.Get(ErrorClassKey), "reason", msg.Metadata.Get(middleware.ReasonForPoisonedKey))

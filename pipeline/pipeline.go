@@ -36,8 +36,10 @@ type Pipeline struct {
 	logger  *slog.Logger
 	wmlog   watermill.LoggerAdapter
 
-	stages  []stage
-	sources []source
+	stages    []stage
+	sources   []source
+	observers observers
+	plugins   []message.RouterPlugin
 
 	bus        *gochannel.GoChannel
 	flow       *flow
@@ -161,6 +163,7 @@ func (p *Pipeline) sourceRouter() (*message.Router, error) {
 	if err != nil {
 		return nil, fmt.Errorf("source router: %w", err)
 	}
+	r.AddPlugin(p.plugins...)
 	for _, s := range p.sources {
 		r.AddNoPublisherHandler(s.name, s.topic, s.sub, func(msg *message.Message) error {
 			_, err := p.Process(msg.Context(), msg)
@@ -175,6 +178,7 @@ func (p *Pipeline) stageRouter() (*message.Router, error) {
 	if err != nil {
 		return nil, fmt.Errorf("stage router: %w", err)
 	}
+	r.AddPlugin(p.plugins...)
 	for i, s := range p.stages {
 		in := TopicRequests
 		if i > 0 {
@@ -224,6 +228,7 @@ func (p *Pipeline) Process(ctx context.Context, src *message.Message) (Result, e
 	log := p.logger.With("request_id", id, "correlation_id", corr)
 	select {
 	case res := <-settled:
+		p.observers.RequestSettled(res)
 		attrs := []any{"connections", res.Connections, "delivered", res.Delivered, "pruned", res.Pruned,
 			"failed", res.Failed, "duration_ms", res.Duration.Milliseconds()}
 		if res.Err != nil {

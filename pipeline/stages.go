@@ -45,7 +45,7 @@ func (p *Pipeline) builtins() []stage {
 		})},
 		{name: StageFanout, handler: fanoutStage,
 			note: func(s *Stats, out []*message.Message) { s.Connections += len(out) }},
-		{name: StagePost, concurrency: c.PostConcurrency, handler: postStage(handlers.Post{Gateway: p.gateway}, c.PostTimeout, p.posters),
+		{name: StagePost, concurrency: c.PostConcurrency, handler: postStage(handlers.Post{Gateway: p.gateway}, c.PostTimeout, p.posters, &p.observers),
 			note: func(s *Stats, out []*message.Message) {
 				if len(out) == 0 {
 					s.Delivered++
@@ -115,14 +115,20 @@ func fanoutStage(msg *message.Message) ([]*message.Message, error) {
 	return out, nil
 }
 
-func postStage(post handlers.Post, timeout time.Duration, pool *workers) message.HandlerFunc {
+func postStage(post handlers.Post, timeout time.Duration, pool *workers, observe Observer) message.HandlerFunc {
 	return func(msg *message.Message) ([]*message.Message, error) {
 		ctx, cancel := context.WithTimeout(msg.Context(), timeout)
 		defer cancel()
 		d := handlers.Delivery{Connection: connectionOf(msg), Frame: msg.Payload}
 		var outcome handlers.Outcome
 		var err error
+		start := time.Now()
 		pool.do(func() { outcome, err = post.Post(ctx, d) })
+		if err == nil && outcome == handlers.Gone {
+			observe.Posted(time.Since(start), handlers.ErrGone)
+		} else {
+			observe.Posted(time.Since(start), err)
+		}
 		if err != nil || outcome == handlers.Delivered {
 			return nil, err
 		}

@@ -1,0 +1,105 @@
+// Package metrics exports the pusher's Prometheus metrics: Watermill's router, publisher
+// and subscriber metrics, and the pipeline's own: requests, deliveries, prunes, failures
+// by stage and class, and post latency.
+package metrics
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	wmmetrics "github.com/ThreeDotsLabs/watermill/components/metrics"
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/apigw-pusher/apigw-pusher/handlers"
+	"github.com/apigw-pusher/apigw-pusher/pipeline"
+)
+
+const namespace = "pusher"
+
+// Metrics is a pipeline.Observer that counts into a Prometheus registry of its own.
+type Metrics struct {
+	registry    *prometheus.Registry
+	requests    *prometheus.CounterVec
+	connections prometheus.Counter
+	deliveries  prometheus.Counter
+	prunes      prometheus.Counter
+	failures    *prometheus.CounterVec
+	postLatency *prometheus.HistogramVec
+}
+
+var _ pipeline.Observer = (*Metrics)(nil)
+
+// New returns metrics on a new registry that also holds the Go and process collectors.
+func New() (*Metrics, error) {
+	reg := prometheus.NewRegistry()
+	m := &Metrics{
+		registry: reg,
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "requests_total",
+			Help: "Notification requests by outcome: settled (done or parked) or unsettled (redelivered)."}, []string{"outcome"}),
+		connections: prometheus.NewCounter(prometheus.CounterOpts{Namespace: namespace, Name: "connections_total",
+			Help: "Connections that requests were fanned out to."}),
+		deliveries: prometheus.NewCounter(prometheus.CounterOpts{Namespace: namespace, Name: "deliveries_total",
+			Help: "Frames the gateway took."}),
+		prunes: prometheus.NewCounter(prometheus.CounterOpts{Namespace: namespace, Name: "prunes_total",
+			Help: "Stale connections deleted from the store."}),
+		failures: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "failures_total",
+			Help: "Messages parked in the poison queue, by stage and error class."}, []string{"stage", "class"}),
+		postLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: namespace, Name: "post_duration_seconds",
+			Help: "Management API post attempts by result: delivered, gone or error.", Buckets: prometheus.DefBuckets}, []string{"result"}),
+	}
+	for _, c := range []prometheus.Collector{m.requests, m.connections, m.deliveries, m.prunes, m.failures, m.postLatency,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+// Attach makes p report to m, and decorates p's Watermill routers with Watermill's metrics.
+func (m *Metrics) Attach(p *pipeline.Pipeline) {
+	p.Observe(m)
+	builder := wmmetrics.NewPrometheusMetricsBuilder(m.registry, namespace, "watermill")
+	p.AddRouterPlugin(func(r *message.Router) error {
+		builder.AddPrometheusRouterMetrics(r)
+		return nil
+	})
+}
+
+// Handler serves the metrics in Prometheus' text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
+}
+
+// RequestSettled implements pipeline.Observer.
+func (m *Metrics) RequestSettled(res pipeline.Result) {
+	outcome := "settled"
+	if res.Err != nil {
+		outcome = "unsettled"
+	}
+	m.requests.WithLabelValues(outcome).Inc()
+	m.connections.Add(float64(res.Connections))
+	m.deliveries.Add(float64(res.Delivered))
+	m.prunes.Add(float64(res.Pruned))
+}
+
+// Parked implements pipeline.Observer.
+func (m *Metrics) Parked(stage string, class pipeline.Class) {
+	m.failures.WithLabelValues(stage, string(class)).Inc()
+}
+
+// Posted implements pipeline.Observer.
+func (m *Metrics) Posted(took time.Duration, err error) {
+	result := "delivered"
+	switch {
+	case errors.Is(err, handlers.ErrGone):
+		result = "gone"
+	case err != nil:
+		result = "error"
+	}
+	m.postLatency.WithLabelValues(result).Observe(took.Seconds())
+}
