@@ -1,6 +1,7 @@
 // Command pusher pushes notification requests to API Gateway WebSocket connections.
 //
 //	pusher dev [--listen 127.0.0.1:8080]   the whole pipeline in one process, no AWS needed
+//	pusher send [--users u1,u2] DATA       send a request to SQS, SNS or pusher dev
 package main
 
 import (
@@ -22,6 +23,7 @@ const usage = `usage: pusher <command> [flags]
 
 commands:
   dev    run the pipeline, a local WebSocket gateway and its Management API in one process
+  send   send a notification request to SQS, SNS or pusher dev
 `
 
 func main() {
@@ -43,6 +45,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	switch args[0] {
 	case "dev":
 		return runDev(ctx, args[1:], stdout, stderr)
+	case "send":
+		return runSend(ctx, args[1:], stdout, stderr)
 	default:
 		fmt.Fprint(stderr, usage)
 		return fmt.Errorf("unknown command %q", args[0])
