@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/apigw-pusher/apigw-pusher/adapters/apigw"
+	"github.com/apigw-pusher/apigw-pusher/adapters/httpserve"
 	"github.com/apigw-pusher/apigw-pusher/adapters/intake"
 	"github.com/apigw-pusher/apigw-pusher/adapters/localgateway"
 	"github.com/apigw-pusher/apigw-pusher/adapters/memory"
@@ -137,27 +138,9 @@ func (d *Pusher) Handler() http.Handler {
 // Run serves until ctx is done, then stops taking requests, lets the admitted ones
 // settle (the gateway keeps serving meanwhile), and closes the connections.
 func (d *Pusher) Run(ctx context.Context) error {
-	srv := &http.Server{Handler: d.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(d.Listener) }()
-
-	runErr := d.Pipeline.Run(ctx)
-
+	srv := httpserve.Start(d.Listener, d.Handler())
+	err := d.Pipeline.Run(ctx)
 	closeCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	err := runErr
-	if closeErr := d.Gateway.Close(closeCtx); closeErr != nil {
-		err = errors.Join(err, closeErr)
-	}
-	// Everything admitted is settled by now. A connection the transport dialled but never
-	// used counts as busy for 5s in Shutdown, so give up waiting soon and close.
-	shutCtx, cancelShut := context.WithTimeout(closeCtx, time.Second)
-	defer cancelShut()
-	if srv.Shutdown(shutCtx) != nil {
-		err = errors.Join(err, srv.Close())
-	}
-	if serveErr := <-served; !errors.Is(serveErr, http.ErrServerClosed) {
-		err = errors.Join(err, serveErr)
-	}
-	return err
+	return errors.Join(err, d.Gateway.Close(closeCtx), srv.Stop(closeCtx))
 }
