@@ -5,6 +5,7 @@
 package pusher
 
 import (
+	"context"
 	"log/slog"
 
 	"github.com/google/wire"
@@ -12,6 +13,7 @@ import (
 	"github.com/apigw-pusher/apigw-pusher/adapters/apigw"
 	"github.com/apigw-pusher/apigw-pusher/adapters/dev"
 	"github.com/apigw-pusher/apigw-pusher/adapters/memory"
+	"github.com/apigw-pusher/apigw-pusher/adapters/service"
 	"github.com/apigw-pusher/apigw-pusher/handlers"
 )
 
@@ -32,5 +34,22 @@ var devSet = wire.NewSet(
 // BuildDev builds `pusher dev` from cfg (already defaulted with dev.Defaults).
 func BuildDev(cfg dev.Config, logger *slog.Logger) (*dev.Pusher, func(), error) {
 	wire.Build(devSet)
+	return nil, nil, nil
+}
+
+// gatewaySet builds `pusher gateway`: the local gateway on the DynamoDB table.
+var gatewaySet = wire.NewSet(
+	service.NewAWSConfig,
+	service.NewDynamoDBClient,
+	service.NewGatewayStore,
+	service.NewGatewayListener,
+	service.NewLocalGateway,
+	service.NewGateway,
+)
+
+// BuildGateway builds `pusher gateway` from cfg (already defaulted with
+// service.GatewayDefaults).
+func BuildGateway(ctx context.Context, cfg service.GatewayConfig, logger *slog.Logger) (*service.Gateway, func(), error) {
+	wire.Build(gatewaySet)
 	return nil, nil, nil
 }

@@ -7,9 +7,11 @@
 package pusher
 
 import (
+	"context"
 	"github.com/apigw-pusher/apigw-pusher/adapters/apigw"
 	"github.com/apigw-pusher/apigw-pusher/adapters/dev"
 	"github.com/apigw-pusher/apigw-pusher/adapters/memory"
+	"github.com/apigw-pusher/apigw-pusher/adapters/service"
 	"github.com/apigw-pusher/apigw-pusher/handlers"
 	"github.com/google/wire"
 	"log/slog"
@@ -47,8 +49,40 @@ func BuildDev(cfg dev.Config, logger *slog.Logger) (*dev.Pusher, func(), error) 
 	}, nil
 }
 
+// BuildGateway builds `pusher gateway` from cfg (already defaulted with
+// service.GatewayDefaults).
+func BuildGateway(ctx context.Context, cfg service.GatewayConfig, logger *slog.Logger) (*service.Gateway, func(), error) {
+	listener, cleanup, err := service.NewGatewayListener(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	config, err := service.NewAWSConfig(ctx)
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	api := service.NewDynamoDBClient(config)
+	store, err := service.NewGatewayStore(cfg, api)
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	gateway, err := service.NewLocalGateway(cfg, store, logger)
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	serviceGateway := service.NewGateway(listener, gateway, store)
+	return serviceGateway, func() {
+		cleanup()
+	}, nil
+}
+
 // wire.go:
 
 // devSet builds `pusher dev`: in-memory store and poison queue, the local gateway and
 // the HTTP intake on one listener.
 var devSet = wire.NewSet(dev.NewListener, dev.NewStore, dev.NewGateway, dev.NewPoster, wire.Bind(new(handlers.Poster), new(*apigw.Poster)), dev.NewPipeline, dev.NewPusher, dev.NewIntake, memory.NewPoisonQueue)
+
+// gatewaySet builds `pusher gateway`: the local gateway on the DynamoDB table.
+var gatewaySet = wire.NewSet(service.NewAWSConfig, service.NewDynamoDBClient, service.NewGatewayStore, service.NewGatewayListener, service.NewLocalGateway, service.NewGateway)

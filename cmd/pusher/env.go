@@ -3,6 +3,8 @@ package main
 import (
 	"flag"
 	"fmt"
+	"github.com/apigw-pusher/apigw-pusher/adapters/dynamodb"
+	"github.com/apigw-pusher/apigw-pusher/pipeline"
 	"os"
 	"strconv"
 	"time"
@@ -64,4 +66,28 @@ func (f *flags) Parse(args []string) error {
 		return f.bad[0]
 	}
 	return f.FlagSet.Parse(args)
+}
+
+// tableFlags defines the flags of the connections table.
+func tableFlags(fs *flags, t *dynamodb.Config) {
+	fs.String(&t.Table, "table", "CONNECTIONS_TABLE_NAME", "", "DynamoDB table of connections")
+	fs.String(&t.UserKey, "user-key", "USER_KEY", "user_id", "the table's hash key")
+	fs.String(&t.ConnectionKey, "connection-key", "CONNECTION_KEY", "connection_id", "the table's range key")
+	fs.String(&t.TTLAttribute, "ttl-attribute", "TTL_ATTRIBUTE", "", "attribute $connect writes an expiry to, for the table's TTL")
+	fs.Duration(&t.TTL, "ttl", "CONNECTION_TTL", 0, "how long after $connect a connection expires, with --ttl-attribute")
+	fs.Int(&t.ScanSegments, "scan-segments", "SCAN_SEGMENTS", 4, "parallel segments of a broadcast's Scan")
+}
+
+// logLevelFlag defines --log-level.
+func logLevelFlag(fs *flags) *string {
+	level := new(string)
+	fs.String(level, "log-level", "LOG_LEVEL", "info", "debug, info, warn or error")
+	return level
+}
+
+// pipelineFlags defines the flags that tune the pipeline.
+func pipelineFlags(fs *flags, c *pipeline.Config) {
+	fs.Int(&c.PostConcurrency, "post-concurrency", "POST_CONCURRENCY", 256, "posts kept in flight")
+	fs.Int(&c.Retry.MaxAttempts, "max-attempts", "MAX_ATTEMPTS", 5, "attempts of a transient failure before the work is parked")
+	fs.Duration(&c.CloseTimeout, "grace", "SHUTDOWN_GRACE", 30*time.Second, "on SIGTERM, how long accepted requests may take to settle")
 }

@@ -23,6 +23,7 @@ const usage = `usage: pusher <command> [flags]
 
 commands:
   dev    run the pipeline, a local WebSocket gateway and its Management API in one process
+  gateway  run the local WebSocket gateway of dev, storing connections in DynamoDB
   send   send a notification request to SQS, SNS or pusher dev
 `
 
@@ -45,6 +46,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	switch args[0] {
 	case "dev":
 		return runDev(ctx, args[1:], stdout, stderr)
+	case "gateway":
+		return runGateway(ctx, args[1:], stdout, stderr)
 	case "send":
 		return runSend(ctx, args[1:], stdout, stderr)
 	default:
@@ -55,13 +58,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var cfg dev.Config
-	fs := flag.NewFlagSet("pusher dev", flag.ContinueOnError)
+	fs := newFlags("dev")
 	fs.SetOutput(stderr)
-	fs.StringVar(&cfg.Listen, "listen", "127.0.0.1:8080", "address of the gateway, Management API and intake")
-	fs.StringVar(&cfg.IdentityParam, "identity-param", "user_id", "query parameter naming the connecting user")
-	fs.IntVar(&cfg.Pipeline.PostConcurrency, "post-concurrency", 256, "posts kept in flight")
-	fs.IntVar(&cfg.Pipeline.Retry.MaxAttempts, "max-attempts", 5, "attempts before a delivery is parked")
-	level := fs.String("log-level", "info", "debug, info, warn or error")
+	fs.String(&cfg.Listen, "listen", "", "127.0.0.1:8080", "address of the gateway, Management API and intake")
+	fs.String(&cfg.IdentityParam, "identity-param", "IDENTITY_PARAM", "user_id", "query parameter naming the connecting user")
+	pipelineFlags(fs, &cfg.Pipeline)
+	level := logLevelFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
