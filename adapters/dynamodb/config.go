@@ -1,0 +1,99 @@
+package dynamodb
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Config configures a Store.
+type Config struct {
+	// Table is the name of the connections table (CONNECTIONS_TABLE_NAME). Required.
+	Table string
+	// UserKey is the name of the table's hash key, a string. Empty means "user_id".
+	UserKey string
+	// ConnectionKey is the name of the table's range key, a string. Empty means
+	// "connection_id".
+	ConnectionKey string
+	// ConnectedAtAttribute is the attribute AddConnection writes the time of the
+	// connection to, in epoch seconds. Empty means "connected_at".
+	ConnectedAtAttribute string
+	// TTLAttribute, with TTL, is the attribute AddConnection writes the connection's
+	// expiry to, in epoch seconds, for the table's Time to Live to remove the connections
+	// whose $disconnect never came. Empty writes none.
+	TTLAttribute string
+	// TTL is how long after AddConnection a connection expires; it goes with
+	// TTLAttribute, and must be at least a second.
+	TTL time.Duration
+	// PageSize is the Limit of one Query or Scan page, so the most connections a scan
+	// hands over at once. Zero means 500: a page of keys stays far below DynamoDB's 1 MB
+	// page, and a recipients page made of it far below an SQS message.
+	PageSize int32
+	// ScanSegments is how many segments of a parallel Scan read the table at once.
+	// Zero means 4.
+	ScanSegments int
+}
+
+// maxScanSegments is DynamoDB's bound on TotalSegments.
+const maxScanSegments = 1_000_000
+
+func (c *Config) setDefaults() {
+	if c.UserKey == "" {
+		c.UserKey = "user_id"
+	}
+	if c.ConnectionKey == "" {
+		c.ConnectionKey = "connection_id"
+	}
+	if c.ConnectedAtAttribute == "" {
+		c.ConnectedAtAttribute = "connected_at"
+	}
+	if c.PageSize == 0 {
+		c.PageSize = 500
+	}
+	if c.ScanSegments == 0 {
+		c.ScanSegments = 4
+	}
+}
+
+// Validate reports a configuration the store cannot run with. It checks the fields as
+// they are, so a zero field that New would default is an error here only where no
+// default exists.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Table == "" {
+		errs = append(errs, errors.New("table name is empty (set CONNECTIONS_TABLE_NAME)"))
+	}
+	names := map[string]string{}
+	for _, a := range []struct{ field, name string }{
+		{"user key", c.UserKey},
+		{"connection key", c.ConnectionKey},
+		{"connected-at attribute", c.ConnectedAtAttribute},
+		{"ttl attribute", c.TTLAttribute},
+	} {
+		if a.name == "" {
+			continue
+		}
+		if other, ok := names[a.name]; ok {
+			errs = append(errs, fmt.Errorf("%s and %s are both %q", other, a.field, a.name))
+			continue
+		}
+		names[a.name] = a.field
+	}
+	switch {
+	case c.TTL < 0:
+		errs = append(errs, errors.New("ttl is negative"))
+	case c.TTL > 0 && c.TTL < time.Second:
+		errs = append(errs, fmt.Errorf("ttl %s is under a second, the resolution of DynamoDB's Time to Live", c.TTL))
+	case c.TTL > 0 && c.TTLAttribute == "":
+		errs = append(errs, errors.New("ttl is set without a ttl attribute to write it to"))
+	case c.TTL == 0 && c.TTLAttribute != "":
+		errs = append(errs, fmt.Errorf("ttl attribute %q is set without a ttl", c.TTLAttribute))
+	}
+	if c.PageSize < 0 {
+		errs = append(errs, errors.New("page size is negative"))
+	}
+	if c.ScanSegments < 0 || c.ScanSegments > maxScanSegments {
+		errs = append(errs, fmt.Errorf("scan segments %d is not within 0..%d", c.ScanSegments, maxScanSegments))
+	}
+	return errors.Join(errs...)
+}

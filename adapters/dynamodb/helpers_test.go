@@ -1,0 +1,222 @@
+package dynamodb_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/samber/lo"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/apigw-pusher/apigw-pusher/adapters/awstest"
+	"github.com/apigw-pusher/apigw-pusher/adapters/dynamodb"
+	"github.com/apigw-pusher/apigw-pusher/adapters/localgateway"
+	"github.com/apigw-pusher/apigw-pusher/handlers"
+)
+
+// The store serves the $connect and $disconnect routes too.
+var _ localgateway.Registry = (*dynamodb.Store)(nil)
+
+// emulator is one dynalite of a top-level test; its subtests each make their own table.
+type emulator struct {
+	endpoint string
+	client   *ddb.Client
+	tables   atomic.Int64
+}
+
+func newEmulator(t *testing.T) *emulator {
+	t.Helper()
+	endpoint := awstest.Dynalite(t)
+	return &emulator{endpoint: endpoint, client: awstest.DynamoDBClient(endpoint)}
+}
+
+// table creates a fresh connections table and returns its name.
+func (e *emulator) table(t *testing.T) string {
+	t.Helper()
+	name := fmt.Sprintf("connections-%d", e.tables.Add(1))
+	awstest.CreateConnectionsTable(t, e.client, name)
+	return name
+}
+
+// store returns a Store on a fresh table holding conns, and the table's name; it sets
+// cfg.Table.
+func (e *emulator) store(t *testing.T, cfg dynamodb.Config, conns ...handlers.Connection) (*dynamodb.Store, string) {
+	t.Helper()
+	cfg.Table = e.table(t)
+	s, err := dynamodb.New(e.client, cfg)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	seed(t, e.client, cfg.Table, conns)
+	return s, cfg.Table
+}
+
+// seed writes conns to table with BatchWriteItem, a few batches at a time.
+func seed(t *testing.T, client *ddb.Client, table string, conns []handlers.Connection) {
+	t.Helper()
+	g, ctx := errgroup.WithContext(t.Context())
+	g.SetLimit(8)
+	for _, chunk := range lo.Chunk(conns, 25) {
+		g.Go(func() error {
+			requests := make([]types.WriteRequest, len(chunk))
+			for i, c := range chunk {
+				requests[i] = types.WriteRequest{PutRequest: &types.PutRequest{Item: map[string]types.AttributeValue{
+					"user_id":       &types.AttributeValueMemberS{Value: c.UserID},
+					"connection_id": &types.AttributeValueMemberS{Value: c.ConnectionID},
+				}}}
+			}
+			for len(requests) > 0 {
+				out, err := client.BatchWriteItem(ctx, &ddb.BatchWriteItemInput{
+					RequestItems: map[string][]types.WriteRequest{table: requests},
+				})
+				if err != nil {
+					return err
+				}
+				requests = out.UnprocessedItems[table]
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		t.Fatalf("seed %d connections: %v", len(conns), err)
+	}
+}
+
+func conn(user, id string) handlers.Connection {
+	return handlers.Connection{UserID: user, ConnectionID: id}
+}
+
+// connections returns n connections of users users, spread round robin.
+func connections(users, n int) []handlers.Connection {
+	conns := make([]handlers.Connection, n)
+	for i := range conns {
+		conns[i] = conn(fmt.Sprintf("user-%03d", i%users), fmt.Sprintf("conn-%05d", i))
+	}
+	return conns
+}
+
+func sorted(conns []handlers.Connection) []handlers.Connection {
+	conns = slices.Clone(conns)
+	slices.SortFunc(conns, func(a, b handlers.Connection) int {
+		if c := strings.Compare(a.UserID, b.UserID); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ConnectionID, b.ConnectionID)
+	})
+	return conns
+}
+
+// sameConnections fails the test unless got holds each of want exactly once.
+func sameConnections(t *testing.T, got, want []handlers.Connection) {
+	t.Helper()
+	counts := lo.CountValues(got)
+	for c, n := range counts {
+		if n > 1 {
+			t.Errorf("%v came %d times", c, n)
+		}
+	}
+	missing, extra := lo.Difference(lo.Uniq(want), lo.Keys(counts))
+	if len(missing) > 0 {
+		t.Errorf("%d of %d connections missing, such as %v", len(missing), len(want), missing[:min(3, len(missing))])
+	}
+	if len(extra) > 0 {
+		t.Errorf("%d connections not expected, such as %v", len(extra), extra[:min(3, len(extra))])
+	}
+}
+
+// page is one call of a scan's page function.
+type page struct {
+	conns []handlers.Connection
+	next  string
+}
+
+// scan runs a scan from cursor to its end and returns its pages.
+func scan(t *testing.T, s *dynamodb.Store, cursor string) []page {
+	t.Helper()
+	var pages []page
+	err := s.ScanConnections(t.Context(), cursor, func(conns []handlers.Connection, next string) error {
+		pages = append(pages, page{conns: slices.Clone(conns), next: next})
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("ScanConnections(%q): %v", cursor, err)
+	}
+	return pages
+}
+
+func flatten(pages []page) []handlers.Connection {
+	var all []handlers.Connection
+	for _, p := range pages {
+		all = append(all, p.conns...)
+	}
+	return all
+}
+
+// spy passes calls on to the real client and counts them, to check which operations
+// the store uses; wrap, if set, may alter a BatchWriteItem call.
+type spy struct {
+	dynamodb.API
+
+	mu    sync.Mutex
+	calls map[string]int
+	wrap  func(ctx context.Context, in *ddb.BatchWriteItemInput, call func(*ddb.BatchWriteItemInput) (*ddb.BatchWriteItemOutput, error)) (*ddb.BatchWriteItemOutput, error)
+}
+
+func newSpy(api dynamodb.API) *spy { return &spy{API: api, calls: map[string]int{}} }
+
+func (s *spy) count(op string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls[op]++
+}
+
+func (s *spy) Calls(op string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.calls[op]
+}
+
+func (s *spy) Query(ctx context.Context, in *ddb.QueryInput, optFns ...func(*ddb.Options)) (*ddb.QueryOutput, error) {
+	s.count("Query")
+	return s.API.Query(ctx, in, optFns...)
+}
+
+func (s *spy) Scan(ctx context.Context, in *ddb.ScanInput, optFns ...func(*ddb.Options)) (*ddb.ScanOutput, error) {
+	s.count("Scan")
+	return s.API.Scan(ctx, in, optFns...)
+}
+
+func (s *spy) BatchWriteItem(ctx context.Context, in *ddb.BatchWriteItemInput, optFns ...func(*ddb.Options)) (*ddb.BatchWriteItemOutput, error) {
+	s.count("BatchWriteItem")
+	call := func(in *ddb.BatchWriteItemInput) (*ddb.BatchWriteItemOutput, error) {
+		return s.API.BatchWriteItem(ctx, in, optFns...)
+	}
+	if s.wrap != nil {
+		return s.wrap(ctx, in, call)
+	}
+	return call(in)
+}
+
+// item returns the stored item of c, nil if there is none.
+func item(t *testing.T, client *ddb.Client, table string, c handlers.Connection) map[string]types.AttributeValue {
+	t.Helper()
+	out, err := client.GetItem(t.Context(), &ddb.GetItemInput{
+		TableName: aws.String(table),
+		Key: map[string]types.AttributeValue{
+			"user_id":       &types.AttributeValueMemberS{Value: c.UserID},
+			"connection_id": &types.AttributeValueMemberS{Value: c.ConnectionID},
+		},
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		t.Fatalf("GetItem(%v): %v", c, err)
+	}
+	return out.Item
+}

@@ -1,0 +1,174 @@
+// Package dynamodb keeps the pusher's connections in a DynamoDB table, keyed by user
+// (hash key) and connection (range key), with aws-sdk-go-v2. Its Store is the
+// connection store of the resolve and prune stages (handlers.ConnectionLister,
+// handlers.ConnectionDeleter) and of the $connect / $disconnect routes
+// (localgateway.Registry), as memory.Store is in tests and `pusher dev`.
+package dynamodb
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/apigw-pusher/apigw-pusher/handlers"
+)
+
+// API is the part of the DynamoDB client that a Store uses; *ddb.Client implements it.
+type API interface {
+	PutItem(ctx context.Context, in *ddb.PutItemInput, optFns ...func(*ddb.Options)) (*ddb.PutItemOutput, error)
+	DeleteItem(ctx context.Context, in *ddb.DeleteItemInput, optFns ...func(*ddb.Options)) (*ddb.DeleteItemOutput, error)
+	BatchWriteItem(ctx context.Context, in *ddb.BatchWriteItemInput, optFns ...func(*ddb.Options)) (*ddb.BatchWriteItemOutput, error)
+	Query(ctx context.Context, in *ddb.QueryInput, optFns ...func(*ddb.Options)) (*ddb.QueryOutput, error)
+	Scan(ctx context.Context, in *ddb.ScanInput, optFns ...func(*ddb.Options)) (*ddb.ScanOutput, error)
+}
+
+// Store is the connection store on a DynamoDB table. It is safe for concurrent use.
+//
+// Its errors are wrapped with what was being done; those that no retry can pass (a
+// ValidationException, a missing table, a denied access) are handlers.PermanentError,
+// and any other (throttling, 5xx, network, timeout) is returned as it is, to be retried.
+type Store struct {
+	client API
+	cfg    Config
+	// projection and names read only the two keys, through expression attribute names
+	// so that a key named like a reserved word still parses.
+	projection string
+	names      map[string]string
+	now        func() time.Time
+}
+
+var (
+	_ handlers.ConnectionLister  = (*Store)(nil)
+	_ handlers.ConnectionDeleter = (*Store)(nil)
+)
+
+// New returns a Store on the table of cfg, through client, usually a *ddb.Client.
+func New(client API, cfg Config) (*Store, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("dynamodb store config: %w", err)
+	}
+	if client == nil {
+		return nil, fmt.Errorf("dynamodb store: client is nil")
+	}
+	return &Store{
+		client:     client,
+		cfg:        cfg,
+		projection: "#u, #c",
+		names:      map[string]string{"#u": cfg.UserKey, "#c": cfg.ConnectionKey},
+		now:        time.Now,
+	}, nil
+}
+
+// AddConnection stores c with the time it connected and, when the config has a TTL, the
+// time it expires; storing it twice keeps one, with the later times.
+func (s *Store) AddConnection(ctx context.Context, c handlers.Connection) error {
+	now := s.now()
+	item := s.key(c)
+	item[s.cfg.ConnectedAtAttribute] = epoch(now)
+	if s.cfg.TTLAttribute != "" && s.cfg.TTL > 0 {
+		item[s.cfg.TTLAttribute] = epoch(now.Add(s.cfg.TTL))
+	}
+	_, err := s.client.PutItem(ctx, &ddb.PutItemInput{TableName: aws.String(s.cfg.Table), Item: item})
+	if err != nil {
+		return fmt.Errorf("add connection %s of %s: %w", c.ConnectionID, c.UserID, classify(err))
+	}
+	return nil
+}
+
+// RemoveConnection deletes c if it is stored.
+func (s *Store) RemoveConnection(ctx context.Context, c handlers.Connection) error {
+	if !storable(c) {
+		return nil
+	}
+	_, err := s.client.DeleteItem(ctx, &ddb.DeleteItemInput{TableName: aws.String(s.cfg.Table), Key: s.key(c)})
+	if err != nil {
+		return fmt.Errorf("remove connection %s of %s: %w", c.ConnectionID, c.UserID, classify(err))
+	}
+	return nil
+}
+
+// UserConnections returns every connection of one user. It queries the user's
+// partition a page at a time, with eventually consistent reads: a connection made a
+// moment ago may be missed, as it may be on any read of a live table.
+func (s *Store) UserConnections(ctx context.Context, userID string) ([]handlers.Connection, error) {
+	if userID == "" {
+		// DynamoDB refuses an empty key, so no connection can have it.
+		return nil, nil
+	}
+	in := &ddb.QueryInput{
+		TableName:                 aws.String(s.cfg.Table),
+		KeyConditionExpression:    aws.String("#u = :u"),
+		ExpressionAttributeNames:  s.names,
+		ExpressionAttributeValues: map[string]types.AttributeValue{":u": &types.AttributeValueMemberS{Value: userID}},
+		ProjectionExpression:      aws.String(s.projection),
+		Limit:                     aws.Int32(s.cfg.PageSize),
+		ConsistentRead:            aws.Bool(false),
+	}
+	var conns []handlers.Connection
+	for {
+		out, err := s.client.Query(ctx, in)
+		if err != nil {
+			return nil, fmt.Errorf("query connections of %s: %w", userID, classify(err))
+		}
+		page, err := s.connections(out.Items)
+		if err != nil {
+			return nil, fmt.Errorf("query connections of %s: %w", userID, err)
+		}
+		conns = append(conns, page...)
+		if len(out.LastEvaluatedKey) == 0 {
+			return conns, nil
+		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
+	}
+}
+
+// key returns the table key of c.
+func (s *Store) key(c handlers.Connection) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{
+		s.cfg.UserKey:       &types.AttributeValueMemberS{Value: c.UserID},
+		s.cfg.ConnectionKey: &types.AttributeValueMemberS{Value: c.ConnectionID},
+	}
+}
+
+// connections reads the keys of items.
+func (s *Store) connections(items []map[string]types.AttributeValue) ([]handlers.Connection, error) {
+	conns := make([]handlers.Connection, 0, len(items))
+	for _, item := range items {
+		user, err := stringAttr(item, s.cfg.UserKey)
+		if err != nil {
+			return nil, err
+		}
+		conn, err := stringAttr(item, s.cfg.ConnectionKey)
+		if err != nil {
+			return nil, err
+		}
+		conns = append(conns, handlers.Connection{UserID: user, ConnectionID: conn})
+	}
+	return conns, nil
+}
+
+// stringAttr returns the string attribute name of item. Its absence or another type
+// means the table is not keyed as configured, which no retry mends.
+func stringAttr(item map[string]types.AttributeValue, name string) (string, error) {
+	switch v := item[name].(type) {
+	case *types.AttributeValueMemberS:
+		return v.Value, nil
+	case nil:
+		return "", handlers.Permanent(fmt.Errorf("item has no attribute %q", name))
+	default:
+		return "", handlers.Permanent(fmt.Errorf("attribute %q is a %T, not a string", name, v))
+	}
+}
+
+// storable reports whether c could be in the table: DynamoDB refuses an empty key.
+func storable(c handlers.Connection) bool { return c.UserID != "" && c.ConnectionID != "" }
+
+func epoch(t time.Time) types.AttributeValue {
+	return &types.AttributeValueMemberN{Value: strconv.FormatInt(t.Unix(), 10)}
+}
