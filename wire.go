@@ -13,6 +13,7 @@ import (
 	"github.com/apigw-pusher/apigw-pusher/adapters/apigw"
 	"github.com/apigw-pusher/apigw-pusher/adapters/dev"
 	"github.com/apigw-pusher/apigw-pusher/adapters/memory"
+	"github.com/apigw-pusher/apigw-pusher/adapters/metrics"
 	"github.com/apigw-pusher/apigw-pusher/adapters/service"
 	"github.com/apigw-pusher/apigw-pusher/handlers"
 )
@@ -51,5 +52,26 @@ var gatewaySet = wire.NewSet(
 // service.GatewayDefaults).
 func BuildGateway(ctx context.Context, cfg service.GatewayConfig, logger *slog.Logger) (*service.Gateway, func(), error) {
 	wire.Build(gatewaySet)
+	return nil, nil, nil
+}
+
+// serveSet builds `pusher serve`: SQS and SNS sources, the DynamoDB store, the
+// Management API poster, the SQS poison queue, metrics.
+var serveSet = wire.NewSet(
+	service.NewAWSConfig,
+	service.NewDynamoDBClient,
+	service.NewStore,
+	service.NewPoster,
+	service.NewPoisonQueue,
+	service.NewSources,
+	service.NewPipeline,
+	service.NewOpsListener,
+	service.NewService,
+	metrics.New,
+)
+
+// BuildService builds `pusher serve` from cfg (already defaulted with service.Defaults).
+func BuildService(ctx context.Context, cfg service.Config, logger *slog.Logger) (*service.Service, func(), error) {
+	wire.Build(serveSet)
 	return nil, nil, nil
 }

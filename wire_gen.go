@@ -11,6 +11,7 @@ import (
 	"github.com/apigw-pusher/apigw-pusher/adapters/apigw"
 	"github.com/apigw-pusher/apigw-pusher/adapters/dev"
 	"github.com/apigw-pusher/apigw-pusher/adapters/memory"
+	"github.com/apigw-pusher/apigw-pusher/adapters/metrics"
 	"github.com/apigw-pusher/apigw-pusher/adapters/service"
 	"github.com/apigw-pusher/apigw-pusher/handlers"
 	"github.com/google/wire"
@@ -78,6 +79,56 @@ func BuildGateway(ctx context.Context, cfg service.GatewayConfig, logger *slog.L
 	}, nil
 }
 
+// BuildService builds `pusher serve` from cfg (already defaulted with service.Defaults).
+func BuildService(ctx context.Context, cfg service.Config, logger *slog.Logger) (*service.Service, func(), error) {
+	config, err := service.NewAWSConfig(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	api := service.NewDynamoDBClient(config)
+	store, err := service.NewStore(cfg, api)
+	if err != nil {
+		return nil, nil, err
+	}
+	poster, err := service.NewPoster(cfg, config)
+	if err != nil {
+		return nil, nil, err
+	}
+	poisonQueue, cleanup, err := service.NewPoisonQueue(cfg, config, logger)
+	if err != nil {
+		return nil, nil, err
+	}
+	sources, cleanup2, err := service.NewSources(cfg, config, logger)
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	metricsMetrics, err := metrics.New()
+	if err != nil {
+		cleanup2()
+		cleanup()
+		return nil, nil, err
+	}
+	pipeline, err := service.NewPipeline(cfg, store, poster, poisonQueue, sources, metricsMetrics, logger)
+	if err != nil {
+		cleanup2()
+		cleanup()
+		return nil, nil, err
+	}
+	listener, cleanup3, err := service.NewOpsListener(cfg)
+	if err != nil {
+		cleanup2()
+		cleanup()
+		return nil, nil, err
+	}
+	serviceService := service.NewService(pipeline, store, metricsMetrics, listener, logger)
+	return serviceService, func() {
+		cleanup3()
+		cleanup2()
+		cleanup()
+	}, nil
+}
+
 // wire.go:
 
 // devSet builds `pusher dev`: in-memory store and poison queue, the local gateway and
@@ -86,3 +137,7 @@ var devSet = wire.NewSet(dev.NewListener, dev.NewStore, dev.NewGateway, dev.NewP
 
 // gatewaySet builds `pusher gateway`: the local gateway on the DynamoDB table.
 var gatewaySet = wire.NewSet(service.NewAWSConfig, service.NewDynamoDBClient, service.NewGatewayStore, service.NewGatewayListener, service.NewLocalGateway, service.NewGateway)
+
+// serveSet builds `pusher serve`: SQS and SNS sources, the DynamoDB store, the
+// Management API poster, the SQS poison queue, metrics.
+var serveSet = wire.NewSet(service.NewAWSConfig, service.NewDynamoDBClient, service.NewStore, service.NewPoster, service.NewPoisonQueue, service.NewSources, service.NewPipeline, service.NewOpsListener, service.NewService, metrics.New)

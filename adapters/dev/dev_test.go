@@ -12,10 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/coder/websocket"
-
 	pusher "github.com/apigw-pusher/apigw-pusher"
 	"github.com/apigw-pusher/apigw-pusher/adapters/dev"
+	"github.com/apigw-pusher/apigw-pusher/adapters/localgateway/gatewaytest"
 	"github.com/apigw-pusher/apigw-pusher/handlers"
 	"github.com/apigw-pusher/apigw-pusher/pipeline"
 )
@@ -52,49 +51,10 @@ func run(t testing.TB, p *dev.Pusher) *dev.Pusher {
 	return p
 }
 
-// client is a real WebSocket client of the local gateway.
-type client struct {
-	name   string
-	frames chan string
-}
+type client = gatewaytest.Client
 
 func connect(t testing.TB, p *dev.Pusher, name, user string) *client {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	ws, _, err := websocket.Dial(ctx, "ws://"+p.Listener.Addr().String()+"/?user_id="+user, nil)
-	if err != nil {
-		t.Fatalf("connect %s: %v", name, err)
-	}
-	ws.SetReadLimit(handlers.MaxFrameBytes)
-	c := &client{name: name, frames: make(chan string, 100)}
-	go func() {
-		for {
-			_, frame, err := ws.Read(context.Background())
-			if err != nil {
-				close(c.frames)
-				return
-			}
-			c.frames <- string(frame)
-		}
-	}()
-	t.Cleanup(func() { _ = ws.CloseNow() })
-	return c
-}
-
-// next returns the client's next frame.
-func (c *client) next(t testing.TB) string {
-	t.Helper()
-	select {
-	case f, ok := <-c.frames:
-		if !ok {
-			t.Fatalf("%s: connection closed", c.name)
-		}
-		return f
-	case <-time.After(10 * time.Second):
-		t.Fatalf("%s: no frame in 10s", c.name)
-		return ""
-	}
+	return gatewaytest.Dial(t, p.Listener.Addr().String(), name, user)
 }
 
 func send(t testing.TB, p *dev.Pusher, body string) *http.Response {
@@ -173,12 +133,12 @@ func TestDev(t *testing.T) {
 			}
 			got := make([]string, len(want))
 			for j := range got {
-				got[j] = c.next(t)
+				got[j] = c.Next(t)
 			}
 			slices.Sort(want)
 			slices.Sort(got)
 			if !slices.Equal(got, want) {
-				t.Errorf("%s: %s got %v, want %v", step.name, c.name, got, want)
+				t.Errorf("%s: %s got %v, want %v", step.name, c.Name, got, want)
 			}
 		}
 		if step.parkedAs == "" {
@@ -258,11 +218,11 @@ func TestDevStopLosesNothing(t *testing.T) {
 	}
 	for _, c := range clients {
 		got := 0
-		for range c.frames { // closed when the gateway closes the socket
+		for range c.Frames { // closed when the gateway closes the socket
 			got++
 		}
 		if got != burst {
-			t.Errorf("%s received %d of the %d accepted requests", c.name, got, burst)
+			t.Errorf("%s received %d of the %d accepted requests", c.Name, got, burst)
 		}
 	}
 }

@@ -1,6 +1,8 @@
 // Command pusher pushes notification requests to API Gateway WebSocket connections.
 //
 //	pusher dev [--listen 127.0.0.1:8080]   the whole pipeline in one process, no AWS needed
+//	pusher serve                           SQS or SNS in, WebSocket frames out (APIGW_ENDPOINT, ...)
+//	pusher gateway                         the local gateway of dev, on a DynamoDB table
 //	pusher send [--users u1,u2] DATA       send a request to SQS, SNS or pusher dev
 package main
 
@@ -23,6 +25,7 @@ const usage = `usage: pusher <command> [flags]
 
 commands:
   dev    run the pipeline, a local WebSocket gateway and its Management API in one process
+  serve  take requests from SQS or SNS and post them through the Management API
   gateway  run the local WebSocket gateway of dev, storing connections in DynamoDB
   send   send a notification request to SQS, SNS or pusher dev
 `
@@ -46,6 +49,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	switch args[0] {
 	case "dev":
 		return runDev(ctx, args[1:], stdout, stderr)
+	case "serve":
+		return runServe(ctx, args[1:], stdout, stderr)
 	case "gateway":
 		return runGateway(ctx, args[1:], stdout, stderr)
 	case "send":

@@ -1,0 +1,74 @@
+// Package gatewaytest connects real WebSocket clients to a gateway in tests: package
+// localgateway's, as `pusher dev` and `pusher gateway` serve it.
+package gatewaytest
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/apigw-pusher/apigw-pusher/handlers"
+)
+
+// Client is a WebSocket client that keeps the frames it receives.
+type Client struct {
+	Name string
+	// Frames receives each text frame; it is closed when the connection closes.
+	Frames chan string
+	ws     *websocket.Conn
+}
+
+// Dial connects a client of user to the gateway listening on addr (host:port), and
+// closes it when the test ends.
+func Dial(t testing.TB, addr, name, user string) *Client {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	ws, _, err := websocket.Dial(ctx, "ws://"+addr+"/?user_id="+user, nil)
+	if err != nil {
+		t.Fatalf("connect %s: %v", name, err)
+	}
+	ws.SetReadLimit(handlers.MaxFrameBytes)
+	c := &Client{Name: name, Frames: make(chan string, 1000), ws: ws}
+	go func() {
+		defer close(c.Frames)
+		for {
+			_, frame, err := ws.Read(context.Background())
+			if err != nil {
+				return
+			}
+			c.Frames <- string(frame)
+		}
+	}()
+	t.Cleanup(func() { _ = ws.CloseNow() })
+	return c
+}
+
+// Next returns the client's next frame, failing the test after 10s without one.
+func (c *Client) Next(t testing.TB) string {
+	t.Helper()
+	select {
+	case f, ok := <-c.Frames:
+		if !ok {
+			t.Fatalf("%s: connection closed", c.Name)
+		}
+		return f
+	case <-time.After(10 * time.Second):
+		t.Fatalf("%s: no frame in 10s", c.Name)
+		return ""
+	}
+}
+
+// Quiet fails the test if the client receives a frame within d.
+func (c *Client) Quiet(t testing.TB, d time.Duration) {
+	t.Helper()
+	select {
+	case f, ok := <-c.Frames:
+		if ok {
+			t.Errorf("%s: unexpected frame %s", c.Name, f)
+		}
+	case <-time.After(d):
+	}
+}

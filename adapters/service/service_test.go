@@ -1,0 +1,343 @@
+package service_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/apigw-pusher/apigw-pusher/adapters/awstest"
+	"github.com/apigw-pusher/apigw-pusher/adapters/dynamodb"
+	"github.com/apigw-pusher/apigw-pusher/adapters/localgateway/gatewaytest"
+	"github.com/apigw-pusher/apigw-pusher/adapters/service"
+	"github.com/apigw-pusher/apigw-pusher/adapters/sqs"
+	"github.com/apigw-pusher/apigw-pusher/handlers"
+	"github.com/apigw-pusher/apigw-pusher/pipeline"
+)
+
+// expect reads, for each client, exactly the frames named (in any order).
+func expect(t *testing.T, want map[*gatewaytest.Client][]string) {
+	t.Helper()
+	for c, frames := range want {
+		got := make([]string, len(frames))
+		for i := range got {
+			got[i] = c.Next(t)
+		}
+		slices.Sort(got)
+		frames = slices.Sorted(slices.Values(frames))
+		if !slices.Equal(got, frames) {
+			t.Errorf("%s got %v, want %v", c.Name, got, frames)
+		}
+	}
+}
+
+func TestServeDelivers(t *testing.T) {
+	s := newStack(t)
+	topic := awstest.CreateTopic(t, s.sns, "notifications")
+	alice1, alice2 := s.connect(t, "alice-1", "alice"), s.connect(t, "alice-2", "alice")
+	bob, carol := s.connect(t, "bob", "bob"), s.connect(t, "carol", "carol")
+	s.serve(t, func(c *service.Config) { c.TopicARN = topic })
+
+	t.Run("raw JSON with SendMessage", func(t *testing.T) {
+		s.send(t, `{"users":["alice","bob","alice"],"data":{"n":1}}`)
+		expect(t, map[*gatewaytest.Client][]string{alice1: {`{"n":1}`}, alice2: {`{"n":1}`}, bob: {`{"n":1}`}})
+	})
+	t.Run("SNS Publish", func(t *testing.T) {
+		_, err := s.sns.Publish(context.Background(), &sns.PublishInput{TopicArn: aws.String(topic), Message: aws.String(`{"exclude_users":["alice"],"data":{"n":2}}`)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		expect(t, map[*gatewaytest.Client][]string{bob: {`{"n":2}`}, carol: {`{"n":2}`}})
+	})
+	t.Run("SNS envelope in the queue", func(t *testing.T) {
+		envelope, _ := json.Marshal(map[string]string{
+			"Type": "Notification", "MessageId": "5b1d2c2e-8a8e-4f4a-9d59-0e2bd1f3c001", "TopicArn": topic,
+			"Message": `{"data":{"n":3}}`, "Timestamp": "2026-11-26T12:00:00.000Z", "SignatureVersion": "1",
+		})
+		s.send(t, string(envelope))
+		expect(t, map[*gatewaytest.Client][]string{alice1: {`{"n":3}`}, alice2: {`{"n":3}`}, bob: {`{"n":3}`}, carol: {`{"n":3}`}})
+	})
+	t.Run("batch of 10 mixed requests", func(t *testing.T) {
+		users := []string{"alice", "bob", "carol"}
+		want := map[*gatewaytest.Client][]string{}
+		clients := map[string][]*gatewaytest.Client{"alice": {alice1, alice2}, "bob": {bob}, "carol": {carol}}
+		var entries []sqstypes.SendMessageBatchRequestEntry
+		for i := range 10 {
+			frame := fmt.Sprintf(`{"batch":%d}`, i)
+			var body string
+			switch i % 3 {
+			case 0: // multicast
+				u := users[i%len(users)]
+				body = fmt.Sprintf(`{"users":[%q],"data":%s}`, u, frame)
+				for _, c := range clients[u] {
+					want[c] = append(want[c], frame)
+				}
+			case 1: // broadcast
+				body = `{"data":` + frame + `}`
+				for _, cs := range clients {
+					for _, c := range cs {
+						want[c] = append(want[c], frame)
+					}
+				}
+			default: // exclusion
+				body = fmt.Sprintf(`{"exclude_users":["bob"],"data":%s}`, frame)
+				for u, cs := range clients {
+					if u != "bob" {
+						for _, c := range cs {
+							want[c] = append(want[c], frame)
+						}
+					}
+				}
+			}
+			entries = append(entries, sqstypes.SendMessageBatchRequestEntry{Id: aws.String(fmt.Sprint(i)), MessageBody: aws.String(body)})
+		}
+		if _, err := s.sqs.SendMessageBatch(context.Background(), &awssqs.SendMessageBatchInput{QueueUrl: aws.String(s.queueURL), Entries: entries}); err != nil {
+			t.Fatal(err)
+		}
+		expect(t, want)
+	})
+	for _, c := range []*gatewaytest.Client{alice1, alice2, bob, carol} {
+		c.Quiet(t, 200*time.Millisecond)
+	}
+	eventually(t, "the notifications queue is empty", func() bool { return s.queued(t, s.queueURL) == 0 })
+}
+
+// parked receives the poison queue's messages, n of them.
+func (s *stack) parked(t *testing.T, n int) []pipeline.Parked {
+	t.Helper()
+	var out []pipeline.Parked
+	eventually(t, fmt.Sprintf("%d messages parked", n), func() bool {
+		resp, err := s.sqs.ReceiveMessage(context.Background(), &awssqs.ReceiveMessageInput{
+			QueueUrl: aws.String(s.poisonURL), MaxNumberOfMessages: 10, MessageAttributeNames: []string{"All"},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range resp.Messages {
+			msg, err := sqs.ParkedMessage(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, pipeline.ParkedFrom(msg))
+			_, _ = s.sqs.DeleteMessage(context.Background(), &awssqs.DeleteMessageInput{QueueUrl: aws.String(s.poisonURL), ReceiptHandle: m.ReceiptHandle})
+		}
+		return len(out) >= n
+	})
+	return out
+}
+
+func TestServeParksMalformedRequests(t *testing.T) {
+	s := newStack(t)
+	bob := s.connect(t, "bob", "bob")
+	s.serve(t, nil)
+	bad := map[string]string{
+		"not a JSON object":     `{"users":["bob"],"data":`,
+		`no "data"`:             `{"users":["bob"]}`,
+		"not a list of strings": `{"users":"bob","data":1}`,
+		"frame limit":           `{"data":"` + strings.Repeat("x", handlers.MaxFrameBytes) + `"}`,
+	}
+	for _, body := range bad {
+		s.send(t, body)
+	}
+	s.send(t, `{"users":["bob"],"data":"after"}`)
+	if got := bob.Next(t); got != `"after"` {
+		t.Errorf("bob got %s, want the request after the malformed ones", got)
+	}
+	parked := s.parked(t, len(bad))
+	for reason, body := range bad {
+		i := slices.IndexFunc(parked, func(p pipeline.Parked) bool { return p.Payload == body })
+		if i < 0 {
+			t.Errorf("%s: not parked", reason)
+			continue
+		}
+		if p := parked[i]; !strings.Contains(p.Reason, reason) || p.Stage != pipeline.StageDecode || p.Class != "permanent" || p.Attempts != 1 {
+			t.Errorf("%s: parked as %+v", reason, p)
+		}
+	}
+	bob.Quiet(t, 200*time.Millisecond)
+	eventually(t, "the notifications queue is empty", func() bool { return s.queued(t, s.queueURL) == 0 })
+}
+
+func TestServePrunesStaleConnections(t *testing.T) {
+	s := newStack(t)
+	alice := s.connect(t, "alice", "alice")
+	store, err := dynamodb.New(s.ddb, dynamodb.Config{Table: table})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ghost := handlers.Connection{UserID: "alice", ConnectionID: "R2hvc3RDb25uZWN0aW9u"}
+	if err := store.AddConnection(context.Background(), ghost); err != nil {
+		t.Fatal(err)
+	}
+	s.serve(t, nil)
+	s.send(t, `{"users":["alice"],"data":1}`)
+	if got := alice.Next(t); got != "1" {
+		t.Errorf("alice got %s", got)
+	}
+	eventually(t, "the stale connection is deleted from the table", func() bool {
+		conns, err := store.UserConnections(context.Background(), "alice")
+		return err == nil && len(conns) == 1
+	})
+	if n := s.faults.count(ghost.ConnectionID); n != 1 {
+		t.Errorf("the stale connection was posted to %d times, want 1", n)
+	}
+}
+
+func TestServeRetries(t *testing.T) {
+	s := newStack(t)
+	alice, bob := s.connect(t, "alice", "alice"), s.connect(t, "bob", "bob")
+	aliceID, bobID := connectionID(t, s, "alice"), connectionID(t, s, "bob")
+	s.faults.set(func(id string, n int) int {
+		switch {
+		case id == aliceID && n <= 2: // 500 twice, then through
+			return 500
+		case id == bobID: // always 500
+			return 500
+		}
+		return 0
+	})
+	s.serve(t, func(c *service.Config) {
+		c.Pipeline.Retry = pipeline.RetryConfig{MaxAttempts: 4, InitialInterval: 300 * time.Millisecond, MaxInterval: 300 * time.Millisecond, Jitter: 0.01}
+	})
+	s.send(t, `{"users":["alice","bob"],"data":"retried"}`)
+	if got := alice.Next(t); got != `"retried"` {
+		t.Errorf("alice got %s", got)
+	}
+	if n := s.faults.count(aliceID); n != 3 {
+		t.Errorf("alice's connection was posted to %d times, want 3", n)
+	}
+	// Bob's delivery is still being retried: its source message must not be deleted yet.
+	if n := s.queued(t, s.queueURL); n != 1 {
+		t.Errorf("%d messages in the queue while a delivery is retried, want 1", n)
+	}
+	parked := s.parked(t, 1)
+	if p := parked[0]; p.Stage != pipeline.StagePost || p.ConnectionID != bobID || p.Attempts != 4 || p.Class != "transient" || p.Payload != `"retried"` {
+		t.Errorf("parked %+v, want bob's delivery after 4 attempts", p)
+	}
+	if n := s.faults.count(bobID); n != 4 {
+		t.Errorf("bob's connection was posted to %d times, want 4", n)
+	}
+	eventually(t, "the source message is deleted once the delivery is parked", func() bool { return s.queued(t, s.queueURL) == 0 })
+	alice.Quiet(t, 200*time.Millisecond)
+	bob.Quiet(t, 0)
+}
+
+// connectionID finds the connection of a user who has one.
+func connectionID(t *testing.T, s *stack, user string) string {
+	t.Helper()
+	store, err := dynamodb.New(s.ddb, dynamodb.Config{Table: table})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conns, err := store.UserConnections(context.Background(), user)
+	if err != nil || len(conns) != 1 {
+		t.Fatalf("connections of %s: %v %v", user, conns, err)
+	}
+	return conns[0].ConnectionID
+}
+
+// TestServeRestart stops the service hard in the middle of a batch and starts it again:
+// every request is delivered at least once, and a request is delivered twice only if it
+// was in flight at the stop, so duplicates stay under the number of requests the
+// service works on at once.
+func TestServeRestart(t *testing.T) {
+	s := newStack(t)
+	a, b := s.connect(t, "a", "a"), s.connect(t, "b", "b")
+	const requests, concurrency = 40, 5
+	for i := range requests {
+		s.send(t, fmt.Sprintf(`{"data":%d}`, i))
+	}
+	// Slow posts keep requests in flight when the stop comes.
+	s.faults.set(func(string, int) int { time.Sleep(20 * time.Millisecond); return 0 })
+	tune := func(c *service.Config) {
+		c.Concurrency = concurrency
+		c.Pipeline.CloseTimeout = time.Millisecond // a hard stop: no grace
+	}
+	_, stop := s.serve(t, tune)
+	received := map[*gatewaytest.Client]map[string]int{a: {}, b: {}}
+	var mu sync.Mutex
+	read := func(c *gatewaytest.Client, until int) {
+		for {
+			mu.Lock()
+			n := len(received[c])
+			mu.Unlock()
+			if n >= until {
+				return
+			}
+			f := c.Next(t)
+			mu.Lock()
+			received[c][f]++
+			mu.Unlock()
+		}
+	}
+	read(a, requests/4)
+	stop()
+	mu.Lock()
+	t.Logf("stopped after %d requests reached a", len(received[a]))
+	mu.Unlock()
+	s.serve(t, tune)
+	read(a, requests)
+	read(b, requests)
+	for c, frames := range received {
+		dups := 0
+		for _, n := range frames {
+			dups += n - 1
+		}
+		t.Logf("%s: %d distinct frames, %d duplicates", c.Name, len(frames), dups)
+		if len(frames) != requests {
+			t.Errorf("%s received %d of %d requests", c.Name, len(frames), requests)
+		}
+		if dups > concurrency {
+			t.Errorf("%s received %d duplicates, more than the %d requests in flight at the stop", c.Name, dups, concurrency)
+		}
+	}
+}
+
+func TestServeBroadcastsOver5000Connections(t *testing.T) {
+	s := newStack(t)
+	store, err := dynamodb.New(s.ddb, dynamodb.Config{Table: table})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 5000
+	var wg sync.WaitGroup
+	work := make(chan int)
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				c := handlers.Connection{UserID: fmt.Sprint("user-", i%1000), ConnectionID: fmt.Sprintf("conn-%04d", i)}
+				if err := store.AddConnection(context.Background(), c); err != nil {
+					t.Error(err)
+				}
+			}
+		}()
+	}
+	for i := range n {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+	s.serve(t, func(c *service.Config) { c.Table.PageSize = 50 })
+	s.send(t, `{"data":"to everyone"}`)
+	// No socket backs these connections: each is posted to once, answered 410, pruned.
+	eventually(t, "every stored connection is posted to", func() bool { _, conns := s.faults.total(); return conns == n })
+	if posts, _ := s.faults.total(); posts != n {
+		t.Errorf("%d posts for %d connections", posts, n)
+	}
+	eventually(t, "every stale connection is pruned", func() bool {
+		left := 0
+		_ = store.ScanConnections(context.Background(), "", func(conns []handlers.Connection, _ string) error { left += len(conns); return nil })
+		return left == 0
+	})
+}

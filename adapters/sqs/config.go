@@ -1,0 +1,174 @@
+package sqs
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	wmsns "github.com/ThreeDotsLabs/watermill-aws/sns"
+	wmsqs "github.com/ThreeDotsLabs/watermill-aws/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+)
+
+// SQS's limits on ReceiveMessage and on a queue's visibility timeout.
+const (
+	maxBatch             = 10
+	maxWaitTime          = 20 * time.Second
+	maxVisibilityTimeout = 12 * time.Hour
+)
+
+// SubscriberConfig configures a Subscriber. Every field but QueueURL has a default.
+type SubscriberConfig struct {
+	// QueueURL is the queue to receive from, such as NOTIFICATIONS_QUEUE_URL. Required
+	// by NewSubscriber; NewSNSSubscriber finds it itself.
+	QueueURL string
+	// Concurrency bounds the messages handed out and not yet acked or nacked, over all
+	// Subscribe calls; default 10.
+	Concurrency int
+	// MaxMessages is how many messages one ReceiveMessage call asks for, 1 to 10;
+	// default 10.
+	MaxMessages int
+	// WaitTime is how long one ReceiveMessage call waits for a message to arrive (long
+	// polling), 1s to 20s in whole seconds; default 20s.
+	WaitTime time.Duration
+	// VisibilityTimeout hides each message received from other receivers for this long,
+	// in whole seconds; zero keeps the queue's own setting. Make it longer than a request
+	// takes to settle, or the request is received again while still in the works.
+	VisibilityTimeout time.Duration
+	// CloseTimeout is how long Close waits for the messages handed out to be acked and
+	// deleted, or nacked, before it cancels their context; default 30s, the pipeline's
+	// own CloseTimeout, which it should not be shorter than.
+	CloseTimeout time.Duration
+	// RetryInterval is the wait after a failed ReceiveMessage call; default 1s.
+	RetryInterval time.Duration
+	// Unmarshaler turns an SQS message into a Watermill message; default Unmarshaler{}.
+	Unmarshaler wmsqs.Unmarshaler
+	// OptFns adjust the SQS client, for example its BaseEndpoint.
+	OptFns []func(*sqs.Options)
+	// Logger logs the failures of receiving and deleting; default slog.Default().
+	Logger *slog.Logger
+}
+
+func (c *SubscriberConfig) setDefaults() {
+	setDefault(&c.Concurrency, 10)
+	setDefault(&c.MaxMessages, maxBatch)
+	setDefault(&c.WaitTime, maxWaitTime)
+	setDefault(&c.CloseTimeout, 30*time.Second)
+	setDefault(&c.RetryInterval, time.Second)
+	if c.Unmarshaler == nil {
+		c.Unmarshaler = Unmarshaler{}
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+}
+
+// Validate reports every setting that cannot work.
+func (c SubscriberConfig) Validate() error {
+	var errs []error
+	if c.QueueURL == "" {
+		errs = append(errs, errors.New("QueueURL is required"))
+	}
+	return errors.Join(append(errs, c.validateReceiving())...)
+}
+
+// validateReceiving checks all but the queue, which NewSNSSubscriber finds itself.
+func (c SubscriberConfig) validateReceiving() error {
+	var errs []error
+	if c.Concurrency < 1 {
+		errs = append(errs, fmt.Errorf("Concurrency is %d, want at least 1", c.Concurrency))
+	}
+	if c.MaxMessages < 1 || c.MaxMessages > maxBatch {
+		errs = append(errs, fmt.Errorf("MaxMessages is %d, want 1 to %d", c.MaxMessages, maxBatch))
+	}
+	if c.WaitTime < time.Second || c.WaitTime > maxWaitTime || c.WaitTime%time.Second != 0 {
+		errs = append(errs, fmt.Errorf("WaitTime is %s, want 1s to %s in whole seconds", c.WaitTime, maxWaitTime))
+	}
+	if c.VisibilityTimeout < 0 || c.VisibilityTimeout > maxVisibilityTimeout || c.VisibilityTimeout%time.Second != 0 {
+		errs = append(errs, fmt.Errorf("VisibilityTimeout is %s, want 0 to %s in whole seconds", c.VisibilityTimeout, maxVisibilityTimeout))
+	}
+	if c.CloseTimeout < 0 {
+		errs = append(errs, fmt.Errorf("CloseTimeout is %s, want at least 0", c.CloseTimeout))
+	}
+	if c.RetryInterval < 0 {
+		errs = append(errs, fmt.Errorf("RetryInterval is %s, want at least 0", c.RetryInterval))
+	}
+	return errors.Join(errs...)
+}
+
+// SNSSubscriberConfig configures the Subscriber of a topic.
+type SNSSubscriberConfig struct {
+	// TopicARN is the topic to receive from. Required.
+	TopicARN string
+	// QueueName is the queue subscribed to the topic, created when missing; default the
+	// topic's name.
+	QueueName string
+	// RawDelivery makes SNS put the bare message in the queue rather than an SNS
+	// envelope. Either way the subscriber hands out the message that was published; an
+	// envelope also gives it SNS's message id as its UUID.
+	RawDelivery bool
+	// QueueAttributes are the attributes of the queue when it has to be created, such
+	// as its VisibilityTimeout.
+	QueueAttributes wmsqs.QueueConfigAttributes
+	// SNSOptFns adjust the SNS client, for example its BaseEndpoint.
+	SNSOptFns []func(*sns.Options)
+	// Subscriber configures the receiving from the queue; its QueueURL is ignored.
+	Subscriber SubscriberConfig
+}
+
+func (c *SNSSubscriberConfig) setDefaults() {
+	if c.QueueName == "" {
+		if name, err := wmsns.ExtractTopicNameFromTopicArn(wmsns.TopicArn(c.TopicARN)); err == nil {
+			c.QueueName = string(name)
+		}
+	}
+	c.Subscriber.setDefaults()
+}
+
+// Validate reports every setting that cannot work.
+func (c SNSSubscriberConfig) Validate() error {
+	var errs []error
+	if _, err := wmsns.ExtractTopicNameFromTopicArn(wmsns.TopicArn(c.TopicARN)); err != nil {
+		errs = append(errs, fmt.Errorf("TopicARN: %w", err))
+	}
+	if c.QueueName == "" {
+		errs = append(errs, errors.New("QueueName is required"))
+	}
+	if err := c.Subscriber.validateReceiving(); err != nil {
+		errs = append(errs, fmt.Errorf("Subscriber: %w", err))
+	}
+	return errors.Join(errs...)
+}
+
+// PoisonConfig configures a PoisonQueue.
+type PoisonConfig struct {
+	// QueueURL is the poison queue, such as POISON_QUEUE_URL. Required.
+	QueueURL string
+	// OptFns adjust the SQS client, for example its BaseEndpoint.
+	OptFns []func(*sqs.Options)
+	// Logger is given to watermill-aws's publisher; default slog.Default().
+	Logger *slog.Logger
+}
+
+func (c *PoisonConfig) setDefaults() {
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+}
+
+// Validate reports every setting that cannot work.
+func (c PoisonConfig) Validate() error {
+	if c.QueueURL == "" {
+		return errors.New("QueueURL is required")
+	}
+	return nil
+}
+
+func setDefault[T comparable](v *T, def T) {
+	var zero T
+	if *v == zero {
+		*v = def
+	}
+}

@@ -1,0 +1,27 @@
+// Package sqs connects the pipeline to Amazon SQS and SNS, with watermill-aws and the
+// AWS SDK:
+//
+//   - NewSubscriber receives notification requests from a queue (NOTIFICATIONS_QUEUE_URL)
+//     and NewSNSSubscriber from a topic, through a queue it subscribes to the topic.
+//     Both hand out up to Concurrency messages at once, delete a message once it is
+//     acked and leave a nacked one for SQS to deliver again.
+//   - Unmarshaler reads what producers put on a queue: a request's raw JSON, or the SNS
+//     envelope of a topic's delivery without raw delivery.
+//   - NewPoisonQueue parks failed messages on a queue (POISON_QUEUE_URL), and
+//     ParkedMessage reads them back for pipeline.ParkedFrom and replays.
+//
+// Producers are plain SDK or boto3 calls: a body is the request itself, and a
+// "correlation_id" string attribute, when present, becomes its correlation id.
+//
+// # Why not watermill-aws's sqs.Subscriber
+//
+// Its receive loop hands out one message and waits for its ack before the next, so a
+// batch of ten is worked on one at a time while the visibility timeout of the other nine
+// runs. And it deletes an acked message with the context of Subscribe: once that is
+// cancelled, as the pipeline's source router does on shutdown before it waits for the
+// requests in flight, acks are dropped and every request that settled during the
+// shutdown is delivered again. Subscriber receives with the SDK instead, hands out a
+// whole batch at once, and deletes with a context only Close ends. watermill-aws
+// still does the rest: its sqs.Unmarshaler and sqs.Marshaler interfaces, the SNS
+// subscription (sns.Subscriber), and the poison queue's publisher (sqs.Publisher).
+package sqs

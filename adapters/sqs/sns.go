@@ -1,0 +1,67 @@
+package sqs
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	"github.com/ThreeDotsLabs/watermill"
+	wmsns "github.com/ThreeDotsLabs/watermill-aws/sns"
+	wmsqs "github.com/ThreeDotsLabs/watermill-aws/sqs"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+)
+
+// NewSNSSubscriber returns a Subscriber of the topic cfg.TopicARN. On its first
+// Subscribe, watermill-aws's sns.Subscriber makes sure that the queue cfg.QueueName
+// exists, lets the topic send to it and is subscribed to the topic; each step is a
+// no-op when already done. Then it receives from the queue as NewSubscriber's does, and
+// the Unmarshaler unwraps the SNS envelopes.
+//
+// The account needs sqs:CreateQueue (for a missing queue), sqs:GetQueueUrl,
+// sqs:GetQueueAttributes, sqs:SetQueueAttributes (the queue's policy) and sns:Subscribe,
+// besides what receiving takes.
+func NewSNSSubscriber(awsCfg aws.Config, cfg SNSSubscriberConfig) (*Subscriber, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("sns subscriber config: %w", err)
+	}
+	raw := strconv.FormatBool(cfg.RawDelivery)
+	topic, err := wmsns.NewSubscriber(wmsns.SubscriberConfig{
+		AWSConfig:     awsCfg,
+		OptFns:        cfg.SNSOptFns,
+		TopicResolver: wmsns.TransparentTopicResolver{},
+		GenerateSqsQueueName: func(context.Context, wmsns.TopicArn) (string, error) {
+			return cfg.QueueName, nil
+		},
+		GenerateSubscribeInput: func(_ context.Context, p wmsns.GenerateSubscribeInputParams) (*sns.SubscribeInput, error) {
+			return &sns.SubscribeInput{
+				Protocol:   aws.String("sqs"),
+				TopicArn:   aws.String(string(p.SnsTopicArn)),
+				Endpoint:   aws.String(string(p.SqsQueueArn)),
+				Attributes: map[string]string{"RawMessageDelivery": raw},
+			}, nil
+		},
+	}, wmsqs.SubscriberConfig{
+		AWSConfig:             awsCfg,
+		OptFns:                cfg.Subscriber.OptFns,
+		QueueConfigAttributes: cfg.QueueAttributes,
+	}, watermill.NewSlogLogger(cfg.Subscriber.Logger))
+	if err != nil {
+		return nil, fmt.Errorf("sns subscriber: %w", err)
+	}
+	s := newSubscriber(awsCfg, cfg.Subscriber)
+	s.resolve = func(ctx context.Context) (string, error) {
+		if err := topic.SubscribeInitializeWithContext(ctx, cfg.TopicARN); err != nil {
+			return "", fmt.Errorf("subscribe queue %s to %s: %w", cfg.QueueName, cfg.TopicARN, err)
+		}
+		out, err := s.client.GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: aws.String(cfg.QueueName)})
+		if err != nil {
+			return "", fmt.Errorf("get the URL of queue %s: %w", cfg.QueueName, err)
+		}
+		return aws.ToString(out.QueueUrl), nil
+	}
+	s.onClose = append(s.onClose, topic.Close)
+	return s, nil
+}

@@ -1,0 +1,306 @@
+package sqs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+)
+
+// ErrClosed is returned by Subscribe after Close.
+var ErrClosed = errors.New("sqs subscriber closed")
+
+// Subscriber receives the messages of one SQS queue; it is a message.Subscriber. It
+// hands out whole batches at once, up to Concurrency messages not yet acked or nacked.
+// An acked message is deleted from the queue; a nacked one is left there, and SQS
+// delivers it again once its visibility timeout has passed.
+//
+// Cancelling the context of Subscribe stops the receiving and closes the channel, and
+// nothing more: the messages already handed out keep their context, and are deleted
+// when acked. So the pipeline's source router, which cancels it and then waits for the
+// requests in flight to settle, gets every one of them deleted. Close waits up to
+// CloseTimeout for the messages handed out, then cancels their context; call it once the
+// pipeline has stopped, so that the last deletes are made before the process exits.
+type Subscriber struct {
+	cfg    SubscriberConfig
+	client *sqs.Client
+	logger *slog.Logger
+
+	// resolve finds the queue URL on the first Subscribe: NewSNSSubscriber's subscribes a
+	// queue to its topic.
+	resolve  func(ctx context.Context) (string, error)
+	queueMu  sync.Mutex
+	queueURL string
+
+	slots   chan struct{} // a token per message asked for or handed out, and not settled
+	life    context.Context
+	stop    context.CancelFunc // cancels life, the context of the messages handed out
+	loops   sync.WaitGroup     // receive loops
+	pending sync.WaitGroup     // messages handed out and not settled
+	open    atomic.Int64       // pending's count, for Close's error
+
+	mu        sync.Mutex    // orders Subscribe's loops.Add before Close's loops.Wait
+	closing   chan struct{} // closed by Close
+	closeOnce sync.Once
+	closeErr  error
+	onClose   []func() error
+}
+
+var _ message.Subscriber = (*Subscriber)(nil)
+
+// NewSubscriber returns a Subscriber of the queue cfg.QueueURL, with an SQS client made
+// of awsCfg and cfg.OptFns.
+func NewSubscriber(awsCfg aws.Config, cfg SubscriberConfig) (*Subscriber, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("sqs subscriber config: %w", err)
+	}
+	s := newSubscriber(awsCfg, cfg)
+	s.queueURL = cfg.QueueURL
+	return s, nil
+}
+
+// newSubscriber returns a Subscriber of a valid cfg whose queue is still to be set.
+func newSubscriber(awsCfg aws.Config, cfg SubscriberConfig) *Subscriber {
+	life, stop := context.WithCancel(context.Background())
+	return &Subscriber{
+		cfg:     cfg,
+		client:  sqs.NewFromConfig(awsCfg, cfg.OptFns...),
+		logger:  cfg.Logger,
+		slots:   make(chan struct{}, cfg.Concurrency),
+		life:    life,
+		stop:    stop,
+		closing: make(chan struct{}),
+	}
+}
+
+// Subscribe starts receiving from the queue and returns the channel of the messages
+// received. The topic is ignored: the queue is the configured one. The channel closes
+// when ctx is done or the Subscriber is closed. Each call receives on its own, sharing
+// the Concurrency bound.
+func (s *Subscriber) Subscribe(ctx context.Context, _ string) (<-chan *message.Message, error) {
+	select {
+	case <-s.closing:
+		return nil, ErrClosed
+	default:
+	}
+	queueURL, err := s.queue(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	select {
+	case <-s.closing:
+		return nil, ErrClosed
+	default:
+	}
+	out := make(chan *message.Message)
+	s.loops.Add(1)
+	go func() {
+		defer s.loops.Done()
+		defer close(out)
+		s.receive(ctx, queueURL, out)
+	}()
+	return out, nil
+}
+
+// queue returns the queue URL, resolving it on first use.
+func (s *Subscriber) queue(ctx context.Context) (string, error) {
+	s.queueMu.Lock()
+	defer s.queueMu.Unlock()
+	if s.queueURL == "" {
+		url, err := s.resolve(ctx)
+		if err != nil {
+			return "", err
+		}
+		s.queueURL = url
+	}
+	return s.queueURL, nil
+}
+
+// receive hands out the messages of queueURL on out until ctx is done or s closes.
+func (s *Subscriber) receive(ctx context.Context, queueURL string, out chan<- *message.Message) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-s.closing:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	in := &sqs.ReceiveMessageInput{
+		QueueUrl:                    aws.String(queueURL),
+		WaitTimeSeconds:             int32(s.cfg.WaitTime / time.Second),
+		VisibilityTimeout:           int32(s.cfg.VisibilityTimeout / time.Second),
+		MessageAttributeNames:       []string{"All"},
+		MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameAll},
+	}
+	for {
+		n := s.acquire(ctx)
+		if n == 0 {
+			return
+		}
+		in.MaxNumberOfMessages = int32(n)
+		res, err := s.client.ReceiveMessage(ctx, in)
+		if err != nil {
+			s.release(n)
+			if ctx.Err() != nil {
+				return
+			}
+			s.logger.Error("receive from SQS", "queue", queueURL, "error", err)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(s.cfg.RetryInterval):
+			}
+			continue
+		}
+		s.release(n - len(res.Messages))
+		for i, m := range res.Messages {
+			if !s.handOut(ctx, queueURL, out, m) {
+				s.release(len(res.Messages) - i)
+				s.giveBack(queueURL, res.Messages[i:])
+				return
+			}
+		}
+	}
+}
+
+// acquire waits for a free slot, then takes as many more as are free, up to
+// MaxMessages. It returns how many it took: 0 once ctx is done.
+func (s *Subscriber) acquire(ctx context.Context) int {
+	select {
+	case s.slots <- struct{}{}:
+	case <-ctx.Done():
+		return 0
+	}
+	n := 1
+	for n < s.cfg.MaxMessages {
+		select {
+		case s.slots <- struct{}{}:
+			n++
+		default:
+			return n
+		}
+	}
+	return n
+}
+
+func (s *Subscriber) release(n int) {
+	for range n {
+		<-s.slots
+	}
+}
+
+// handOut sends m on out and watches for its ack or nack. It returns false if ctx is
+// done first.
+func (s *Subscriber) handOut(ctx context.Context, queueURL string, out chan<- *message.Message, m types.Message) bool {
+	msg := s.unmarshal(&m)
+	// Not ctx: the pipeline waits on it for the request to settle, past the end of the
+	// receiving.
+	msg.SetContext(s.life)
+	select {
+	case out <- msg:
+	case <-ctx.Done():
+		return false
+	}
+	s.pending.Add(1)
+	s.open.Add(1)
+	go s.settle(queueURL, msg, m)
+	return true
+}
+
+// unmarshal returns the Watermill message of m, or, when the Unmarshaler fails, one of
+// m's body as is: the decode stage parks what it cannot read, whereas a message left in
+// the queue would come back for ever.
+func (s *Subscriber) unmarshal(m *types.Message) *message.Message {
+	msg, err := s.cfg.Unmarshaler.Unmarshal(m)
+	if err == nil && msg != nil {
+		return msg
+	}
+	s.logger.Error("unmarshal an SQS message; handing its body over as is",
+		"message_id", aws.ToString(m.MessageId), "error", err)
+	msg, _ = Unmarshaler{}.Unmarshal(m)
+	return msg
+}
+
+// settle deletes msg's SQS message m once msg is acked, and leaves it once it is nacked.
+func (s *Subscriber) settle(queueURL string, msg *message.Message, m types.Message) {
+	defer s.pending.Done()
+	defer s.open.Add(-1)
+	defer s.release(1)
+	select {
+	case <-msg.Acked():
+		_, err := s.client.DeleteMessage(s.life, &sqs.DeleteMessageInput{
+			QueueUrl:      aws.String(queueURL),
+			ReceiptHandle: m.ReceiptHandle,
+		})
+		if err != nil {
+			s.logger.Error("delete an acked message: SQS will deliver it again", "queue", queueURL,
+				"message_id", aws.ToString(m.MessageId), "error", err)
+		}
+	case <-msg.Nacked():
+		// SQS delivers it again once its visibility timeout has passed.
+	case <-s.life.Done():
+		// Close gave up waiting: the same.
+	}
+}
+
+// giveBack makes messages received but not handed out visible again at once, rather
+// than after their visibility timeout.
+func (s *Subscriber) giveBack(queueURL string, msgs []types.Message) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for _, m := range msgs {
+		_, err := s.client.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{
+			QueueUrl:      aws.String(queueURL),
+			ReceiptHandle: m.ReceiptHandle,
+		})
+		if err != nil {
+			s.logger.Debug("give back a message not handed out", "queue", queueURL,
+				"message_id", aws.ToString(m.MessageId), "error", err)
+		}
+	}
+}
+
+// Close stops the receiving, waits up to CloseTimeout for the messages handed out to be
+// acked and deleted, or nacked, then cancels their context. It returns an error if some
+// were still open: SQS delivers those again.
+func (s *Subscriber) Close() error {
+	s.closeOnce.Do(func() {
+		s.mu.Lock()
+		close(s.closing)
+		s.mu.Unlock()
+		s.loops.Wait() // no message is handed out from now on
+
+		settled := make(chan struct{})
+		go func() {
+			s.pending.Wait()
+			close(settled)
+		}()
+		timer := time.NewTimer(s.cfg.CloseTimeout)
+		defer timer.Stop()
+		select {
+		case <-settled:
+		case <-timer.C:
+			s.closeErr = fmt.Errorf("close sqs subscriber: %d messages still open after %s; SQS will deliver them again",
+				s.open.Load(), s.cfg.CloseTimeout)
+		}
+		s.stop()
+		<-settled
+		for _, c := range s.onClose {
+			s.closeErr = errors.Join(s.closeErr, c())
+		}
+	})
+	return s.closeErr
+}
