@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -340,4 +342,69 @@ func TestServeBroadcastsOver5000Connections(t *testing.T) {
 		_ = store.ScanConnections(context.Background(), "", func(conns []handlers.Connection, _ string) error { left += len(conns); return nil })
 		return left == 0
 	})
+}
+
+// TestServeOps checks what an operator scrapes: readiness, health and the metrics of a
+// request that was delivered.
+func TestServeOps(t *testing.T) {
+	s := newStack(t)
+	alice := s.connect(t, "alice", "alice")
+	svc, stop := s.serve(t, nil)
+	base := "http://" + svc.Ops.Addr().String()
+	get := func(path string) (int, string) {
+		resp, err := http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	eventually(t, "ready", func() bool { code, _ := get("/readyz"); return code == http.StatusOK })
+	if code, _ := get("/healthz"); code != http.StatusOK {
+		t.Errorf("/healthz answered %d", code)
+	}
+	s.send(t, `{"users":["alice"],"data":1}`)
+	alice.Next(t)
+	eventually(t, "the request counted", func() bool {
+		_, body := get("/metrics")
+		return strings.Contains(body, `pusher_requests_total{outcome="settled"} 1`)
+	})
+	_, body := get("/metrics")
+	for _, want := range []string{"pusher_deliveries_total 1", `pusher_post_duration_seconds_count{result="delivered"} 1`, "pusher_watermill_"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	stop()
+	if _, err := http.Get(base + "/healthz"); err == nil {
+		t.Error("the ops listener still answers after the stop")
+	}
+}
+
+// TestServeGracefulStop stops the service while requests are in flight, with a grace
+// period: what it held settles and is deleted, so nothing is delivered twice.
+func TestServeGracefulStop(t *testing.T) {
+	s := newStack(t)
+	a := s.connect(t, "a", "a")
+	const requests = 20
+	for i := range requests {
+		s.send(t, fmt.Sprintf(`{"data":%d}`, i))
+	}
+	s.faults.set(func(string, int) int { time.Sleep(50 * time.Millisecond); return 0 })
+	tune := func(c *service.Config) { c.Concurrency = 4 }
+	_, stop := s.serve(t, tune)
+	seen := map[string]int{a.Next(t): 1}
+	stop() // waits for the requests in flight to settle and be deleted
+	s.faults.set(nil)
+	s.serve(t, tune)
+	for len(seen) < requests {
+		seen[a.Next(t)]++
+	}
+	a.Quiet(t, 2500*time.Millisecond) // past the queue's 2s visibility timeout
+	for frame, n := range seen {
+		if n > 1 {
+			t.Errorf("%s delivered %d times", frame, n)
+		}
+	}
 }
