@@ -34,8 +34,9 @@ type Config struct {
 	Concurrency int
 	// WaitTime is the long-polling wait of a receive; default 20s.
 	WaitTime time.Duration
-	// VisibilityTimeout is how long a received message stays hidden; default 5m. Keep it
-	// above the longest a request takes, retries included.
+	// VisibilityTimeout is how long a received message stays hidden; zero keeps the
+	// queue's own. A request that takes longer keeps its message hidden: the subscriber
+	// extends the timeout every half of it until the request settles.
 	VisibilityTimeout time.Duration
 	// OpsListen is the address of /metrics, /healthz and /readyz; default :9090.
 	OpsListen string
@@ -49,9 +50,6 @@ func (c *Config) setDefaults() {
 	}
 	if c.WaitTime == 0 {
 		c.WaitTime = 20 * time.Second
-	}
-	if c.VisibilityTimeout == 0 {
-		c.VisibilityTimeout = 5 * time.Minute
 	}
 	if c.OpsListen == "" {
 		c.OpsListen = ":9090"

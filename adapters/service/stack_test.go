@@ -161,10 +161,16 @@ func (s *stack) queued(t testing.TB, queueURL string) int {
 // eventually polls cond until it holds, failing the test after 15s.
 func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
+	eventuallyWithin(t, 15*time.Second, what, cond)
+}
+
+// eventuallyWithin polls cond until it holds, failing the test after limit.
+func eventuallyWithin(t testing.TB, limit time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("after 15s: %s", what)
+			t.Fatalf("after %s: %s", limit, what)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

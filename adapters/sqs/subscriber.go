@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -39,6 +40,9 @@ type Subscriber struct {
 	resolve  func(ctx context.Context) (string, error)
 	queueMu  sync.Mutex
 	queueURL string
+	// visibility is how long a received message stays hidden: VisibilityTimeout, or the
+	// queue's own. A message still unsettled is hidden again for as long every half of it.
+	visibility time.Duration
 
 	slots   chan struct{} // a token per message asked for or handed out, and not settled
 	life    context.Context
@@ -124,7 +128,32 @@ func (s *Subscriber) queue(ctx context.Context) (string, error) {
 		}
 		s.queueURL = url
 	}
+	if s.visibility == 0 {
+		s.visibility = s.cfg.VisibilityTimeout
+		if s.visibility == 0 {
+			s.visibility = s.queueVisibility(ctx)
+		}
+	}
 	return s.queueURL, nil
+}
+
+// queueVisibility reads the queue's visibility timeout; 0 if it cannot, and then
+// messages are not kept hidden past it.
+func (s *Subscriber) queueVisibility(ctx context.Context) time.Duration {
+	out, err := s.client.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
+		QueueUrl:       aws.String(s.queueURL),
+		AttributeNames: []types.QueueAttributeName{types.QueueAttributeNameVisibilityTimeout},
+	})
+	if err != nil {
+		s.logger.Warn("read the queue's visibility timeout; long requests may be delivered twice",
+			"queue", s.queueURL, "error", err)
+		return 0
+	}
+	secs, err := strconv.Atoi(out.Attributes[string(types.QueueAttributeNameVisibilityTimeout)])
+	if err != nil || secs <= 0 {
+		return 0
+	}
+	return time.Duration(secs) * time.Second
 }
 
 // receive hands out the messages of queueURL on out until ctx is done or s closes.
@@ -239,20 +268,47 @@ func (s *Subscriber) settle(queueURL string, msg *message.Message, m types.Messa
 	defer s.pending.Done()
 	defer s.open.Add(-1)
 	defer s.release(1)
-	select {
-	case <-msg.Acked():
-		_, err := s.client.DeleteMessage(s.life, &sqs.DeleteMessageInput{
-			QueueUrl:      aws.String(queueURL),
-			ReceiptHandle: m.ReceiptHandle,
-		})
-		if err != nil {
-			s.logger.Error("delete an acked message: SQS will deliver it again", "queue", queueURL,
-				"message_id", aws.ToString(m.MessageId), "error", err)
+	// A request can take longer than the visibility timeout (a large broadcast, retries
+	// with backoff): keep its message hidden meanwhile, or SQS delivers it again.
+	var heartbeat <-chan time.Time
+	if s.visibility > 0 {
+		t := time.NewTicker(max(s.visibility/2, time.Second))
+		defer t.Stop()
+		heartbeat = t.C
+	}
+	for {
+		select {
+		case <-heartbeat:
+			s.keepHidden(queueURL, m)
+			continue
+		case <-msg.Acked():
+			_, err := s.client.DeleteMessage(s.life, &sqs.DeleteMessageInput{
+				QueueUrl:      aws.String(queueURL),
+				ReceiptHandle: m.ReceiptHandle,
+			})
+			if err != nil {
+				s.logger.Error("delete an acked message: SQS will deliver it again", "queue", queueURL,
+					"message_id", aws.ToString(m.MessageId), "error", err)
+			}
+		case <-msg.Nacked():
+			// SQS delivers it again once its visibility timeout has passed.
+		case <-s.life.Done():
+			// Close gave up waiting for it: the same.
 		}
-	case <-msg.Nacked():
-		// SQS delivers it again once its visibility timeout has passed.
-	case <-s.life.Done():
-		// Close gave up waiting: the same.
+		return
+	}
+}
+
+// keepHidden hides m for another visibility timeout.
+func (s *Subscriber) keepHidden(queueURL string, m types.Message) {
+	_, err := s.client.ChangeMessageVisibility(s.life, &sqs.ChangeMessageVisibilityInput{
+		QueueUrl:          aws.String(queueURL),
+		ReceiptHandle:     m.ReceiptHandle,
+		VisibilityTimeout: int32(s.visibility / time.Second),
+	})
+	if err != nil {
+		s.logger.Warn("keep an unsettled message hidden: SQS may deliver it again", "queue", queueURL,
+			"message_id", aws.ToString(m.MessageId), "error", err)
 	}
 }
 
