@@ -356,3 +356,20 @@ func TestSubscriberGivesBackWhatItDidNotHandOut(t *testing.T) {
 	}
 	first.Ack()
 }
+
+// TestSubscriberKeepsUnsettledMessagesHidden holds a message unsettled for twice the
+// queue's visibility timeout: it is not delivered again meanwhile, and the ack deletes it.
+func TestSubscriberKeepsUnsettledMessagesHidden(t *testing.T) {
+	e := newEmulator(t)
+	queue := e.queue(t, "slow", 2)
+	id := e.send(t, queue, `{"data":1}`, nil)
+	ch := subscribe(t, e.subscriber(t, e.config(queue)))
+
+	held := receive(t, ch, 5*time.Second)
+	if held.UUID != id {
+		t.Fatalf("received %s, want %s", held.UUID, id)
+	}
+	none(t, ch, 5*time.Second) // past two visibility timeouts (and goaws's 1s tick)
+	held.Ack()
+	e.waitEmpty(t, queue)
+}
