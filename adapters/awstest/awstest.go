@@ -18,6 +18,18 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 )
 
+// TB is what the helpers need of a test: testing.TB has it, and so has a Process, for a
+// program that runs the emulators outside of a test.
+type TB interface {
+	Helper()
+	Fatal(args ...any)
+	Fatalf(format string, args ...any)
+	Cleanup(func())
+	TempDir() string
+}
+
+var _ TB = (testing.TB)(nil)
+
 // Region is the region the emulators are addressed in.
 const Region = "us-east-1"
 
@@ -31,7 +43,7 @@ func Config() aws.Config {
 }
 
 // ModuleRoot returns the folder of the repository's go.mod.
-func ModuleRoot(t testing.TB) string {
+func ModuleRoot(t TB) string {
 	t.Helper()
 	dir, err := os.Getwd()
 	if err != nil {
@@ -50,7 +62,7 @@ func ModuleRoot(t testing.TB) string {
 }
 
 // FreePort returns a TCP port of 127.0.0.1 that nothing listens on.
-func FreePort(t testing.TB) int {
+func FreePort(t TB) int {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -61,7 +73,7 @@ func FreePort(t testing.TB) int {
 }
 
 // Start runs cmd until the test ends and waits until it accepts connections on port.
-func Start(t testing.TB, name string, cmd *exec.Cmd, port int) {
+func Start(t TB, name string, cmd *exec.Cmd, port int) {
 	t.Helper()
 	logs, err := os.CreateTemp(t.TempDir(), name+"-*.log")
 	if err != nil {

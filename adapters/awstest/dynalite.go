@@ -7,7 +7,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -24,7 +23,7 @@ const DynaliteInstall = "npm install --prefix .ci --no-audit --no-fund dynalite@
 // .ci/node_modules/dynalite/cli.js of the module root with node, or the script that the
 // environment variable DYNALITE_CLI names. A test that misses either fails, naming the
 // command that installs dynalite.
-func Dynalite(t testing.TB) string {
+func Dynalite(t TB) string {
 	t.Helper()
 	cli := os.Getenv("DYNALITE_CLI")
 	if cli == "" {
@@ -78,7 +77,7 @@ func DynamoDBClient(endpoint string) *ddb.Client {
 // CreateConnectionsTable creates the connections table name as the pusher's template
 // does: hash key user_id and range key connection_id, both strings, billed on demand. It
 // returns once the table is ACTIVE.
-func CreateConnectionsTable(t testing.TB, client *ddb.Client, name string) {
+func CreateConnectionsTable(t TB, client *ddb.Client, name string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

@@ -15,7 +15,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -53,7 +52,7 @@ const GoAWSAccountID = "100010001000"
 //   - the MessageId that SNS Publish returns is not the one of the envelope a
 //     subscribed queue gets;
 //   - queue URLs name goaws's own port, not the endpoint: pass them as QueueUrl only.
-func GoAWS(t testing.TB) string {
+func GoAWS(t TB) string {
 	t.Helper()
 	bin := os.Getenv("GOAWS_BIN")
 	if bin == "" {
@@ -110,7 +109,7 @@ func SNSClient(endpoint string) *sns.Client {
 
 // CreateQueue creates the queue name with attributes, such as "VisibilityTimeout": "1"
 // (seconds), and returns its URL.
-func CreateQueue(t testing.TB, client *sqs.Client, name string, attributes map[string]string) string {
+func CreateQueue(t TB, client *sqs.Client, name string, attributes map[string]string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -122,7 +121,7 @@ func CreateQueue(t testing.TB, client *sqs.Client, name string, attributes map[s
 }
 
 // CreateTopic creates the topic name and returns its ARN.
-func CreateTopic(t testing.TB, client *sns.Client, name string) string {
+func CreateTopic(t TB, client *sns.Client, name string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -135,7 +134,7 @@ func CreateTopic(t testing.TB, client *sns.Client, name string) string {
 
 // SubscribeQueue subscribes the queue at queueURL to the topic topicARN. Without raw
 // delivery the queue gets each message in an SNS envelope; with it, the bare message.
-func SubscribeQueue(t testing.TB, snsClient *sns.Client, sqsClient *sqs.Client, topicARN, queueURL string, raw bool) {
+func SubscribeQueue(t TB, snsClient *sns.Client, sqsClient *sqs.Client, topicARN, queueURL string, raw bool) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -159,7 +158,7 @@ func SubscribeQueue(t testing.TB, snsClient *sns.Client, sqsClient *sqs.Client, 
 
 // goAWSProxy serves the SQS calls of the JSON protocol by making them to goaws with an
 // SQS client of the query protocol, and passes every other request to goaws.
-func goAWSProxy(t testing.TB, goaws string) string {
+func goAWSProxy(t TB, goaws string) string {
 	target, err := url.Parse(goaws)
 	if err != nil {
 		t.Fatal(err)
