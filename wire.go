@@ -12,6 +12,8 @@ import (
 
 	"github.com/apigw-pusher/apigw-pusher/adapters/apigw"
 	"github.com/apigw-pusher/apigw-pusher/adapters/dev"
+	"github.com/apigw-pusher/apigw-pusher/adapters/dynamodb"
+	"github.com/apigw-pusher/apigw-pusher/adapters/lambda"
 	"github.com/apigw-pusher/apigw-pusher/adapters/memory"
 	"github.com/apigw-pusher/apigw-pusher/adapters/metrics"
 	"github.com/apigw-pusher/apigw-pusher/adapters/service"
@@ -73,5 +75,26 @@ var serveSet = wire.NewSet(
 // BuildService builds `pusher serve` from cfg (already defaulted with service.Defaults).
 func BuildService(ctx context.Context, cfg service.Config, logger *slog.Logger) (*service.Service, func(), error) {
 	wire.Build(serveSet)
+	return nil, nil, nil
+}
+
+// lambdaSet builds the Lambda function: the store, poster and poison queue of `pusher
+// serve`, and a pipeline without sources, which the function's handler feeds.
+var lambdaSet = wire.NewSet(
+	lambda.ServiceConfig,
+	service.NewAWSConfig,
+	service.NewDynamoDBClient,
+	service.NewStore,
+	service.NewPoster,
+	service.NewPoisonQueue,
+	lambda.NewPipeline,
+	wire.Bind(new(lambda.Registry), new(*dynamodb.Store)),
+	lambda.New,
+)
+
+// BuildLambda builds the Lambda function from cfg (already defaulted with
+// lambda.Defaults). It makes no network call.
+func BuildLambda(ctx context.Context, cfg lambda.Config, logger *slog.Logger) (*lambda.Function, func(), error) {
+	wire.Build(lambdaSet)
 	return nil, nil, nil
 }

@@ -10,6 +10,8 @@ import (
 	"context"
 	"github.com/apigw-pusher/apigw-pusher/adapters/apigw"
 	"github.com/apigw-pusher/apigw-pusher/adapters/dev"
+	"github.com/apigw-pusher/apigw-pusher/adapters/dynamodb"
+	"github.com/apigw-pusher/apigw-pusher/adapters/lambda"
 	"github.com/apigw-pusher/apigw-pusher/adapters/memory"
 	"github.com/apigw-pusher/apigw-pusher/adapters/metrics"
 	"github.com/apigw-pusher/apigw-pusher/adapters/service"
@@ -129,6 +131,42 @@ func BuildService(ctx context.Context, cfg service.Config, logger *slog.Logger) 
 	}, nil
 }
 
+// BuildLambda builds the Lambda function from cfg (already defaulted with
+// lambda.Defaults). It makes no network call.
+func BuildLambda(ctx context.Context, cfg lambda.Config, logger *slog.Logger) (*lambda.Function, func(), error) {
+	config := lambda.ServiceConfig(cfg)
+	awsConfig, err := service.NewAWSConfig(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	api := service.NewDynamoDBClient(awsConfig)
+	store, err := service.NewStore(config, api)
+	if err != nil {
+		return nil, nil, err
+	}
+	poster, err := service.NewPoster(config, awsConfig)
+	if err != nil {
+		return nil, nil, err
+	}
+	poisonQueue, cleanup, err := service.NewPoisonQueue(config, awsConfig, logger)
+	if err != nil {
+		return nil, nil, err
+	}
+	pipeline, err := lambda.NewPipeline(cfg, store, poster, poisonQueue, logger)
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	function, err := lambda.New(cfg, pipeline, store, logger)
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	return function, func() {
+		cleanup()
+	}, nil
+}
+
 // wire.go:
 
 // devSet builds `pusher dev`: in-memory store and poison queue, the local gateway and
@@ -141,3 +179,7 @@ var gatewaySet = wire.NewSet(service.NewAWSConfig, service.NewDynamoDBClient, se
 // serveSet builds `pusher serve`: SQS and SNS sources, the DynamoDB store, the
 // Management API poster, the SQS poison queue, metrics.
 var serveSet = wire.NewSet(service.NewAWSConfig, service.NewDynamoDBClient, service.NewStore, service.NewPoster, service.NewPoisonQueue, service.NewSources, service.NewPipeline, service.NewOpsListener, service.NewService, metrics.New)
+
+// lambdaSet builds the Lambda function: the store, poster and poison queue of `pusher
+// serve`, and a pipeline without sources, which the function's handler feeds.
+var lambdaSet = wire.NewSet(lambda.ServiceConfig, service.NewAWSConfig, service.NewDynamoDBClient, service.NewStore, service.NewPoster, service.NewPoisonQueue, lambda.NewPipeline, wire.Bind(new(lambda.Registry), new(*dynamodb.Store)), lambda.New)

@@ -1,0 +1,122 @@
+package lambda
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/apigw-pusher/apigw-pusher/adapters/apigw"
+	"github.com/apigw-pusher/apigw-pusher/adapters/dynamodb"
+	"github.com/apigw-pusher/apigw-pusher/adapters/sqs"
+	"github.com/apigw-pusher/apigw-pusher/handlers"
+	"github.com/apigw-pusher/apigw-pusher/pipeline"
+)
+
+// Registry stores connections as the $connect and $disconnect routes open and close
+// them; *dynamodb.Store implements it.
+type Registry interface {
+	AddConnection(ctx context.Context, c handlers.Connection) error
+	RemoveConnection(ctx context.Context, c handlers.Connection) error
+}
+
+// Function is the pusher as a Lambda function. Start it once per execution
+// environment, then hand Handle to the Lambda runtime.
+type Function struct {
+	cfg      Config
+	pipeline *pipeline.Pipeline
+	conns    Registry
+	logger   *slog.Logger
+}
+
+// NewPipeline returns the pipeline of the function: no sources, requests enter through
+// Process.
+func NewPipeline(cfg Config, store *dynamodb.Store, poster *apigw.Poster, poison *sqs.PoisonQueue, logger *slog.Logger) (*pipeline.Pipeline, error) {
+	return pipeline.New(cfg.Pipeline, store, poster, poison, logger)
+}
+
+// New returns the function working through p and registering connections in conns.
+// It makes no network call.
+func New(cfg Config, p *pipeline.Pipeline, conns Registry, logger *slog.Logger) (*Function, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if p == nil || conns == nil {
+		return nil, errors.New("lambda function: a pipeline and a registry are required")
+	}
+	if logger == nil {
+		logger = slog.Default()
+	}
+	return &Function{cfg: cfg, pipeline: p, conns: conns, logger: logger}, nil
+}
+
+// Start runs the pipeline in the background until ctx is done, which a deployment never
+// makes it: the pipeline lives as long as the execution environment. It returns once the
+// pipeline admits requests; done then receives what the pipeline's Run returns.
+func (f *Function) Start(ctx context.Context) (done <-chan error, err error) {
+	ran := make(chan error, 1)
+	go func() {
+		err := f.pipeline.Run(ctx)
+		if err != nil {
+			f.logger.Error("pipeline stopped", "error", err)
+		}
+		ran <- err
+	}()
+	select {
+	case <-f.pipeline.Running():
+		return ran, nil
+	case err := <-ran:
+		return nil, fmt.Errorf("start the pipeline: %w", err)
+	}
+}
+
+// probe is what Handle reads of an event to tell its kind.
+type probe struct {
+	Records []struct {
+		SQSSource string `json:"eventSource"` // SQS's spelling
+		SNSSource string `json:"EventSource"` // SNS's
+	} `json:"Records"`
+	RequestContext struct {
+		EventType string `json:"eventType"`
+		RouteKey  string `json:"routeKey"`
+	} `json:"requestContext"`
+}
+
+// Handle serves one invocation: an SQS or SNS event of requests or an API Gateway
+// WebSocket route, told apart by shape. It answers an SQS event with an
+// events.SQSEventResponse, a WebSocket route with an events.APIGatewayProxyResponse, and
+// an SNS event with nothing but an error when a record should be retried.
+func (f *Function) Handle(ctx context.Context, payload json.RawMessage) (any, error) {
+	var p probe
+	if err := json.Unmarshal(payload, &p); err != nil {
+		return nil, fmt.Errorf("decode event: %w", err)
+	}
+	kind := "unknown"
+	switch {
+	case len(p.Records) > 0 && p.Records[0].SQSSource == "aws:sqs":
+		var e events.SQSEvent
+		if err := json.Unmarshal(payload, &e); err != nil {
+			return nil, fmt.Errorf("decode SQS event: %w", err)
+		}
+		return f.SQS(ctx, e), nil
+	case len(p.Records) > 0 && p.Records[0].SNSSource == "aws:sns":
+		var e events.SNSEvent
+		if err := json.Unmarshal(payload, &e); err != nil {
+			return nil, fmt.Errorf("decode SNS event: %w", err)
+		}
+		return nil, f.SNS(ctx, e)
+	case p.RequestContext.RouteKey != "" || p.RequestContext.EventType != "":
+		var e events.APIGatewayWebsocketProxyRequest
+		if err := json.Unmarshal(payload, &e); err != nil {
+			return nil, fmt.Errorf("decode WebSocket event: %w", err)
+		}
+		return f.WebSocket(ctx, e)
+	case len(p.Records) > 0:
+		kind = fmt.Sprintf("records of %q", p.Records[0].SQSSource+p.Records[0].SNSSource)
+	}
+	return nil, fmt.Errorf("unrecognized event (%s): not SQS, SNS nor an API Gateway WebSocket route", kind)
+}
