@@ -1,0 +1,28 @@
+variable "region" {
+  description = "AWS region of the whole stack."
+  type        = string
+  default     = "eu-west-1"
+}
+
+variable "prefix" {
+  description = "Prefix of every name in the stack."
+  type        = string
+  default     = "pusher-example"
+}
+
+variable "stage_name" {
+  description = "Stage of the WebSocket API; clients connect to wss://API_ID.execute-api.REGION.amazonaws.com/STAGE."
+  type        = string
+  default     = "prod"
+}
+
+variable "lambda_zip_path" {
+  description = "Path of the zip of the pusher's bootstrap binary, built for arm64 (see deploy/README.md)."
+  type        = string
+}
+
+variable "topic_through_queue" {
+  description = "true: the topic delivers to the queue (raw delivery), and the function reads both in batches from the queue; false: the function subscribes to the topic itself, as the Python pusher's deployments did."
+  type        = bool
+  default     = true
+}

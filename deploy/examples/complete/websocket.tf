@@ -1,0 +1,66 @@
+# The WebSocket API clients connect to: wss://API_ID.execute-api.REGION.amazonaws.com/STAGE?user_id=U.
+# $connect and $disconnect go to the pusher's function, which stores and deletes the
+# connection. The example has no authorizer, so a client may claim any user_id: put a
+# Lambda authorizer on $connect before real use (the function reads the user from its
+# context). Without one, $disconnect carries no user_id either, and the table's TTL
+# removes the connection.
+
+locals {
+  # Route keys, and the statement id of each one's permission.
+  connection_routes = {
+    "$connect"    = "AllowConnectRoute"
+    "$disconnect" = "AllowDisconnectRoute"
+  }
+}
+
+resource "aws_apigatewayv2_api" "ws" {
+  name                       = "${var.prefix}-ws"
+  protocol_type              = "WEBSOCKET"
+  route_selection_expression = "$request.body.action"
+}
+
+resource "aws_apigatewayv2_integration" "pusher" {
+  api_id             = aws_apigatewayv2_api.ws.id
+  integration_type   = "AWS_PROXY"
+  integration_method = "POST"
+  integration_uri    = module.pusher.function_invoke_arn
+}
+
+resource "aws_apigatewayv2_route" "connection" {
+  for_each = local.connection_routes
+
+  api_id    = aws_apigatewayv2_api.ws.id
+  route_key = each.key
+  target    = "integrations/${aws_apigatewayv2_integration.pusher.id}"
+}
+
+resource "aws_lambda_permission" "connection" {
+  for_each = local.connection_routes
+
+  statement_id  = each.value
+  action        = "lambda:InvokeFunction"
+  function_name = module.pusher.function_name
+  principal     = "apigateway.amazonaws.com"
+  source_arn    = "${aws_apigatewayv2_api.ws.execution_arn}/${var.stage_name}/${each.key}"
+}
+
+resource "aws_apigatewayv2_deployment" "ws" {
+  api_id = aws_apigatewayv2_api.ws.id
+
+  triggers = {
+    redeployment = sha1(jsonencode([
+      aws_apigatewayv2_integration.pusher,
+      aws_apigatewayv2_route.connection,
+    ]))
+  }
+
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
+resource "aws_apigatewayv2_stage" "ws" {
+  api_id        = aws_apigatewayv2_api.ws.id
+  name          = var.stage_name
+  deployment_id = aws_apigatewayv2_deployment.ws.id
+}

@@ -1,0 +1,39 @@
+output "function_name" {
+  description = "Name of the pusher's Lambda function."
+  value       = aws_lambda_function.pusher.function_name
+}
+
+output "function_arn" {
+  description = "ARN of the pusher's Lambda function."
+  value       = aws_lambda_function.pusher.arn
+}
+
+output "function_invoke_arn" {
+  description = "Invoke ARN of the function, for the WebSocket API's $connect and $disconnect integrations."
+  value       = aws_lambda_function.pusher.invoke_arn
+}
+
+output "role_arn" {
+  description = "ARN of the function's IAM role."
+  value       = aws_iam_role.pusher.arn
+}
+
+output "role_name" {
+  description = "Name of the function's IAM role, to grant it more (a KMS key of an encrypted queue, say)."
+  value       = aws_iam_role.pusher.name
+}
+
+output "log_group_name" {
+  description = "CloudWatch Logs group of the function."
+  value       = aws_cloudwatch_log_group.pusher.name
+}
+
+output "poison_queue_url" {
+  description = "URL of the poison queue, where the pusher parks what it could neither deliver nor retry."
+  value       = aws_sqs_queue.poison.url
+}
+
+output "poison_queue_arn" {
+  description = "ARN of the poison queue."
+  value       = aws_sqs_queue.poison.arn
+}

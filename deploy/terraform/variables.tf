@@ -1,0 +1,193 @@
+# The first seven inputs keep the names and meaning of the Python pusher's module, so a
+# team moving to this one changes its module's source and adds lambda_zip_path.
+
+variable "prefix" {
+  description = "Prefix of the names of what the module creates: the function, its role and log group are named \"<prefix>-pusher\", the poison queue \"<prefix>-pusher-poison\"."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_-]{1,57}$", var.prefix))
+    error_message = "The prefix must be 1 to 57 letters, digits, hyphens or underscores, so that \"<prefix>-pusher\" is a valid function and role name."
+  }
+}
+
+variable "common_tags" {
+  description = "Tags put on every resource the module creates."
+  type        = map(string)
+  default     = {}
+  nullable    = false
+}
+
+variable "agma_arn" {
+  description = "ARN of the API Gateway Management API's connections, as the Python pusher's module took it: \"<api execution_arn>/<stage>/POST/@connections\". The function is allowed execute-api:ManageConnections on \"<agma_arn>/*\" (a \"/*\" given at the end is not doubled)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^arn:[^:]+:execute-api:[^:]+:[0-9]{12}:[^/]+/[^/]+/[^/]+/@connections(/\\*)?$", var.agma_arn))
+    error_message = "The agma_arn must look like arn:aws:execute-api:REGION:ACCOUNT:API_ID/STAGE/POST/@connections."
+  }
+}
+
+variable "apigw_endpoint" {
+  description = "Endpoint of the API Gateway Management API the function posts to (APIGW_ENDPOINT): https://API_ID.execute-api.REGION.amazonaws.com/STAGE, or a custom domain's URL with its base path."
+  type        = string
+
+  validation {
+    condition     = can(regex("^https?://[^/]+", var.apigw_endpoint))
+    error_message = "The apigw_endpoint must be a URL such as https://abc123.execute-api.eu-west-1.amazonaws.com/prod."
+  }
+}
+
+variable "connections_table" {
+  description = "The DynamoDB table of connections (hash key user_id, range key connection_id): its name (CONNECTIONS_TABLE_NAME) and its ARN (what the role may read and write)."
+  type = object({
+    name = string
+    arn  = string
+  })
+  nullable = false
+
+  validation {
+    condition     = can(regex("^arn:[^:]+:dynamodb:[^:]+:[0-9]{12}:table/[A-Za-z0-9_.-]{3,255}$", var.connections_table.arn))
+    error_message = "The connections_table.arn must be a table's ARN: arn:aws:dynamodb:REGION:ACCOUNT:table/NAME."
+  }
+
+  validation {
+    condition     = try(split(":table/", var.connections_table.arn)[1], "") == var.connections_table.name
+    error_message = "The connections_table.name must be the name of the table connections_table.arn names."
+  }
+}
+
+variable "notifications_topic_arn" {
+  description = "SNS topic of notification requests to subscribe the function to, or null for none. Its value must be known when planning: see the README."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.notifications_topic_arn == null || can(regex("^arn:[^:]+:sns:[^:]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$", var.notifications_topic_arn))
+    error_message = "The notifications_topic_arn must be a standard (not FIFO: Lambda cannot subscribe to those) topic's ARN: arn:aws:sns:REGION:ACCOUNT:NAME."
+  }
+}
+
+variable "notifications_queue_arn" {
+  description = "SQS queue of notification requests for the function to read in batches, or null for none. Its value must be known when planning: see the README."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.notifications_queue_arn == null || can(regex("^arn:[^:]+:sqs:[^:]+:[0-9]{12}:[A-Za-z0-9_-]{1,80}(\\.fifo)?$", var.notifications_queue_arn))
+    error_message = "The notifications_queue_arn must be a queue's ARN: arn:aws:sqs:REGION:ACCOUNT:NAME."
+  }
+}
+
+variable "poison_queue" {
+  description = "The poison queue the module creates (POISON_QUEUE_URL), where the pusher parks what it could neither deliver nor retry, with the reason: message_retention_seconds is how long parked messages are kept (60 to 1209600, 14 days by default)."
+  type = object({
+    message_retention_seconds = optional(number, 1209600)
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = var.poison_queue.message_retention_seconds >= 60 && var.poison_queue.message_retention_seconds <= 1209600 && floor(var.poison_queue.message_retention_seconds) == var.poison_queue.message_retention_seconds
+    error_message = "The poison_queue.message_retention_seconds must be a whole number from 60 to 1209600 (14 days)."
+  }
+}
+
+variable "batch_size" {
+  description = "Most SQS messages the function gets in one invocation (1 to 10000; over 10 needs maximum_batching_window_in_seconds of at least 1, and a FIFO queue takes at most 10)."
+  type        = number
+  default     = 10
+  nullable    = false
+
+  validation {
+    condition     = var.batch_size >= 1 && var.batch_size <= 10000 && floor(var.batch_size) == var.batch_size
+    error_message = "The batch_size must be a whole number from 1 to 10000."
+  }
+}
+
+variable "maximum_batching_window_in_seconds" {
+  description = "Longest time, 0 to 300 seconds, Lambda gathers SQS messages before invoking the function with fewer than batch_size; 0 invokes as soon as there are messages."
+  type        = number
+  default     = 0
+  nullable    = false
+
+  validation {
+    condition     = var.maximum_batching_window_in_seconds >= 0 && var.maximum_batching_window_in_seconds <= 300 && floor(var.maximum_batching_window_in_seconds) == var.maximum_batching_window_in_seconds
+    error_message = "The maximum_batching_window_in_seconds must be a whole number from 0 to 300."
+  }
+}
+
+variable "lambda_zip_path" {
+  description = "Path of the zip holding the pusher's Lambda binary, named bootstrap, at its root (see the README), built for architecture."
+  type        = string
+
+  validation {
+    condition     = can(regex("\\.zip$", var.lambda_zip_path))
+    error_message = "The lambda_zip_path must be the path of a .zip file."
+  }
+}
+
+variable "architecture" {
+  description = "Instruction set of the function: \"arm64\" (the binary built with GOARCH=arm64) or \"x86_64\" (GOARCH=amd64)."
+  type        = string
+  default     = "arm64"
+  nullable    = false
+
+  validation {
+    condition     = contains(["arm64", "x86_64"], var.architecture)
+    error_message = "The architecture must be \"arm64\" or \"x86_64\"."
+  }
+}
+
+variable "memory_size" {
+  description = "Memory of the function in MB (128 to 10240); Lambda gives CPU and network in proportion."
+  type        = number
+  default     = 256
+  nullable    = false
+
+  validation {
+    condition     = var.memory_size >= 128 && var.memory_size <= 10240 && floor(var.memory_size) == var.memory_size
+    error_message = "The memory_size must be a whole number of MB from 128 to 10240."
+  }
+}
+
+variable "timeout" {
+  description = "Longest run of one invocation, in seconds (1 to 900). The notifications queue's visibility timeout must be at least this (AWS refuses the event source mapping otherwise, and recommends six times it)."
+  type        = number
+  default     = 30
+  nullable    = false
+
+  validation {
+    condition     = var.timeout >= 1 && var.timeout <= 900 && floor(var.timeout) == var.timeout
+    error_message = "The timeout must be a whole number of seconds from 1 to 900."
+  }
+}
+
+variable "log_retention_in_days" {
+  description = "How many days the function's logs are kept (one of CloudWatch Logs' retention periods; 0 keeps them forever)."
+  type        = number
+  default     = 14
+  nullable    = false
+
+  validation {
+    condition     = contains([0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_in_days)
+    error_message = "The log_retention_in_days must be 0 or one of CloudWatch Logs' retention periods: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288 or 3653."
+  }
+}
+
+variable "environment" {
+  description = "More environment variables of the function: IDENTITY_PARAM, AUTHORIZER_USER_KEY, TTL_ATTRIBUTE and CONNECTION_TTL, POST_CONCURRENCY, MAX_ATTEMPTS, DEADLINE_MARGIN, LOG_LEVEL, ... (see the repository's README). APIGW_ENDPOINT, CONNECTIONS_TABLE_NAME and POISON_QUEUE_URL come from the other inputs."
+  type        = map(string)
+  default     = {}
+  nullable    = false
+
+  validation {
+    condition     = length([for k in keys(var.environment) : k if !can(regex("^[A-Za-z][A-Za-z0-9_]*$", k))]) == 0
+    error_message = "The environment's names must be a letter followed by letters, digits or underscores."
+  }
+
+  validation {
+    condition     = length([for k in keys(var.environment) : k if contains(["APIGW_ENDPOINT", "CONNECTIONS_TABLE_NAME", "POISON_QUEUE_URL"], k)]) == 0
+    error_message = "The environment must not set APIGW_ENDPOINT, CONNECTIONS_TABLE_NAME or POISON_QUEUE_URL: they come from apigw_endpoint, connections_table and the module's poison queue."
+  }
+}
