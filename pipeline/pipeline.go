@@ -204,24 +204,60 @@ func (p *Pipeline) topicAfter(stage string) string { return "after-" + stage }
 // or ctx is done, and logs its outcome in one line. It returns an error when the request
 // is not settled: its source should then redeliver it.
 func (p *Pipeline) Process(ctx context.Context, src *message.Message) (Result, error) {
-	select {
-	case p.admissions <- struct{}{}:
-		defer func() { <-p.admissions }()
-	case <-ctx.Done():
-		return Result{}, fmt.Errorf("admit %s: %w", src.UUID, ctx.Err())
-	}
 	req := message.NewMessage(watermill.NewUUID(), src.Payload)
-	id := watermill.NewULID()
-	req.Metadata.Set(RequestIDKey, id)
 	corr := middleware.MessageCorrelationID(src)
 	if corr == "" {
 		corr = src.UUID
 	}
 	middleware.SetCorrelationID(corr, req)
-	req.SetContext(p.work)
+	return p.admit(ctx, req, TopicRequests)
+}
+
+// Replay re-injects a message of the poison queue at the stage it failed in, waits until
+// everything derived from it is settled, and logs its outcome as Process does. A request
+// refused by the intake or by decode goes back to decode; a delivery parked by post goes
+// back to post, for its one connection only. Its correlation id and attempts are carried
+// on: if it fails again, the stage parks it again with its attempts counted on.
+func (p *Pipeline) Replay(ctx context.Context, parked *message.Message) (Result, error) {
+	at := parked.Metadata.Get(middleware.PoisonedHandlerKey)
+	if at == "intake" { // refused before the pipeline: the request itself
+		at = StageDecode
+	}
+	i := slices.IndexFunc(p.stages, func(s stage) bool { return s.name == at })
+	if i < 0 {
+		return Result{}, handlers.Permanent(fmt.Errorf("replay %s: no stage %q to replay at", parked.UUID, at))
+	}
+	topic := TopicRequests
+	if i > 0 {
+		topic = p.topicAfter(p.stages[i-1].name)
+	}
+	msg := message.NewMessage(watermill.NewUUID(), parked.Payload)
+	for k, v := range parked.Metadata {
+		switch k {
+		case middleware.ReasonForPoisonedKey, middleware.PoisonedHandlerKey, middleware.PoisonedTopicKey, middleware.PoisonedSubscriberKey:
+		default:
+			msg.Metadata.Set(k, v)
+		}
+	}
+	return p.admit(ctx, msg, topic)
+}
+
+// admit gives msg a request id, publishes it to topic, and waits until everything
+// derived from it is settled, ctx is done or the pipeline stops.
+func (p *Pipeline) admit(ctx context.Context, msg *message.Message, topic string) (Result, error) {
+	corr := middleware.MessageCorrelationID(msg)
+	select {
+	case p.admissions <- struct{}{}:
+		defer func() { <-p.admissions }()
+	case <-ctx.Done():
+		return Result{}, fmt.Errorf("admit %s: %w", corr, ctx.Err())
+	}
+	id := watermill.NewULID()
+	msg.Metadata.Set(RequestIDKey, id)
+	msg.SetContext(p.work)
 
 	settled := p.tracker.begin(id)
-	if err := p.flow.publish(ctx, TopicRequests, req); err != nil {
+	if err := p.flow.publish(ctx, topic, msg); err != nil {
 		p.tracker.abandon(id)
 		return Result{}, fmt.Errorf("admit %s: %w", corr, err)
 	}
