@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"sync"
 	"time"
 
 	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -28,16 +29,93 @@ const (
 // DeleteConnections removes conns, in batches of 25; removing one that is absent is no
 // error. It retries the items DynamoDB leaves unprocessed a few times, with backoff,
 // and returns a transient error if some are left after that.
+//
+// The prune stage deletes one stale connection per message, many at once when a
+// broadcast finds many gone: the deletes of concurrent calls are merged into shared
+// BatchWriteItem calls (see pruneQueue).
 func (s *Store) DeleteConnections(ctx context.Context, conns []handlers.Connection) error {
 	// A batch with one key twice is a ValidationException, and an empty key can be in
 	// no table.
 	conns = lo.Filter(lo.Uniq(conns), func(c handlers.Connection, _ int) bool { return storable(c) })
+	switch {
+	case len(conns) == 0:
+		return nil
+	case len(conns) < batchSize:
+		return s.prunes.delete(ctx, s, conns)
+	}
 	for i, chunk := range lo.Chunk(conns, batchSize) {
 		if err := s.deleteBatch(ctx, chunk); err != nil {
 			return fmt.Errorf("delete connections %d-%d of %d: %w", i*batchSize+1, i*batchSize+len(chunk), len(conns), err)
 		}
 	}
 	return nil
+}
+
+// pruneQueue merges small concurrent deletes into batches. A call queues its
+// connections; if no batch is being made, it starts a goroutine that takes what is
+// queued, up to 25 connections at a time, deletes them with one BatchWriteItem, answers
+// their callers, and ends once the queue is empty. Under load the batches fill up; alone,
+// a delete goes out at once.
+type pruneQueue struct {
+	mu      sync.Mutex
+	waiting []*pruneCall
+	busy    bool
+}
+
+type pruneCall struct {
+	conns []handlers.Connection
+	done  chan error
+}
+
+// pruneTimeout bounds one merged BatchWriteItem: it runs for several callers, so on no
+// caller's context.
+const pruneTimeout = 10 * time.Second
+
+func (q *pruneQueue) delete(ctx context.Context, s *Store, conns []handlers.Connection) error {
+	call := &pruneCall{conns: conns, done: make(chan error, 1)}
+	q.mu.Lock()
+	q.waiting = append(q.waiting, call)
+	start := !q.busy
+	q.busy = true
+	q.mu.Unlock()
+	if start {
+		go q.drain(s)
+	}
+	select {
+	case err := <-call.done:
+		if err != nil {
+			return fmt.Errorf("delete %d connections: %w", len(conns), err)
+		}
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// drain deletes what is queued, a batch at a time, until nothing is.
+func (q *pruneQueue) drain(s *Store) {
+	for {
+		q.mu.Lock()
+		var batch []*pruneCall
+		var conns []handlers.Connection
+		for len(q.waiting) > 0 && len(conns)+len(q.waiting[0].conns) <= batchSize {
+			batch = append(batch, q.waiting[0])
+			conns = append(conns, q.waiting[0].conns...)
+			q.waiting = q.waiting[1:]
+		}
+		if len(batch) == 0 {
+			q.busy = false
+			q.mu.Unlock()
+			return
+		}
+		q.mu.Unlock()
+		ctx, cancel := context.WithTimeout(context.Background(), pruneTimeout)
+		err := s.deleteBatch(ctx, lo.Uniq(conns))
+		cancel()
+		for _, c := range batch {
+			c.done <- err
+		}
+	}
 }
 
 // deleteBatch deletes up to 25 connections with BatchWriteItem, retrying unprocessed

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 
 	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -121,4 +122,38 @@ func TestDeleteConnectionsRetriesUnprocessed(t *testing.T) {
 		}
 		t.Logf("%v after %d calls", err, spy.Calls("BatchWriteItem"))
 	})
+}
+
+// TestDeleteConnectionsMergesConcurrentPrunes deletes 100 connections one per call, 50
+// calls at a time, as the prune stage does when a broadcast finds many gone: the calls
+// share BatchWriteItem calls, and every connection is deleted.
+func TestDeleteConnectionsMergesConcurrentPrunes(t *testing.T) {
+	e := newEmulator(t)
+	table := e.table(t)
+	stale, kept := connections(10, 100), []handlers.Connection{conn("keeper", "k1")}
+	seed(t, e.client, table, append(stale, kept...))
+	spy := newSpy(e.client)
+	s, err := dynamodb.New(spy, dynamodb.Config{Table: table})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	slots := make(chan struct{}, 50)
+	for _, c := range stale {
+		wg.Add(1)
+		slots <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-slots }()
+			if err := s.DeleteConnections(t.Context(), []handlers.Connection{c}); err != nil {
+				t.Errorf("delete %v: %v", c, err)
+			}
+		}()
+	}
+	wg.Wait()
+	sameConnections(t, flatten(scan(t, s, "")), kept)
+	if n := spy.Calls("BatchWriteItem"); n >= len(stale)/2 {
+		t.Errorf("%d BatchWriteItem calls for %d concurrent single deletes, want them merged", n, len(stale))
+	}
+	t.Logf("%d BatchWriteItem calls for %d deletes", spy.Calls("BatchWriteItem"), len(stale))
 }

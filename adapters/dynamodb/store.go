@@ -40,6 +40,7 @@ type Store struct {
 	projection string
 	names      map[string]string
 	now        func() time.Time
+	prunes     pruneQueue
 }
 
 var (
