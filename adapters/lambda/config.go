@@ -1,11 +1,9 @@
 package lambda
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"net/url"
 	"strconv"
 	"time"
 
@@ -57,27 +55,17 @@ func (c *Config) setDefaults() {
 // Validate reports the first setting that is missing or bad, naming its environment
 // variable, so that init stops with one clear line.
 func (c Config) Validate() error {
+	if err := ServiceConfig(c).ValidateOutputs(); err != nil {
+		return err
+	}
 	var level slog.Level
 	switch {
-	case c.APIGWEndpoint == "":
-		return errors.New("APIGW_ENDPOINT is not set: the Management API endpoint, such as https://abc123.execute-api.eu-west-1.amazonaws.com/prod")
-	case !absoluteURL(c.APIGWEndpoint):
-		return fmt.Errorf("APIGW_ENDPOINT=%q is not an http(s) URL", c.APIGWEndpoint)
-	case c.Table.Table == "":
-		return errors.New("CONNECTIONS_TABLE_NAME is not set: the DynamoDB table of connections")
-	case c.PoisonQueueURL == "":
-		return errors.New("POISON_QUEUE_URL is not set: the SQS queue that failed work is parked in")
-	case !absoluteURL(c.PoisonQueueURL):
-		return fmt.Errorf("POISON_QUEUE_URL=%q is not an http(s) URL", c.PoisonQueueURL)
 	case c.DeadlineMargin < 0:
 		return fmt.Errorf("DEADLINE_MARGIN=%s is negative", c.DeadlineMargin)
 	case level.UnmarshalText([]byte(c.LogLevel)) != nil:
 		return fmt.Errorf("LOG_LEVEL=%q is not debug, info, warn or error", c.LogLevel)
 	}
-	if err := c.Table.Validate(); err != nil {
-		return fmt.Errorf("connections table: %w", err)
-	}
-	return c.Pipeline.Validate()
+	return nil
 }
 
 // Defaults returns c with every unset field at its default, validated.
@@ -167,9 +155,4 @@ func (e *env) duration(name string) time.Duration {
 		e.err = fmt.Errorf("%s=%q is not a duration such as 30s", name, v)
 	}
 	return d
-}
-
-func absoluteURL(s string) bool {
-	u, err := url.Parse(s)
-	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }

@@ -59,6 +59,27 @@ func (c *Config) setDefaults() {
 // Validate reports the first setting that is missing or bad, naming its environment
 // variable, so that start-up stops with one clear line.
 func (c Config) Validate() error {
+	if err := c.ValidateOutputs(); err != nil {
+		return err
+	}
+	switch {
+	case c.QueueURL == "" && c.TopicARN == "":
+		return errors.New("neither NOTIFICATIONS_QUEUE_URL nor NOTIFICATIONS_TOPIC_ARN is set: where do requests come from?")
+	case c.QueueURL != "" && !absoluteURL(c.QueueURL):
+		return fmt.Errorf("NOTIFICATIONS_QUEUE_URL=%q is not an http(s) URL", c.QueueURL)
+	case c.Concurrency < 0:
+		return fmt.Errorf("concurrency %d is below 0", c.Concurrency)
+	}
+	if _, _, err := net.SplitHostPort(c.OpsListen); err != nil {
+		return fmt.Errorf("ops listen address %q: %w", c.OpsListen, err)
+	}
+	return nil
+}
+
+// ValidateOutputs checks the settings of where the work goes, which every mode that
+// runs the pipeline on AWS needs: the Management API, the table, the poison queue and
+// the pipeline's tuning.
+func (c Config) ValidateOutputs() error {
 	switch {
 	case c.APIGWEndpoint == "":
 		return errors.New("APIGW_ENDPOINT is not set: the Management API endpoint, such as https://abc123.execute-api.eu-west-1.amazonaws.com/prod")
@@ -66,27 +87,15 @@ func (c Config) Validate() error {
 		return fmt.Errorf("APIGW_ENDPOINT=%q is not an http(s) URL", c.APIGWEndpoint)
 	case c.Table.Table == "":
 		return errors.New("CONNECTIONS_TABLE_NAME is not set: the DynamoDB table of connections")
-	case c.QueueURL == "" && c.TopicARN == "":
-		return errors.New("neither NOTIFICATIONS_QUEUE_URL nor NOTIFICATIONS_TOPIC_ARN is set: where do requests come from?")
-	case c.QueueURL != "" && !absoluteURL(c.QueueURL):
-		return fmt.Errorf("NOTIFICATIONS_QUEUE_URL=%q is not an http(s) URL", c.QueueURL)
 	case c.PoisonQueueURL == "":
 		return errors.New("POISON_QUEUE_URL is not set: the SQS queue that failed work is parked in")
 	case !absoluteURL(c.PoisonQueueURL):
 		return fmt.Errorf("POISON_QUEUE_URL=%q is not an http(s) URL", c.PoisonQueueURL)
-	case c.Concurrency < 0:
-		return fmt.Errorf("concurrency %d is below 0", c.Concurrency)
-	}
-	if _, _, err := net.SplitHostPort(c.OpsListen); err != nil {
-		return fmt.Errorf("ops listen address %q: %w", c.OpsListen, err)
 	}
 	if err := c.Table.Validate(); err != nil {
 		return fmt.Errorf("connections table: %w", err)
 	}
-	if err := c.Pipeline.Validate(); err != nil {
-		return err
-	}
-	return nil
+	return c.Pipeline.Validate()
 }
 
 // Defaults returns c with every unset field at its default, validated.
