@@ -15,17 +15,17 @@ import (
 	pusher "github.com/apigw-pusher/apigw-pusher"
 	"github.com/apigw-pusher/apigw-pusher/adapters/dynamodb"
 	"github.com/apigw-pusher/apigw-pusher/adapters/lambda"
-	"github.com/apigw-pusher/apigw-pusher/adapters/lambda/lambdatest"
+	"github.com/apigw-pusher/apigw-pusher/adapters/stacktest"
 	"github.com/apigw-pusher/apigw-pusher/pipeline"
 )
 
 // start builds the function on the stack as BuildLambda does in a deployment, runs its
 // pipeline until the test ends, and returns it with the JSON log it writes.
-func start(t *testing.T, s *lambdatest.Stack, tune func(*lambda.Config)) (*lambda.Function, *logBuffer) {
+func start(t *testing.T, s *stacktest.Stack, tune func(*lambda.Config)) (*lambda.Function, *logBuffer) {
 	t.Helper()
 	cfg := lambda.Config{
 		APIGWEndpoint:  s.Faults.URL,
-		Table:          dynamodb.Config{Table: lambdatest.Table},
+		Table:          dynamodb.Config{Table: stacktest.Table},
 		PoisonQueueURL: s.PoisonURL,
 		DeadlineMargin: time.Second,
 		Pipeline: pipeline.Config{

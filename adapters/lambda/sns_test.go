@@ -5,11 +5,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/apigw-pusher/apigw-pusher/adapters/lambda/lambdatest"
+	"github.com/apigw-pusher/apigw-pusher/adapters/stacktest"
 )
 
 func TestSNS(t *testing.T) {
-	s := lambdatest.New(t)
+	s := stacktest.New(t)
 	alice, dave := s.Connect(t, "alice", "alice"), s.Connect(t, "dave", "dave")
 	daveID := s.ConnectionID(t, "dave")
 	s.Faults.Fail(func(id string, _ int) int {

@@ -7,8 +7,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/apigw-pusher/apigw-pusher/adapters/lambda/lambdatest"
 	"github.com/apigw-pusher/apigw-pusher/adapters/localgateway/gatewaytest"
+	"github.com/apigw-pusher/apigw-pusher/adapters/stacktest"
 	"github.com/apigw-pusher/apigw-pusher/pipeline"
 )
 
@@ -21,7 +21,7 @@ const (
 )
 
 func TestSQSBatch(t *testing.T) {
-	s := lambdatest.New(t)
+	s := stacktest.New(t)
 	alice1, alice2, dave := s.Connect(t, "alice-1", "alice"), s.Connect(t, "alice-2", "alice"), s.Connect(t, "dave", "dave")
 	daveID := s.ConnectionID(t, "dave")
 	s.Faults.Fail(func(id string, _ int) int {
@@ -75,7 +75,7 @@ func TestSQSBatch(t *testing.T) {
 
 // An SNS envelope in the body, as a topic delivers to a queue without raw delivery.
 func TestSQSUnwrapsSNSEnvelopes(t *testing.T) {
-	s := lambdatest.New(t)
+	s := stacktest.New(t)
 	alice := s.Connect(t, "alice", "alice")
 	fn, _ := start(t, s, nil)
 	out, err := invoke(t, fn, "sqs-sns-envelope.json", 10*time.Second)

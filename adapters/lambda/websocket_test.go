@@ -16,12 +16,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/apigw-pusher/apigw-pusher/adapters/lambda"
-	"github.com/apigw-pusher/apigw-pusher/adapters/lambda/lambdatest"
+	"github.com/apigw-pusher/apigw-pusher/adapters/stacktest"
 	"github.com/apigw-pusher/apigw-pusher/handlers"
 )
 
 func TestWebSocketRoutes(t *testing.T) {
-	s := lambdatest.New(t)
+	s := stacktest.New(t)
 	fn, _ := start(t, s, func(c *lambda.Config) {
 		c.Table.TTLAttribute, c.Table.TTL = "expires_at", time.Hour
 	})
@@ -55,7 +55,7 @@ func TestWebSocketRoutes(t *testing.T) {
 			t.Fatalf("connections of %s: %v %v, want %s", user, conns, err, id)
 		}
 		item, err := s.DynamoDB.GetItem(context.Background(), &ddb.GetItemInput{
-			TableName: aws.String(lambdatest.Table),
+			TableName: aws.String(stacktest.Table),
 			Key: map[string]types.AttributeValue{
 				"user_id": &types.AttributeValueMemberS{Value: user}, "connection_id": &types.AttributeValueMemberS{Value: id},
 			},

@@ -12,6 +12,7 @@ import (
 
 	"github.com/apigw-pusher/apigw-pusher/adapters/localgateway/gatewaytest"
 	"github.com/apigw-pusher/apigw-pusher/adapters/service"
+	"github.com/apigw-pusher/apigw-pusher/adapters/stacktest"
 )
 
 // BenchmarkServe measures `pusher serve` from SQS to WebSocket clients, on goaws,
@@ -20,13 +21,13 @@ import (
 //
 //	go test -run '^$' -bench Serve -benchtime 200x ./adapters/service/
 func BenchmarkServe(b *testing.B) {
-	s := newStack(b)
+	s := stacktest.New(b)
 	const clients = 50
 	var cs []*gatewaytest.Client
 	for i := range clients {
-		cs = append(cs, s.connect(b, fmt.Sprint("c", i), fmt.Sprint("user-", i)))
+		cs = append(cs, s.Connect(b, fmt.Sprint("c", i), fmt.Sprint("user-", i)))
 	}
-	s.serve(b, func(c *service.Config) { c.Concurrency = 50 })
+	serve(b, s, func(c *service.Config) { c.Concurrency = 50 })
 	b.ResetTimer()
 	start := time.Now()
 	for sent := 0; sent < b.N; {
@@ -36,7 +37,7 @@ func BenchmarkServe(b *testing.B) {
 				Id: aws.String(fmt.Sprint(sent)), MessageBody: aws.String(fmt.Sprintf(`{"data":{"n":%d}}`, sent)),
 			})
 		}
-		if _, err := s.sqs.SendMessageBatch(context.Background(), &awssqs.SendMessageBatchInput{QueueUrl: aws.String(s.queueURL), Entries: entries}); err != nil {
+		if _, err := s.SQS.SendMessageBatch(context.Background(), &awssqs.SendMessageBatchInput{QueueUrl: aws.String(s.QueueURL), Entries: entries}); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -17,11 +17,9 @@ import (
 	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
-	"github.com/apigw-pusher/apigw-pusher/adapters/awstest"
-	"github.com/apigw-pusher/apigw-pusher/adapters/dynamodb"
 	"github.com/apigw-pusher/apigw-pusher/adapters/localgateway/gatewaytest"
 	"github.com/apigw-pusher/apigw-pusher/adapters/service"
-	"github.com/apigw-pusher/apigw-pusher/adapters/sqs"
+	"github.com/apigw-pusher/apigw-pusher/adapters/stacktest"
 	"github.com/apigw-pusher/apigw-pusher/handlers"
 	"github.com/apigw-pusher/apigw-pusher/pipeline"
 )
@@ -43,18 +41,18 @@ func expect(t *testing.T, want map[*gatewaytest.Client][]string) {
 }
 
 func TestServeDelivers(t *testing.T) {
-	s := newStack(t)
-	topic := awstest.CreateTopic(t, s.sns, "notifications")
-	alice1, alice2 := s.connect(t, "alice-1", "alice"), s.connect(t, "alice-2", "alice")
-	bob, carol := s.connect(t, "bob", "bob"), s.connect(t, "carol", "carol")
-	s.serve(t, func(c *service.Config) { c.TopicARN = topic })
+	s := stacktest.New(t)
+	topic := s.TopicARN
+	alice1, alice2 := s.Connect(t, "alice-1", "alice"), s.Connect(t, "alice-2", "alice")
+	bob, carol := s.Connect(t, "bob", "bob"), s.Connect(t, "carol", "carol")
+	serve(t, s, func(c *service.Config) { c.TopicARN = topic })
 
 	t.Run("raw JSON with SendMessage", func(t *testing.T) {
-		s.send(t, `{"users":["alice","bob","alice"],"data":{"n":1}}`)
+		s.Send(t, `{"users":["alice","bob","alice"],"data":{"n":1}}`)
 		expect(t, map[*gatewaytest.Client][]string{alice1: {`{"n":1}`}, alice2: {`{"n":1}`}, bob: {`{"n":1}`}})
 	})
 	t.Run("SNS Publish", func(t *testing.T) {
-		_, err := s.sns.Publish(context.Background(), &sns.PublishInput{TopicArn: aws.String(topic), Message: aws.String(`{"exclude_users":["alice"],"data":{"n":2}}`)})
+		_, err := s.SNS.Publish(context.Background(), &sns.PublishInput{TopicArn: aws.String(topic), Message: aws.String(`{"exclude_users":["alice"],"data":{"n":2}}`)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -65,7 +63,7 @@ func TestServeDelivers(t *testing.T) {
 			"Type": "Notification", "MessageId": "5b1d2c2e-8a8e-4f4a-9d59-0e2bd1f3c001", "TopicArn": topic,
 			"Message": `{"data":{"n":3}}`, "Timestamp": "2026-11-26T12:00:00.000Z", "SignatureVersion": "1",
 		})
-		s.send(t, string(envelope))
+		s.Send(t, string(envelope))
 		expect(t, map[*gatewaytest.Client][]string{alice1: {`{"n":3}`}, alice2: {`{"n":3}`}, bob: {`{"n":3}`}, carol: {`{"n":3}`}})
 	})
 	t.Run("batch of 10 mixed requests", func(t *testing.T) {
@@ -102,7 +100,7 @@ func TestServeDelivers(t *testing.T) {
 			}
 			entries = append(entries, sqstypes.SendMessageBatchRequestEntry{Id: aws.String(fmt.Sprint(i)), MessageBody: aws.String(body)})
 		}
-		if _, err := s.sqs.SendMessageBatch(context.Background(), &awssqs.SendMessageBatchInput{QueueUrl: aws.String(s.queueURL), Entries: entries}); err != nil {
+		if _, err := s.SQS.SendMessageBatch(context.Background(), &awssqs.SendMessageBatchInput{QueueUrl: aws.String(s.QueueURL), Entries: entries}); err != nil {
 			t.Fatal(err)
 		}
 		expect(t, want)
@@ -110,37 +108,13 @@ func TestServeDelivers(t *testing.T) {
 	for _, c := range []*gatewaytest.Client{alice1, alice2, bob, carol} {
 		c.Quiet(t, 200*time.Millisecond)
 	}
-	eventually(t, "the notifications queue is empty", func() bool { return s.queued(t, s.queueURL) == 0 })
-}
-
-// parked receives the poison queue's messages, n of them.
-func (s *stack) parked(t *testing.T, n int) []pipeline.Parked {
-	t.Helper()
-	var out []pipeline.Parked
-	eventually(t, fmt.Sprintf("%d messages parked", n), func() bool {
-		resp, err := s.sqs.ReceiveMessage(context.Background(), &awssqs.ReceiveMessageInput{
-			QueueUrl: aws.String(s.poisonURL), MaxNumberOfMessages: 10, MessageAttributeNames: []string{"All"},
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, m := range resp.Messages {
-			msg, err := sqs.ParkedMessage(m)
-			if err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, pipeline.ParkedFrom(msg))
-			_, _ = s.sqs.DeleteMessage(context.Background(), &awssqs.DeleteMessageInput{QueueUrl: aws.String(s.poisonURL), ReceiptHandle: m.ReceiptHandle})
-		}
-		return len(out) >= n
-	})
-	return out
+	stacktest.Eventually(t, "the notifications queue is empty", func() bool { return s.Queued(t, s.QueueURL) == 0 })
 }
 
 func TestServeParksMalformedRequests(t *testing.T) {
-	s := newStack(t)
-	bob := s.connect(t, "bob", "bob")
-	s.serve(t, nil)
+	s := stacktest.New(t)
+	bob := s.Connect(t, "bob", "bob")
+	serve(t, s, nil)
 	bad := map[string]string{
 		"not a JSON object":     `{"users":["bob"],"data":`,
 		`no "data"`:             `{"users":["bob"]}`,
@@ -148,13 +122,13 @@ func TestServeParksMalformedRequests(t *testing.T) {
 		"frame limit":           `{"data":"` + strings.Repeat("x", handlers.MaxFrameBytes) + `"}`,
 	}
 	for _, body := range bad {
-		s.send(t, body)
+		s.Send(t, body)
 	}
-	s.send(t, `{"users":["bob"],"data":"after"}`)
+	s.Send(t, `{"users":["bob"],"data":"after"}`)
 	if got := bob.Next(t); got != `"after"` {
 		t.Errorf("bob got %s, want the request after the malformed ones", got)
 	}
-	parked := s.parked(t, len(bad))
+	parked := s.Parked(t, len(bad))
 	for reason, body := range bad {
 		i := slices.IndexFunc(parked, func(p pipeline.Parked) bool { return p.Payload == body })
 		if i < 0 {
@@ -166,39 +140,36 @@ func TestServeParksMalformedRequests(t *testing.T) {
 		}
 	}
 	bob.Quiet(t, 200*time.Millisecond)
-	eventually(t, "the notifications queue is empty", func() bool { return s.queued(t, s.queueURL) == 0 })
+	stacktest.Eventually(t, "the notifications queue is empty", func() bool { return s.Queued(t, s.QueueURL) == 0 })
 }
 
 func TestServePrunesStaleConnections(t *testing.T) {
-	s := newStack(t)
-	alice := s.connect(t, "alice", "alice")
-	store, err := dynamodb.New(s.ddb, dynamodb.Config{Table: table})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := stacktest.New(t)
+	alice := s.Connect(t, "alice", "alice")
+	store := s.Store
 	ghost := handlers.Connection{UserID: "alice", ConnectionID: "R2hvc3RDb25uZWN0aW9u"}
 	if err := store.AddConnection(context.Background(), ghost); err != nil {
 		t.Fatal(err)
 	}
-	s.serve(t, nil)
-	s.send(t, `{"users":["alice"],"data":1}`)
+	serve(t, s, nil)
+	s.Send(t, `{"users":["alice"],"data":1}`)
 	if got := alice.Next(t); got != "1" {
 		t.Errorf("alice got %s", got)
 	}
-	eventually(t, "the stale connection is deleted from the table", func() bool {
+	stacktest.Eventually(t, "the stale connection is deleted from the table", func() bool {
 		conns, err := store.UserConnections(context.Background(), "alice")
 		return err == nil && len(conns) == 1
 	})
-	if n := s.faults.count(ghost.ConnectionID); n != 1 {
+	if n := s.Faults.Count(ghost.ConnectionID); n != 1 {
 		t.Errorf("the stale connection was posted to %d times, want 1", n)
 	}
 }
 
 func TestServeRetries(t *testing.T) {
-	s := newStack(t)
-	alice, bob := s.connect(t, "alice", "alice"), s.connect(t, "bob", "bob")
-	aliceID, bobID := connectionID(t, s, "alice"), connectionID(t, s, "bob")
-	s.faults.set(func(id string, n int) int {
+	s := stacktest.New(t)
+	alice, bob := s.Connect(t, "alice", "alice"), s.Connect(t, "bob", "bob")
+	aliceID, bobID := s.ConnectionID(t, "alice"), s.ConnectionID(t, "bob")
+	s.Faults.Fail(func(id string, n int) int {
 		switch {
 		case id == aliceID && n <= 2: // 500 twice, then through
 			return 500
@@ -207,44 +178,30 @@ func TestServeRetries(t *testing.T) {
 		}
 		return 0
 	})
-	s.serve(t, func(c *service.Config) {
+	serve(t, s, func(c *service.Config) {
 		c.Pipeline.Retry = pipeline.RetryConfig{MaxAttempts: 4, InitialInterval: 300 * time.Millisecond, MaxInterval: 300 * time.Millisecond, Jitter: 0.01}
 	})
-	s.send(t, `{"users":["alice","bob"],"data":"retried"}`)
+	s.Send(t, `{"users":["alice","bob"],"data":"retried"}`)
 	if got := alice.Next(t); got != `"retried"` {
 		t.Errorf("alice got %s", got)
 	}
-	if n := s.faults.count(aliceID); n != 3 {
+	if n := s.Faults.Count(aliceID); n != 3 {
 		t.Errorf("alice's connection was posted to %d times, want 3", n)
 	}
 	// Bob's delivery is still being retried: its source message must not be deleted yet.
-	if n := s.queued(t, s.queueURL); n != 1 {
+	if n := s.Queued(t, s.QueueURL); n != 1 {
 		t.Errorf("%d messages in the queue while a delivery is retried, want 1", n)
 	}
-	parked := s.parked(t, 1)
+	parked := s.Parked(t, 1)
 	if p := parked[0]; p.Stage != pipeline.StagePost || p.ConnectionID != bobID || p.Attempts != 4 || p.Class != "transient" || p.Payload != `"retried"` {
 		t.Errorf("parked %+v, want bob's delivery after 4 attempts", p)
 	}
-	if n := s.faults.count(bobID); n != 4 {
+	if n := s.Faults.Count(bobID); n != 4 {
 		t.Errorf("bob's connection was posted to %d times, want 4", n)
 	}
-	eventually(t, "the source message is deleted once the delivery is parked", func() bool { return s.queued(t, s.queueURL) == 0 })
+	stacktest.Eventually(t, "the source message is deleted once the delivery is parked", func() bool { return s.Queued(t, s.QueueURL) == 0 })
 	alice.Quiet(t, 200*time.Millisecond)
 	bob.Quiet(t, 0)
-}
-
-// connectionID finds the connection of a user who has one.
-func connectionID(t *testing.T, s *stack, user string) string {
-	t.Helper()
-	store, err := dynamodb.New(s.ddb, dynamodb.Config{Table: table})
-	if err != nil {
-		t.Fatal(err)
-	}
-	conns, err := store.UserConnections(context.Background(), user)
-	if err != nil || len(conns) != 1 {
-		t.Fatalf("connections of %s: %v %v", user, conns, err)
-	}
-	return conns[0].ConnectionID
 }
 
 // TestServeRestart stops the service hard in the middle of a batch and starts it again:
@@ -252,19 +209,19 @@ func connectionID(t *testing.T, s *stack, user string) string {
 // was in flight at the stop, so duplicates stay under the number of requests the
 // service works on at once.
 func TestServeRestart(t *testing.T) {
-	s := newStack(t)
-	a, b := s.connect(t, "a", "a"), s.connect(t, "b", "b")
+	s := stacktest.New(t)
+	a, b := s.Connect(t, "a", "a"), s.Connect(t, "b", "b")
 	const requests, concurrency = 40, 5
 	for i := range requests {
-		s.send(t, fmt.Sprintf(`{"data":%d}`, i))
+		s.Send(t, fmt.Sprintf(`{"data":%d}`, i))
 	}
 	// Slow posts keep requests in flight when the stop comes.
-	s.faults.set(func(string, int) int { time.Sleep(20 * time.Millisecond); return 0 })
+	s.Faults.Fail(func(string, int) int { time.Sleep(20 * time.Millisecond); return 0 })
 	tune := func(c *service.Config) {
 		c.Concurrency = concurrency
 		c.Pipeline.CloseTimeout = time.Millisecond // a hard stop: no grace
 	}
-	_, stop := s.serve(t, tune)
+	_, stop := serve(t, s, tune)
 	received := map[*gatewaytest.Client]map[string]int{a: {}, b: {}}
 	var mu sync.Mutex
 	read := func(c *gatewaytest.Client, until int) {
@@ -286,7 +243,7 @@ func TestServeRestart(t *testing.T) {
 	mu.Lock()
 	t.Logf("stopped after %d requests reached a", len(received[a]))
 	mu.Unlock()
-	s.serve(t, tune)
+	serve(t, s, tune)
 	read(a, requests)
 	read(b, requests)
 	for c, frames := range received {
@@ -305,11 +262,8 @@ func TestServeRestart(t *testing.T) {
 }
 
 func TestServeBroadcastsOver5000Connections(t *testing.T) {
-	s := newStack(t)
-	store, err := dynamodb.New(s.ddb, dynamodb.Config{Table: table})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := stacktest.New(t)
+	store := s.Store
 	const n = 5000
 	var wg sync.WaitGroup
 	work := make(chan int)
@@ -330,15 +284,15 @@ func TestServeBroadcastsOver5000Connections(t *testing.T) {
 	}
 	close(work)
 	wg.Wait()
-	s.serve(t, func(c *service.Config) { c.Table.PageSize = 50 })
-	s.send(t, `{"data":"to everyone"}`)
+	serve(t, s, func(c *service.Config) { c.Table.PageSize = 50 })
+	s.Send(t, `{"data":"to everyone"}`)
 	// No socket backs these connections: each is posted to once, answered 410, pruned.
 	// Under the race detector, on two cores shared with the emulators, this takes a while.
-	eventuallyWithin(t, 2*time.Minute, "every stored connection is posted to", func() bool { _, conns := s.faults.total(); return conns == n })
-	if posts, _ := s.faults.total(); posts != n {
+	stacktest.EventuallyWithin(t, 2*time.Minute, "every stored connection is posted to", func() bool { _, conns := s.Faults.Total(); return conns == n })
+	if posts, _ := s.Faults.Total(); posts != n {
 		t.Errorf("%d posts for %d connections", posts, n)
 	}
-	eventuallyWithin(t, time.Minute, "every stale connection is pruned", func() bool {
+	stacktest.EventuallyWithin(t, time.Minute, "every stale connection is pruned", func() bool {
 		left := 0
 		_ = store.ScanConnections(context.Background(), "", func(conns []handlers.Connection, _ string) error { left += len(conns); return nil })
 		return left == 0
@@ -348,9 +302,9 @@ func TestServeBroadcastsOver5000Connections(t *testing.T) {
 // TestServeOps checks what an operator scrapes: readiness, health and the metrics of a
 // request that was delivered.
 func TestServeOps(t *testing.T) {
-	s := newStack(t)
-	alice := s.connect(t, "alice", "alice")
-	svc, stop := s.serve(t, nil)
+	s := stacktest.New(t)
+	alice := s.Connect(t, "alice", "alice")
+	svc, stop := serve(t, s, nil)
 	base := "http://" + svc.Ops.Addr().String()
 	get := func(path string) (int, string) {
 		resp, err := http.Get(base + path)
@@ -361,13 +315,13 @@ func TestServeOps(t *testing.T) {
 		body, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(body)
 	}
-	eventually(t, "ready", func() bool { code, _ := get("/readyz"); return code == http.StatusOK })
+	stacktest.Eventually(t, "ready", func() bool { code, _ := get("/readyz"); return code == http.StatusOK })
 	if code, _ := get("/healthz"); code != http.StatusOK {
 		t.Errorf("/healthz answered %d", code)
 	}
-	s.send(t, `{"users":["alice"],"data":1}`)
+	s.Send(t, `{"users":["alice"],"data":1}`)
 	alice.Next(t)
-	eventually(t, "the request counted", func() bool {
+	stacktest.Eventually(t, "the request counted", func() bool {
 		_, body := get("/metrics")
 		return strings.Contains(body, `pusher_requests_total{outcome="settled"} 1`)
 	})
@@ -386,19 +340,19 @@ func TestServeOps(t *testing.T) {
 // TestServeGracefulStop stops the service while requests are in flight, with a grace
 // period: what it held settles and is deleted, so nothing is delivered twice.
 func TestServeGracefulStop(t *testing.T) {
-	s := newStack(t)
-	a := s.connect(t, "a", "a")
+	s := stacktest.New(t)
+	a := s.Connect(t, "a", "a")
 	const requests = 20
 	for i := range requests {
-		s.send(t, fmt.Sprintf(`{"data":%d}`, i))
+		s.Send(t, fmt.Sprintf(`{"data":%d}`, i))
 	}
-	s.faults.set(func(string, int) int { time.Sleep(50 * time.Millisecond); return 0 })
+	s.Faults.Fail(func(string, int) int { time.Sleep(50 * time.Millisecond); return 0 })
 	tune := func(c *service.Config) { c.Concurrency = 4 }
-	_, stop := s.serve(t, tune)
+	_, stop := serve(t, s, tune)
 	seen := map[string]int{a.Next(t): 1}
 	stop() // waits for the requests in flight to settle and be deleted
-	s.faults.set(nil)
-	s.serve(t, tune)
+	s.Faults.Fail(nil)
+	serve(t, s, tune)
 	for len(seen) < requests {
 		seen[a.Next(t)]++
 	}

@@ -23,7 +23,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/apigw-pusher/apigw-pusher/adapters/awstest"
-	"github.com/apigw-pusher/apigw-pusher/adapters/lambda/lambdatest"
+	"github.com/apigw-pusher/apigw-pusher/adapters/stacktest"
 	"github.com/apigw-pusher/apigw-pusher/pipeline"
 )
 
@@ -50,7 +50,7 @@ func TestBootstrapUnderRIE(t *testing.T) {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 
-	s := lambdatest.New(t)
+	s := stacktest.New(t)
 	alice, dave := s.Connect(t, "alice", "alice"), s.Connect(t, "dave", "dave")
 	daveID := s.ConnectionID(t, "dave")
 	s.Faults.Fail(func(id string, _ int) int {
@@ -67,7 +67,7 @@ func TestBootstrapUnderRIE(t *testing.T) {
 		bootstrap)
 	cmd.Env = append(os.Environ(), // the stack's AWS_* settings among them
 		"APIGW_ENDPOINT="+s.Faults.URL,
-		"CONNECTIONS_TABLE_NAME="+lambdatest.Table,
+		"CONNECTIONS_TABLE_NAME="+stacktest.Table,
 		"POISON_QUEUE_URL="+s.PoisonURL,
 		"MAX_ATTEMPTS=50", // dave's post is retried past the deadline
 		"AWS_LAMBDA_FUNCTION_TIMEOUT=4",

@@ -1,0 +1,45 @@
+package service_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	pusher "github.com/apigw-pusher/apigw-pusher"
+	"github.com/apigw-pusher/apigw-pusher/adapters/dynamodb"
+	"github.com/apigw-pusher/apigw-pusher/adapters/service"
+	"github.com/apigw-pusher/apigw-pusher/adapters/stacktest"
+	"github.com/apigw-pusher/apigw-pusher/pipeline"
+)
+
+// serve runs `pusher serve` on the stack, posting through its faults proxy, until stop
+// is called or the test ends.
+func serve(t testing.TB, s *stacktest.Stack, tune func(*service.Config)) (svc *service.Service, stop func()) {
+	t.Helper()
+	cfg := service.Config{
+		APIGWEndpoint:  s.Faults.URL,
+		Table:          dynamodb.Config{Table: stacktest.Table},
+		QueueURL:       s.QueueURL,
+		PoisonQueueURL: s.PoisonURL,
+		WaitTime:       time.Second,
+		OpsListen:      "127.0.0.1:0",
+		Pipeline: pipeline.Config{
+			Retry:        pipeline.RetryConfig{MaxAttempts: 3, InitialInterval: 10 * time.Millisecond, MaxInterval: 50 * time.Millisecond},
+			CloseTimeout: 10 * time.Second,
+		},
+	}
+	if tune != nil {
+		tune(&cfg)
+	}
+	cfg, err := service.Defaults(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, cleanup, err := pusher.BuildService(context.Background(), cfg, stacktest.Quiet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	halt := stacktest.RunUntilCleanup(t, "pusher serve", svc.Run)
+	<-svc.Pipeline.Running()
+	return svc, func() { halt(); cleanup() }
+}

@@ -1,0 +1,81 @@
+package stacktest
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// Faults is a proxy in front of the Management API that counts posts per connection and
+// answers with Fail's status instead of passing a post on when Fail says so.
+type Faults struct {
+	// URL is the Management API as the pusher sees it (APIGW_ENDPOINT).
+	URL   string
+	mu    sync.Mutex
+	posts map[string]int
+	fail  func(id string, n int) int // status to answer the n-th post to id with; 0 passes
+}
+
+func newFaults(t testing.TB, gateway string) *Faults {
+	target, err := url.Parse(gateway)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	f := &Faults{posts: map[string]int{}}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, ok := strings.CutPrefix(r.URL.Path, "/@connections/")
+		if !ok || r.Method != http.MethodPost {
+			proxy.ServeHTTP(w, r)
+			return
+		}
+		f.mu.Lock()
+		f.posts[id]++
+		n, fail := f.posts[id], f.fail
+		f.mu.Unlock()
+		if fail != nil {
+			if status := fail(id, n); status != 0 {
+				_, _ = io.Copy(io.Discard, r.Body)
+				w.Header().Set("X-Amzn-Errortype", "InternalServerErrorException")
+				w.WriteHeader(status)
+				_, _ = w.Write([]byte(`{"message":"injected failure"}`))
+				return
+			}
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	f.URL = srv.URL
+	return f
+}
+
+// Fail makes the n-th post to connection id answered with fail(id, n), when not 0, and
+// starts the counts again. A nil fail passes every post on.
+func (f *Faults) Fail(fail func(id string, n int) int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.fail = fail
+	f.posts = map[string]int{}
+}
+
+// Count returns the posts to connection id.
+func (f *Faults) Count(id string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.posts[id]
+}
+
+// Total returns the posts to all connections and the number of connections posted to.
+func (f *Faults) Total() (posts, connections int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, n := range f.posts {
+		posts += n
+	}
+	return posts, len(f.posts)
+}
