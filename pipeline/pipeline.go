@@ -85,7 +85,7 @@ func New(cfg Config, store Store, gateway handlers.Poster, poison message.Publis
 		running:    make(chan struct{}),
 	}
 	p.flow = newFlow(p.bus)
-	p.posters = newWorkers(cfg.PostConcurrency)
+	p.posters = newWorkers()
 	p.stages = p.builtins()
 	return p, nil
 }
@@ -112,6 +112,8 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	p.posters.start(p.cfg.PostConcurrency)
+	defer p.posters.close()
 	stagesDone := make(chan error, 1)
 	go func() { stagesDone <- stageRouter.Run(p.work) }()
 	select {
@@ -139,7 +141,6 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	if err := <-stagesDone; err != nil {
 		runErr = errors.Join(runErr, fmt.Errorf("stage router: %w", err))
 	}
-	p.posters.close()
 	return errors.Join(runErr, p.bus.Close())
 }
 

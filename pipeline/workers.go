@@ -8,9 +8,10 @@ type workers struct {
 	calls chan func()
 }
 
-// newWorkers starts n workers; stop them with close.
-func newWorkers(n int) *workers {
-	w := &workers{calls: make(chan func())}
+func newWorkers() *workers { return &workers{calls: make(chan func())} }
+
+// start starts n workers; stop them with close.
+func (w *workers) start(n int) {
 	for range n {
 		go func() {
 			for call := range w.calls {
@@ -18,7 +19,6 @@ func newWorkers(n int) *workers {
 			}
 		}()
 	}
-	return w
 }
 
 // do runs call on a worker and returns when it has returned.
