@@ -8,6 +8,7 @@ import (
 	"context"
 	"log/slog"
 
+	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/google/wire"
 
 	"github.com/apigw-pusher/apigw-pusher/adapters/apigw"
@@ -16,6 +17,7 @@ import (
 	"github.com/apigw-pusher/apigw-pusher/adapters/lambda"
 	"github.com/apigw-pusher/apigw-pusher/adapters/memory"
 	"github.com/apigw-pusher/apigw-pusher/adapters/metrics"
+	"github.com/apigw-pusher/apigw-pusher/adapters/replay"
 	"github.com/apigw-pusher/apigw-pusher/adapters/service"
 	"github.com/apigw-pusher/apigw-pusher/handlers"
 )
@@ -97,4 +99,35 @@ var lambdaSet = wire.NewSet(
 func BuildLambda(ctx context.Context, cfg lambda.Config, logger *slog.Logger) (*lambda.Function, func(), error) {
 	wire.Build(lambdaSet)
 	return nil, nil, nil
+}
+
+// replaySet builds `pusher replay send` on `pusher serve`'s resources: the SQS poison
+// queue, and the pipeline of `pusher serve` (DynamoDB store, Management API poster, SQS
+// poison queue) without sources, which the replay feeds.
+var replaySet = wire.NewSet(
+	replay.ServiceConfig,
+	service.NewAWSConfig,
+	service.NewDynamoDBClient,
+	service.NewStore,
+	service.NewPoster,
+	service.NewPoisonQueue,
+	replay.NewSQSClient,
+	wire.Bind(new(replay.SQSAPI), new(*awssqs.Client)),
+	replay.NewSQSQueue,
+	replay.NewPipeline,
+	replay.NewService,
+)
+
+// BuildReplay builds the replay of `pusher serve`'s poison queue from cfg (validated
+// with its Validate). It makes no network call.
+func BuildReplay(ctx context.Context, cfg replay.Config, logger *slog.Logger) (*replay.Service, func(), error) {
+	wire.Build(replaySet)
+	return nil, nil, nil
+}
+
+// BuildReplayQueue builds the SQS poison queue alone, for `pusher replay list`, export
+// and import.
+func BuildReplayQueue(ctx context.Context, cfg replay.Config, logger *slog.Logger) (*replay.SQSQueue, error) {
+	wire.Build(service.NewAWSConfig, replay.NewSQSClient, wire.Bind(new(replay.SQSAPI), new(*awssqs.Client)), replay.NewSQSQueue)
+	return nil, nil
 }

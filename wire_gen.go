@@ -14,8 +14,10 @@ import (
 	"github.com/apigw-pusher/apigw-pusher/adapters/lambda"
 	"github.com/apigw-pusher/apigw-pusher/adapters/memory"
 	"github.com/apigw-pusher/apigw-pusher/adapters/metrics"
+	"github.com/apigw-pusher/apigw-pusher/adapters/replay"
 	"github.com/apigw-pusher/apigw-pusher/adapters/service"
 	"github.com/apigw-pusher/apigw-pusher/handlers"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/google/wire"
 	"log/slog"
 )
@@ -167,6 +169,58 @@ func BuildLambda(ctx context.Context, cfg lambda.Config, logger *slog.Logger) (*
 	}, nil
 }
 
+// BuildReplay builds the replay of `pusher serve`'s poison queue from cfg (validated
+// with its Validate). It makes no network call.
+func BuildReplay(ctx context.Context, cfg replay.Config, logger *slog.Logger) (*replay.Service, func(), error) {
+	config, err := service.NewAWSConfig(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	client := replay.NewSQSClient(config)
+	sqsQueue, err := replay.NewSQSQueue(cfg, client, logger)
+	if err != nil {
+		return nil, nil, err
+	}
+	serviceConfig := replay.ServiceConfig(cfg)
+	api := service.NewDynamoDBClient(config)
+	store, err := service.NewStore(serviceConfig, api)
+	if err != nil {
+		return nil, nil, err
+	}
+	poster, err := service.NewPoster(serviceConfig, config)
+	if err != nil {
+		return nil, nil, err
+	}
+	poisonQueue, cleanup, err := service.NewPoisonQueue(serviceConfig, config, logger)
+	if err != nil {
+		return nil, nil, err
+	}
+	pipeline, err := replay.NewPipeline(cfg, store, poster, poisonQueue, logger)
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	replayService := replay.NewService(cfg, sqsQueue, pipeline, client)
+	return replayService, func() {
+		cleanup()
+	}, nil
+}
+
+// BuildReplayQueue builds the SQS poison queue alone, for `pusher replay list`, export
+// and import.
+func BuildReplayQueue(ctx context.Context, cfg replay.Config, logger *slog.Logger) (*replay.SQSQueue, error) {
+	config, err := service.NewAWSConfig(ctx)
+	if err != nil {
+		return nil, err
+	}
+	client := replay.NewSQSClient(config)
+	sqsQueue, err := replay.NewSQSQueue(cfg, client, logger)
+	if err != nil {
+		return nil, err
+	}
+	return sqsQueue, nil
+}
+
 // wire.go:
 
 // devSet builds `pusher dev`: in-memory store and poison queue, the local gateway and
@@ -183,3 +237,8 @@ var serveSet = wire.NewSet(service.NewAWSConfig, service.NewDynamoDBClient, serv
 // lambdaSet builds the Lambda function: the store, poster and poison queue of `pusher
 // serve`, and a pipeline without sources, which the function's handler feeds.
 var lambdaSet = wire.NewSet(lambda.ServiceConfig, service.NewAWSConfig, service.NewDynamoDBClient, service.NewStore, service.NewPoster, service.NewPoisonQueue, lambda.NewPipeline, wire.Bind(new(lambda.Registry), new(*dynamodb.Store)), lambda.New)
+
+// replaySet builds `pusher replay send` on `pusher serve`'s resources: the SQS poison
+// queue, and the pipeline of `pusher serve` (DynamoDB store, Management API poster, SQS
+// poison queue) without sources, which the replay feeds.
+var replaySet = wire.NewSet(replay.ServiceConfig, service.NewAWSConfig, service.NewDynamoDBClient, service.NewStore, service.NewPoster, service.NewPoisonQueue, replay.NewSQSClient, wire.Bind(new(replay.SQSAPI), new(*sqs.Client)), replay.NewSQSQueue, replay.NewPipeline, replay.NewService)

@@ -5,11 +5,13 @@ package dev
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -70,6 +72,8 @@ type Pusher struct {
 	Store    *memory.Store
 	Poison   *memory.PoisonQueue
 	logger   *slog.Logger
+	// replaying holds the UUIDs of the parked messages being replayed.
+	replaying sync.Map
 }
 
 // NewListener opens the dev listener.
@@ -132,7 +136,40 @@ func (d *Pusher) Handler() http.Handler {
 	d.Gateway.Register(mux)
 	d.Intake.Register(mux)
 	mux.Handle("GET /poison", d.Poison)
+	mux.HandleFunc("GET /poison/messages", d.Poison.ServeMessages)
+	mux.HandleFunc("POST /poison", d.Poison.ServePark)
+	mux.HandleFunc("DELETE /poison/{uuid}", d.Poison.ServeDelete)
+	mux.HandleFunc("POST /poison/{uuid}/replay", d.replay)
 	return mux
+}
+
+// replay re-injects the parked message named by the path value "uuid" at the stage it
+// failed in and, once it is settled (delivered, pruned or parked again as a new
+// message), removes it: 200 with the pipeline.Result's counts; 404 when it is not
+// parked; 409 while it is being replayed already; 502 when it did not settle, the
+// message then staying parked.
+func (d *Pusher) replay(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("uuid")
+	if _, busy := d.replaying.LoadOrStore(id, struct{}{}); busy {
+		http.Error(w, "being replayed", http.StatusConflict)
+		return
+	}
+	defer d.replaying.Delete(id)
+	msg, ok := d.Poison.Get(id)
+	if !ok {
+		http.Error(w, "not parked", http.StatusNotFound)
+		return
+	}
+	// A replay that began finishes even if the client goes: the pipeline bounds it.
+	res, err := d.Pipeline.Replay(context.WithoutCancel(r.Context()), msg)
+	w.Header().Set("Content-Type", "application/json")
+	if err != nil {
+		w.WriteHeader(http.StatusBadGateway)
+		_ = json.NewEncoder(w).Encode(map[string]string{"error": err.Error()})
+		return
+	}
+	d.Poison.Remove(id)
+	_ = json.NewEncoder(w).Encode(res.Stats)
 }
 
 // Run serves until ctx is done, then stops taking requests, lets the admitted ones

@@ -3,6 +3,7 @@ package memory
 import (
 	"encoding/json"
 	"errors"
+	"maps"
 	"net/http"
 	"slices"
 	"sync"
@@ -71,4 +72,87 @@ func (q *PoisonQueue) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
 	parked := lo.Map(q.Messages(), func(m *message.Message, _ int) pipeline.Parked { return pipeline.ParkedFrom(m) })
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(parked)
+}
+
+// Message is a parked message on the wire of the dev poison API: its UUID, all of its
+// metadata and its payload (base64 in JSON), so that nothing is lost on the way.
+type Message struct {
+	UUID     string            `json:"uuid"`
+	Metadata map[string]string `json:"metadata"`
+	Payload  []byte            `json:"payload"`
+}
+
+// MessageOf returns the wire form of m.
+func MessageOf(m *message.Message) Message {
+	return Message{UUID: m.UUID, Metadata: maps.Clone(map[string]string(m.Metadata)), Payload: slices.Clone(m.Payload)}
+}
+
+// Watermill returns the Watermill message of the wire form.
+func (w Message) Watermill() *message.Message {
+	m := message.NewMessage(w.UUID, slices.Clone(w.Payload))
+	if w.Metadata != nil {
+		m.Metadata = maps.Clone(message.Metadata(w.Metadata))
+	}
+	return m
+}
+
+// Get returns a copy of the parked message uuid.
+func (q *PoisonQueue) Get(uuid string) (*message.Message, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	i := slices.IndexFunc(q.parked, func(m *message.Message) bool { return m.UUID == uuid })
+	if i < 0 {
+		return nil, false
+	}
+	return deepCopy(q.parked[i]), true
+}
+
+// Remove takes the parked message uuid out of the queue, reporting whether it was there.
+func (q *PoisonQueue) Remove(uuid string) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	i := slices.IndexFunc(q.parked, func(m *message.Message) bool { return m.UUID == uuid })
+	if i < 0 {
+		return false
+	}
+	q.parked = slices.Delete(q.parked, i, i+1)
+	return true
+}
+
+// ServeMessages lists the parked messages as a JSON array of Message, oldest first:
+// what a replay tool reads, all metadata included.
+func (q *PoisonQueue) ServeMessages(w http.ResponseWriter, _ *http.Request) {
+	out := lo.Map(q.Messages(), func(m *message.Message, _ int) Message { return MessageOf(m) })
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(out)
+}
+
+// ServeDelete removes the parked message named by the path value "uuid": 204, or 404
+// when it is not parked.
+func (q *PoisonQueue) ServeDelete(w http.ResponseWriter, r *http.Request) {
+	if !q.Remove(r.PathValue("uuid")) {
+		http.Error(w, "not parked", http.StatusNotFound)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// ServePark parks the Message in the body (an import): 201; 409 when a message of that
+// UUID is parked already; 400 for a body that is not a Message with a UUID.
+func (q *PoisonQueue) ServePark(w http.ResponseWriter, r *http.Request) {
+	var in Message
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&in); err != nil || in.UUID == "" {
+		http.Error(w, "the body is not a parked message with a uuid", http.StatusBadRequest)
+		return
+	}
+	if _, ok := q.Get(in.UUID); ok {
+		// Parked already: an import twice must not park it twice.
+		http.Error(w, "parked already", http.StatusConflict)
+		return
+	}
+	if err := q.Publish("", in.Watermill()); err != nil {
+		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+		return
+	}
+	w.WriteHeader(http.StatusCreated)
 }

@@ -28,6 +28,7 @@ commands:
   serve  take requests from SQS or SNS and post them through the Management API
   gateway  run the local WebSocket gateway of dev, storing connections in DynamoDB
   send   send a notification request to SQS, SNS or pusher dev
+  replay list, send again, export or import the messages of the poison queue
 `
 
 func main() {
@@ -55,6 +56,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runGateway(ctx, args[1:], stdout, stderr)
 	case "send":
 		return runSend(ctx, args[1:], stdout, stderr)
+	case "replay":
+		return runReplay(ctx, args[1:], stdout, stderr)
 	default:
 		fmt.Fprint(stderr, usage)
 		return fmt.Errorf("unknown command %q", args[0])

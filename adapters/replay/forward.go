@@ -1,0 +1,41 @@
+package replay
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/apigw-pusher/apigw-pusher/pipeline"
+)
+
+// Forwarder replays a parked request by sending its body back to the notifications
+// queue with a plain SendMessage, as a backend would (`--to queue`). Only requests
+// can go back: see Requeueable.
+type Forwarder struct {
+	client SQSAPI
+	url    string
+}
+
+// NewForwarder returns a Forwarder to the queue url.
+func NewForwarder(client SQSAPI, url string) *Forwarder { return &Forwarder{client: client, url: url} }
+
+// Replay implements Replayer; the queue's consumer settles what it sends, so the Stats
+// are empty.
+func (f *Forwarder) Replay(ctx context.Context, m *message.Message) (pipeline.Stats, error) {
+	if !Requeueable(pipeline.ParkedFrom(m)) {
+		return pipeline.Stats{}, fmt.Errorf("forward %s: parked by %s, not a request", m.UUID, pipeline.ParkedFrom(m).Stage)
+	}
+	if _, err := f.client.SendMessage(ctx, &awssqs.SendMessageInput{QueueUrl: aws.String(f.url), MessageBody: aws.String(string(m.Payload))}); err != nil {
+		return pipeline.Stats{}, fmt.Errorf("forward %s to %s: %w", m.UUID, f.url, err)
+	}
+	return pipeline.Stats{}, nil
+}
+
+// Requeueable tells whether p is a whole request, which can go back to the
+// notifications queue: one parked by the intake or by decode.
+func Requeueable(p pipeline.Parked) bool {
+	return p.Stage == "intake" || p.Stage == pipeline.StageDecode
+}

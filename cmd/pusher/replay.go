@@ -1,0 +1,255 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	pusher "github.com/apigw-pusher/apigw-pusher"
+	"github.com/apigw-pusher/apigw-pusher/adapters/replay"
+)
+
+const replayUsage = `usage: pusher replay <list|send|export|import> [flags]
+
+  list   [--reason R] [--stage S] [--since 1h] [--user U] [--json]
+  send   [filters] [--dry-run] [--rate 100/s] [--to stage|queue]
+  export [filters] > parked.jsonl
+  import parked.jsonl
+
+The poison queue is POISON_QUEUE_URL's (pusher serve), or with --dev URL the one of a
+running pusher dev.
+`
+
+// replayFlags are the flags every replay subcommand shares.
+type replayFlags struct {
+	cfg    replay.Config
+	dev    string
+	filter replay.Filter
+	level  *string
+}
+
+func newReplayFlags(name string, stderr io.Writer, filters bool) (*flags, *replayFlags) {
+	fs := newFlags("replay " + name)
+	fs.SetOutput(stderr)
+	rf := &replayFlags{}
+	fs.String(&rf.cfg.PoisonQueueURL, "poison-queue-url", "POISON_QUEUE_URL", "", "SQS queue failed work is parked in")
+	fs.String(&rf.dev, "dev", "", "", "base URL of a running pusher dev whose poison queue to use, such as http://127.0.0.1:8080")
+	fs.Duration(&rf.cfg.VisibilityTimeout, "visibility-timeout", "", 15*time.Minute, "how long a listing hides the SQS messages it holds")
+	if filters {
+		fs.StringVar(&rf.filter.Reason, "reason", "", "select the messages whose reason contains this")
+		fs.StringVar(&rf.filter.Stage, "stage", "", "select the messages parked by this stage (intake, decode, post, ...)")
+		fs.DurationVar(&rf.filter.Since, "since", 0, "select the messages whose last failure is at most this old, such as 1h")
+		fs.StringVar(&rf.filter.User, "user", "", "select the deliveries to this user")
+	}
+	rf.level = logLevelFlag(fs)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, replayUsage)
+		fs.PrintDefaults()
+	}
+	return fs, rf
+}
+
+// queue returns the poison queue the flags name.
+func (rf *replayFlags) queue(ctx context.Context, logger *slog.Logger) (replay.Queue, error) {
+	if rf.dev != "" {
+		return replay.NewDevQueue(rf.dev, nil)
+	}
+	return pusher.BuildReplayQueue(ctx, rf.cfg, logger)
+}
+
+func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, replayUsage)
+		return errors.New("replay needs a subcommand: list, send, export or import")
+	}
+	switch args[0] {
+	case "list":
+		return runReplayList(ctx, args[1:], stdout, stderr)
+	case "send":
+		return runReplaySend(ctx, args[1:], stdout, stderr)
+	case "export":
+		return runReplayExport(ctx, args[1:], stdout, stderr)
+	case "import":
+		return runReplayImport(ctx, args[1:], stdout, stderr)
+	default:
+		fmt.Fprint(stderr, replayUsage)
+		return fmt.Errorf("unknown replay subcommand %q", args[0])
+	}
+}
+
+func runReplayList(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs, rf := newReplayFlags("list", stderr, true)
+	asJSON := fs.Bool("json", false, "write JSON lines of the parked messages instead of a table")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	logger, err := newLogger(stderr, *rf.level)
+	if err != nil {
+		return err
+	}
+	q, err := rf.queue(ctx, logger)
+	if err != nil {
+		return err
+	}
+	parked, err := replay.Select(ctx, q, rf.filter)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return replay.WriteJSON(stdout, parked)
+	}
+	return replay.WriteTable(stdout, parked)
+}
+
+func runReplaySend(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs, rf := newReplayFlags("send", stderr, true)
+	var send replay.SendConfig
+	fs.BoolVar(&send.DryRun, "dry-run", false, "change nothing: print what would be sent")
+	rate := fs.FlagSet.String("rate", "", "most messages sent per second, such as 100/s (default: no limit)")
+	to := fs.FlagSet.String("to", "stage", "stage: re-inject each message at the stage it failed in; queue: send parked requests back to NOTIFICATIONS_QUEUE_URL")
+	fs.String(&rf.cfg.QueueURL, "queue-url", "NOTIFICATIONS_QUEUE_URL", "", "SQS queue of notification requests, for --to queue")
+	fs.String(&rf.cfg.APIGWEndpoint, "apigw-endpoint", "APIGW_ENDPOINT", "", "Management API endpoint the replayed deliveries are posted to")
+	tableFlags(fs, &rf.cfg.Table)
+	pipelineFlags(fs, &rf.cfg.Pipeline)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	logger, err := newLogger(stderr, *rf.level)
+	if err != nil {
+		return err
+	}
+	send.Filter, send.Target, send.Logger = rf.filter, replay.Target(*to), logger
+	if send.Rate, err = parseRate(*rate); err != nil {
+		return err
+	}
+	if rf.cfg.Pipeline.CloseTimeout > 0 {
+		send.Timeout = rf.cfg.Pipeline.CloseTimeout
+	}
+	if f, ok := stdout.(*os.File); ok && !send.DryRun {
+		send.Progress = replay.NewProgress(f, logger, 5*time.Second)
+	}
+
+	var q replay.Queue
+	var r replay.Replayer
+	switch {
+	case rf.dev != "" && send.Target == replay.ToQueue:
+		return errors.New("--to queue needs the SQS queues of pusher serve, not --dev")
+	case rf.dev != "":
+		dq, err := replay.NewDevQueue(rf.dev, nil)
+		if err != nil {
+			return err
+		}
+		q, r = dq, dq
+	case send.Target == replay.ToQueue || send.DryRun:
+		sq, err := pusher.BuildReplayQueue(ctx, rf.cfg, logger)
+		if err != nil {
+			return err
+		}
+		q, r = sq, nil
+		if send.Target == replay.ToQueue && !send.DryRun {
+			if rf.cfg.QueueURL == "" {
+				return errors.New("NOTIFICATIONS_QUEUE_URL is not set: where --to queue sends the requests")
+			}
+			svc, cleanup, err := pusher.BuildReplay(ctx, rf.cfg, logger)
+			if err != nil {
+				return err
+			}
+			defer cleanup()
+			q, r = svc.Queue, svc.Forwarder
+		}
+	default:
+		svc, cleanup, err := pusher.BuildReplay(ctx, rf.cfg, logger)
+		if err != nil {
+			return err
+		}
+		defer cleanup()
+		stop, err := svc.Start()
+		if err != nil {
+			return err
+		}
+		defer func() { _ = stop() }()
+		q, r = svc.Queue, replay.PipelineReplayer{Pipeline: svc.Pipeline}
+	}
+	rep, err := replay.Send(ctx, q, r, send)
+	fmt.Fprintf(stdout, "selected %d, replayed %d (parked again %d), failed %d, skipped %d, left %d\n",
+		rep.Selected, rep.Replayed, rep.Reparked, rep.Failed, rep.Skipped, rep.Left)
+	if err == nil && rep.Failed > 0 {
+		err = fmt.Errorf("%d messages failed to replay and stay parked", rep.Failed)
+	}
+	return err
+}
+
+// parseRate reads "100/s", "100" or "6000/m".
+func parseRate(s string) (float64, error) {
+	if s == "" {
+		return 0, nil
+	}
+	n, unit, _ := strings.Cut(s, "/")
+	v, err := strconv.ParseFloat(n, 64)
+	if err != nil || v < 0 {
+		return 0, fmt.Errorf("rate %q is not a number of messages per second, such as 100/s", s)
+	}
+	switch unit {
+	case "", "s":
+		return v, nil
+	case "m":
+		return v / 60, nil
+	default:
+		return 0, fmt.Errorf("rate %q: unit %q is not s or m", s, unit)
+	}
+}
+
+func runReplayExport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs, rf := newReplayFlags("export", stderr, true)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	logger, err := newLogger(stderr, *rf.level)
+	if err != nil {
+		return err
+	}
+	q, err := rf.queue(ctx, logger)
+	if err != nil {
+		return err
+	}
+	n, err := replay.Export(ctx, q, rf.filter, stdout)
+	logger.Info("exported", "messages", n)
+	return err
+}
+
+func runReplayImport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs, rf := newReplayFlags("import", stderr, false)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return errors.New("import takes one argument: the JSON lines file, or - for stdin")
+	}
+	logger, err := newLogger(stderr, *rf.level)
+	if err != nil {
+		return err
+	}
+	in := io.Reader(os.Stdin)
+	if name := fs.Arg(0); name != "-" {
+		f, err := os.Open(name)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		in = f
+	}
+	q, err := rf.queue(ctx, logger)
+	if err != nil {
+		return err
+	}
+	n, err := replay.Import(ctx, q, in)
+	fmt.Fprintf(stdout, "imported %d messages\n", n)
+	return err
+}
