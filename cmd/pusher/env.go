@@ -3,11 +3,13 @@ package main
 import (
 	"flag"
 	"fmt"
-	"github.com/apigw-pusher/apigw-pusher/adapters/dynamodb"
-	"github.com/apigw-pusher/apigw-pusher/pipeline"
+	"io"
 	"os"
 	"strconv"
 	"time"
+
+	"github.com/apigw-pusher/apigw-pusher/adapters/dynamodb"
+	"github.com/apigw-pusher/apigw-pusher/pipeline"
 )
 
 // flags is a flag set whose flags default to environment variables: the Python
@@ -17,8 +19,10 @@ type flags struct {
 	bad []error // environment values that do not parse
 }
 
-func newFlags(name string) *flags {
-	return &flags{FlagSet: flag.NewFlagSet("pusher "+name, flag.ContinueOnError)}
+func newFlags(name string, output io.Writer) *flags {
+	fs := &flags{FlagSet: flag.NewFlagSet("pusher "+name, flag.ContinueOnError)}
+	fs.SetOutput(output)
+	return fs
 }
 
 func (f *flags) usage(env, usage string) string {
@@ -30,7 +34,7 @@ func (f *flags) usage(env, usage string) string {
 
 // String defines a string flag defaulting to $env, else def.
 func (f *flags) String(p *string, name, env, def, usage string) {
-	if v, ok := os.LookupEnv(env); ok && env != "" {
+	if v := os.Getenv(env); env != "" && v != "" { // empty means unset
 		def = v
 	}
 	f.StringVar(p, name, def, f.usage(env, usage))
@@ -38,7 +42,7 @@ func (f *flags) String(p *string, name, env, def, usage string) {
 
 // Int defines an int flag defaulting to $env, else def.
 func (f *flags) Int(p *int, name, env string, def int, usage string) {
-	if v, ok := os.LookupEnv(env); ok && env != "" {
+	if v := os.Getenv(env); env != "" && v != "" { // empty means unset
 		n, err := strconv.Atoi(v)
 		if err != nil {
 			f.bad = append(f.bad, fmt.Errorf("%s=%q is not a whole number", env, v))
@@ -50,7 +54,7 @@ func (f *flags) Int(p *int, name, env string, def int, usage string) {
 
 // Duration defines a duration flag defaulting to $env, else def.
 func (f *flags) Duration(p *time.Duration, name, env string, def time.Duration, usage string) {
-	if v, ok := os.LookupEnv(env); ok && env != "" {
+	if v := os.Getenv(env); env != "" && v != "" { // empty means unset
 		d, err := time.ParseDuration(v)
 		if err != nil {
 			f.bad = append(f.bad, fmt.Errorf("%s=%q is not a duration such as 30s", env, v))

@@ -66,41 +66,25 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var cfg dev.Config
-	fs := newFlags("dev")
-	fs.SetOutput(stderr)
+	fs := newFlags("dev", stderr)
 	fs.String(&cfg.Listen, "listen", "", "127.0.0.1:8080", "address of the gateway, Management API and intake")
 	fs.String(&cfg.IdentityParam, "identity-param", "IDENTITY_PARAM", "user_id", "query parameter naming the connecting user")
 	pipelineFlags(fs, &cfg.Pipeline)
-	level := logLevelFlag(fs)
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	logger, err := newLogger(stderr, *level)
-	if err != nil {
-		return err
-	}
-	cfg, err = dev.Defaults(cfg)
-	if err != nil {
-		return err
-	}
-	p, cleanup, err := pusher.BuildDev(cfg, logger)
-	if err != nil {
-		return err
-	}
-	defer cleanup()
-	fmt.Fprintf(stdout, `pusher dev listening on %[1]s
+	return runMode(ctx, fs, args, stderr, func(logger *slog.Logger) (runner, func(), error) {
+		cfg, err := dev.Defaults(cfg)
+		if err != nil {
+			return nil, nil, err
+		}
+		p, cleanup, err := pusher.BuildDev(cfg, logger)
+		if err != nil {
+			return nil, nil, err
+		}
+		fmt.Fprintf(stdout, `pusher dev listening on %[1]s
   WebSocket clients:  ws://%[2]s/?%[3]s=USER
   Management API:     %[1]s/@connections/{id}
   notifications:      curl -X POST %[1]s/notifications -d '{"data":{"hello":"world"}}'
   poison queue:       %[1]s/poison
 `, p.URL(), p.Listener.Addr(), cfg.IdentityParam)
-	return p.Run(ctx)
-}
-
-func newLogger(w io.Writer, level string) (*slog.Logger, error) {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(level)); err != nil {
-		return nil, fmt.Errorf("log level %q: %w", level, err)
-	}
-	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l})), nil
+		return p, cleanup, nil
+	})
 }

@@ -35,8 +35,7 @@ type replayFlags struct {
 }
 
 func newReplayFlags(name string, stderr io.Writer, filters bool) (*flags, *replayFlags) {
-	fs := newFlags("replay " + name)
-	fs.SetOutput(stderr)
+	fs := newFlags("replay "+name, stderr)
 	rf := &replayFlags{}
 	fs.String(&rf.cfg.PoisonQueueURL, "poison-queue-url", "POISON_QUEUE_URL", "", "SQS queue failed work is parked in")
 	fs.String(&rf.dev, "dev", "", "", "base URL of a running pusher dev whose poison queue to use, such as http://127.0.0.1:8080")

@@ -15,8 +15,7 @@ import (
 func runSend(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var t send.Target
 	var users, excluded string
-	fs := newFlags("send")
-	fs.SetOutput(stderr)
+	fs := newFlags("send", stderr)
 	fs.String(&users, "users", "", "", "comma-separated users to send to; none: everyone")
 	fs.String(&excluded, "exclude", "", "", "comma-separated users to leave out")
 	fs.String(&t.QueueURL, "queue-url", "NOTIFICATIONS_QUEUE_URL", "", "SQS queue to send the request to")

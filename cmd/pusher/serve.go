@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 
 	pusher "github.com/apigw-pusher/apigw-pusher"
 	"github.com/apigw-pusher/apigw-pusher/adapters/service"
@@ -11,8 +12,7 @@ import (
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var cfg service.Config
-	fs := newFlags("serve")
-	fs.SetOutput(stderr)
+	fs := newFlags("serve", stderr)
 	fs.String(&cfg.APIGWEndpoint, "apigw-endpoint", "APIGW_ENDPOINT", "", "Management API endpoint, such as https://abc123.execute-api.eu-west-1.amazonaws.com/prod")
 	tableFlags(fs, &cfg.Table)
 	fs.String(&cfg.QueueURL, "queue-url", "NOTIFICATIONS_QUEUE_URL", "", "SQS queue of notification requests")
@@ -22,22 +22,16 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.Duration(&cfg.VisibilityTimeout, "visibility-timeout", "VISIBILITY_TIMEOUT", 0, "how long a received message stays hidden (default: the queue's)")
 	fs.String(&cfg.OpsListen, "ops-listen", "OPS_LISTEN", ":9090", "address of /metrics, /healthz and /readyz")
 	pipelineFlags(fs, &cfg.Pipeline)
-	level := logLevelFlag(fs)
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	logger, err := newLogger(stderr, *level)
-	if err != nil {
-		return err
-	}
-	if cfg, err = service.Defaults(cfg); err != nil {
-		return err
-	}
-	s, cleanup, err := pusher.BuildService(ctx, cfg, logger)
-	if err != nil {
-		return err
-	}
-	defer cleanup()
-	fmt.Fprintf(stdout, "pusher serve: posting to %s; metrics, health and readiness on http://%s\n", cfg.APIGWEndpoint, s.Ops.Addr())
-	return s.Run(ctx)
+	return runMode(ctx, fs, args, stderr, func(logger *slog.Logger) (runner, func(), error) {
+		cfg, err := service.Defaults(cfg)
+		if err != nil {
+			return nil, nil, err
+		}
+		s, cleanup, err := pusher.BuildService(ctx, cfg, logger)
+		if err != nil {
+			return nil, nil, err
+		}
+		fmt.Fprintf(stdout, "pusher serve: posting to %s; metrics, health and readiness on http://%s\n", cfg.APIGWEndpoint, s.Ops.Addr())
+		return s, cleanup, nil
+	})
 }

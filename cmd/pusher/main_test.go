@@ -1,0 +1,52 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+)
+
+// TestRunStopsOnBadSettings checks what a user sees when a command is missing a
+// setting: one line naming it, and no start.
+func TestRunStopsOnBadSettings(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{name: "no command", args: nil, want: "no command given"},
+		{name: "unknown command", args: []string{"deploy"}, want: `unknown command "deploy"`},
+		{name: "serve without endpoint", args: []string{"serve"}, want: "APIGW_ENDPOINT is not set"},
+		{name: "serve without a source", args: []string{"serve"},
+			env:  map[string]string{"APIGW_ENDPOINT": "https://abc.execute-api.eu-west-1.amazonaws.com/prod", "CONNECTIONS_TABLE_NAME": "t", "POISON_QUEUE_URL": "https://sqs.eu-west-1.amazonaws.com/1/p"},
+			want: "NOTIFICATIONS_QUEUE_URL"},
+		{name: "serve with a bad number", args: []string{"serve"}, env: map[string]string{"POST_CONCURRENCY": "many"}, want: `POST_CONCURRENCY="many" is not a whole number`},
+		{name: "gateway without table", args: []string{"gateway"}, want: "CONNECTIONS_TABLE_NAME is not set"},
+		{name: "dev with a bad address", args: []string{"dev", "--listen", "8080"}, want: `listen address "8080"`},
+		{name: "send without data", args: []string{"send", "--dev", "http://127.0.0.1:1"}, want: "the JSON of data"},
+		{name: "send with bad data", args: []string{"send", "--dev", "http://127.0.0.1:1", "{"}, want: "data is not JSON"},
+	}
+	for _, name := range []string{"APIGW_ENDPOINT", "CONNECTIONS_TABLE_NAME", "NOTIFICATIONS_QUEUE_URL", "NOTIFICATIONS_TOPIC_ARN", "POISON_QUEUE_URL", "POST_CONCURRENCY"} {
+		t.Setenv(name, "")
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			var stdout, stderr bytes.Buffer
+			err := run(context.Background(), tt.args, &stdout, &stderr)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error %v, want one containing %q", err, tt.want)
+			}
+			if strings.Contains(err.Error(), "\n") {
+				t.Errorf("error spans lines: %q", err)
+			}
+			if stdout.Len() > 0 {
+				t.Errorf("printed %q before stopping", stdout.String())
+			}
+		})
+	}
+}
