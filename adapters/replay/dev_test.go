@@ -18,12 +18,13 @@ import (
 	"github.com/apigw-pusher/apigw-pusher/adapters/localgateway/gatewaytest"
 	"github.com/apigw-pusher/apigw-pusher/adapters/memory"
 	"github.com/apigw-pusher/apigw-pusher/adapters/replay"
+	"github.com/apigw-pusher/apigw-pusher/adapters/stacktest"
 	"github.com/apigw-pusher/apigw-pusher/pipeline"
 )
 
 // startDev runs `pusher dev` in-process, its poster going through a faults proxy in
 // front of its own Management API.
-func startDev(t *testing.T) (*dev.Pusher, *faults) {
+func startDev(t *testing.T) (*dev.Pusher, *stacktest.Faults) {
 	t.Helper()
 	cfg, err := dev.Defaults(dev.Config{Listen: "127.0.0.1:0", Pipeline: pipeline.Config{Retry: retry, CloseTimeout: 10 * time.Second}})
 	if err != nil {
@@ -33,24 +34,24 @@ func startDev(t *testing.T) (*dev.Pusher, *faults) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := newFaults(t, "http://"+ln.Addr().String())
+	f := stacktest.NewFaults(t, "http://"+ln.Addr().String())
 	store := dev.NewStore(cfg)
-	gw, err := dev.NewGateway(cfg, store, quiet())
+	gw, err := dev.NewGateway(cfg, store, stacktest.Quiet())
 	if err != nil {
 		t.Fatal(err)
 	}
-	poster, err := apigw.New(aws.Config{Region: "us-east-1", Credentials: aws.AnonymousCredentials{}}, apigw.Config{Endpoint: f.url})
+	poster, err := apigw.New(aws.Config{Region: "us-east-1", Credentials: aws.AnonymousCredentials{}}, apigw.Config{Endpoint: f.URL})
 	if err != nil {
 		t.Fatal(err)
 	}
 	poison := memory.NewPoisonQueue()
-	in := dev.NewIntake(poison, quiet())
-	p, err := dev.NewPipeline(cfg, store, poster, poison, in, quiet())
+	in := dev.NewIntake(poison, stacktest.Quiet())
+	p, err := dev.NewPipeline(cfg, store, poster, poison, in, stacktest.Quiet())
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := dev.NewPusher(ln, p, gw, in, store, poison, quiet())
-	runUntilCleanup(t, "pusher dev", d.Run)
+	d := dev.NewPusher(ln, p, gw, in, store, poison, stacktest.Quiet())
+	stacktest.RunUntilCleanup(t, "pusher dev", d.Run)
 	<-d.Pipeline.Running()
 	return d, f
 }
@@ -68,7 +69,7 @@ func TestReplayDev(t *testing.T) {
 		}
 		ids[u] = conns[0].ConnectionID
 	}
-	f.set(failing(ids["bob"], ids["carol"]))
+	f.Fail(failing(ids["bob"], ids["carol"]))
 	post := func(body string) {
 		resp, err := http.Post(d.URL()+"/notifications", "application/json", strings.NewReader(body))
 		if err != nil {
@@ -81,8 +82,8 @@ func TestReplayDev(t *testing.T) {
 	if got := alice.Next(t); got != `"hello"` {
 		t.Fatalf("alice got %s", got)
 	}
-	eventually(t, "three messages parked", func() bool { return len(d.Poison.Messages()) == 3 })
-	f.set(nil)
+	stacktest.EventuallyWithin(t, patience, "three messages parked", func() bool { return len(d.Poison.Messages()) == 3 })
+	f.Fail(nil)
 
 	ctx := context.Background()
 	q, err := replay.NewDevQueue(d.URL(), nil)
@@ -109,7 +110,7 @@ func TestReplayDev(t *testing.T) {
 	}
 
 	t.Run("dry run", func(t *testing.T) {
-		rep, err := replay.Send(ctx, q, q, replay.SendConfig{DryRun: true, Logger: quiet()})
+		rep, err := replay.Send(ctx, q, q, replay.SendConfig{DryRun: true, Logger: stacktest.Quiet()})
 		if err != nil || rep.Selected != 3 || len(d.Poison.Messages()) != 3 {
 			t.Fatalf("%+v %v", rep, err)
 		}
@@ -135,11 +136,11 @@ func TestReplayDev(t *testing.T) {
 	})
 
 	t.Run("send", func(t *testing.T) {
-		rep, err := replay.Send(ctx, q, q, replay.SendConfig{Filter: replay.Filter{Stage: pipeline.StagePost}, Rate: 50, Logger: quiet()})
+		rep, err := replay.Send(ctx, q, q, replay.SendConfig{Filter: replay.Filter{Stage: pipeline.StagePost}, Rate: 50, Logger: stacktest.Quiet()})
 		if err != nil || rep.Replayed != 2 || rep.Reparked != 0 {
 			t.Fatalf("%+v %v", rep, err)
 		}
-		for _, c := range []*gatewaytestClient{bob, carol} {
+		for _, c := range []*gatewaytest.Client{bob, carol} {
 			if got := c.Next(t); got != `"hello"` {
 				t.Errorf("%s got %s", c.Name, got)
 			}
@@ -151,7 +152,7 @@ func TestReplayDev(t *testing.T) {
 
 	t.Run("a request that fails again", func(t *testing.T) {
 		old := sel(replay.Filter{})
-		rep, err := replay.Send(ctx, q, q, replay.SendConfig{Logger: quiet()})
+		rep, err := replay.Send(ctx, q, q, replay.SendConfig{Logger: stacktest.Quiet()})
 		if err != nil || rep.Replayed != 1 || rep.Reparked != 1 {
 			t.Fatalf("%+v %v", rep, err)
 		}
@@ -161,7 +162,7 @@ func TestReplayDev(t *testing.T) {
 		}
 	})
 
-	for _, c := range []*gatewaytestClient{alice, bob, carol} {
+	for _, c := range []*gatewaytest.Client{alice, bob, carol} {
 		c.Quiet(t, 300*time.Millisecond)
 	}
 }

@@ -11,8 +11,11 @@ import (
 	"time"
 
 	pusher "github.com/apigw-pusher/apigw-pusher"
+	"github.com/apigw-pusher/apigw-pusher/adapters/awstest"
 	"github.com/apigw-pusher/apigw-pusher/adapters/dynamodb"
+	"github.com/apigw-pusher/apigw-pusher/adapters/localgateway/gatewaytest"
 	"github.com/apigw-pusher/apigw-pusher/adapters/replay"
+	"github.com/apigw-pusher/apigw-pusher/adapters/stacktest"
 	"github.com/apigw-pusher/apigw-pusher/pipeline"
 )
 
@@ -42,30 +45,30 @@ func users(parked []pipeline.Parked) []string {
 // fails, then replays them once the gateway recovers.
 func TestReplaySQS(t *testing.T) {
 	s := newStack(t)
-	alice, bob := s.connect(t, "alice", "alice"), s.connect(t, "bob", "bob")
-	carol, dave := s.connect(t, "carol", "carol"), s.connect(t, "dave", "dave")
-	bobID, carolID := connectionID(t, s, "bob"), connectionID(t, s, "carol")
+	alice, bob := s.Connect(t, "alice", "alice"), s.Connect(t, "bob", "bob")
+	carol, dave := s.Connect(t, "carol", "carol"), s.Connect(t, "dave", "dave")
+	bobID, carolID := s.ConnectionID(t, "bob"), s.ConnectionID(t, "carol")
 
-	s.faults.set(failing(bobID, carolID))
-	stop := s.serve(t)
-	s.send(t, `{"data":"hello"}`)
-	for _, c := range []*gatewaytestClient{alice, dave} {
+	s.Faults.Fail(failing(bobID, carolID))
+	stop := serve(t, s)
+	s.Send(t, `{"data":"hello"}`)
+	for _, c := range []*gatewaytest.Client{alice, dave} {
 		if got := c.Next(t); got != `"hello"` {
 			t.Fatalf("%s got %s", c.Name, got)
 		}
 	}
-	eventually(t, "two deliveries parked", func() bool { return s.queued(t, s.poisonURL) == 2 })
-	eventually(t, "the request is settled and deleted", func() bool { return s.queued(t, s.queueURL) == 0 })
+	stacktest.EventuallyWithin(t, patience, "two deliveries parked", func() bool { return s.Queued(t, s.PoisonURL) == 2 })
+	stacktest.EventuallyWithin(t, patience, "the request is settled and deleted", func() bool { return s.Queued(t, s.QueueURL) == 0 })
 	stop()
-	s.faults.set(nil) // the gateway recovers
+	s.Faults.Fail(nil) // the gateway recovers
 
 	ctx := context.Background()
 	cfg := replay.Config{
-		PoisonQueueURL: s.poisonURL, QueueURL: s.queueURL, APIGWEndpoint: s.faults.url,
-		Table:    dynamodb.Config{Table: table},
+		PoisonQueueURL: s.PoisonURL, QueueURL: s.QueueURL, APIGWEndpoint: s.Faults.URL,
+		Table:    dynamodb.Config{Table: stacktest.Table},
 		Pipeline: pipeline.Config{Retry: retry, CloseTimeout: 10 * time.Second},
 	}
-	svc, cleanup, err := pusher.BuildReplay(ctx, cfg, quiet())
+	svc, cleanup, err := pusher.BuildReplay(ctx, cfg, stacktest.Quiet())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +84,7 @@ func TestReplaySQS(t *testing.T) {
 	})
 	r := replay.PipelineReplayer{Pipeline: svc.Pipeline}
 	sendCfg := func(f replay.Filter) replay.SendConfig {
-		return replay.SendConfig{Filter: f, Timeout: 10 * time.Second, Logger: quiet()}
+		return replay.SendConfig{Filter: f, Timeout: 10 * time.Second, Logger: stacktest.Quiet()}
 	}
 
 	// visible waits until the queue shows n messages: goaws may keep some hidden for
@@ -89,7 +92,7 @@ func TestReplaySQS(t *testing.T) {
 	visible := func(n int) []pipeline.Parked {
 		t.Helper()
 		var all []pipeline.Parked
-		eventually(t, fmt.Sprintf("%d messages parked and visible", n), func() bool {
+		stacktest.EventuallyWithin(t, patience, fmt.Sprintf("%d messages parked and visible", n), func() bool {
 			var err error
 			all, err = replay.Select(ctx, svc.Queue, replay.Filter{})
 			return err == nil && len(all) == n
@@ -101,7 +104,7 @@ func TestReplaySQS(t *testing.T) {
 	selectN := func(f replay.Filter, n int) []pipeline.Parked {
 		t.Helper()
 		var got []pipeline.Parked
-		eventually(t, fmt.Sprintf("%d messages selected by %+v", n, f), func() bool {
+		stacktest.EventuallyWithin(t, patience, fmt.Sprintf("%d messages selected by %+v", n, f), func() bool {
 			var err error
 			got, err = replay.Select(ctx, svc.Queue, f)
 			return err == nil && len(got) == n
@@ -158,10 +161,10 @@ func TestReplaySQS(t *testing.T) {
 		if err != nil || n != 2 {
 			t.Fatalf("export: %d, %v", n, err)
 		}
-		copyURL := awstestQueue(t, s, "poison-copy")
+		copyURL := awstest.CreateQueue(t, s.SQS, "poison-copy", nil)
 		c := cfg
 		c.PoisonQueueURL = copyURL
-		cq, err := pusher.BuildReplayQueue(ctx, c, quiet())
+		cq, err := pusher.BuildReplayQueue(ctx, c, stacktest.Quiet())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -169,7 +172,7 @@ func TestReplaySQS(t *testing.T) {
 			t.Fatalf("import: %d, %v", n, err)
 		}
 		var again bytes.Buffer
-		eventually(t, "the imported messages are visible", func() bool {
+		stacktest.EventuallyWithin(t, patience, "the imported messages are visible", func() bool {
 			again.Reset()
 			n, err := replay.Export(ctx, cq, replay.Filter{}, &again)
 			return err == nil && n == 2
@@ -182,21 +185,21 @@ func TestReplaySQS(t *testing.T) {
 	t.Run("fails again", func(t *testing.T) {
 		visible(2)
 		old := selectN(replay.Filter{User: "carol"}, 1)
-		s.faults.set(failing(carolID))
+		s.Faults.Fail(failing(carolID))
 		rep, err := replay.Send(ctx, svc.Queue, r, sendCfg(replay.Filter{User: "carol"}))
 		if err != nil || rep.Replayed != 1 || rep.Reparked != 1 {
 			t.Fatalf("send: %+v %v", rep, err)
 		}
-		if n := s.faults.count(carolID); n != retry.MaxAttempts {
+		if n := s.Faults.Count(carolID); n != retry.MaxAttempts {
 			t.Errorf("carol's connection was posted to %d times, want %d", n, retry.MaxAttempts)
 		}
-		s.faults.set(nil)
+		s.Faults.Fail(nil)
 		visible(2)
 		now := selectN(replay.Filter{User: "carol"}, 1)
 		if now[0].UUID == old[0].UUID || now[0].Attempts <= old[0].Attempts || now[0].CorrelationID != old[0].CorrelationID {
 			t.Errorf("parked again as %+v, was %+v", now[0], old[0])
 		}
-		if n := s.queued(t, s.poisonURL); n != 2 {
+		if n := s.Queued(t, s.PoisonURL); n != 2 {
 			t.Errorf("%d parked, want bob's and carol's new copy", n)
 		}
 	})
@@ -213,7 +216,7 @@ func TestReplaySQS(t *testing.T) {
 		}
 		left := visible(1)
 		// The one replayed was delivered; the other is still parked.
-		delivered := map[string]*gatewaytestClient{"bob": bob, "carol": carol}
+		delivered := map[string]*gatewaytest.Client{"bob": bob, "carol": carol}
 		delete(delivered, left[0].UserID)
 		for _, c := range delivered {
 			if got := c.Next(t); got != `"hello"` {
@@ -228,14 +231,14 @@ func TestReplaySQS(t *testing.T) {
 		if err != nil || rep.Replayed != 1 || rep.Reparked != 0 {
 			t.Fatalf("send: %+v %v", rep, err)
 		}
-		c := map[string]*gatewaytestClient{"bob": bob, "carol": carol}[before[0].UserID]
+		c := map[string]*gatewaytest.Client{"bob": bob, "carol": carol}[before[0].UserID]
 		if got := c.Next(t); got != `"hello"` {
 			t.Errorf("%s got %s", c.Name, got)
 		}
-		eventually(t, "the poison queue is empty", func() bool { return s.queued(t, s.poisonURL) == 0 })
+		stacktest.EventuallyWithin(t, patience, "the poison queue is empty", func() bool { return s.Queued(t, s.PoisonURL) == 0 })
 	})
 
-	for _, c := range []*gatewaytestClient{alice, bob, carol, dave} {
+	for _, c := range []*gatewaytest.Client{alice, bob, carol, dave} {
 		c.Quiet(t, 300*time.Millisecond)
 	}
 }

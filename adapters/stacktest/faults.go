@@ -21,7 +21,9 @@ type Faults struct {
 	fail  func(id string, n int) int // status to answer the n-th post to id with; 0 passes
 }
 
-func newFaults(t testing.TB, gateway string) *Faults {
+// NewFaults starts, until the test ends, a Faults proxy in front of the Management API
+// at gateway, for a gateway other than a Stack's (whose proxy is Stack.Faults).
+func NewFaults(t testing.TB, gateway string) *Faults {
 	target, err := url.Parse(gateway)
 	if err != nil {
 		t.Fatal(err)

@@ -10,7 +10,7 @@ import (
 func TestFaults(t *testing.T) {
 	gateway := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) }))
 	t.Cleanup(gateway.Close)
-	f := newFaults(t, gateway.URL)
+	f := NewFaults(t, gateway.URL)
 	post := func(id string) int {
 		t.Helper()
 		resp, err := http.Post(f.URL+"/@connections/"+id, "application/json", strings.NewReader(`1`))

@@ -78,7 +78,7 @@ func New(t testing.TB) *Stack {
 	t.Cleanup(cleanup)
 	RunUntilCleanup(t, "pusher gateway", g.Run)
 	s.Gateway = g
-	s.Faults = newFaults(t, g.URL())
+	s.Faults = NewFaults(t, g.URL())
 	return s
 }
 
