@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +15,7 @@ import (
 
 	"github.com/apigw-pusher/apigw-pusher/adapters/apigw"
 	"github.com/apigw-pusher/apigw-pusher/adapters/localgateway"
+	"github.com/apigw-pusher/apigw-pusher/adapters/memory"
 	"github.com/apigw-pusher/apigw-pusher/handlers"
 )
 
@@ -67,43 +67,12 @@ func TestNew(t *testing.T) {
 	}
 }
 
-// registry is an in-memory localgateway.Registry.
-type registry struct {
-	mu    sync.Mutex
-	conns map[string]string // connection id → user
-}
-
-func (r *registry) AddConnection(_ context.Context, c handlers.Connection) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.conns[c.ConnectionID] = c.UserID
-	return nil
-}
-
-func (r *registry) RemoveConnection(_ context.Context, c handlers.Connection) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	delete(r.conns, c.ConnectionID)
-	return nil
-}
-
-func (r *registry) idOf(user string) string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for id, u := range r.conns {
-		if u == user {
-			return id
-		}
-	}
-	return ""
-}
-
 // startGateway serves a local gateway, connects one client as user u1, and returns the
 // gateway's URL, the client's socket and its connection id.
 func startGateway(t *testing.T) (string, *websocket.Conn, string) {
 	t.Helper()
-	reg := &registry{conns: map[string]string{}}
-	gw, err := localgateway.New(localgateway.Config{}, reg)
+	store := memory.NewStore(0)
+	gw, err := localgateway.New(localgateway.Config{}, store)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +90,11 @@ func startGateway(t *testing.T) (string, *websocket.Conn, string) {
 	}
 	ws.SetReadLimit(-1)
 	t.Cleanup(func() { _ = ws.CloseNow() })
-	return srv.URL, ws, reg.idOf("u1")
+	conns, _ := store.UserConnections(ctx, "u1")
+	if len(conns) != 1 {
+		t.Fatalf("u1 has %d connections, want 1", len(conns))
+	}
+	return srv.URL, ws, conns[0].ConnectionID
 }
 
 func TestPostThroughLocalGateway(t *testing.T) {
