@@ -3,7 +3,8 @@ package handlers
 import (
 	"context"
 	"fmt"
-	"strconv"
+	"slices"
+	"strings"
 
 	"github.com/samber/lo"
 	"golang.org/x/sync/errgroup"
@@ -56,8 +57,10 @@ func (r Resolver) Resolve(ctx context.Context, req Request, cursor string, emit 
 	return nil
 }
 
-// multicast looks the users up concurrently, then emits their connections in pages;
-// its cursor counts the pages already emitted.
+// multicast looks the users up concurrently, then emits their connections in pages.
+// Its cursor is the last connection emitted: a retry skips the connections up to it in
+// the order of the request's users and of their connection ids, which stays right when
+// a connection comes or goes in between.
 func (r Resolver) multicast(ctx context.Context, req Request, cursor string, emit EmitFunc) error {
 	users := lo.Without(req.Users, req.ExcludeUsers...)
 	found := make([][]Connection, len(users))
@@ -69,6 +72,7 @@ func (r Resolver) multicast(ctx context.Context, req Request, cursor string, emi
 			if err != nil {
 				return fmt.Errorf("resolve %s: %w", user, err)
 			}
+			slices.SortFunc(conns, func(a, b Connection) int { return strings.Compare(a.ConnectionID, b.ConnectionID) })
 			found[i] = conns
 			return nil
 		})
@@ -76,16 +80,34 @@ func (r Resolver) multicast(ctx context.Context, req Request, cursor string, emi
 	if err := g.Wait(); err != nil {
 		return err
 	}
-	done, _ := strconv.Atoi(cursor)
-	for i, page := range lo.Chunk(lo.Flatten(found), orDefault(r.PageSize, 100)) {
-		if i < done {
-			continue
+	conns := lo.Flatten(found)
+	if last, ok := decodeConnection(cursor); ok {
+		order := make(map[string]int, len(users))
+		for i, u := range users {
+			order[u] = i
 		}
-		if err := emit(Recipients{Data: req.Data, Connections: page}, strconv.Itoa(i+1)); err != nil {
+		conns = lo.Filter(conns, func(c Connection, _ int) bool {
+			if mine, theirs := order[c.UserID], order[last.UserID]; mine != theirs {
+				return mine > theirs
+			}
+			return c.ConnectionID > last.ConnectionID
+		})
+	}
+	for _, page := range lo.Chunk(conns, orDefault(r.PageSize, 100)) {
+		if err := emit(Recipients{Data: req.Data, Connections: page}, encodeConnection(page[len(page)-1])); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// A multicast cursor is the last connection emitted, its two keys joined by a NUL,
+// which neither holds.
+func encodeConnection(c Connection) string { return c.UserID + "\x00" + c.ConnectionID }
+
+func decodeConnection(cursor string) (Connection, bool) {
+	user, conn, ok := strings.Cut(cursor, "\x00")
+	return Connection{UserID: user, ConnectionID: conn}, ok
 }
 
 func orDefault(v, def int) int {

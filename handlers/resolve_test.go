@@ -381,3 +381,36 @@ func TestResolveCancelled(t *testing.T) {
 		t.Errorf("emit called %d times, want none", e.calls)
 	}
 }
+
+// TestResolveMulticastResumesAfterAPrune stops a multicast after its first page, prunes
+// the connection it emitted, and resumes: no connection still stored is skipped.
+func TestResolveMulticastResumesAfterAPrune(t *testing.T) {
+	store := memory.NewStore(0)
+	for _, c := range []handlers.Connection{{UserID: "alice", ConnectionID: "a1"}, {UserID: "alice", ConnectionID: "a2"}, {UserID: "bob", ConnectionID: "b1"}} {
+		_ = store.AddConnection(t.Context(), c)
+	}
+	r := handlers.Resolver{Store: store, PageSize: 1}
+	req := handlers.Request{Users: []string{"alice", "bob"}, Data: []byte(`1`)}
+	stop := errors.New("stop")
+	var cursor string
+	err := r.Resolve(t.Context(), req, "", func(page handlers.Recipients, next string) error {
+		cursor = next
+		return stop
+	})
+	if !errors.Is(err, stop) {
+		t.Fatalf("first run: %v", err)
+	}
+	_ = store.RemoveConnection(t.Context(), handlers.Connection{UserID: "alice", ConnectionID: "a1"})
+	var got []string
+	if err := r.Resolve(t.Context(), req, cursor, func(page handlers.Recipients, _ string) error {
+		for _, c := range page.Connections {
+			got = append(got, c.ConnectionID)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(got, ",") != "a2,b1" {
+		t.Errorf("resumed with %v, want a2,b1", got)
+	}
+}

@@ -27,21 +27,22 @@ func (f *flow) limit(topic string, n int) {
 }
 
 // publish sends msgs to topic one by one, each once the topic has room for it, or
-// fails when ctx is done first.
-func (f *flow) publish(ctx context.Context, topic string, msgs ...*message.Message) error {
+// fails when ctx is done first. It returns how many it sent: those are in flight even
+// when it fails.
+func (f *flow) publish(ctx context.Context, topic string, msgs ...*message.Message) (sent int, err error) {
 	credits := f.credits[topic]
 	for i, m := range msgs {
 		select {
 		case credits <- struct{}{}:
 		case <-ctx.Done():
-			return fmt.Errorf("publish %d of %d messages to %s: %w", len(msgs)-i, len(msgs), topic, ctx.Err())
+			return i, fmt.Errorf("publish %d of %d messages to %s: %w", len(msgs)-i, len(msgs), topic, ctx.Err())
 		}
 		if err := f.bus.Publish(topic, m); err != nil {
 			<-credits
-			return fmt.Errorf("publish to %s: %w", topic, err)
+			return i, fmt.Errorf("publish to %s: %w", topic, err)
 		}
 	}
-	return nil
+	return len(msgs), nil
 }
 
 // release gives back the credit of a message of topic that is settled.

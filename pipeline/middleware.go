@@ -59,7 +59,6 @@ func (p *Pipeline) forward(s stage, in, next string) message.HandlerMiddleware {
 	return func(h message.HandlerFunc) message.HandlerFunc {
 		return func(msg *message.Message) ([]*message.Message, error) {
 			defer p.flow.release(in)
-			delete(msg.Metadata, middleware.ReasonForPoisonedKey) // left by an earlier park
 			id := msg.Metadata.Get(RequestIDKey)
 			out, err := h(msg)
 			if err == nil && len(out) > 0 {
@@ -67,12 +66,14 @@ func (p *Pipeline) forward(s stage, in, next string) message.HandlerMiddleware {
 					carry(msg, m)
 				}
 				p.tracker.add(id, len(out))
-				if err = p.flow.publish(p.work, next, out...); err != nil {
-					p.tracker.add(id, -len(out))
-					err = fmt.Errorf("%s: forward: %w", s.name, err)
+				if sent, perr := p.flow.publish(p.work, next, out...); perr != nil {
+					p.tracker.add(id, sent-len(out)) // those sent are in flight and settle themselves
+					err = fmt.Errorf("%s: forward: %w", s.name, perr)
 				}
 			}
-			parked := msg.Metadata.Get(middleware.ReasonForPoisonedKey) != ""
+			// The poison middleware sets the reason before it publishes: parked only if
+			// the publish went through.
+			parked := err == nil && msg.Metadata.Get(middleware.ReasonForPoisonedKey) != ""
 			p.tracker.settle(id, func(st *Stats) {
 				switch {
 				case parked:

@@ -249,7 +249,6 @@ func (p *Pipeline) admit(ctx context.Context, msg *message.Message, topic string
 	corr := middleware.MessageCorrelationID(msg)
 	select {
 	case p.admissions <- struct{}{}:
-		defer func() { <-p.admissions }()
 	case <-ctx.Done():
 		return Result{}, fmt.Errorf("admit %s: %w", corr, ctx.Err())
 	}
@@ -258,13 +257,25 @@ func (p *Pipeline) admit(ctx context.Context, msg *message.Message, topic string
 	msg.SetContext(p.work)
 
 	settled := p.tracker.begin(id)
-	if err := p.flow.publish(ctx, topic, msg); err != nil {
+	// The admission is given back when the request settles, not when its caller stops
+	// waiting: work a caller gave up on still counts against MaxRequests.
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-done:
+		case <-p.work.Done():
+		}
+		<-p.admissions
+	}()
+	if _, err := p.flow.publish(ctx, topic, msg); err != nil {
+		close(done)
 		p.tracker.abandon(id)
 		return Result{}, fmt.Errorf("admit %s: %w", corr, err)
 	}
 	log := p.logger.With("request_id", id, "correlation_id", corr)
 	select {
 	case res := <-settled:
+		close(done)
 		p.observers.RequestSettled(res)
 		attrs := []any{"connections", res.Connections, "delivered", res.Delivered, "pruned", res.Pruned,
 			"failed", res.Failed, "duration_ms", res.Duration.Milliseconds()}
@@ -276,6 +287,13 @@ func (p *Pipeline) admit(ctx context.Context, msg *message.Message, topic string
 		return res, nil
 	case <-ctx.Done():
 		log.Warn("request abandoned before it settled", "error", ctx.Err())
+		go func() {
+			select {
+			case <-settled:
+			case <-p.work.Done():
+			}
+			close(done)
+		}()
 		return Result{}, fmt.Errorf("request %s: %w", corr, ctx.Err())
 	case <-p.work.Done():
 		log.Warn("request abandoned: pipeline stopped")

@@ -90,7 +90,7 @@ func (p *Pipeline) resolveStage(r handlers.Resolver) message.HandlerFunc {
 				return err
 			}
 			p.tracker.add(id, 1)
-			if err := p.flow.publish(msg.Context(), p.topicAfter(StageResolve), out); err != nil {
+			if _, err := p.flow.publish(msg.Context(), p.topicAfter(StageResolve), out); err != nil {
 				p.tracker.add(id, -1)
 				return err
 			}

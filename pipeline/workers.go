@@ -6,30 +6,43 @@ package pipeline
 // post costs.
 type workers struct {
 	calls chan func()
+	stop  chan struct{}
 }
 
-func newWorkers() *workers { return &workers{calls: make(chan func())} }
+func newWorkers() *workers {
+	return &workers{calls: make(chan func()), stop: make(chan struct{})}
+}
 
 // start starts n workers; stop them with close.
 func (w *workers) start(n int) {
 	for range n {
 		go func() {
-			for call := range w.calls {
-				call()
+			for {
+				select {
+				case call := <-w.calls:
+					call()
+				case <-w.stop:
+					return
+				}
 			}
 		}()
 	}
 }
 
-// do runs call on a worker and returns when it has returned.
+// do runs call on a worker and returns when it has returned. Once the workers are
+// stopped, it runs call itself.
 func (w *workers) do(call func()) {
 	done := make(chan struct{})
-	w.calls <- func() {
+	select {
+	case w.calls <- func() {
 		defer close(done)
 		call()
+	}:
+		<-done
+	case <-w.stop:
+		call()
 	}
-	<-done
 }
 
-// close stops the workers once their calls return. No call may follow.
-func (w *workers) close() { close(w.calls) }
+// close stops the workers once their calls return.
+func (w *workers) close() { close(w.stop) }

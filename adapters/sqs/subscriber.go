@@ -96,7 +96,7 @@ func (s *Subscriber) Subscribe(ctx context.Context, _ string) (<-chan *message.M
 		return nil, ErrClosed
 	default:
 	}
-	queueURL, err := s.queue(ctx)
+	queueURL, visibility, err := s.queue(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -112,19 +112,20 @@ func (s *Subscriber) Subscribe(ctx context.Context, _ string) (<-chan *message.M
 	go func() {
 		defer s.loops.Done()
 		defer close(out)
-		s.receive(ctx, queueURL, out)
+		s.receive(ctx, queueURL, visibility, out)
 	}()
 	return out, nil
 }
 
-// queue returns the queue URL, resolving it on first use.
-func (s *Subscriber) queue(ctx context.Context) (string, error) {
+// queue returns the queue URL, resolving it on first use, and the visibility timeout
+// its messages are kept hidden for.
+func (s *Subscriber) queue(ctx context.Context) (string, time.Duration, error) {
 	s.queueMu.Lock()
 	defer s.queueMu.Unlock()
 	if s.queueURL == "" {
 		url, err := s.resolve(ctx)
 		if err != nil {
-			return "", err
+			return "", 0, err
 		}
 		s.queueURL = url
 	}
@@ -134,7 +135,7 @@ func (s *Subscriber) queue(ctx context.Context) (string, error) {
 			s.visibility = s.queueVisibility(ctx)
 		}
 	}
-	return s.queueURL, nil
+	return s.queueURL, s.visibility, nil
 }
 
 // queueVisibility reads the queue's visibility timeout; 0 if it cannot, and then
@@ -157,7 +158,7 @@ func (s *Subscriber) queueVisibility(ctx context.Context) time.Duration {
 }
 
 // receive hands out the messages of queueURL on out until ctx is done or s closes.
-func (s *Subscriber) receive(ctx context.Context, queueURL string, out chan<- *message.Message) {
+func (s *Subscriber) receive(ctx context.Context, queueURL string, visibility time.Duration, out chan<- *message.Message) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() {
@@ -196,7 +197,7 @@ func (s *Subscriber) receive(ctx context.Context, queueURL string, out chan<- *m
 		}
 		s.release(n - len(res.Messages))
 		for i, m := range res.Messages {
-			if !s.handOut(ctx, queueURL, out, m) {
+			if !s.handOut(ctx, queueURL, visibility, out, m) {
 				s.release(len(res.Messages) - i)
 				s.giveBack(queueURL, res.Messages[i:])
 				return
@@ -233,7 +234,7 @@ func (s *Subscriber) release(n int) {
 
 // handOut sends m on out and watches for its ack or nack. It returns false if ctx is
 // done first.
-func (s *Subscriber) handOut(ctx context.Context, queueURL string, out chan<- *message.Message, m types.Message) bool {
+func (s *Subscriber) handOut(ctx context.Context, queueURL string, visibility time.Duration, out chan<- *message.Message, m types.Message) bool {
 	msg := s.unmarshal(&m)
 	// Not ctx: the pipeline waits on it for the request to settle, past the end of the
 	// receiving.
@@ -245,7 +246,7 @@ func (s *Subscriber) handOut(ctx context.Context, queueURL string, out chan<- *m
 	}
 	s.pending.Add(1)
 	s.open.Add(1)
-	go s.settle(queueURL, msg, m)
+	go s.settle(queueURL, visibility, msg, m)
 	return true
 }
 
@@ -264,22 +265,22 @@ func (s *Subscriber) unmarshal(m *types.Message) *message.Message {
 }
 
 // settle deletes msg's SQS message m once msg is acked, and leaves it once it is nacked.
-func (s *Subscriber) settle(queueURL string, msg *message.Message, m types.Message) {
+func (s *Subscriber) settle(queueURL string, visibility time.Duration, msg *message.Message, m types.Message) {
 	defer s.pending.Done()
 	defer s.open.Add(-1)
 	defer s.release(1)
 	// A request can take longer than the visibility timeout (a large broadcast, retries
 	// with backoff): keep its message hidden meanwhile, or SQS delivers it again.
 	var heartbeat <-chan time.Time
-	if s.visibility > 0 {
-		t := time.NewTicker(max(s.visibility/2, time.Second))
+	if visibility > 0 {
+		t := time.NewTicker(max(visibility/2, time.Second))
 		defer t.Stop()
 		heartbeat = t.C
 	}
 	for {
 		select {
 		case <-heartbeat:
-			s.keepHidden(queueURL, m)
+			s.keepHidden(queueURL, visibility, m)
 			continue
 		case <-msg.Acked():
 			_, err := s.client.DeleteMessage(s.life, &sqs.DeleteMessageInput{
@@ -300,11 +301,11 @@ func (s *Subscriber) settle(queueURL string, msg *message.Message, m types.Messa
 }
 
 // keepHidden hides m for another visibility timeout.
-func (s *Subscriber) keepHidden(queueURL string, m types.Message) {
+func (s *Subscriber) keepHidden(queueURL string, visibility time.Duration, m types.Message) {
 	_, err := s.client.ChangeMessageVisibility(s.life, &sqs.ChangeMessageVisibilityInput{
 		QueueUrl:          aws.String(queueURL),
 		ReceiptHandle:     m.ReceiptHandle,
-		VisibilityTimeout: int32(s.visibility / time.Second),
+		VisibilityTimeout: int32(visibility / time.Second),
 	})
 	if err != nil {
 		s.logger.Warn("keep an unsettled message hidden: SQS may deliver it again", "queue", queueURL,
