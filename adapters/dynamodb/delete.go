@@ -88,7 +88,7 @@ func (q *pruneQueue) delete(ctx context.Context, s *Store, conns []handlers.Conn
 		}
 		return nil
 	case <-ctx.Done():
-		return ctx.Err()
+		return fmt.Errorf("delete %d connections: %w", len(conns), ctx.Err())
 	}
 }
 

@@ -113,7 +113,7 @@ func (in *Intake) hand(ctx context.Context, msg *message.Message) error {
 	case <-in.closing:
 		return errors.New("intake is closing")
 	case <-ctx.Done():
-		return ctx.Err()
+		return fmt.Errorf("hand request %s to the pipeline: %w", msg.UUID, ctx.Err())
 	}
 	go in.watch(msg)
 	return nil

@@ -147,7 +147,7 @@ func Send(ctx context.Context, q Queue, r Replayer, cfg SendConfig) (Report, err
 		stats, err := r.Replay(rctx, m)
 		if err != nil {
 			rep.Failed++
-			log.Error("replay did not settle: left parked", "error", err)
+			log.Error("replay did not settle: left parked; if it timed out, its work may still be in flight and deliver", "error", err)
 			cfg.Progress.Done(p, err)
 			return nil
 		}

@@ -230,7 +230,7 @@ func (q *PoisonQueue) Publish(_ string, msgs ...*message.Message) error {
 	return nil
 }
 
-// Close releases nothing: the publisher holds no connection of its own.
+// Close closes the underlying watermill-aws publisher.
 func (q *PoisonQueue) Close() error { return q.pub.Close() }
 
 // knownQueue resolves every topic to one queue known to exist. watermill-aws's

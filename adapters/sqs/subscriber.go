@@ -28,8 +28,9 @@ var ErrClosed = errors.New("sqs subscriber closed")
 // nothing more: the messages already handed out keep their context, and are deleted
 // when acked. So the pipeline's source router, which cancels it and then waits for the
 // requests in flight to settle, gets every one of them deleted. Close waits up to
-// CloseTimeout for the messages handed out, then cancels their context; call it once the
-// pipeline has stopped, so that the last deletes are made before the process exits.
+// CloseTimeout for the messages handed out, then cancels their context. The router calls
+// it as it starts closing, and the process's cleanup again once the pipeline has
+// stopped: either way it returns only once the last deletes are made.
 type Subscriber struct {
 	cfg    SubscriberConfig
 	client *sqs.Client
