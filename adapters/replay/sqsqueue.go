@@ -53,10 +53,14 @@ func NewSQSQueue(cfg Config, client SQSAPI, logger *slog.Logger) (*SQSQueue, err
 		logger: logger, handles: map[*message.Message]string{}}, nil
 }
 
-// List receives every message of the queue, hiding each for the visibility timeout,
-// then hands them to fn; at the end it makes those that were not deleted visible again
-// (ChangeMessageVisibility 0). Receiving all first means that a message parked again
-// while fn runs is not handed over a second time.
+// maxHeld bounds the messages one pass holds in flight, below SQS's limit of about
+// 120,000 in-flight messages on a standard queue.
+const maxHeld = 100_000
+
+// List receives every message of the queue (up to maxHeld in one pass), hiding each for
+// the visibility timeout, then hands them to fn; at the end it makes those that were
+// not deleted visible again (ChangeMessageVisibility 0). Receiving all first means that
+// a message parked again while fn runs is not handed over a second time.
 func (q *SQSQueue) List(ctx context.Context, fn func(*message.Message) error) error {
 	var held []types.Message
 	seen := map[string]int{}
@@ -64,7 +68,7 @@ func (q *SQSQueue) List(ctx context.Context, fn func(*message.Message) error) er
 	// A receive can come back empty while messages remain (SQS samples its servers;
 	// goaws does it after messages turn visible again): the queue counts as read only
 	// after two empty receives in a row.
-	for empty := 0; empty < 2; {
+	for empty := 0; empty < 2 && len(held) < maxHeld; {
 		out, err := q.client.ReceiveMessage(ctx, &awssqs.ReceiveMessageInput{
 			QueueUrl:              aws.String(q.url),
 			MaxNumberOfMessages:   10,
@@ -91,6 +95,9 @@ func (q *SQSQueue) List(ctx context.Context, fn func(*message.Message) error) er
 			seen[id] = len(held)
 			held = append(held, m)
 		}
+	}
+	if len(held) >= maxHeld {
+		q.logger.Warn("the poison queue holds more than one pass takes: run again for the rest", "held", len(held))
 	}
 	for i, m := range held {
 		msg, err := sqs.ParkedMessage(m)
