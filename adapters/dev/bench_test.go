@@ -110,7 +110,9 @@ func startDevWithPlainPoster(b *testing.B) *dev.Pusher {
 	if err != nil {
 		b.Fatal(err)
 	}
-	return run(b, dev.NewPusher(ln, pl, gw, in, store, poison, logger))
+	p := dev.NewPusher(ln, pl, gw, in, store, poison, logger)
+	run(b, p)
+	return p
 }
 
 func newPlainClient() *http.Client {

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -19,8 +20,16 @@ import (
 	"github.com/apigw-pusher/apigw-pusher/pipeline"
 )
 
-// startDev runs `pusher dev` on a free port for the test.
+// startDev runs `pusher dev` on a free port until the test ends.
 func startDev(t testing.TB, cfg dev.Config) *dev.Pusher {
+	t.Helper()
+	p := buildDev(t, cfg)
+	run(t, p)
+	return p
+}
+
+// buildDev builds `pusher dev` on a free port.
+func buildDev(t testing.TB, cfg dev.Config) *dev.Pusher {
 	t.Helper()
 	cfg.Listen = "127.0.0.1:0"
 	cfg, err := dev.Defaults(cfg)
@@ -32,23 +41,32 @@ func startDev(t testing.TB, cfg dev.Config) *dev.Pusher {
 		t.Fatal(err)
 	}
 	t.Cleanup(cleanup)
-	return run(t, p)
+	return p
 }
 
-// run runs p until the test ends.
-func run(t testing.TB, p *dev.Pusher) *dev.Pusher {
+// run runs p and returns once it takes requests. stop stops it and returns what Run
+// returned; the test's end stops it too, failing the test if Run failed.
+func run(t testing.TB, p *dev.Pusher) (stop func() error) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- p.Run(ctx) }()
+	var once sync.Once
+	var err error
+	stop = func() error {
+		once.Do(func() {
+			cancel()
+			err = <-done
+		})
+		return err
+	}
 	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
+		if err := stop(); err != nil {
 			t.Errorf("pusher dev stopped with %v", err)
 		}
 	})
 	<-p.Pipeline.Running()
-	return p
+	return stop
 }
 
 type client = gatewaytest.Client
@@ -187,19 +205,8 @@ func ghostStored(t testing.TB, p *dev.Pusher, ghost handlers.Connection) bool {
 // TestDevStopLosesNothing stops `pusher dev` right after it accepted a burst of
 // requests: every accepted request still reaches every client before the gateway closes.
 func TestDevStopLosesNothing(t *testing.T) {
-	cfg, err := dev.Defaults(dev.Config{Listen: "127.0.0.1:0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, cleanup, err := pusher.BuildDev(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(cleanup)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- p.Run(ctx) }()
-	<-p.Pipeline.Running()
+	p := buildDev(t, dev.Config{})
+	stop := run(t, p)
 
 	clients := []*client{connect(t, p, "a", "a"), connect(t, p, "b", "b"), connect(t, p, "c", "c")}
 	const burst = 50
@@ -208,8 +215,7 @@ func TestDevStopLosesNothing(t *testing.T) {
 			t.Fatalf("request %d: status %d", i, resp.StatusCode)
 		}
 	}
-	cancel()
-	if err := <-done; err != nil {
+	if err := stop(); err != nil {
 		t.Fatalf("pusher dev stopped with %v", err)
 	}
 	if resp, err := http.Post(p.URL()+"/notifications", "application/json", strings.NewReader(`{"data":1}`)); err == nil {

@@ -1,14 +1,11 @@
 package replay_test
 
 import (
-	"context"
 	"net/http"
 	"testing"
 	"time"
 
-	pusher "github.com/apigw-pusher/apigw-pusher"
 	"github.com/apigw-pusher/apigw-pusher/adapters/awstest"
-	"github.com/apigw-pusher/apigw-pusher/adapters/dynamodb"
 	"github.com/apigw-pusher/apigw-pusher/adapters/service"
 	"github.com/apigw-pusher/apigw-pusher/adapters/stacktest"
 	"github.com/apigw-pusher/apigw-pusher/pipeline"
@@ -31,28 +28,11 @@ func newStack(t testing.TB) *stacktest.Stack {
 // retry is the short retry of the tests: two attempts, then the delivery is parked.
 var retry = pipeline.RetryConfig{MaxAttempts: 2, InitialInterval: 10 * time.Millisecond, MaxInterval: 20 * time.Millisecond}
 
-// serve runs `pusher serve` on the stack until stop is called or the test ends.
+// serve runs `pusher serve` on the stack, with the short retry, until stop is called or
+// the test ends.
 func serve(t testing.TB, s *stacktest.Stack) (stop func()) {
-	t.Helper()
-	cfg, err := service.Defaults(service.Config{
-		APIGWEndpoint:  s.Faults.URL,
-		Table:          dynamodb.Config{Table: stacktest.Table},
-		QueueURL:       s.QueueURL,
-		PoisonQueueURL: s.PoisonURL,
-		WaitTime:       time.Second,
-		OpsListen:      "127.0.0.1:0",
-		Pipeline:       pipeline.Config{Retry: retry, CloseTimeout: 10 * time.Second},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc, cleanup, err := pusher.BuildService(context.Background(), cfg, stacktest.Quiet())
-	if err != nil {
-		t.Fatal(err)
-	}
-	halt := stacktest.RunUntilCleanup(t, "pusher serve", svc.Run)
-	<-svc.Pipeline.Running()
-	return func() { halt(); cleanup() }
+	_, stop = s.Serve(t, func(c *service.Config) { c.Pipeline.Retry = retry })
+	return stop
 }
 
 // failing answers 500 to every post to the connections ids.

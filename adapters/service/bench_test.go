@@ -27,7 +27,7 @@ func BenchmarkServe(b *testing.B) {
 	for i := range clients {
 		cs = append(cs, s.Connect(b, fmt.Sprint("c", i), fmt.Sprint("user-", i)))
 	}
-	serve(b, s, func(c *service.Config) { c.Concurrency = 50 })
+	s.Serve(b, func(c *service.Config) { c.Concurrency = 50 })
 	b.ResetTimer()
 	start := time.Now()
 	for sent := 0; sent < b.N; {

@@ -45,7 +45,7 @@ func TestServeDelivers(t *testing.T) {
 	topic := s.TopicARN
 	alice1, alice2 := s.Connect(t, "alice-1", "alice"), s.Connect(t, "alice-2", "alice")
 	bob, carol := s.Connect(t, "bob", "bob"), s.Connect(t, "carol", "carol")
-	serve(t, s, func(c *service.Config) { c.TopicARN = topic })
+	s.Serve(t, func(c *service.Config) { c.TopicARN = topic })
 
 	t.Run("raw JSON with SendMessage", func(t *testing.T) {
 		s.Send(t, `{"users":["alice","bob","alice"],"data":{"n":1}}`)
@@ -114,7 +114,7 @@ func TestServeDelivers(t *testing.T) {
 func TestServeParksMalformedRequests(t *testing.T) {
 	s := stacktest.New(t)
 	bob := s.Connect(t, "bob", "bob")
-	serve(t, s, nil)
+	s.Serve(t, nil)
 	bad := map[string]string{
 		"not a JSON object":     `{"users":["bob"],"data":`,
 		`no "data"`:             `{"users":["bob"]}`,
@@ -151,7 +151,7 @@ func TestServePrunesStaleConnections(t *testing.T) {
 	if err := store.AddConnection(context.Background(), ghost); err != nil {
 		t.Fatal(err)
 	}
-	serve(t, s, nil)
+	s.Serve(t, nil)
 	s.Send(t, `{"users":["alice"],"data":1}`)
 	if got := alice.Next(t); got != "1" {
 		t.Errorf("alice got %s", got)
@@ -178,7 +178,7 @@ func TestServeRetries(t *testing.T) {
 		}
 		return 0
 	})
-	serve(t, s, func(c *service.Config) {
+	s.Serve(t, func(c *service.Config) {
 		c.Pipeline.Retry = pipeline.RetryConfig{MaxAttempts: 4, InitialInterval: 300 * time.Millisecond, MaxInterval: 300 * time.Millisecond, Jitter: 0.01}
 	})
 	s.Send(t, `{"users":["alice","bob"],"data":"retried"}`)
@@ -221,7 +221,7 @@ func TestServeRestart(t *testing.T) {
 		c.Concurrency = concurrency
 		c.Pipeline.CloseTimeout = time.Millisecond // a hard stop: no grace
 	}
-	_, stop := serve(t, s, tune)
+	_, stop := s.Serve(t, tune)
 	received := map[*gatewaytest.Client]map[string]int{a: {}, b: {}}
 	var mu sync.Mutex
 	read := func(c *gatewaytest.Client, until int) {
@@ -243,7 +243,7 @@ func TestServeRestart(t *testing.T) {
 	mu.Lock()
 	t.Logf("stopped after %d requests reached a", len(received[a]))
 	mu.Unlock()
-	serve(t, s, tune)
+	s.Serve(t, tune)
 	read(a, requests)
 	read(b, requests)
 	for c, frames := range received {
@@ -284,7 +284,7 @@ func TestServeBroadcastsOver5000Connections(t *testing.T) {
 	}
 	close(work)
 	wg.Wait()
-	serve(t, s, func(c *service.Config) { c.Table.PageSize = 50 })
+	s.Serve(t, func(c *service.Config) { c.Table.PageSize = 50 })
 	s.Send(t, `{"data":"to everyone"}`)
 	// No socket backs these connections: each is posted to once, answered 410, pruned.
 	// Under the race detector, on two cores shared with the emulators, this takes a while.
@@ -304,7 +304,7 @@ func TestServeBroadcastsOver5000Connections(t *testing.T) {
 func TestServeOps(t *testing.T) {
 	s := stacktest.New(t)
 	alice := s.Connect(t, "alice", "alice")
-	svc, stop := serve(t, s, nil)
+	svc, stop := s.Serve(t, nil)
 	base := "http://" + svc.Ops.Addr().String()
 	get := func(path string) (int, string) {
 		resp, err := http.Get(base + path)
@@ -348,11 +348,11 @@ func TestServeGracefulStop(t *testing.T) {
 	}
 	s.Faults.Fail(func(string, int) int { time.Sleep(50 * time.Millisecond); return 0 })
 	tune := func(c *service.Config) { c.Concurrency = 4 }
-	_, stop := serve(t, s, tune)
+	_, stop := s.Serve(t, tune)
 	seen := map[string]int{a.Next(t): 1}
 	stop() // waits for the requests in flight to settle and be deleted
 	s.Faults.Fail(nil)
-	serve(t, s, tune)
+	s.Serve(t, tune)
 	for len(seen) < requests {
 		seen[a.Next(t)]++
 	}

@@ -54,6 +54,19 @@ func newReplayFlags(name string, stderr io.Writer, filters bool) (*flags, *repla
 	return fs, rf
 }
 
+// open parses args, then makes the logger and opens the poison queue the flags name.
+func (rf *replayFlags) open(ctx context.Context, fs *flags, args []string, stderr io.Writer) (*slog.Logger, replay.Queue, error) {
+	if err := fs.Parse(args); err != nil {
+		return nil, nil, err
+	}
+	logger, err := newLogger(stderr, *rf.level)
+	if err != nil {
+		return nil, nil, err
+	}
+	q, err := rf.queue(ctx, logger)
+	return logger, q, err
+}
+
 // queue returns the poison queue the flags name.
 func (rf *replayFlags) queue(ctx context.Context, logger *slog.Logger) (replay.Queue, error) {
 	if rf.dev != "" {
@@ -85,14 +98,7 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 func runReplayList(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs, rf := newReplayFlags("list", stderr, true)
 	asJSON := fs.Bool("json", false, "write JSON lines of the parked messages instead of a table")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	logger, err := newLogger(stderr, *rf.level)
-	if err != nil {
-		return err
-	}
-	q, err := rf.queue(ctx, logger)
+	_, q, err := rf.open(ctx, fs, args, stderr)
 	if err != nil {
 		return err
 	}
@@ -206,14 +212,7 @@ func parseRate(s string) (float64, error) {
 
 func runReplayExport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs, rf := newReplayFlags("export", stderr, true)
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	logger, err := newLogger(stderr, *rf.level)
-	if err != nil {
-		return err
-	}
-	q, err := rf.queue(ctx, logger)
+	logger, q, err := rf.open(ctx, fs, args, stderr)
 	if err != nil {
 		return err
 	}
@@ -224,16 +223,13 @@ func runReplayExport(ctx context.Context, args []string, stdout, stderr io.Write
 
 func runReplayImport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs, rf := newReplayFlags("import", stderr, false)
-	if err := fs.Parse(args); err != nil {
+	_, q, err := rf.open(ctx, fs, args, stderr)
+	if err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
 		fs.Usage()
 		return errors.New("import takes one argument: the JSON lines file, or - for stdin")
-	}
-	logger, err := newLogger(stderr, *rf.level)
-	if err != nil {
-		return err
 	}
 	in := io.Reader(os.Stdin)
 	if name := fs.Arg(0); name != "-" {
@@ -243,10 +239,6 @@ func runReplayImport(ctx context.Context, args []string, stdout, stderr io.Write
 		}
 		defer f.Close()
 		in = f
-	}
-	q, err := rf.queue(ctx, logger)
-	if err != nil {
-		return err
 	}
 	n, err := replay.Import(ctx, q, in)
 	fmt.Fprintf(stdout, "imported %d messages\n", n)

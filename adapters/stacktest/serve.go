@@ -1,4 +1,4 @@
-package service_test
+package stacktest
 
 import (
 	"context"
@@ -8,17 +8,17 @@ import (
 	pusher "github.com/apigw-pusher/apigw-pusher"
 	"github.com/apigw-pusher/apigw-pusher/adapters/dynamodb"
 	"github.com/apigw-pusher/apigw-pusher/adapters/service"
-	"github.com/apigw-pusher/apigw-pusher/adapters/stacktest"
 	"github.com/apigw-pusher/apigw-pusher/pipeline"
 )
 
-// serve runs `pusher serve` on the stack, posting through its faults proxy, until stop
-// is called or the test ends.
-func serve(t testing.TB, s *stacktest.Stack, tune func(*service.Config)) (svc *service.Service, stop func()) {
+// Serve runs `pusher serve` on the stack, posting through its faults proxy, with short
+// retries (3 attempts), until stop is called or the test ends. tune, if not nil, changes
+// the configuration before it is defaulted.
+func (s *Stack) Serve(t testing.TB, tune func(*service.Config)) (svc *service.Service, stop func()) {
 	t.Helper()
 	cfg := service.Config{
 		APIGWEndpoint:  s.Faults.URL,
-		Table:          dynamodb.Config{Table: stacktest.Table},
+		Table:          dynamodb.Config{Table: Table},
 		QueueURL:       s.QueueURL,
 		PoisonQueueURL: s.PoisonURL,
 		WaitTime:       time.Second,
@@ -35,11 +35,11 @@ func serve(t testing.TB, s *stacktest.Stack, tune func(*service.Config)) (svc *s
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, cleanup, err := pusher.BuildService(context.Background(), cfg, stacktest.Quiet())
+	svc, cleanup, err := pusher.BuildService(context.Background(), cfg, Quiet())
 	if err != nil {
 		t.Fatal(err)
 	}
-	halt := stacktest.RunUntilCleanup(t, "pusher serve", svc.Run)
+	halt := RunUntilCleanup(t, "pusher serve", svc.Run)
 	<-svc.Pipeline.Running()
 	return svc, func() { halt(); cleanup() }
 }
