@@ -72,7 +72,18 @@ func FreePort(t TB) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
+// reporter is the part of testing.TB that Start uses, when t has it, to print an
+// emulator's logs after a failed test.
+type reporter interface {
+	Failed() bool
+	Logf(format string, args ...any)
+}
+
+// logTail is how much of an emulator's log a failed test prints.
+const logTail = 64 << 10
+
 // Start runs cmd until the test ends and waits until it accepts connections on port.
+// After a failed test it prints the end of cmd's output.
 func Start(t TB, name string, cmd *exec.Cmd, port int) {
 	t.Helper()
 	logs, err := os.CreateTemp(t.TempDir(), name+"-*.log")
@@ -88,6 +99,10 @@ func Start(t TB, name string, cmd *exec.Cmd, port int) {
 	t.Cleanup(func() {
 		_ = cmd.Process.Kill()
 		<-exited
+		if r, ok := t.(reporter); ok && r.Failed() {
+			out, _ := os.ReadFile(logs.Name())
+			r.Logf("%s logs (last %d bytes):\n%s", name, min(len(out), logTail), out[max(0, len(out)-logTail):])
+		}
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

@@ -1,6 +1,7 @@
 package stacktest
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -31,3 +32,32 @@ func RunUntilCleanup(t testing.TB, name string, run func(context.Context) error)
 // Quiet is a logger that discards, for the parts of a test whose logs say nothing the
 // test checks.
 func Quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// Logger is a debug logger whose lines are kept and printed only if the test fails, so
+// that a failure under load says what the pusher was doing.
+func Logger(t testing.TB) *slog.Logger {
+	w := &lockedBuffer{}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("logs:\n%s", w.String())
+		}
+	})
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}

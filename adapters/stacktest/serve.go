@@ -35,7 +35,7 @@ func (s *Stack) Serve(t testing.TB, tune func(*service.Config)) (svc *service.Se
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, cleanup, err := pusher.BuildService(context.Background(), cfg, Quiet())
+	svc, cleanup, err := pusher.BuildService(context.Background(), cfg, Logger(t))
 	if err != nil {
 		t.Fatal(err)
 	}

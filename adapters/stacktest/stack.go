@@ -71,7 +71,7 @@ func New(t testing.TB) *Stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g, cleanup, err := pusher.BuildGateway(context.Background(), cfg, Quiet())
+	g, cleanup, err := pusher.BuildGateway(context.Background(), cfg, Logger(t))
 	if err != nil {
 		t.Fatal(err)
 	}
