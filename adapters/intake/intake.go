@@ -30,7 +30,8 @@ const MaxBodyBytes = 256 * 1024
 // has taken the request, so a request answered 202 is in the pipeline's hands.
 type Intake struct {
 	// Poison, when set, parks a body that is not JSON (stage "intake") besides
-	// answering 400, as the pipeline parks every other malformed request.
+	// answering 400, as the pipeline parks every other malformed request. A body it
+	// fails to park is answered 503, so that its sender keeps it.
 	Poison message.Publisher
 	// PoisonTopic is the topic Poison is published to; default "poison".
 	PoisonTopic string
@@ -77,7 +78,11 @@ func (in *Intake) post(w http.ResponseWriter, r *http.Request) {
 	if !json.Valid(body) {
 		reason := "body is not JSON"
 		if err := in.park(msg, reason); err != nil {
+			// Not parked: say so, so that the sender keeps the request rather than
+			// believe it is in the poison queue.
 			in.logger.Error("park a body that is not JSON", "message_id", msg.UUID, "error", err)
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": fmt.Sprintf("%s, and parking it failed: %v", reason, err)})
+			return
 		}
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": reason, "message_id": msg.UUID})
 		return
@@ -98,7 +103,12 @@ func (in *Intake) park(msg *message.Message, reason string) error {
 	if topic == "" {
 		topic = "poison"
 	}
-	return in.Poison.Publish(topic, msg)
+	if err := in.Poison.Publish(topic, msg); err != nil {
+		return fmt.Errorf("park request %s: %w", msg.UUID, err)
+	}
+	in.logger.Warn("message parked", "message_id", msg.UUID, "stage", "intake",
+		"correlation_id", middleware.MessageCorrelationID(msg), "reason", reason)
+	return nil
 }
 
 // hand gives msg to the subscriber and returns once it is taken.

@@ -17,6 +17,8 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
 
 	"github.com/apigw-pusher/apigw-pusher/adapters/intake"
+	"github.com/apigw-pusher/apigw-pusher/adapters/memory"
+	"github.com/apigw-pusher/apigw-pusher/pipeline"
 )
 
 // wait bounds how long a test waits for something that should happen at once.
@@ -361,3 +363,44 @@ func TestSubscribeOtherTopic(t *testing.T) {
 }
 
 var _ message.Subscriber = (*intake.Intake)(nil)
+
+// TestPostParksBodiesThatAreNotJSON checks that a body that is not JSON is answered
+// 400 once it is in the poison queue, and 503 when it could not be parked.
+func TestPostParksBodiesThatAreNotJSON(t *testing.T) {
+	tests := []struct {
+		name       string
+		closeQueue bool
+		status     int
+		parked     int
+	}{
+		{name: "parked", status: http.StatusBadRequest, parked: 1},
+		{name: "poison queue closed", closeQueue: true, status: http.StatusServiceUnavailable, parked: 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := start(t, true)
+			q := memory.NewPoisonQueue()
+			e.in.Poison = q
+			if tt.closeQueue {
+				_ = q.Close()
+			}
+
+			resp := e.post(t, `{"users":`, nil)
+
+			if resp.status != tt.status {
+				t.Fatalf("status = %d (%v), want %d", resp.status, resp.body, tt.status)
+			}
+			msgs := q.Messages()
+			if len(msgs) != tt.parked {
+				t.Fatalf("%d messages parked, want %d", len(msgs), tt.parked)
+			}
+			if tt.parked == 0 {
+				return
+			}
+			p := pipeline.ParkedFrom(msgs[0])
+			if p.UUID != resp.body["message_id"] || p.Stage != "intake" || p.Reason != "body is not JSON" || p.Payload != `{"users":` {
+				t.Errorf("parked %+v, want the body of message %s, stage intake, its reason", p, resp.body["message_id"])
+			}
+		})
+	}
+}
