@@ -15,7 +15,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -174,23 +173,8 @@ func run(t *testing.T, cmd *exec.Cmd, port int) *output {
 	}
 }
 
-// output collects a process's output, safe for concurrent use.
-type output struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (o *output) Write(p []byte) (int, error) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.buf.Write(p)
-}
-
-func (o *output) String() string {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.buf.String()
-}
+// output collects a process's output.
+type output struct{ stacktest.Buffer }
 
 // find returns the first group of the first match of pattern.
 func (o *output) find(t *testing.T, pattern string) string {
