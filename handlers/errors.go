@@ -6,6 +6,11 @@ import "errors"
 // (HTTP 410 GoneException): the connection is stale and is to be pruned.
 var ErrGone = errors.New("connection gone")
 
+// ErrThrottled is wrapped by a Poster's error when the gateway throttled the post (HTTP
+// 429): the gateway is up but wants fewer posts, so the post is retried with backoff and
+// does not count toward opening the circuit breaker.
+var ErrThrottled = errors.New("throttled")
+
 // PermanentError marks an error that no retry can pass: a malformed request, a payload
 // the gateway refuses, a forbidden call. Such work goes straight to the poison queue.
 type PermanentError struct{ Err error }

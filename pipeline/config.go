@@ -19,6 +19,11 @@ type Config struct {
 	MaxRequests int
 	// PostTimeout bounds one post attempt; default 10s.
 	PostTimeout time.Duration
+	// RequestTimeout bounds the time a request may take, from admission to settlement.
+	// Work still in flight then is cut short and not parked: the request is reported
+	// unsettled, its admission freed, and its source redelivers it. Default 15m, the
+	// longest a Lambda invocation runs.
+	RequestTimeout time.Duration
 	// PageSize bounds the connections of one multicast page; default 100.
 	PageSize int
 	// MaxFrameBytes bounds the JSON of a request's data; default handlers.MaxFrameBytes.
@@ -30,6 +35,25 @@ type Config struct {
 	PoisonTopic string
 	// Retry tunes the retries of transient errors.
 	Retry RetryConfig
+	// Breaker tunes the circuit breaker of the post stage.
+	Breaker BreakerConfig
+}
+
+// BreakerConfig tunes the circuit breaker in front of the gateway. When posts keep
+// failing with server errors or timeouts, the breaker opens: the posts that follow are
+// not made but parked at once (class Shed), for a replay once the gateway is back, so an
+// outage costs one failed post and one park per delivery, not MaxAttempts posts. After
+// OpenFor it lets Probes posts through; their success closes it. Throttling (429), a
+// refused post (4xx) and a gone connection do not count: the gateway is up.
+type BreakerConfig struct {
+	// Failures is how many posts in a row must fail to open the breaker; default 50.
+	Failures int
+	// OpenFor is how long the breaker stays open before it probes; default 5s.
+	OpenFor time.Duration
+	// Probes is how many posts the half-open breaker lets through; default 8.
+	Probes int
+	// Disabled turns the breaker off: every post is made and retried.
+	Disabled bool
 }
 
 // RetryConfig tunes the exponential backoff of transient errors.
@@ -51,6 +75,7 @@ func (c *Config) setDefaults() {
 	setDefault(&c.StageConcurrency, 16)
 	setDefault(&c.MaxRequests, 256)
 	setDefault(&c.PostTimeout, 10*time.Second)
+	setDefault(&c.RequestTimeout, 15*time.Minute)
 	setDefault(&c.PageSize, 100)
 	setDefault(&c.MaxFrameBytes, handlers.MaxFrameBytes)
 	setDefault(&c.CloseTimeout, 30*time.Second)
@@ -60,6 +85,9 @@ func (c *Config) setDefaults() {
 	setDefault(&c.Retry.MaxInterval, 5*time.Second)
 	setDefault(&c.Retry.Multiplier, 2)
 	setDefault(&c.Retry.Jitter, 0.5)
+	setDefault(&c.Breaker.Failures, 50)
+	setDefault(&c.Breaker.OpenFor, 5*time.Second)
+	setDefault(&c.Breaker.Probes, 8)
 }
 
 func setDefault[T comparable](v *T, def T) {
@@ -75,7 +103,7 @@ func (c Config) Validate() error {
 	for name, v := range map[string]int{
 		"PostConcurrency": c.PostConcurrency, "StageConcurrency": c.StageConcurrency,
 		"MaxRequests": c.MaxRequests, "PageSize": c.PageSize, "MaxFrameBytes": c.MaxFrameBytes,
-		"Retry.MaxAttempts": c.Retry.MaxAttempts,
+		"Retry.MaxAttempts": c.Retry.MaxAttempts, "Breaker.Failures": c.Breaker.Failures, "Breaker.Probes": c.Breaker.Probes,
 	} {
 		if v < 0 {
 			errs = append(errs, fmt.Errorf("%s is %d, below 0", name, v))
@@ -86,6 +114,13 @@ func (c Config) Validate() error {
 	}
 	if c.Retry.Jitter < 0 || c.Retry.Jitter >= 1 {
 		errs = append(errs, fmt.Errorf("Retry.Jitter is %v, outside [0, 1)", c.Retry.Jitter))
+	}
+	for name, d := range map[string]time.Duration{
+		"PostTimeout": c.PostTimeout, "RequestTimeout": c.RequestTimeout, "CloseTimeout": c.CloseTimeout, "Breaker.OpenFor": c.Breaker.OpenFor,
+	} {
+		if d < 0 {
+			errs = append(errs, fmt.Errorf("%s is %s, below 0", name, d))
+		}
 	}
 	if c.MaxFrameBytes > handlers.MaxFrameBytes {
 		errs = append(errs, fmt.Errorf("MaxFrameBytes is %d, over the gateway's %d", c.MaxFrameBytes, handlers.MaxFrameBytes))

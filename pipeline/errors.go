@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
+	"github.com/sony/gobreaker"
 
 	"github.com/apigw-pusher/apigw-pusher/handlers"
 )
@@ -17,17 +18,23 @@ const (
 	Permanent Class = "permanent"
 	// Transient errors may pass: the message is retried with backoff, then parked.
 	Transient Class = "transient"
+	// Shed errors are posts the circuit breaker refused while the gateway is down: they
+	// are parked at once, to be replayed once it is back.
+	Shed Class = "shed"
 )
 
 // Classify tells the class of err, once for the whole pipeline. Errors the stages or
-// adapters marked with handlers.Permanent, and panics, are permanent; everything else
-// (throttling, 5xx, timeouts, store errors) is transient. A gone connection is no error:
-// the post stage turns it into a prune.
+// adapters marked with handlers.Permanent, and panics, are permanent; posts the open
+// circuit breaker refused are shed; everything else (throttling, 5xx, timeouts, store
+// errors) is transient. A gone connection is no error: the post stage turns it into a
+// prune.
 func Classify(err error) Class {
 	var panicked middleware.RecoveredPanicError
 	switch {
 	case handlers.IsPermanent(err), errors.As(err, &panicked):
 		return Permanent
+	case errors.Is(err, gobreaker.ErrOpenState):
+		return Shed
 	default:
 		return Transient
 	}

@@ -1,31 +1,43 @@
 package pipeline
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"runtime/debug"
 	"strconv"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
+	"github.com/sony/gobreaker"
+
+	"github.com/apigw-pusher/apigw-pusher/handlers"
 )
+
+// errRequestEnded marks the error of work cut short because its request ended: its
+// deadline passed, its caller gave up, or the pipeline stopped. Such work is neither
+// retried nor parked, and does not count against the gateway.
+var errRequestEnded = errors.New("request ended")
 
 // middleware returns the chain every stage runs behind, outermost first:
 //
 //   - ack at once: an in-process hand-over means nothing once the tracker holds the work;
 //   - forward: the messages the stage emits are published to the next one, as the flow
 //     of each topic allows, and the tracker learns what was emitted and that the message
-//     is settled; then the message's credit on its own topic is given back;
-//   - poison: what still fails is parked, with its reason, stage and attempts;
+//     is settled; then the message's credit on its own topic is given back. Work of a
+//     request that has ended is dropped here, and a panic anywhere below settles the
+//     message rather than leave its request open;
+//   - poison: what still fails is parked, with its reason, stage and attempts, retrying
+//     the park until the request ends (see parking);
 //   - annotate: the error's class and failure times go into the metadata;
 //   - retry: transient errors are retried with exponential backoff and jitter;
+//   - breaker, on the post stage only: see BreakerConfig;
 //   - count: each run is one attempt;
 //   - recover: a panic is a permanent error, not a crash.
 func (p *Pipeline) middleware(s stage, in, next string) ([]message.HandlerMiddleware, error) {
-	poison, err := middleware.PoisonQueueWithFilter(p.poison, p.cfg.PoisonTopic, func(error) bool {
-		// Work cut short by a hard stop is not the message's fault: leave it unsettled
-		// so its source redelivers it.
-		return p.work.Err() == nil
-	})
+	poison, err := middleware.PoisonQueueWithFilter(parking{poison: p.poison, retry: p.cfg.Retry, logger: p.logger},
+		p.cfg.PoisonTopic, func(err error) bool { return !errors.Is(err, errRequestEnded) })
 	if err != nil {
 		return nil, err
 	}
@@ -38,18 +50,20 @@ func (p *Pipeline) middleware(s stage, in, next string) ([]message.HandlerMiddle
 		RandomizationFactor: r.Jitter,
 		ResetContextOnRetry: true,
 		ShouldRetry: func(params middleware.RetryParams) bool {
-			return Classify(params.Err) == Transient && p.work.Err() == nil
+			return Classify(params.Err) == Transient && !errors.Is(params.Err, errRequestEnded)
 		},
 	}
-	return []message.HandlerMiddleware{
+	chain := []message.HandlerMiddleware{
 		middleware.InstantAck,
 		p.forward(s, in, next),
 		poison,
 		annotate,
 		retry.Middleware,
-		countAttempts,
-		middleware.Recoverer,
-	}, nil
+	}
+	if s.name == StagePost && !p.cfg.Breaker.Disabled {
+		chain = append(chain, p.breaker())
+	}
+	return append(chain, countAttempts, markEnded, middleware.Recoverer), nil
 }
 
 // forward publishes what the stage emitted to the next stage's topic and reports to the
@@ -57,39 +71,101 @@ func (p *Pipeline) middleware(s stage, in, next string) ([]message.HandlerMiddle
 // message is settled; only work that could neither be done nor parked fails the request.
 func (p *Pipeline) forward(s stage, in, next string) message.HandlerMiddleware {
 	return func(h message.HandlerFunc) message.HandlerFunc {
-		return func(msg *message.Message) ([]*message.Message, error) {
-			defer p.flow.release(in)
+		return func(msg *message.Message) (_ []*message.Message, err error) {
 			id := msg.Metadata.Get(RequestIDKey)
+			var delta Stats
+			defer func() {
+				if r := recover(); r != nil {
+					p.logger.Error("panic in a stage's chain", "request_id", id, "stage", s.name,
+						"panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+					err = fmt.Errorf("%s: panic outside the stage: %v", s.name, r)
+				}
+				p.flow.release(in)
+				p.tracker.settle(id, delta, err)
+				p.observers.Progressed(delta)
+			}()
+			if p.ended(msg) {
+				return nil, nil
+			}
 			out, err := h(msg)
 			if err == nil && len(out) > 0 {
 				for _, m := range out {
 					carry(msg, m)
 				}
 				p.tracker.add(id, len(out))
-				if sent, perr := p.flow.publish(p.work, next, out...); perr != nil {
+				if sent, perr := p.flow.publish(msg.Context(), next, out...); perr != nil {
 					p.tracker.add(id, sent-len(out)) // those sent are in flight and settle themselves
 					err = fmt.Errorf("%s: forward: %w", s.name, perr)
 				}
 			}
-			// The poison middleware sets the reason before it publishes: parked only if
-			// the publish went through.
-			parked := err == nil && msg.Metadata.Get(middleware.ReasonForPoisonedKey) != ""
-			p.tracker.settle(id, func(st *Stats) {
-				switch {
-				case parked:
-					st.Failed++
-				case err == nil && s.note != nil:
-					s.note(st, out)
-				}
-			}, err)
-			if parked {
+			reason := msg.Metadata.Get(middleware.ReasonForPoisonedKey)
+			switch {
+			case p.ended(msg):
+				return nil, nil
+			case err == nil && reason != "":
+				delta.Failed++
 				p.observers.Parked(s.name, Class(msg.Metadata.Get(ErrorClassKey)))
 				p.logger.Warn("message parked", "request_id", id, "stage", s.name,
 					"connection_id", msg.Metadata.Get(ConnectionIDKey), "attempts", attempts(msg),
-					"error_class", msg.Metadata.Get(ErrorClassKey), "reason", msg.Metadata.Get(middleware.ReasonForPoisonedKey))
+					"error_class", msg.Metadata.Get(ErrorClassKey), "reason", reason)
+			case err != nil && reason != "":
+				p.observers.ParkFailed(s.name, err)
+				p.logger.Error("message neither done nor parked", "request_id", id, "stage", s.name,
+					"connection_id", msg.Metadata.Get(ConnectionIDKey), "attempts", attempts(msg), "error", err)
+			case err == nil && s.note != nil:
+				s.note(&delta, out)
 			}
 			return nil, err
 		}
+	}
+}
+
+// ended reports whether msg's request has ended (its deadline passed, its caller gave up,
+// the pipeline stopped) and, if so, makes sure the tracker reports it unsettled: what its
+// messages do from then on counts for nothing, and its source redelivers it.
+func (p *Pipeline) ended(msg *message.Message) bool {
+	ctx := msg.Context()
+	if ctx.Err() == nil {
+		return false
+	}
+	p.tracker.expire(msg.Metadata.Get(RequestIDKey), context.Cause(ctx))
+	return true
+}
+
+// breaker returns the post stage's circuit breaker: Watermill's, on sony/gobreaker.
+func (p *Pipeline) breaker() message.HandlerMiddleware {
+	b := p.cfg.Breaker
+	return middleware.NewCircuitBreaker(gobreaker.Settings{
+		Name:        StagePost,
+		MaxRequests: uint32(b.Probes),
+		Timeout:     b.OpenFor,
+		ReadyToTrip: func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= uint32(b.Failures) },
+		IsSuccessful: func(err error) bool {
+			// Only a gateway that does not answer, or answers 5xx, is down.
+			return err == nil || handlers.IsPermanent(err) || errors.Is(err, handlers.ErrThrottled) ||
+				errors.Is(err, errRequestEnded)
+		},
+		OnStateChange: func(_ string, from, to gobreaker.State) {
+			switch to {
+			case gobreaker.StateOpen:
+				p.logger.Warn("gateway circuit breaker open: posts are parked until it closes", "open_for", b.OpenFor)
+				p.observers.BreakerChanged(true)
+			case gobreaker.StateClosed:
+				p.logger.Info("gateway circuit breaker closed: posting again")
+				p.observers.BreakerChanged(false)
+			}
+		},
+	}).Middleware
+}
+
+// markEnded marks the error of a run cut short because its request ended.
+func markEnded(h message.HandlerFunc) message.HandlerFunc {
+	return func(msg *message.Message) ([]*message.Message, error) {
+		out, err := h(msg)
+		if err != nil && msg.Context().Err() != nil {
+			err = fmt.Errorf("%w (%v): %w", errRequestEnded, context.Cause(msg.Context()), err)
+		}
+		return out, err
 	}
 }
 

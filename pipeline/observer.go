@@ -6,18 +6,53 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 )
 
-// Observer learns what the pipeline does, for metrics. Its methods are called on the
-// hot path, concurrently: they must be quick and safe for concurrent use.
+// Observer learns what the pipeline does, as it happens, for metrics: a long broadcast
+// shows its progress. Its methods are called on the hot path, concurrently: they must
+// be quick and safe for concurrent use. Embed NopObserver to implement a few of them.
 type Observer interface {
-	// RequestSettled reports a request whose work is all done or parked (res.Err nil),
-	// or that could not be settled (res.Err set).
+	// RequestAdmitted reports a request taken into the pipeline.
+	RequestAdmitted()
+	// RequestSettled reports an admitted request whose work is all done or parked
+	// (res.Err nil), or that could not be settled (res.Err set).
 	RequestSettled(res Result)
+	// Progressed reports what one message did as it settled: connections fanned out,
+	// a delivery, a prune. Parked messages are reported by Parked.
+	Progressed(delta Stats)
 	// Parked reports a message parked in the poison queue by stage.
 	Parked(stage string, class Class)
+	// ParkFailed reports a message stage could not park, which leaves its request
+	// unsettled.
+	ParkFailed(stage string, err error)
 	// Posted reports one post attempt and how long it took; err is nil, wraps
 	// handlers.ErrGone, or is the failure.
 	Posted(took time.Duration, err error)
+	// BreakerChanged reports the post stage's circuit breaker opening or closing.
+	BreakerChanged(open bool)
 }
+
+// NopObserver implements Observer by doing nothing.
+type NopObserver struct{}
+
+// RequestAdmitted implements Observer.
+func (NopObserver) RequestAdmitted() {}
+
+// RequestSettled implements Observer.
+func (NopObserver) RequestSettled(Result) {}
+
+// Progressed implements Observer.
+func (NopObserver) Progressed(Stats) {}
+
+// Parked implements Observer.
+func (NopObserver) Parked(string, Class) {}
+
+// ParkFailed implements Observer.
+func (NopObserver) ParkFailed(string, error) {}
+
+// Posted implements Observer.
+func (NopObserver) Posted(time.Duration, error) {}
+
+// BreakerChanged implements Observer.
+func (NopObserver) BreakerChanged(bool) {}
 
 // Observe makes o learn what the pipeline does. Call it before Run.
 func (p *Pipeline) Observe(o Observer) { p.observers = append(p.observers, o) }
@@ -30,9 +65,24 @@ func (p *Pipeline) AddRouterPlugin(plugin message.RouterPlugin) {
 
 type observers []Observer
 
+func (o observers) RequestAdmitted() {
+	for _, x := range o {
+		x.RequestAdmitted()
+	}
+}
+
 func (o observers) RequestSettled(res Result) {
 	for _, x := range o {
 		x.RequestSettled(res)
+	}
+}
+
+func (o observers) Progressed(delta Stats) {
+	if delta == (Stats{}) {
+		return
+	}
+	for _, x := range o {
+		x.Progressed(delta)
 	}
 }
 
@@ -42,8 +92,20 @@ func (o observers) Parked(stage string, class Class) {
 	}
 }
 
+func (o observers) ParkFailed(stage string, err error) {
+	for _, x := range o {
+		x.ParkFailed(stage, err)
+	}
+}
+
 func (o observers) Posted(took time.Duration, err error) {
 	for _, x := range o {
 		x.Posted(took, err)
+	}
+}
+
+func (o observers) BreakerChanged(open bool) {
+	for _, x := range o {
+		x.BreakerChanged(open)
 	}
 }

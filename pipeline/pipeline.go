@@ -20,6 +20,18 @@ import (
 // TopicRequests is the topic admitted requests enter the stage router on.
 const TopicRequests = "requests"
 
+var (
+	// ErrNotRunning is returned by Process and Replay when Run has not started the
+	// pipeline, or is stopping it.
+	ErrNotRunning = errors.New("pipeline is not running")
+	// ErrRequestTimeout is the cause of a request that ran out of Config.RequestTimeout.
+	ErrRequestTimeout = errors.New("request deadline passed")
+	// errStopped is the cause of the requests cut short by a hard stop.
+	errStopped = errors.New("pipeline stopped")
+	// errSettled ends a request's context once it is settled.
+	errSettled = errors.New("request settled")
+)
+
 // Store is what the stages need of the connection store.
 type Store interface {
 	handlers.ConnectionLister
@@ -49,8 +61,10 @@ type Pipeline struct {
 
 	// work is the context of all stage work; cancelling it is the hard stop.
 	work     context.Context
-	stopWork context.CancelFunc
+	stopWork context.CancelCauseFunc
 	running  chan struct{}
+	// stopping is closed once Run's context is done: no request is admitted from then on.
+	stopping chan struct{}
 }
 
 type source struct {
@@ -73,7 +87,7 @@ func New(cfg Config, store Store, gateway handlers.Poster, poison message.Publis
 		logger = slog.Default()
 	}
 	wmlog := newWatermillLogger(logger)
-	work, stop := context.WithCancel(context.Background())
+	work, stop := context.WithCancelCause(context.Background())
 	p := &Pipeline{
 		cfg: cfg, store: store, gateway: gateway, poison: poison, logger: logger, wmlog: wmlog,
 		// The flow, not the bus, bounds what is in flight: see flow.
@@ -83,6 +97,7 @@ func New(cfg Config, store Store, gateway handlers.Poster, poison message.Publis
 		work:       work,
 		stopWork:   stop,
 		running:    make(chan struct{}),
+		stopping:   make(chan struct{}),
 	}
 	p.flow = newFlow(p.bus)
 	p.posters = newWorkers()
@@ -103,7 +118,7 @@ func (p *Pipeline) Running() <-chan struct{} { return p.running }
 // Run admits requests from the sources until ctx is done, then stops admitting, waits
 // up to CloseTimeout for what it admitted to settle, and stops the stages.
 func (p *Pipeline) Run(ctx context.Context) error {
-	defer p.stopWork()
+	defer p.stopWork(errStopped)
 	stageRouter, err := p.stageRouter()
 	if err != nil {
 		return err
@@ -114,6 +129,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	}
 	p.posters.start(p.cfg.PostConcurrency)
 	defer p.posters.close()
+	defer context.AfterFunc(ctx, func() { close(p.stopping) })()
 	stagesDone := make(chan error, 1)
 	go func() { stagesDone <- stageRouter.Run(p.work) }()
 	select {
@@ -137,7 +153,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		<-ctx.Done()
 		p.waitSettled()
 	}
-	p.stopWork()
+	p.stopWork(errStopped)
 	if err := <-stagesDone; err != nil {
 		runErr = errors.Join(runErr, fmt.Errorf("stage router: %w", err))
 	}
@@ -166,7 +182,7 @@ func (p *Pipeline) sourceRouter() (*message.Router, error) {
 	}
 	r.AddPlugin(p.plugins...)
 	for _, s := range p.sources {
-		r.AddNoPublisherHandler(s.name, s.topic, s.sub, func(msg *message.Message) error {
+		r.AddConsumerHandler(s.name, s.topic, s.sub, func(msg *message.Message) error {
 			_, err := p.Process(msg.Context(), msg)
 			return err
 		})
@@ -244,61 +260,84 @@ func (p *Pipeline) Replay(ctx context.Context, parked *message.Message) (Result,
 }
 
 // admit gives msg a request id, publishes it to topic, and waits until everything
-// derived from it is settled, ctx is done or the pipeline stops.
+// derived from it is settled or its request ends: its deadline passes, ctx is done or
+// the pipeline stops. Ending cancels the work still in flight, which is then neither
+// retried nor parked, and reports the request unsettled, for its source to redeliver.
 func (p *Pipeline) admit(ctx context.Context, msg *message.Message, topic string) (Result, error) {
 	corr := middleware.MessageCorrelationID(msg)
+	if !p.isRunning() {
+		return Result{}, fmt.Errorf("admit %s: %w", corr, ErrNotRunning)
+	}
 	select {
 	case p.admissions <- struct{}{}:
 	case <-ctx.Done():
 		return Result{}, fmt.Errorf("admit %s: %w", corr, ctx.Err())
+	case <-p.work.Done():
+		return Result{}, fmt.Errorf("admit %s: %w", corr, ErrNotRunning)
 	}
+	defer func() { <-p.admissions }()
 	id := watermill.NewULID()
 	msg.Metadata.Set(RequestIDKey, id)
-	msg.SetContext(p.work)
+	reqCtx, end := p.requestContext(ctx)
+	defer end()
+	msg.SetContext(reqCtx)
 
 	settled := p.tracker.begin(id)
-	// The admission is given back when the request settles, not when its caller stops
-	// waiting: work a caller gave up on still counts against MaxRequests.
-	done := make(chan struct{})
-	go func() {
-		select {
-		case <-done:
-		case <-p.work.Done():
-		}
-		<-p.admissions
-	}()
-	if _, err := p.flow.publish(ctx, topic, msg); err != nil {
-		close(done)
-		p.tracker.abandon(id)
-		return Result{}, fmt.Errorf("admit %s: %w", corr, err)
+	p.observers.RequestAdmitted()
+	var res Result
+	if _, err := p.flow.publish(reqCtx, topic, msg); err != nil {
+		p.tracker.expire(id, err)
 	}
-	log := p.logger.With("request_id", id, "correlation_id", corr)
 	select {
-	case res := <-settled:
-		close(done)
-		p.observers.RequestSettled(res)
-		attrs := []any{"connections", res.Connections, "delivered", res.Delivered, "pruned", res.Pruned,
-			"failed", res.Failed, "duration_ms", res.Duration.Milliseconds()}
-		if res.Err != nil {
-			log.Error("request not settled", append(attrs, "error", res.Err)...)
-			return res, fmt.Errorf("request %s: %w", corr, res.Err)
-		}
-		log.Info("request settled", attrs...)
-		return res, nil
-	case <-ctx.Done():
-		log.Warn("request abandoned before it settled", "error", ctx.Err())
-		go func() {
-			select {
-			case <-settled:
-			case <-p.work.Done():
-			}
-			close(done)
-		}()
-		return Result{}, fmt.Errorf("request %s: %w", corr, ctx.Err())
-	case <-p.work.Done():
-		log.Warn("request abandoned: pipeline stopped")
-		return Result{}, fmt.Errorf("request %s: pipeline stopped", corr)
+	case res = <-settled:
+	case <-reqCtx.Done():
+		p.tracker.expire(id, context.Cause(reqCtx))
+		res = <-settled
 	}
+	p.observers.RequestSettled(res)
+	attrs := []any{"request_id", id, "correlation_id", corr, "connections", res.Connections, "delivered", res.Delivered,
+		"pruned", res.Pruned, "failed", res.Failed, "duration_ms", res.Duration.Milliseconds()}
+	if res.Err != nil {
+		p.logger.Error("request not settled", append(attrs, "error", res.Err)...)
+		return res, fmt.Errorf("request %s: %w", corr, res.Err)
+	}
+	p.logger.Info("request settled", attrs...)
+	return res, nil
+}
+
+// requestContext returns the context of one request's work: it ends when the request
+// settles (end), its deadline passes, caller is done or the pipeline stops, with that
+// as its cause.
+func (p *Pipeline) requestContext(caller context.Context) (ctx context.Context, end func()) {
+	ctx, cancel := context.WithCancelCause(p.work)
+	ctx, stopTimer := context.WithTimeoutCause(ctx, p.cfg.RequestTimeout,
+		fmt.Errorf("%w (%s)", ErrRequestTimeout, p.cfg.RequestTimeout))
+	stopWatching := context.AfterFunc(caller, func() {
+		cancel(fmt.Errorf("its caller gave up: %w", context.Cause(caller)))
+	})
+	return ctx, func() {
+		stopWatching()
+		stopTimer()
+		cancel(errSettled)
+	}
+}
+
+// isRunning reports whether Run has started the pipeline and is not stopping it.
+func (p *Pipeline) isRunning() bool {
+	select {
+	case <-p.stopping:
+		return false
+	case <-p.running:
+		return p.work.Err() == nil
+	default:
+		return false
+	}
+}
+
+// Admitting reports whether the pipeline runs and has room for another request; a
+// service is not ready while it has none.
+func (p *Pipeline) Admitting() bool {
+	return p.isRunning() && len(p.admissions) < cap(p.admissions)
 }
 
 // Insert adds a custom stage after another; see Stage. Call it before Run.

@@ -63,17 +63,25 @@ type fixture struct {
 
 func start(t *testing.T, cfg pipeline.Config, conns ...handlers.Connection) fixture {
 	t.Helper()
-	f := fixture{store: memory.NewStore(2), gw: newGateway(), poison: memory.NewPoisonQueue()}
+	f := fixture{gw: newGateway(), poison: memory.NewPoisonQueue()}
+	f.p, f.store = run(t, cfg, f.gw, f.poison, conns...)
+	return f
+}
+
+// run runs, until the test ends, a pipeline on a memory store holding conns (scanned
+// two at a time), posting to gw and parking on poison, with retries 1ms apart.
+func run(t *testing.T, cfg pipeline.Config, gw handlers.Poster, poison message.Publisher, conns ...handlers.Connection) (*pipeline.Pipeline, *memory.Store) {
+	t.Helper()
+	store := memory.NewStore(2)
 	for _, c := range conns {
-		_ = f.store.AddConnection(context.Background(), c)
+		_ = store.AddConnection(context.Background(), c)
 	}
 	cfg.Retry.InitialInterval = time.Millisecond
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	p, err := pipeline.New(cfg, f.store, f.gw, f.poison, logger)
+	p, err := pipeline.New(cfg, store, gw, poison, logger)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.p = p
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
 	go func() { done <- p.Run(ctx) }()
@@ -84,7 +92,7 @@ func start(t *testing.T, cfg pipeline.Config, conns ...handlers.Connection) fixt
 		}
 	})
 	<-p.Running()
-	return f
+	return p, store
 }
 
 func (f fixture) process(t *testing.T, body string) pipeline.Result {

@@ -1,7 +1,6 @@
 package pipeline
 
 import (
-	"errors"
 	"sync"
 	"time"
 )
@@ -18,31 +17,40 @@ type Stats struct {
 	Failed int `json:"failed"`
 }
 
+func (s *Stats) add(d Stats) {
+	s.Connections += d.Connections
+	s.Delivered += d.Delivered
+	s.Pruned += d.Pruned
+	s.Failed += d.Failed
+}
+
 // Result is what the pipeline reports for an admitted request once nothing derived
-// from it is in flight any more.
+// from it is in flight any more, or once it ran out of time.
 type Result struct {
 	Stats
 	// Duration is the time from admission to settlement.
 	Duration time.Duration
-	// Err is non-nil when some work could neither be done nor parked; the source
-	// message must then be redelivered, not acknowledged.
+	// Err is non-nil, an *UnsettledError, when some work could neither be done nor
+	// parked: the source message must then be redelivered, not acknowledged.
 	Err error
 }
 
 // tracker settles requests: it counts, per request, the messages derived from it that
 // are still in flight, and reports the request's Result when the count reaches zero.
 // A stage adds the messages it emits before it settles the one it took, so the count
-// cannot reach zero while work is left.
+// cannot reach zero while work is left. A request whose context ends first is expired:
+// its Result is reported at once, and what its messages do afterwards is ignored.
 type tracker struct {
 	mu       sync.Mutex
 	requests map[string]*pending
 }
 
 type pending struct {
-	inFlight int
-	started  time.Time
-	result   Result
-	done     chan Result
+	inFlight  int
+	started   time.Time
+	stats     Stats
+	unsettled unsettled
+	done      chan Result
 }
 
 func newTracker() *tracker {
@@ -71,26 +79,42 @@ func (t *tracker) add(id string, n int) {
 	t.mu.Unlock()
 }
 
-// settle records that one message of the request is settled, counting what became of
-// it with note and, for work that could not be parked, err.
-func (t *tracker) settle(id string, note func(*Stats), err error) {
+// settle records that one message of the request is settled, having done delta, or,
+// when err is not nil, having been neither done nor parked.
+func (t *tracker) settle(id string, delta Stats, err error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	p := t.requests[id]
 	if p == nil {
-		return
+		return // expired, or abandoned at admission
 	}
-	if note != nil {
-		note(&p.result.Stats)
+	p.stats.add(delta)
+	if err != nil {
+		p.unsettled.add(err)
 	}
-	p.result.Err = errors.Join(p.result.Err, err)
 	p.inFlight--
-	if p.inFlight > 0 {
-		return
+	if p.inFlight == 0 {
+		t.finish(id, p, nil)
 	}
+}
+
+// expire reports the request now, as unsettled because of cause, if it is still open.
+func (t *tracker) expire(id string, cause error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if p := t.requests[id]; p != nil {
+		t.finish(id, p, cause)
+	}
+}
+
+// finish reports the request's Result and forgets it. Call it with mu held.
+func (t *tracker) finish(id string, p *pending, cause error) {
 	delete(t.requests, id)
-	p.result.Duration = time.Since(p.started)
-	p.done <- p.result
+	res := Result{Stats: p.stats, Duration: time.Since(p.started)}
+	if cause != nil || p.unsettled.count > 0 {
+		res.Err = p.unsettled.err(cause, p.inFlight)
+	}
+	p.done <- res
 }
 
 // abandon forgets a request whose first message could not even be published.

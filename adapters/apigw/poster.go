@@ -48,7 +48,8 @@ func New(awsCfg aws.Config, cfg Config) (*Poster, error) {
 }
 
 // PostToConnection sends frame to the connection as one text frame. It returns an error
-// wrapping handlers.ErrGone for a connection the gateway no longer knows, a
+// wrapping handlers.ErrGone for a connection the gateway no longer knows, one wrapping
+// handlers.ErrThrottled for a post the gateway throttled (429), a
 // handlers.PermanentError for a post no retry can pass (too large, forbidden, any other
 // 4xx but 408 and 429), and any other error as it is, to be retried.
 func (p *Poster) PostToConnection(ctx context.Context, connectionID string, frame []byte) error {
@@ -91,9 +92,11 @@ func classify(err error) error {
 		return fmt.Errorf("%w: %w", handlers.ErrGone, err)
 	case errors.As(err, &tooLarge), errors.As(err, &forbidden), errors.As(err, &invalid):
 		return handlers.Permanent(err)
-	case status >= 400 && status < 500 && status != http.StatusTooManyRequests && status != http.StatusRequestTimeout:
+	case status == http.StatusTooManyRequests:
+		return fmt.Errorf("%w: %w", handlers.ErrThrottled, err)
+	case status >= 400 && status < 500 && status != http.StatusRequestTimeout:
 		return handlers.Permanent(err)
-	default: // 429, 5xx, network errors and timeouts
+	default: // 5xx, network errors and timeouts
 		return err
 	}
 }

@@ -28,6 +28,8 @@ func kind(err error) string {
 		return "gone"
 	case handlers.IsPermanent(err):
 		return "permanent"
+	case errors.Is(err, handlers.ErrThrottled):
+		return "throttled"
 	default:
 		return "transient"
 	}
@@ -198,7 +200,7 @@ func TestErrorClasses(t *testing.T) {
 		{status: 403, errorType: "ForbiddenException", wantKind: "permanent"},
 		{status: 400, errorType: "BadRequestException", wantKind: "permanent"},
 		{status: 408, body: "request timeout", wantKind: "transient"},
-		{status: 429, errorType: "LimitExceededException", wantKind: "transient"},
+		{status: 429, errorType: "LimitExceededException", wantKind: "throttled"},
 		{status: 500, errorType: "InternalServerErrorException", wantKind: "transient"},
 		{status: 503, body: "<html>Service Unavailable</html>", wantKind: "transient"},
 	}

@@ -1,6 +1,7 @@
 // Package metrics exports the pusher's Prometheus metrics: Watermill's router, publisher
-// and subscriber metrics, and the pipeline's own: requests, deliveries, prunes, failures
-// by stage and class, and post latency.
+// and subscriber metrics, and the pipeline's own, counted as the work happens: requests
+// in flight and settled, deliveries, prunes, parks and failed parks by stage, post
+// latency and the state of the gateway's circuit breaker.
 package metrics
 
 import (
@@ -22,13 +23,16 @@ const namespace = "pusher"
 
 // Metrics is a pipeline.Observer that counts into a Prometheus registry of its own.
 type Metrics struct {
-	registry    *prometheus.Registry
-	requests    *prometheus.CounterVec
-	connections prometheus.Counter
-	deliveries  prometheus.Counter
-	prunes      prometheus.Counter
-	failures    *prometheus.CounterVec
-	postLatency *prometheus.HistogramVec
+	registry     *prometheus.Registry
+	requests     *prometheus.CounterVec
+	inFlight     prometheus.Gauge
+	connections  prometheus.Counter
+	deliveries   prometheus.Counter
+	prunes       prometheus.Counter
+	failures     *prometheus.CounterVec
+	parkFailures *prometheus.CounterVec
+	postLatency  *prometheus.HistogramVec
+	breakerOpen  prometheus.Gauge
 }
 
 var _ pipeline.Observer = (*Metrics)(nil)
@@ -40,6 +44,8 @@ func New() (*Metrics, error) {
 		registry: reg,
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "requests_total",
 			Help: "Notification requests by outcome: settled (done or parked) or unsettled (redelivered)."}, []string{"outcome"}),
+		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: namespace, Name: "requests_in_flight",
+			Help: "Notification requests admitted and not yet settled."}),
 		connections: prometheus.NewCounter(prometheus.CounterOpts{Namespace: namespace, Name: "connections_total",
 			Help: "Connections that requests were fanned out to."}),
 		deliveries: prometheus.NewCounter(prometheus.CounterOpts{Namespace: namespace, Name: "deliveries_total",
@@ -48,10 +54,15 @@ func New() (*Metrics, error) {
 			Help: "Stale connections deleted from the store."}),
 		failures: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "failures_total",
 			Help: "Messages parked in the poison queue, by stage and error class."}, []string{"stage", "class"}),
+		parkFailures: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "park_failures_total",
+			Help: "Messages that could be neither done nor parked, by stage: their requests are redelivered."}, []string{"stage"}),
 		postLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: namespace, Name: "post_duration_seconds",
 			Help: "Management API post attempts by result: delivered, gone or error.", Buckets: prometheus.DefBuckets}, []string{"result"}),
+		breakerOpen: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: namespace, Name: "post_breaker_open",
+			Help: "1 while the gateway's circuit breaker is open and posts are parked instead of made."}),
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.connections, m.deliveries, m.prunes, m.failures, m.postLatency,
+	for _, c := range []prometheus.Collector{m.requests, m.inFlight, m.connections, m.deliveries, m.prunes, m.failures,
+		m.parkFailures, m.postLatency, m.breakerOpen,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
@@ -75,16 +86,42 @@ func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
 }
 
+// RequestAdmitted implements pipeline.Observer.
+func (m *Metrics) RequestAdmitted() { m.inFlight.Inc() }
+
 // RequestSettled implements pipeline.Observer.
 func (m *Metrics) RequestSettled(res pipeline.Result) {
+	m.inFlight.Dec()
 	outcome := "settled"
 	if res.Err != nil {
 		outcome = "unsettled"
 	}
 	m.requests.WithLabelValues(outcome).Inc()
-	m.connections.Add(float64(res.Connections))
-	m.deliveries.Add(float64(res.Delivered))
-	m.prunes.Add(float64(res.Pruned))
+}
+
+// Progressed implements pipeline.Observer.
+func (m *Metrics) Progressed(d pipeline.Stats) {
+	if d.Connections > 0 {
+		m.connections.Add(float64(d.Connections))
+	}
+	if d.Delivered > 0 {
+		m.deliveries.Add(float64(d.Delivered))
+	}
+	if d.Pruned > 0 {
+		m.prunes.Add(float64(d.Pruned))
+	}
+}
+
+// ParkFailed implements pipeline.Observer.
+func (m *Metrics) ParkFailed(stage string, _ error) { m.parkFailures.WithLabelValues(stage).Inc() }
+
+// BreakerChanged implements pipeline.Observer.
+func (m *Metrics) BreakerChanged(open bool) {
+	if open {
+		m.breakerOpen.Set(1)
+	} else {
+		m.breakerOpen.Set(0)
+	}
 }
 
 // Parked implements pipeline.Observer.

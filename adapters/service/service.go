@@ -120,14 +120,18 @@ func NewService(p *pipeline.Pipeline, store *dynamodb.Store, m *metrics.Metrics,
 }
 
 // Handler serves /metrics, /healthz (the process is up) and /readyz (the pipeline
-// takes requests).
+// takes requests: it runs, and not every admission is held by a request in flight).
 func (s *Service) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", s.Metrics.Handler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
-		if !s.ready.Load() {
+		switch {
+		case !s.ready.Load():
 			http.Error(w, "not ready", http.StatusServiceUnavailable)
+			return
+		case !s.Pipeline.Admitting():
+			http.Error(w, "not ready: every admission is in use", http.StatusServiceUnavailable)
 			return
 		}
 		_, _ = w.Write([]byte("ready\n"))

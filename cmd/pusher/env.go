@@ -94,4 +94,5 @@ func pipelineFlags(fs *flags, c *pipeline.Config) {
 	fs.Int(&c.PostConcurrency, "post-concurrency", "POST_CONCURRENCY", 256, "posts kept in flight")
 	fs.Int(&c.Retry.MaxAttempts, "max-attempts", "MAX_ATTEMPTS", 5, "attempts of a transient failure before the work is parked")
 	fs.Duration(&c.CloseTimeout, "grace", "SHUTDOWN_GRACE", 30*time.Second, "on SIGTERM, how long accepted requests may take to settle")
+	fs.Duration(&c.RequestTimeout, "request-timeout", "REQUEST_TIMEOUT", 15*time.Minute, "how long a request may take before what is left of it is redelivered")
 }

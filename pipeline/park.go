@@ -1,0 +1,70 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/cenkalti/backoff/v5"
+
+	"github.com/apigw-pusher/apigw-pusher/handlers"
+)
+
+// parking is the publisher the poison middleware parks through. A park that fails
+// (the poison queue throttled or down) is retried with backoff until it passes or the
+// request's context ends: one delivery that cannot be parked for a while must not make
+// the whole request, say a broadcast, be delivered again. For a request that has ended
+// it parks nothing: what it did not finish is left to the request's redelivery, never
+// both parked and redelivered.
+type parking struct {
+	poison message.Publisher
+	retry  RetryConfig
+	logger *slog.Logger
+}
+
+// Publish parks msgs, each on its own request's context.
+func (pk parking) Publish(topic string, msgs ...*message.Message) error {
+	for _, msg := range msgs {
+		if err := pk.park(topic, msg); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Close does nothing: the poison queue belongs to whoever gave it to the pipeline.
+func (pk parking) Close() error { return nil }
+
+func (pk parking) park(topic string, msg *message.Message) error {
+	ctx := msg.Context()
+	wait := &backoff.ExponentialBackOff{
+		InitialInterval:     pk.retry.InitialInterval,
+		RandomizationFactor: pk.retry.Jitter,
+		Multiplier:          pk.retry.Multiplier,
+		MaxInterval:         pk.retry.MaxInterval,
+	}
+	wait.Reset()
+	for attempt := 1; ; attempt++ {
+		if ctx.Err() != nil {
+			return fmt.Errorf("park %s: its request ended: %w", msg.UUID, context.Cause(ctx))
+		}
+		err := pk.poison.Publish(topic, msg)
+		switch {
+		case err == nil:
+			return nil
+		case handlers.IsPermanent(err):
+			return fmt.Errorf("park %s: %w", msg.UUID, err)
+		}
+		pk.logger.Warn("park failed; retrying", "message_id", msg.UUID, "request_id", msg.Metadata.Get(RequestIDKey),
+			"attempt", attempt, "error", err)
+		timer := time.NewTimer(wait.NextBackOff())
+		select {
+		case <-timer.C:
+		case <-ctx.Done():
+			timer.Stop()
+			return fmt.Errorf("park %s: %d attempts until its request ended (%v): %w", msg.UUID, attempt, context.Cause(ctx), err)
+		}
+	}
+}
