@@ -21,7 +21,7 @@ func (f *Function) SNS(ctx context.Context, e events.SNSEvent) error {
 	for i, r := range e.Records {
 		msgs[i] = snsMessage(r.SNS)
 	}
-	errs := f.processAll(ctx, msgs)
+	errs := f.processAll(ctx, msgs, nil)
 	f.logInvocation(ctx, "sns", start, errs)
 	for i, err := range errs {
 		if err != nil {

@@ -2,6 +2,7 @@ package lambda
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -15,16 +16,21 @@ import (
 // SQS works on a batch of requests at once and names, in the response, the records
 // that are not settled, for SQS to redeliver: those whose work could neither be done
 // nor parked, and those still in flight near the deadline. A record parked in the
-// poison queue is settled. The event source mapping must report batch item failures
+// poison queue is settled. The records of a FIFO queue keep the order of their message
+// group (see processAll). The event source mapping must report batch item failures
 // (FunctionResponseTypes: ReportBatchItemFailures), or SQS takes the response for a
 // success and deletes the whole batch.
 func (f *Function) SQS(ctx context.Context, e events.SQSEvent) events.SQSEventResponse {
 	start := time.Now()
 	msgs := make([]*message.Message, len(e.Records))
+	groups := make([]string, len(e.Records))
 	for i, r := range e.Records {
 		msgs[i] = sqsMessage(r)
+		if strings.HasSuffix(r.EventSourceARN, ".fifo") {
+			groups[i] = r.EventSourceARN + "\x00" + r.Attributes["MessageGroupId"]
+		}
 	}
-	errs := f.processAll(ctx, msgs)
+	errs := f.processAll(ctx, msgs, groups)
 	resp := events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{}}
 	for i, err := range errs {
 		if err != nil {
