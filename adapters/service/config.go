@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/apigw-pusher/apigw-pusher/adapters/dynamodb"
@@ -67,6 +68,8 @@ func (c Config) Validate() error {
 		return errors.New("neither NOTIFICATIONS_QUEUE_URL nor NOTIFICATIONS_TOPIC_ARN is set: where do requests come from?")
 	case c.QueueURL != "" && !absoluteURL(c.QueueURL):
 		return fmt.Errorf("NOTIFICATIONS_QUEUE_URL=%q is not an http(s) URL", c.QueueURL)
+	case strings.HasSuffix(c.QueueURL, ".fifo"):
+		return fmt.Errorf("NOTIFICATIONS_QUEUE_URL=%q is a FIFO queue: pusher serve works on requests concurrently and would break its order; use a standard queue, or the Lambda function, which keeps a FIFO queue's order", c.QueueURL)
 	case c.Concurrency < 0:
 		return fmt.Errorf("concurrency %d is below 0", c.Concurrency)
 	}

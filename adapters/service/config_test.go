@@ -27,6 +27,7 @@ func TestConfigNamesTheBadSetting(t *testing.T) {
 		{name: "no table", change: func(c *service.Config) { c.Table.Table = "" }, want: "CONNECTIONS_TABLE_NAME is not set"},
 		{name: "no source", change: func(c *service.Config) { c.QueueURL = "" }, want: "NOTIFICATIONS_QUEUE_URL"},
 		{name: "no poison queue", change: func(c *service.Config) { c.PoisonQueueURL = "" }, want: "POISON_QUEUE_URL is not set"},
+		{name: "FIFO queue", change: func(c *service.Config) { c.QueueURL += ".fifo" }, want: "is a FIFO queue"},
 		{name: "bad ops address", change: func(c *service.Config) { c.OpsListen = "9090" }, want: "ops listen address"},
 	}
 	for _, tt := range tests {

@@ -89,7 +89,12 @@ func TestPipelineOnSQS(t *testing.T) {
 		t.Fatal("no post after 5s")
 	}
 	stop()
-	time.Sleep(200 * time.Millisecond) // the source router is closing, the post still waits
+	// The pipeline stops admitting; the request it holds is still posting.
+	for deadline := time.Now().Add(10 * time.Second); p.Admitting(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("still admitting 10s after the stop")
+		}
+	}
 	if n := e.messages(t, source); n != 1 {
 		t.Fatalf("queue holds %d messages while the request is in the works, want 1", n)
 	}
