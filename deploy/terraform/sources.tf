@@ -14,6 +14,13 @@ resource "aws_lambda_event_source_mapping" "notifications" {
       condition     = var.batch_size <= 10 || var.maximum_batching_window_in_seconds >= 1
       error_message = "A batch_size over 10 needs maximum_batching_window_in_seconds of at least 1."
     }
+    # Lambda takes at most 10 messages and no batching window from a FIFO queue
+    # (docs.aws.amazon.com/lambda/latest/dg/services-sqs-parameters.html); the function
+    # keeps each message group's order.
+    precondition {
+      condition     = !endswith(var.notifications_queue_arn, ".fifo") || (var.batch_size <= 10 && var.maximum_batching_window_in_seconds == 0)
+      error_message = "A FIFO notifications queue takes a batch_size of at most 10 and maximum_batching_window_in_seconds = 0."
+    }
   }
 
   # AWS checks, when the mapping is created, that the role may read the queue.

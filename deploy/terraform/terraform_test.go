@@ -982,30 +982,56 @@ func TestEventSources(t *testing.T) {
 		t.Error("the SNS permission's source_arn is not the topic")
 	}
 
-	// The precondition of a batch over 10, on the values AWS accepts and refuses.
-	var cond hclsyntax.Expression
+	// The preconditions of the batch, on the values AWS accepts and refuses.
+	var conds []hclsyntax.Expression
 	for _, b := range esm.Body.Blocks {
 		for _, p := range b.Body.Blocks {
 			if b.Type == "lifecycle" && p.Type == "precondition" {
-				cond = p.Body.Attributes["condition"].Expr
+				conds = append(conds, p.Body.Attributes["condition"].Expr)
 			}
 		}
 	}
-	if cond == nil {
+	if len(conds) == 0 {
 		t.Fatal("no precondition on the batch size")
 	}
+	const standard, fifo = "arn:aws:sqs:eu-west-1:123456789012:n", "arn:aws:sqs:eu-west-1:123456789012:n.fifo"
 	for _, c := range []struct {
+		queue        string
 		size, window int64
 		ok           bool
-	}{{10, 0, true}, {11, 0, false}, {11, 1, true}, {10000, 300, true}} {
-		v, diags := cond.Value(&hcl.EvalContext{Variables: map[string]cty.Value{"var": cty.ObjectVal(map[string]cty.Value{
-			"batch_size": cty.NumberIntVal(c.size), "maximum_batching_window_in_seconds": cty.NumberIntVal(c.window),
-		})}})
-		if diags.HasErrors() || v.True() != c.ok {
-			t.Errorf("batch %d, window %d: precondition %#v (%s), want %v", c.size, c.window, v, diags.Error(), c.ok)
+	}{
+		{standard, 10, 0, true}, {standard, 11, 0, false}, {standard, 11, 1, true}, {standard, 10000, 300, true},
+		{fifo, 10, 0, true}, {fifo, 1, 0, true}, {fifo, 11, 1, false}, {fifo, 10, 1, false},
+	} {
+		ctx := &hcl.EvalContext{
+			Variables: map[string]cty.Value{"var": cty.ObjectVal(map[string]cty.Value{
+				"notifications_queue_arn": cty.StringVal(c.queue),
+				"batch_size":              cty.NumberIntVal(c.size), "maximum_batching_window_in_seconds": cty.NumberIntVal(c.window),
+			})},
+			Functions: map[string]function.Function{"endswith": endsWith},
+		}
+		ok := true
+		for _, cond := range conds {
+			v, diags := cond.Value(ctx)
+			if diags.HasErrors() {
+				t.Fatalf("precondition: %s", diags.Error())
+			}
+			ok = ok && v.True()
+		}
+		if ok != c.ok {
+			t.Errorf("%s, batch %d, window %d: preconditions hold %v, want %v", c.queue, c.size, c.window, ok, c.ok)
 		}
 	}
 }
+
+// endsWith is Terraform's endswith function, which cty's stdlib lacks.
+var endsWith = function.New(&function.Spec{
+	Params: []function.Parameter{{Name: "str", Type: cty.String}, {Name: "suffix", Type: cty.String}},
+	Type:   function.StaticReturnType(cty.Bool),
+	Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+		return cty.BoolVal(strings.HasSuffix(args[0].AsString(), args[1].AsString())), nil
+	},
+})
 
 func TestOutputs(t *testing.T) {
 	cfg := load(t, moduleDir)
