@@ -34,7 +34,8 @@ type SendConfig struct {
 	// Target tells where the messages go; default ToStage. The Replayer must match it.
 	Target Target
 	// Timeout bounds the replay of one message, which goes on when the send is
-	// cancelled; default 30s, the pipeline's default grace.
+	// cancelled; default 30s, the pipeline's default grace. What is left of it then
+	// is cut short, and the message stays parked.
 	Timeout time.Duration
 	// Progress is told of each message; default none.
 	Progress Progress
@@ -147,7 +148,7 @@ func Send(ctx context.Context, q Queue, r Replayer, cfg SendConfig) (Report, err
 		stats, err := r.Replay(rctx, m)
 		if err != nil {
 			rep.Failed++
-			log.Error("replay did not settle: left parked; if it timed out, its work may still be in flight and deliver", "error", err)
+			log.Error("replay did not settle: left parked", "error", err)
 			cfg.Progress.Done(p, err)
 			return nil
 		}
