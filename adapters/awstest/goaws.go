@@ -57,6 +57,8 @@ const GoAWSAccountID = "100010001000"
 //   - ReceiveMessage ignores VisibilityTimeout: set the queue's instead (CreateQueue),
 //     and expect hidden messages back on goaws's 1s tick, not to the millisecond;
 //   - ApproximateNumberOfMessages counts the hidden messages too;
+//   - what SNS delivers to a subscribed queue is not held to the proxy's limits;
+//   - the entries of a SendMessageBatch reach the queue one after the other;
 //   - the MessageId that SNS Publish returns is not the one of the envelope a
 //     subscribed queue gets;
 //   - queue URLs name goaws's own port, not the endpoint: pass them as QueueUrl only.
