@@ -150,7 +150,7 @@ type PoisonConfig struct {
 	// each attribute's name, type and value), 1,024 to 1,048,576: no more than the
 	// queue's MaximumMessageSize. A message that would be larger is compressed, and if
 	// that is not enough, its payload truncated. Default DefaultMaxMessageBytes
-	// (262,144), which every SQS queue takes.
+	// (262,144), which a queue takes unless set lower.
 	MaxMessageBytes int
 	// BatchesInFlight bounds the SendMessageBatch calls in flight at once; default 4.
 	BatchesInFlight int

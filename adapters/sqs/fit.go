@@ -27,13 +27,14 @@ import (
 // integer from 1,024 bytes (1 KiB) to 1,048,576 bytes (1 MiB). Default: 1,048,576 bytes
 // (1 MiB)." (CreateQueue, Amazon SQS API Reference,
 // https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_CreateQueue.html).
-// Queues made before SQS raised its limit in August 2025 keep their 262,144 bytes
-// (256 KiB), the default until then, which every queue takes: DefaultMaxMessageBytes.
+// Until SQS raised its limit in August 2025, 262,144 bytes (256 KiB) was both the
+// largest size and the default, so queues made before are likely set to it; a queue
+// takes that much unless set lower: DefaultMaxMessageBytes.
 const (
 	minMessageBytes = 1024
 	maxMessageBytes = 1 << 20
 	// DefaultMaxMessageBytes is the largest parked message by default: 262,144 bytes,
-	// which any SQS queue takes, whenever it was made.
+	// which a queue takes whenever it was made, unless set lower.
 	DefaultMaxMessageBytes = 256 << 10
 )
 
