@@ -142,17 +142,32 @@ func (c SNSSubscriberConfig) Validate() error {
 	return errors.Join(errs...)
 }
 
-// PoisonConfig configures a PoisonQueue.
+// PoisonConfig configures a PoisonQueue. Every field but QueueURL has a default.
 type PoisonConfig struct {
 	// QueueURL is the poison queue, such as POISON_QUEUE_URL. Required.
 	QueueURL string
+	// MaxMessageBytes is the largest message parked, as SQS counts it (the body and
+	// each attribute's name, type and value), 1,024 to 1,048,576: no more than the
+	// queue's MaximumMessageSize. A message that would be larger is compressed, and if
+	// that is not enough, its payload truncated. Default DefaultMaxMessageBytes
+	// (262,144), which a queue takes unless set lower.
+	MaxMessageBytes int
+	// BatchesInFlight bounds the SendMessageBatch calls in flight at once; default 4.
+	BatchesInFlight int
+	// SendTimeout bounds one SendMessageBatch call, the SDK's retries included; default
+	// 10s.
+	SendTimeout time.Duration
 	// OptFns adjust the SQS client, for example its BaseEndpoint.
 	OptFns []func(*sqs.Options)
-	// Logger is given to watermill-aws's publisher; default slog.Default().
+	// Logger logs the payloads that had to be compressed or truncated; default
+	// slog.Default().
 	Logger *slog.Logger
 }
 
 func (c *PoisonConfig) setDefaults() {
+	setDefault(&c.MaxMessageBytes, DefaultMaxMessageBytes)
+	setDefault(&c.BatchesInFlight, 4)
+	setDefault(&c.SendTimeout, 10*time.Second)
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
@@ -160,10 +175,20 @@ func (c *PoisonConfig) setDefaults() {
 
 // Validate reports every setting that cannot work.
 func (c PoisonConfig) Validate() error {
+	var errs []error
 	if c.QueueURL == "" {
-		return errors.New("QueueURL is required")
+		errs = append(errs, errors.New("QueueURL is required"))
 	}
-	return nil
+	if c.MaxMessageBytes < minMessageBytes || c.MaxMessageBytes > maxMessageBytes {
+		errs = append(errs, fmt.Errorf("MaxMessageBytes is %d, want %d to %d", c.MaxMessageBytes, minMessageBytes, maxMessageBytes))
+	}
+	if c.BatchesInFlight < 1 {
+		errs = append(errs, fmt.Errorf("BatchesInFlight is %d, want at least 1", c.BatchesInFlight))
+	}
+	if c.SendTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("SendTimeout is %s, want more than 0", c.SendTimeout))
+	}
+	return errors.Join(errs...)
 }
 
 func setDefault[T comparable](v *T, def T) {

@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"path"
+	"log/slog"
 	"slices"
+	"strconv"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/ThreeDotsLabs/watermill"
@@ -15,8 +17,10 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"github.com/apigw-pusher/apigw-pusher/handlers"
 	"github.com/apigw-pusher/apigw-pusher/pipeline"
 )
 
@@ -29,9 +33,9 @@ const (
 	// attribute of its own.
 	MetadataAttribute = "pusher_metadata"
 	// BodyEncodingAttribute tells how the body holds a payload SQS cannot carry as is:
-	// "base64" for one that is not UTF-8 or has characters SQS refuses, "empty" for an
-	// empty one, the body then being a placeholder. It is absent when the body is the
-	// payload.
+	// "base64" for one that is not UTF-8 or has characters SQS refuses, "gzip+base64"
+	// for one compressed to fit the queue, "empty" for an empty one, the body then being
+	// a placeholder. It is absent when the body is the payload.
 	BodyEncodingAttribute = "pusher_body_encoding"
 )
 
@@ -53,6 +57,7 @@ var attributeKeys = []string{
 // Body encodings of BodyEncodingAttribute.
 const (
 	bodyBase64 = "base64"
+	bodyGzip   = "gzip+base64"
 	bodyEmpty  = "empty"
 )
 
@@ -61,27 +66,48 @@ const emptyBody = "(empty payload)"
 // PoisonMarshaler is the format of the poison queue's messages. The body is the
 // message's payload as is: the original request for the decode stage, the delivery's
 // frame for the post stage. The UUID and metadata are message attributes: see
-// attributeKeys, MetadataAttribute and BodyEncodingAttribute. It implements
-// watermill-aws's sqs.Marshaler and sqs.Unmarshaler, so a watermill-aws subscriber of
-// the poison queue can read parked messages back.
-type PoisonMarshaler struct{}
+// attributeKeys, MetadataAttribute and BodyEncodingAttribute. A message is made to fit
+// MaxMessageBytes: compressed if it must, and only if that is not enough with its
+// payload truncated (see TruncatedFromKey). It implements watermill-aws's sqs.Marshaler
+// and sqs.Unmarshaler, so a watermill-aws subscriber of the poison queue can read
+// parked messages back.
+type PoisonMarshaler struct {
+	// MaxMessageBytes is the largest message Marshal makes, as SQS counts it: at most
+	// the queue's MaximumMessageSize. Zero is DefaultMaxMessageBytes.
+	MaxMessageBytes int
+}
 
 var (
 	_ wmsqs.Marshaler   = PoisonMarshaler{}
 	_ wmsqs.Unmarshaler = PoisonMarshaler{}
 )
 
-// Marshal implements watermill-aws's sqs.Marshaler.
-func (PoisonMarshaler) Marshal(msg *message.Message) (*types.Message, error) {
+// Marshal implements watermill-aws's sqs.Marshaler. It fails only for a message whose
+// metadata alone is too large for MaxMessageBytes.
+func (m PoisonMarshaler) Marshal(msg *message.Message) (*types.Message, error) {
+	out, _, err := fit(msg, m.limit())
+	return out, err
+}
+
+func (m PoisonMarshaler) limit() int {
+	if m.MaxMessageBytes == 0 {
+		return DefaultMaxMessageBytes
+	}
+	return m.MaxMessageBytes
+}
+
+// marshal returns the SQS message of a parked message with body, which holds its
+// payload in encoding.
+func marshal(uuid string, md message.Metadata, body, encoding string) (*types.Message, error) {
 	attrs := make(map[string]types.MessageAttributeValue, 10)
 	set := func(name, value string) {
 		attrs[name] = types.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(value)}
 	}
-	if msg.UUID != "" && sqsText(msg.UUID) {
-		set(UUIDAttribute, msg.UUID)
+	if uuid != "" && sqsText(uuid) {
+		set(UUIDAttribute, uuid)
 	}
 	rest := make(map[string]string)
-	for k, v := range msg.Metadata {
+	for k, v := range md {
 		// SQS refuses empty attributes and some characters: JSON keeps them.
 		if slices.Contains(attributeKeys, k) && v != "" && sqsText(v) {
 			set(k, v)
@@ -92,18 +118,12 @@ func (PoisonMarshaler) Marshal(msg *message.Message) (*types.Message, error) {
 	if len(rest) > 0 {
 		b, err := json.Marshal(rest)
 		if err != nil {
-			return nil, fmt.Errorf("marshal the metadata of %s: %w", msg.UUID, err)
+			return nil, fmt.Errorf("marshal the metadata of %s: %w", uuid, err)
 		}
 		set(MetadataAttribute, string(b))
 	}
-	body := string(msg.Payload)
-	switch {
-	case len(msg.Payload) == 0:
-		body = emptyBody
-		set(BodyEncodingAttribute, bodyEmpty)
-	case !sqsText(body):
-		body = base64.StdEncoding.EncodeToString(msg.Payload)
-		set(BodyEncodingAttribute, bodyBase64)
+	if encoding != "" {
+		set(BodyEncodingAttribute, encoding)
 	}
 	return &types.Message{Body: aws.String(body), MessageAttributes: attrs}, nil
 }
@@ -152,6 +172,11 @@ func (PoisonMarshaler) Unmarshal(m *types.Message) (*message.Message, error) {
 		if payload, err = base64.StdEncoding.DecodeString(body); err != nil {
 			return nil, fmt.Errorf("unmarshal parked message %s: body: %w", id, err)
 		}
+	case bodyGzip:
+		var err error
+		if payload, err = gunzipBase64(body); err != nil {
+			return nil, fmt.Errorf("unmarshal parked message %s: body: %w", id, err)
+		}
 	default:
 		return nil, fmt.Errorf("unmarshal parked message %s: unknown %s %q", id, BodyEncodingAttribute, encoding)
 	}
@@ -192,15 +217,33 @@ func sqsText(s string) bool {
 	return true
 }
 
-// PoisonQueue parks messages on an SQS queue, in PoisonMarshaler's format, through
-// watermill-aws's sqs.Publisher. It is the message.Publisher the pipeline's poison
-// middleware publishes to; the topic is ignored.
+// PoisonQueue parks messages on an SQS queue, in PoisonMarshaler's format. It is the
+// message.Publisher the pipeline's poison middleware publishes to; the topic is ignored.
+//
+// Parks are sent with SendMessageBatch: those of concurrent Publish calls, hundreds at
+// once when a broadcast's posts are shed, are merged into batches of up to 10 messages,
+// while a park alone goes out at once. Each call gets the result of its own messages.
 type PoisonQueue struct {
-	pub      *wmsqs.Publisher
-	queueURL string
+	client    *sqs.Client
+	queueURL  string
+	marshaler PoisonMarshaler
+	logger    *slog.Logger
+	batches   *batcher[types.SendMessageBatchRequestEntry]
+
+	mu     sync.RWMutex // held by Publish calls, and by Close to stop them
+	closed bool
 }
 
 var _ message.Publisher = (*PoisonQueue)(nil)
+
+// SQS's limit on the entries of one SendMessageBatch call: "You can use
+// SendMessageBatch to send up to 10 messages to the specified queue"
+// (SendMessageBatch, Amazon SQS API Reference,
+// https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessageBatch.html).
+const maxBatchEntries = 10
+
+// ErrPoisonQueueClosed is returned by Publish after Close.
+var ErrPoisonQueueClosed = errors.New("poison queue closed")
 
 // NewPoisonQueue returns a PoisonQueue of the queue cfg.QueueURL, with an SQS client
 // made of awsCfg and cfg.OptFns. It never creates the queue.
@@ -209,36 +252,157 @@ func NewPoisonQueue(awsCfg aws.Config, cfg PoisonConfig) (*PoisonQueue, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("poison queue config: %w", err)
 	}
-	pub, err := wmsqs.NewPublisher(wmsqs.PublisherConfig{
-		AWSConfig:                   awsCfg,
-		OptFns:                      cfg.OptFns,
-		DoNotCreateQueueIfNotExists: true,
-		QueueUrlResolver:            knownQueue(cfg.QueueURL),
-		Marshaler:                   PoisonMarshaler{},
-	}, watermill.NewSlogLogger(cfg.Logger))
-	if err != nil {
-		return nil, fmt.Errorf("poison queue: %w", err)
+	q := &PoisonQueue{
+		client:    sqs.NewFromConfig(awsCfg, cfg.OptFns...),
+		queueURL:  cfg.QueueURL,
+		marshaler: PoisonMarshaler{MaxMessageBytes: cfg.MaxMessageBytes},
+		logger:    cfg.Logger,
 	}
-	return &PoisonQueue{pub: pub, queueURL: cfg.QueueURL}, nil
+	q.batches = &batcher[types.SendMessageBatchRequestEntry]{
+		maxItems: maxBatchEntries,
+		// "The maximum allowed individual message size and the maximum total payload
+		// size (the sum of the individual lengths of all of the batched messages) are
+		// both 1 MiB (1,048,576 bytes)" (SendMessageBatch, Amazon SQS API Reference);
+		// it was 256 KiB before August 2025. A batch holds no more than one message may,
+		// which is within either.
+		maxBytes:    cfg.MaxMessageBytes,
+		maxInFlight: cfg.BatchesInFlight,
+		timeout:     cfg.SendTimeout,
+		send:        q.sendBatch,
+	}
+	return q, nil
 }
 
-// Publish parks msgs, one SendMessage each; the topic is ignored.
+// Publish parks msgs; the topic is ignored. It returns once each is in the queue or
+// failed, with an error naming each that failed. A message that SQS refuses for what it
+// is (a SenderFault entry, such as one over the queue's MaximumMessageSize) fails with
+// a permanent error (handlers.Permanent), unless another in the same call failed with
+// an error that is not. When some of msgs fail, the others are parked all the same.
 func (q *PoisonQueue) Publish(_ string, msgs ...*message.Message) error {
-	if err := q.pub.Publish(q.queueURL, msgs...); err != nil {
-		return fmt.Errorf("park on %s: %w", q.queueURL, err)
+	q.mu.RLock()
+	defer q.mu.RUnlock()
+	if q.closed {
+		return fmt.Errorf("park on %s: %w", q.queueURL, ErrPoisonQueueClosed)
 	}
-	return nil
+	var errs []error
+	entries := make([]types.SendMessageBatchRequestEntry, 0, len(msgs))
+	sizes := make([]int, 0, len(msgs))
+	uuids := make([]string, 0, len(msgs))
+	for _, msg := range msgs {
+		m, f, err := fit(msg, q.marshaler.limit())
+		if err != nil {
+			errs = append(errs, fmt.Errorf("park %s on %s: %w", msg.UUID, q.queueURL, err))
+			continue
+		}
+		q.logFitting(msg, f)
+		entries = append(entries, types.SendMessageBatchRequestEntry{MessageBody: m.Body, MessageAttributes: m.MessageAttributes})
+		sizes = append(sizes, messageSize(m))
+		uuids = append(uuids, msg.UUID)
+	}
+	for i, err := range q.batches.do(entries, sizes) {
+		if err != nil {
+			errs = append(errs, fmt.Errorf("park %s on %s: %w", uuids[i], q.queueURL, err))
+		}
+	}
+	return joinParkErrors(errs)
 }
 
-// Close closes the underlying watermill-aws publisher.
-func (q *PoisonQueue) Close() error { return q.pub.Close() }
+// logFitting logs a message that had to be compressed or cut to fit the queue.
+func (q *PoisonQueue) logFitting(msg *message.Message, f fitting) {
+	attrs := []any{"uuid", msg.UUID, "request_id", msg.Metadata.Get(pipeline.RequestIDKey),
+		"stage", msg.Metadata.Get(middleware.PoisonedHandlerKey), "payload_bytes", f.original}
+	switch f.how {
+	case "compressed":
+		q.logger.Debug("parked payload compressed to fit the poison queue", attrs...)
+	case "metadata cut":
+		q.logger.Warn("parked metadata cut to fit the poison queue", attrs...)
+	case "truncated":
+		q.logger.Warn("parked payload truncated to fit the poison queue", append(attrs, "kept_bytes", f.kept)...)
+	}
+}
 
-// knownQueue resolves every topic to one queue known to exist. watermill-aws's
-// TransparentUrlResolver cannot serve: it leaves existence unknown, which its publisher
-// takes for missing when told not to create queues.
-type knownQueue string
+// sendBatch sends entries with one SendMessageBatch call and returns the result of each.
+func (q *PoisonQueue) sendBatch(ctx context.Context, entries []types.SendMessageBatchRequestEntry) []error {
+	batch := make([]types.SendMessageBatchRequestEntry, len(entries))
+	for i, e := range entries {
+		e.Id = aws.String(strconv.Itoa(i))
+		batch[i] = e
+	}
+	errs := make([]error, len(entries))
+	out, err := q.client.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: aws.String(q.queueURL), Entries: batch})
+	if err != nil {
+		err = fmt.Errorf("SendMessageBatch of %d messages: %w", len(entries), err)
+		for i := range errs {
+			errs[i] = err
+		}
+		return errs
+	}
+	sent := make([]bool, len(entries))
+	for _, s := range out.Successful {
+		if i, ok := entryIndex(s.Id, len(entries)); ok {
+			sent[i] = true
+		}
+	}
+	for _, f := range out.Failed {
+		i, ok := entryIndex(f.Id, len(entries))
+		if !ok {
+			continue
+		}
+		e := &EntryError{Code: aws.ToString(f.Code), Message: aws.ToString(f.Message), SenderFault: f.SenderFault}
+		if f.SenderFault {
+			errs[i] = handlers.Permanent(e)
+		} else {
+			errs[i] = e
+		}
+	}
+	for i := range errs {
+		if errs[i] == nil && !sent[i] {
+			errs[i] = errors.New("SendMessageBatch reported neither its success nor its failure")
+		}
+	}
+	return errs
+}
 
-func (q knownQueue) ResolveQueueUrl(context.Context, wmsqs.ResolveQueueUrlParams) (wmsqs.QueueUrlResolverResult, error) {
-	url, exists := wmsqs.QueueURL(q), true
-	return wmsqs.QueueUrlResolverResult{QueueName: wmsqs.QueueName(path.Base(string(q))), QueueURL: &url, Exists: &exists}, nil
+// entryIndex returns the index of the entry of id, as sendBatch numbers them.
+func entryIndex(id *string, n int) (int, bool) {
+	i, err := strconv.Atoi(aws.ToString(id))
+	return i, err == nil && i >= 0 && i < n
+}
+
+// EntryError is SQS's refusal of one message of a SendMessageBatch call, which SQS
+// lists in the call's Failed entries. Publish wraps one that SQS blames on the sender
+// in handlers.Permanent: the same message cannot pass.
+type EntryError struct {
+	// Code and Message are SQS's, such as InvalidParameterValue.
+	Code, Message string
+	// SenderFault is SQS's: whether the message itself is at fault.
+	SenderFault bool
+}
+
+// Error returns SQS's code and message.
+func (e *EntryError) Error() string {
+	return fmt.Sprintf("SQS refused the message: %s: %s", e.Code, e.Message)
+}
+
+// joinParkErrors joins the errors of one Publish call. The result is permanent only if
+// every one of them is: else a retry of the call could pass for some.
+func joinParkErrors(errs []error) error {
+	if len(errs) <= 1 || !slices.ContainsFunc(errs, func(err error) bool { return !handlers.IsPermanent(err) }) {
+		return errors.Join(errs...)
+	}
+	for i, err := range errs {
+		if handlers.IsPermanent(err) {
+			errs[i] = errors.New(err.Error())
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Close stops taking parks, and waits for those under way to be sent.
+func (q *PoisonQueue) Close() error {
+	q.mu.Lock()
+	q.closed = true
+	q.mu.Unlock()
+	q.batches.wait()
+	return nil
 }
