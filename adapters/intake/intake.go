@@ -23,7 +23,8 @@ import (
 // Topic is the topic an Intake delivers requests on.
 const Topic = "notifications"
 
-// MaxBodyBytes is the largest request body taken: SQS's largest message.
+// MaxBodyBytes is the largest request body taken: the largest SNS message, and the
+// largest SQS message of a queue left at its old default.
 const MaxBodyBytes = 256 * 1024
 
 // Intake is a message.Subscriber fed by HTTP. A POST is answered 202 once the pipeline

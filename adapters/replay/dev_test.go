@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/apigw-pusher/apigw-pusher/adapters/apigw"
@@ -18,6 +19,7 @@ import (
 	"github.com/apigw-pusher/apigw-pusher/adapters/localgateway/gatewaytest"
 	"github.com/apigw-pusher/apigw-pusher/adapters/memory"
 	"github.com/apigw-pusher/apigw-pusher/adapters/replay"
+	"github.com/apigw-pusher/apigw-pusher/adapters/sqs"
 	"github.com/apigw-pusher/apigw-pusher/adapters/stacktest"
 	"github.com/apigw-pusher/apigw-pusher/pipeline"
 )
@@ -159,6 +161,22 @@ func TestReplayDev(t *testing.T) {
 		now := sel(replay.Filter{})
 		if len(now) != 1 || now[0].UUID == old[0].UUID || now[0].Attempts <= old[0].Attempts || now[0].Stage != pipeline.StageDecode {
 			t.Errorf("parked again as %+v, was %+v", now, old)
+		}
+	})
+
+	t.Run("a payload truncated to fit the poison queue is not sent", func(t *testing.T) {
+		cut := message.NewMessage("cut-1", []byte(`"hel`))
+		cut.Metadata = message.Metadata{middleware.PoisonedHandlerKey: pipeline.StagePost, middleware.ReasonForPoisonedKey: "503",
+			pipeline.UserIDKey: "bob", pipeline.ConnectionIDKey: ids["bob"], sqs.TruncatedFromKey: "300000"}
+		if err := d.Poison.Publish("poison", cut); err != nil {
+			t.Fatal(err)
+		}
+		rep, err := replay.Send(ctx, q, q, replay.SendConfig{Filter: replay.Filter{Stage: pipeline.StagePost}, Logger: stacktest.Quiet()})
+		if err != nil || rep.Selected != 1 || rep.Skipped != 1 || rep.Replayed != 0 {
+			t.Fatalf("%+v %v", rep, err)
+		}
+		if _, ok := d.Poison.Get("cut-1"); !ok {
+			t.Error("the truncated message is no longer parked")
 		}
 	})
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ThreeDotsLabs/watermill/message"
 
+	"github.com/apigw-pusher/apigw-pusher/adapters/sqs"
 	"github.com/apigw-pusher/apigw-pusher/pipeline"
 )
 
@@ -125,6 +126,11 @@ func Send(ctx context.Context, q Queue, r Replayer, cfg SendConfig) (Report, err
 		if cfg.Target == ToQueue && !Requeueable(p) {
 			rep.Skipped++
 			log.Info("skip: not a request, cannot go back to the queue")
+			return nil
+		}
+		if from := m.Metadata.Get(sqs.TruncatedFromKey); from != "" {
+			rep.Skipped++
+			log.Warn("skip: its payload was truncated to fit the poison queue; export it to see what is left", "payload_bytes", from)
 			return nil
 		}
 		if cfg.DryRun {

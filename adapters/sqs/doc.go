@@ -7,7 +7,9 @@
 //     acked and leave a nacked one for SQS to deliver again.
 //   - Unmarshaler reads what producers put on a queue: a request's raw JSON, or the SNS
 //     envelope of a topic's delivery without raw delivery.
-//   - NewPoisonQueue parks failed messages on a queue (POISON_QUEUE_URL), and
+//   - NewPoisonQueue parks failed messages on a queue (POISON_QUEUE_URL), merging
+//     concurrent parks into SendMessageBatch calls and making each message fit the
+//     queue's size (compressed, or at worst truncated and marked so), and
 //     ParkedMessage reads them back for pipeline.ParkedFrom and replays.
 //
 // Producers are plain SDK or boto3 calls: a body is the request itself, and a
@@ -22,6 +24,7 @@
 // requests in flight, acks are dropped and every request that settled during the
 // shutdown is delivered again. Subscriber receives with the SDK instead, hands out a
 // whole batch at once, and deletes with a context only Close ends. watermill-aws
-// still does the rest: its sqs.Unmarshaler and sqs.Marshaler interfaces, the SNS
-// subscription (sns.Subscriber), and the poison queue's publisher (sqs.Publisher).
+// still does the rest: its sqs.Unmarshaler and sqs.Marshaler interfaces and the SNS
+// subscription (sns.Subscriber). Its publisher sends one SendMessage per message, so
+// the poison queue sends its batches with the SDK.
 package sqs
