@@ -135,7 +135,8 @@ const maxFuzzConnections = 64
 
 // parseConnections parses a comma-separated list of user/connection, where a user that is
 // a number n is users[n]. Items without both keys are dropped, as the table refuses
-// empty keys.
+// empty keys, and so are connection ids holding a NUL, which API Gateway's (base64)
+// never do.
 func parseConnections(s string, users []string) []handlers.Connection {
 	var out []handlers.Connection
 	for item := range strings.SplitSeq(s, ",") {
@@ -143,7 +144,7 @@ func parseConnections(s string, users []string) []handlers.Connection {
 		if n, err := strconv.Atoi(user); err == nil && n >= 0 && n < len(users) {
 			user = users[n]
 		}
-		if user == "" || id == "" {
+		if user == "" || id == "" || strings.Contains(id, "\x00") {
 			continue
 		}
 		if out = append(out, handlers.Connection{UserID: user, ConnectionID: id}); len(out) == maxFuzzConnections {
