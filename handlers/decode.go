@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"unicode/utf8"
 )
 
 // MaxFrameBytes is the largest payload the API Gateway Management API accepts in one post.
@@ -38,6 +39,11 @@ func (d Decoder) decode(body []byte) (Request, error) {
 	var data bytes.Buffer
 	if err := json.Compact(&data, raw); err != nil {
 		return Request{}, fmt.Errorf("data: %w", err)
+	}
+	// encoding/json does not check the bytes of strings, and the frame is a text frame,
+	// which a client fails the connection on when it is not UTF-8 (RFC 6455, 8.1).
+	if !utf8.Valid(data.Bytes()) {
+		return Request{}, errors.New("data is not UTF-8 text")
 	}
 	limit := d.MaxFrameBytes
 	if limit <= 0 {

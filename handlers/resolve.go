@@ -101,13 +101,17 @@ func (r Resolver) multicast(ctx context.Context, req Request, cursor string, emi
 	return nil
 }
 
-// A multicast cursor is the last connection emitted, its two keys joined by a NUL,
-// which neither holds.
+// A multicast cursor is the last connection emitted, its two keys joined by a NUL. The
+// user id is the client's and may hold a NUL; the connection id is API Gateway's
+// (base64), which does not: the last NUL is the one that joins them.
 func encodeConnection(c Connection) string { return c.UserID + "\x00" + c.ConnectionID }
 
 func decodeConnection(cursor string) (Connection, bool) {
-	user, conn, ok := strings.Cut(cursor, "\x00")
-	return Connection{UserID: user, ConnectionID: conn}, ok
+	i := strings.LastIndexByte(cursor, 0)
+	if i < 0 {
+		return Connection{}, false
+	}
+	return Connection{UserID: cursor[:i], ConnectionID: cursor[i+1:]}, true
 }
 
 func orDefault(v, def int) int {

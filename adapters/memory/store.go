@@ -120,10 +120,15 @@ func (s *Store) pageAfter(after handlers.Connection, hasCursor bool) []handlers.
 	return slices.Clone(s.sorted[i:min(i+s.pageSize, len(s.sorted))])
 }
 
-// The cursor joins the two keys with a NUL, which neither holds.
+// The cursor joins the two keys with a NUL. The user id is the client's and may hold a
+// NUL; the connection id is the gateway's (base64), which does not: the last NUL is the
+// one that joins them.
 func encodeCursor(c handlers.Connection) string { return c.UserID + "\x00" + c.ConnectionID }
 
 func decodeCursor(cursor string) (handlers.Connection, bool) {
-	user, conn, ok := strings.Cut(cursor, "\x00")
-	return handlers.Connection{UserID: user, ConnectionID: conn}, ok
+	i := strings.LastIndexByte(cursor, 0)
+	if i < 0 {
+		return handlers.Connection{}, false
+	}
+	return handlers.Connection{UserID: cursor[:i], ConnectionID: cursor[i+1:]}, true
 }

@@ -1,0 +1,155 @@
+package handlers_test
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/apigw-pusher/apigw-pusher/adapters/memory"
+	"github.com/apigw-pusher/apigw-pusher/handlers"
+)
+
+// FuzzResolveCursor resolves requests on a memory.Store from arbitrary cursors, as a
+// retry or a replay hands them over (a cursor travels in a message's metadata, and a
+// parked one can be edited). From any cursor, Resolve does not panic, fails only with
+// permanent errors, emits no connection twice and none that the request does not
+// target; from the cursor of a page it emitted, it emits exactly the pages after it.
+//
+// users and excluded are comma-separated user ids; conns is a comma-separated list of
+// user/connection, where a user that is a number n is the request's n-th user.
+func FuzzResolveCursor(f *testing.F) {
+	f.Fuzz(func(t *testing.T, users, excluded, conns, cursor string, pageSize uint8) {
+		ctx := context.Background()
+		size := int(pageSize%8) + 1
+		// The request as the resolve stage gets it: decoded (no empty ids), deduplicated.
+		req := handlers.Dedupe(handlers.Request{Users: userIDList(users), ExcludeUsers: userIDList(excluded), Data: json.RawMessage(`1`)})
+		store := memory.NewStore(size)
+		for _, c := range parseConnections(conns, req.Users) {
+			if err := store.AddConnection(ctx, c); err != nil {
+				t.Fatal(err)
+			}
+		}
+		want := requestTargets(t, store, req)
+		r := handlers.Resolver{Store: store, PageSize: size}
+
+		got, _, err := resolveFrom(ctx, r, req, cursor)
+		if err != nil && !handlers.IsPermanent(err) {
+			t.Fatalf("Resolve from %q: %v, not permanent: retried for ever", cursor, err)
+		}
+		seen := make(map[handlers.Connection]bool, len(got))
+		for _, c := range got {
+			if seen[c] {
+				t.Fatalf("Resolve from %q emitted %q twice", cursor, c)
+			}
+			seen[c] = true
+			if !slices.Contains(want, c) {
+				t.Fatalf("Resolve from %q emitted %q, which the request %q less %q does not target", cursor, c, req.Users, req.ExcludeUsers)
+			}
+		}
+
+		all, pages, err := resolveFrom(ctx, r, req, "")
+		if err != nil {
+			t.Fatalf("Resolve: %v", err)
+		}
+		if !sameConnectionSet(all, want) {
+			t.Fatalf("Resolve emitted %q, want %q", all, want)
+		}
+		for i, p := range pages {
+			if p.next == "" {
+				if i != len(pages)-1 {
+					t.Fatalf("page %d of %d has no cursor: a retry after it would start over", i+1, len(pages))
+				}
+				continue
+			}
+			rest, _, err := resolveFrom(ctx, r, req, p.next)
+			if err != nil {
+				t.Fatalf("Resolve from %q: %v", p.next, err)
+			}
+			if wantRest := all[p.emitted:]; !slices.Equal(rest, wantRest) {
+				t.Fatalf("Resolve from the cursor %q of page %d emitted %q, want the %d connections after it: %q", p.next, i+1, rest, len(wantRest), wantRest)
+			}
+		}
+	})
+}
+
+// resolvedPage is where a page ended: its cursor and the connections emitted up to it.
+type resolvedPage struct {
+	next    string
+	emitted int
+}
+
+// resolveFrom runs Resolve from cursor and returns what it emitted.
+func resolveFrom(ctx context.Context, r handlers.Resolver, req handlers.Request, cursor string) ([]handlers.Connection, []resolvedPage, error) {
+	var all []handlers.Connection
+	var pages []resolvedPage
+	err := r.Resolve(ctx, req, cursor, func(page handlers.Recipients, next string) error {
+		all = append(all, page.Connections...)
+		pages = append(pages, resolvedPage{next: next, emitted: len(all)})
+		return nil
+	})
+	return all, pages, err
+}
+
+// requestTargets returns the connections of store that req is for.
+func requestTargets(t *testing.T, store *memory.Store, req handlers.Request) []handlers.Connection {
+	t.Helper()
+	var out []handlers.Connection
+	for _, c := range scanAll(t, store) {
+		if slices.Contains(req.ExcludeUsers, c.UserID) {
+			continue
+		}
+		if req.Kind() == handlers.Multicast && !slices.Contains(req.Users, c.UserID) {
+			continue
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// sameConnectionSet reports whether a and b hold the same connections, in any order.
+func sameConnectionSet(a, b []handlers.Connection) bool {
+	key := func(c handlers.Connection) string { return strconv.Quote(c.UserID) + strconv.Quote(c.ConnectionID) }
+	ka, kb := make([]string, len(a)), make([]string, len(b))
+	for i, c := range a {
+		ka[i] = key(c)
+	}
+	for i, c := range b {
+		kb[i] = key(c)
+	}
+	slices.Sort(ka)
+	slices.Sort(kb)
+	return slices.Equal(ka, kb)
+}
+
+// userIDList splits a comma-separated list of user ids, dropping empty ones as the decoder
+// refuses them.
+func userIDList(s string) []string {
+	return slices.DeleteFunc(strings.Split(s, ","), func(id string) bool { return id == "" })
+}
+
+// maxFuzzConnections bounds a fuzzed store, so that an input resolves in microseconds.
+const maxFuzzConnections = 64
+
+// parseConnections parses a comma-separated list of user/connection, where a user that is
+// a number n is users[n]. Items without both keys are dropped, as the table refuses
+// empty keys, and so are connection ids holding a NUL, which API Gateway's (base64)
+// never do.
+func parseConnections(s string, users []string) []handlers.Connection {
+	var out []handlers.Connection
+	for item := range strings.SplitSeq(s, ",") {
+		user, id, _ := strings.Cut(item, "/")
+		if n, err := strconv.Atoi(user); err == nil && n >= 0 && n < len(users) {
+			user = users[n]
+		}
+		if user == "" || id == "" || strings.Contains(id, "\x00") {
+			continue
+		}
+		if out = append(out, handlers.Connection{UserID: user, ConnectionID: id}); len(out) == maxFuzzConnections {
+			break
+		}
+	}
+	return out
+}
