@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"unicode/utf8"
 
@@ -116,11 +117,11 @@ func marshal(uuid string, md message.Metadata, body, encoding string) (*types.Me
 		}
 	}
 	if len(rest) > 0 {
-		b, err := json.Marshal(rest)
+		v, err := marshalMetadata(rest)
 		if err != nil {
 			return nil, fmt.Errorf("marshal the metadata of %s: %w", uuid, err)
 		}
-		set(MetadataAttribute, string(b))
+		set(MetadataAttribute, v)
 	}
 	if encoding != "" {
 		set(BodyEncodingAttribute, encoding)
@@ -148,8 +149,8 @@ func (PoisonMarshaler) Unmarshal(m *types.Message) (*message.Message, error) {
 		case BodyEncodingAttribute:
 			encoding = *v.StringValue
 		case MetadataAttribute:
-			var rest map[string]string
-			if err := json.Unmarshal([]byte(*v.StringValue), &rest); err != nil {
+			rest, err := unmarshalMetadata(*v.StringValue)
+			if err != nil {
 				return nil, fmt.Errorf("unmarshal parked message %s: %s: %w", id, MetadataAttribute, err)
 			}
 			for k, v := range rest {
@@ -189,6 +190,60 @@ func (PoisonMarshaler) Unmarshal(m *types.Message) (*message.Message, error) {
 	msg := message.NewMessage(uuid, payload)
 	msg.Metadata = md
 	return msg, nil
+}
+
+// metadataBinary prefixes a MetadataAttribute value that holds metadata JSON cannot
+// carry as SQS text: base64 of the JSON of its pairs of byte strings.
+const metadataBinary = "base64:"
+
+// marshalMetadata returns the MetadataAttribute value of md: its JSON object, readable
+// in the SQS console, when SQS takes that as text and it holds every byte of md (JSON
+// would replace bytes that are not UTF-8); otherwise a lossless binary form.
+func marshalMetadata(md map[string]string) (string, error) {
+	plain := true
+	for k, v := range md {
+		plain = plain && utf8.ValidString(k) && utf8.ValidString(v)
+	}
+	if plain {
+		b, err := json.Marshal(md)
+		if err != nil {
+			return "", err
+		}
+		if sqsText(string(b)) {
+			return string(b), nil
+		}
+	}
+	pairs := make([][2][]byte, 0, len(md))
+	for k, v := range md {
+		pairs = append(pairs, [2][]byte{[]byte(k), []byte(v)})
+	}
+	b, err := json.Marshal(pairs)
+	if err != nil {
+		return "", err
+	}
+	return metadataBinary + base64.StdEncoding.EncodeToString(b), nil
+}
+
+// unmarshalMetadata reads a value marshalMetadata made.
+func unmarshalMetadata(v string) (map[string]string, error) {
+	b64, binary := strings.CutPrefix(v, metadataBinary)
+	if !binary {
+		var md map[string]string
+		return md, json.Unmarshal([]byte(v), &md)
+	}
+	b, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil {
+		return nil, err
+	}
+	var pairs [][2][]byte
+	if err := json.Unmarshal(b, &pairs); err != nil {
+		return nil, err
+	}
+	md := make(map[string]string, len(pairs))
+	for _, p := range pairs {
+		md[string(p[0])] = string(p[1])
+	}
+	return md, nil
 }
 
 // ParkedMessage rebuilds the Watermill message that the pipeline parked as the SQS
