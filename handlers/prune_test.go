@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/apigw-pusher/apigw-pusher/adapters/memory"
 	"github.com/apigw-pusher/apigw-pusher/handlers"
@@ -43,7 +44,7 @@ func TestPrune(t *testing.T) {
 // deleterFunc adapts a function to handlers.ConnectionDeleter.
 type deleterFunc func(ctx context.Context, conns []handlers.Connection) error
 
-func (f deleterFunc) DeleteConnections(ctx context.Context, conns []handlers.Connection) error {
+func (f deleterFunc) PruneConnections(ctx context.Context, conns []handlers.Connection, _ time.Time) error {
 	return f(ctx, conns)
 }
 

@@ -79,7 +79,7 @@ func (p *Pipeline) forward(s stage, in, next string) message.HandlerMiddleware {
 				case parked:
 					st.Failed++
 				case err == nil && s.note != nil:
-					s.note(st, out)
+					s.note(st, msg, out)
 				}
 			}, err)
 			if parked {

@@ -278,7 +278,7 @@ func (p *Pipeline) admit(ctx context.Context, msg *message.Message, topic string
 		close(done)
 		p.observers.RequestSettled(res)
 		attrs := []any{"connections", res.Connections, "delivered", res.Delivered, "pruned", res.Pruned,
-			"failed", res.Failed, "duration_ms", res.Duration.Milliseconds()}
+			"connecting", res.Connecting, "failed", res.Failed, "duration_ms", res.Duration.Milliseconds()}
 		if res.Err != nil {
 			log.Error("request not settled", append(attrs, "error", res.Err)...)
 			return res, fmt.Errorf("request %s: %w", corr, res.Err)

@@ -2,11 +2,13 @@ package dynamodb
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"sync"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/samber/lo"
@@ -158,4 +160,41 @@ func sleep(ctx context.Context, d time.Duration) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// PruneConnections deletes conns, which the gateway reported gone, unless one was stored
+// at or after storedBefore (see handlers.ConnectionDeleter). The connections known to be
+// older go in batches; one whose age is unknown is deleted alone, on the condition that
+// its row has no connected-at attribute or an older one.
+func (s *Store) PruneConnections(ctx context.Context, conns []handlers.Connection, storedBefore time.Time) error {
+	var old []handlers.Connection
+	for _, c := range conns {
+		switch {
+		case !storable(c):
+		case c.ConnectedAt.IsZero():
+			if err := s.deleteIfStoredBefore(ctx, c, storedBefore); err != nil {
+				return err
+			}
+		case c.ConnectedAt.Before(storedBefore):
+			old = append(old, c.Key())
+		}
+	}
+	return s.DeleteConnections(ctx, old)
+}
+
+// deleteIfStoredBefore deletes c if its row was stored before storedBefore or has no
+// time; a younger row is kept, and that is no error.
+func (s *Store) deleteIfStoredBefore(ctx context.Context, c handlers.Connection, storedBefore time.Time) error {
+	_, err := s.client.DeleteItem(ctx, &ddb.DeleteItemInput{
+		TableName:                 aws.String(s.cfg.Table),
+		Key:                       s.key(c),
+		ConditionExpression:       aws.String("attribute_not_exists(#t) OR #t < :before"),
+		ExpressionAttributeNames:  map[string]string{"#t": s.cfg.ConnectedAtAttribute},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":before": epoch(storedBefore)},
+	})
+	var kept *types.ConditionalCheckFailedException
+	if err != nil && !errors.As(err, &kept) {
+		return fmt.Errorf("prune connection %s of %s: %w", c.ConnectionID, c.UserID, classify(err))
+	}
+	return nil
 }
