@@ -37,8 +37,8 @@ func compare(a, b handlers.Connection) int {
 	return strings.Compare(a.ConnectionID, b.ConnectionID)
 }
 
-// AddConnection stores c with the time it connected (now, to the second, unless c has
-// one); storing it twice keeps one, with the later time.
+// AddConnection stores c with the time it connected: its ConnectedAt, or now, to the
+// second, as the DynamoDB store writes it. Storing it again replaces it.
 func (s *Store) AddConnection(_ context.Context, c handlers.Connection) error {
 	if c.ConnectedAt.IsZero() {
 		c.ConnectedAt = time.Unix(s.now().Unix(), 0)
@@ -70,8 +70,9 @@ func (s *Store) DeleteConnections(_ context.Context, conns []handlers.Connection
 	return nil
 }
 
-// PruneConnections deletes each of conns that is stored, unless it was stored at or
-// after storedBefore: see handlers.ConnectionDeleter.
+// PruneConnections deletes each of conns that was stored before storedBefore, by the
+// time the store holds, whatever the caller's ConnectedAt; it keeps the younger ones,
+// which may still be in $connect (see handlers.ConnectionDeleter).
 func (s *Store) PruneConnections(_ context.Context, conns []handlers.Connection, storedBefore time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
