@@ -29,9 +29,9 @@ type conn struct {
 	connectedAt time.Time
 	lastActive  atomic.Int64 // Unix nanoseconds of the last message read
 
-	// ready is closed once the upgrade is over: ws is then the socket, or nil if the
-	// upgrade failed. It lets a post that races a fresh connection wait for it rather than
-	// call it gone.
+	// ready is closed once $connect is over: ws is then the socket, or nil if the
+	// connection was refused. Until then the Management API answers 410 for it, as API
+	// Gateway does (see Gateway.lookup).
 	ready chan struct{}
 	ws    *websocket.Conn
 }
@@ -43,8 +43,11 @@ func (c *conn) connection() handlers.Connection {
 // connect is the $connect route: it registers the connection, upgrades the request to a
 // WebSocket, discards what the client sends, and unregisters the connection at the end.
 //
-// The connection is in the gateway's map before the registry hears of it, so that a post
-// to any registered connection finds it.
+// The order is that of API Gateway with a Lambda $connect integration: the registry
+// stores the connection (the row a broadcast may read at once) while $connect is in
+// progress, and only then is the connection established. A Management API call in
+// between gets 410, as on AWS, so the race of a broadcast with a new connection happens
+// here exactly as it does there.
 func (g *Gateway) connect(w http.ResponseWriter, r *http.Request) {
 	user := r.URL.Query().Get(g.cfg.IdentityParam)
 	if user == "" {
