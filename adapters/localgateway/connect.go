@@ -29,9 +29,13 @@ type conn struct {
 	connectedAt time.Time
 	lastActive  atomic.Int64 // Unix nanoseconds of the last message read
 
-	// ready is closed once $connect is over: ws is then the socket, or nil if the
-	// connection was refused. Until then the Management API answers 410 for it, as API
-	// Gateway does (see Gateway.lookup).
+	// connected is closed once the registry has taken the connection: $connect is over,
+	// and the connection is established. Until then the Management API answers 410 for
+	// it, as API Gateway does (see Gateway.lookup).
+	connected chan struct{}
+	// ready is closed once the upgrade is over too: ws is then the socket, or nil if the
+	// connection was refused or the upgrade failed. The client may see its handshake
+	// answered a moment before: a call between the two waits for it.
 	ready chan struct{}
 	ws    *websocket.Conn
 }
@@ -64,11 +68,13 @@ func (g *Gateway) connect(w http.ResponseWriter, r *http.Request) {
 
 	if err := g.reg.AddConnection(r.Context(), c.connection()); err != nil {
 		g.forget(c)
+		close(c.connected)
 		close(c.ready)
 		log.Error("register connection", "error", err)
 		http.Error(w, "register connection failed", http.StatusInternalServerError)
 		return
 	}
+	close(c.connected)
 	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
 		InsecureSkipVerify: true, // a dev tool: any origin may connect
 		CompressionMode:    websocket.CompressionDisabled,
@@ -100,6 +106,7 @@ func (g *Gateway) add(user string, r *http.Request) *conn {
 		sourceIP:    remoteIP(r),
 		userAgent:   r.UserAgent(),
 		connectedAt: now,
+		connected:   make(chan struct{}),
 		ready:       make(chan struct{}),
 	}
 	c.lastActive.Store(now.UnixNano())

@@ -100,19 +100,21 @@ func (g *Gateway) Close(ctx context.Context) error {
 	}
 }
 
-// lookup returns the open connection id, or nil for one the gateway does not know, or
-// whose $connect is still in progress.
+// lookup returns the open connection id. It returns nil for a connection the gateway
+// does not know, and at once for one whose $connect is still in progress.
 //
 // API Gateway answers 410 GoneException to a Management API call for a connection that
 // is not established yet, as for one that is gone: "You must establish the connection
 // before using this command" (Use @connections commands in your backend service,
 // https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-how-to-call-websocket-api-connections.html),
 // and the first cause of a 410 is "a message was posted to the WebSocket API before the
-// connection was established" (How do I troubleshoot 410 GoneException errors,
-// https://repost.aws/knowledge-center/410-gone-api-gateway). The gateway answers so at
-// once rather than wait for the upgrade: a pusher must cope with that 410 (not prune a
-// connection only being opened), and a kinder emulator would hide it.
-func (g *Gateway) lookup(id string) *conn {
+// connection was established" (How do I troubleshoot 410 GoneException errors with API
+// Gateway WebSocket APIs, https://repost.aws/knowledge-center/410-gone-api-gateway). The
+// gateway answers so rather than wait for $connect: a pusher must cope with that 410
+// (and not prune a connection only being opened), and a kinder emulator would hide it.
+// Once $connect is over, a call waits for the upgrade, which the client may see
+// completed a moment before the gateway does.
+func (g *Gateway) lookup(ctx context.Context, id string) *conn {
 	g.mu.RLock()
 	c := g.conns[id]
 	g.mu.RUnlock()
@@ -120,9 +122,14 @@ func (g *Gateway) lookup(id string) *conn {
 		return nil
 	}
 	select {
-	case <-c.ready:
+	case <-c.connected:
 	default:
 		return nil // still in $connect
+	}
+	select {
+	case <-c.ready:
+	case <-ctx.Done():
+		return nil
 	}
 	if c.ws == nil {
 		return nil

@@ -17,7 +17,7 @@ const timeFormat = "2006-01-02T15:04:05.000Z"
 // post is PostToConnection: it sends the body to the connection as one text frame. A
 // connection still in $connect is gone to it, as to GET and DELETE: see lookup.
 func (g *Gateway) post(w http.ResponseWriter, r *http.Request) {
-	c := g.lookup(r.PathValue("id"))
+	c := g.lookup(r.Context(), r.PathValue("id"))
 	if c == nil {
 		writeGone(w)
 		return
@@ -65,7 +65,7 @@ type identity struct {
 
 // get is GetConnection.
 func (g *Gateway) get(w http.ResponseWriter, r *http.Request) {
-	c := g.lookup(r.PathValue("id"))
+	c := g.lookup(r.Context(), r.PathValue("id"))
 	if c == nil {
 		writeGone(w)
 		return
@@ -81,7 +81,7 @@ func (g *Gateway) get(w http.ResponseWriter, r *http.Request) {
 // unregisters it. Like AWS it answers at once: the close handshake waits on the client,
 // for up to 5s with a client that does not read.
 func (g *Gateway) delete(w http.ResponseWriter, r *http.Request) {
-	c := g.lookup(r.PathValue("id"))
+	c := g.lookup(r.Context(), r.PathValue("id"))
 	if c == nil {
 		writeGone(w)
 		return
