@@ -318,22 +318,27 @@ func TestDevConnectsRacingBroadcasts(t *testing.T) {
 		}
 	}()
 
+	// In waves, each once the one before is connected, so that connects and the
+	// broadcasts posting to those connected before overlap throughout.
+	const wave = 20
 	conns := make([]*client, clients)
-	var wg sync.WaitGroup
-	for i := range conns {
-		wg.Go(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			name := fmt.Sprintf("user-%03d", i)
-			c, err := gatewaytest.Open(ctx, t, p.Listener.Addr().String(), name, name)
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			conns[i] = c
-		})
+	for start := 0; start < clients; start += wave {
+		var wg sync.WaitGroup
+		for i := start; i < min(start+wave, clients); i++ {
+			wg.Go(func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+				defer cancel()
+				name := fmt.Sprintf("user-%03d", i)
+				c, err := gatewaytest.Open(ctx, t, p.Listener.Addr().String(), name, name)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				conns[i] = c
+			})
+		}
+		wg.Wait()
 	}
-	wg.Wait()
 	close(stop)
 	<-stopped
 	if t.Failed() {
