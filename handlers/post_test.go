@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/apigw-pusher/apigw-pusher/handlers"
 )
@@ -90,6 +91,41 @@ func TestPost(t *testing.T) {
 				if !strings.Contains(err.Error(), s) {
 					t.Errorf("error %q does not mention %q", err, s)
 				}
+			}
+		})
+	}
+}
+
+// TestPostGrace checks what a 410 becomes by the connection's age: API Gateway answers
+// 410 to a connection still in $connect, so a young one is Connecting, not Gone.
+func TestPostGrace(t *testing.T) {
+	const grace = 30 * time.Second
+	young := time.Now().Add(-time.Second)
+	old := time.Now().Add(-time.Hour)
+	tests := []struct {
+		name        string
+		connectedAt time.Time
+		grace       time.Duration
+		gatewayErr  error
+		want        handlers.Outcome
+	}{
+		{name: "410 to a young connection", connectedAt: young, grace: grace, gatewayErr: handlers.ErrGone, want: handlers.Connecting},
+		{name: "410 to an old connection", connectedAt: old, grace: grace, gatewayErr: handlers.ErrGone, want: handlers.Gone},
+		{name: "410 to a connection of unknown age", grace: grace, gatewayErr: handlers.ErrGone, want: handlers.Gone},
+		{name: "410 to a young connection without grace", connectedAt: young, gatewayErr: handlers.ErrGone, want: handlers.Gone},
+		{name: "a young connection delivered", connectedAt: young, grace: grace, want: handlers.Delivered},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := conn("alice", "conn-1")
+			c.ConnectedAt = tt.connectedAt
+			post := handlers.Post{Gateway: &poster{err: tt.gatewayErr}, Grace: tt.grace}
+			got, err := post.Post(t.Context(), handlers.Delivery{Connection: c, Frame: []byte(`1`)})
+			if err != nil {
+				t.Fatalf("Post: %v", err)
+			}
+			if got != tt.want {
+				t.Errorf("outcome = %v, want %v", got, tt.want)
 			}
 		})
 	}

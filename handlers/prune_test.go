@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/apigw-pusher/apigw-pusher/adapters/memory"
 	"github.com/apigw-pusher/apigw-pusher/handlers"
@@ -33,18 +34,57 @@ func TestPrune(t *testing.T) {
 			if err := (handlers.Pruner{Store: store}).Prune(t.Context(), tt.prune...); err != nil {
 				t.Fatalf("Prune: %v", err)
 			}
-			if got := scanAll(t, store); !slices.Equal(got, tt.left) {
+			if got := keys(scanAll(t, store)); !slices.Equal(got, tt.left) {
 				t.Errorf("store holds %v, want %v", got, tt.left)
 			}
 		})
 	}
 }
 
-// deleterFunc adapts a function to handlers.ConnectionDeleter.
-type deleterFunc func(ctx context.Context, conns []handlers.Connection) error
+// TestPruneGrace checks that a connection stored less than the grace period ago stays,
+// whatever the gateway said of it: it may still be in $connect.
+func TestPruneGrace(t *testing.T) {
+	const grace = 30 * time.Second
+	old := conn("alice", "old")
+	old.ConnectedAt = time.Now().Add(-time.Hour)
+	young := conn("alice", "young") // stored now
+	tests := []struct {
+		name  string
+		grace time.Duration
+		left  []handlers.Connection
+	}{
+		{name: "with grace the young one stays", grace: grace, left: []handlers.Connection{conn("alice", "young")}},
+		{name: "without grace both go", grace: 0, left: nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			store := newStore(t, 0, old, young)
+			// The stage may not know the ages: the store judges by what it holds.
+			err := handlers.Pruner{Store: store, Grace: tt.grace}.Prune(t.Context(), old.Key(), young.Key())
+			if err != nil {
+				t.Fatalf("Prune: %v", err)
+			}
+			if got := keys(scanAll(t, store)); !slices.Equal(got, tt.left) {
+				t.Errorf("store holds %v, want %v", got, tt.left)
+			}
+		})
+	}
+}
 
-func (f deleterFunc) DeleteConnections(ctx context.Context, conns []handlers.Connection) error {
-	return f(ctx, conns)
+// keys returns the store keys of conns, without their times.
+func keys(conns []handlers.Connection) []handlers.Connection {
+	out := make([]handlers.Connection, len(conns))
+	for i, c := range conns {
+		out[i] = c.Key()
+	}
+	return out
+}
+
+// deleterFunc adapts a function to handlers.ConnectionDeleter.
+type deleterFunc func(ctx context.Context, conns []handlers.Connection, storedBefore time.Time) error
+
+func (f deleterFunc) PruneConnections(ctx context.Context, conns []handlers.Connection, storedBefore time.Time) error {
+	return f(ctx, conns, storedBefore)
 }
 
 // TestPruneStore checks how the pruner uses its store: not at all for nothing to prune,
@@ -65,13 +105,24 @@ func TestPruneStore(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			const grace = time.Minute
 			calls := 0
-			store := deleterFunc(func(context.Context, []handlers.Connection) error { calls++; return tt.storeErr })
+			var cutoff time.Time
+			store := deleterFunc(func(_ context.Context, _ []handlers.Connection, storedBefore time.Time) error {
+				calls++
+				cutoff = storedBefore
+				return tt.storeErr
+			})
 
-			err := handlers.Pruner{Store: store}.Prune(t.Context(), tt.prune...)
+			before := time.Now()
+			err := handlers.Pruner{Store: store, Grace: grace}.Prune(t.Context(), tt.prune...)
+			after := time.Now()
 
 			if calls != tt.calls {
 				t.Errorf("store called %d times, want %d", calls, tt.calls)
+			}
+			if calls > 0 && (cutoff.Before(before.Add(-grace)) || cutoff.After(after.Add(-grace))) {
+				t.Errorf("store asked to keep what was stored from %v on, want the grace of %s before the prune (%v)", cutoff, grace, before)
 			}
 			switch {
 			case tt.wantErr == "" && err != nil:

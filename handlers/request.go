@@ -1,6 +1,9 @@
 package handlers
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"time"
+)
 
 // Request is a decoded notification request.
 //
@@ -38,6 +41,15 @@ func (r Request) Kind() Kind {
 type Connection struct {
 	UserID       string `json:"user_id"`
 	ConnectionID string `json:"connection_id"`
+	// ConnectedAt is when $connect stored the connection, to the second; zero when the
+	// store does not know (a row written without it).
+	ConnectedAt time.Time `json:"connected_at,omitzero"`
+}
+
+// Key returns c without ConnectedAt: the store's key of the connection, for comparing
+// and deduplicating connections.
+func (c Connection) Key() Connection {
+	return Connection{UserID: c.UserID, ConnectionID: c.ConnectionID}
 }
 
 // Recipients is one page of connections that are to receive Data.

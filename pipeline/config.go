@@ -24,6 +24,10 @@ type Config struct {
 	// unsettled, its admission freed, and its source redelivers it. Default 15m, the
 	// longest a Lambda invocation runs.
 	RequestTimeout time.Duration
+	// PruneGrace is how long after $connect stored it a connection answered 410 is kept
+	// rather than pruned: API Gateway answers 410 until $connect completes, which its
+	// integration timeout of 29s bounds. Default 30s.
+	PruneGrace time.Duration
 	// PageSize bounds the connections of one multicast page; default 100.
 	PageSize int
 	// MaxFrameBytes bounds the JSON of a request's data; default handlers.MaxFrameBytes.
@@ -76,6 +80,7 @@ func (c *Config) setDefaults() {
 	setDefault(&c.MaxRequests, 256)
 	setDefault(&c.PostTimeout, 10*time.Second)
 	setDefault(&c.RequestTimeout, 15*time.Minute)
+	setDefault(&c.PruneGrace, 30*time.Second)
 	setDefault(&c.PageSize, 100)
 	setDefault(&c.MaxFrameBytes, handlers.MaxFrameBytes)
 	setDefault(&c.CloseTimeout, 30*time.Second)

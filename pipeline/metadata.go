@@ -19,6 +19,9 @@ const (
 	// UserIDKey and ConnectionIDKey address a delivery and a stale connection.
 	UserIDKey       = "user_id"
 	ConnectionIDKey = "connection_id"
+	// ConnectedAtKey is when $connect stored the connection, in Unix seconds, when the
+	// store knows: a 410 for a connection this young does not prune it.
+	ConnectedAtKey = "connected_at"
 	// AttemptsKey counts the times a stage ran the message, across replays too.
 	AttemptsKey = "attempts"
 	// ErrorClassKey is the class of the last error: permanent or transient.

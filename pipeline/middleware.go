@@ -113,7 +113,7 @@ func (p *Pipeline) forward(s stage, in, next string) message.HandlerMiddleware {
 				p.logger.Error("message neither done nor parked", "request_id", id, "stage", s.name,
 					"connection_id", msg.Metadata.Get(ConnectionIDKey), "attempts", attempts(msg), "error", err)
 			case err == nil && s.note != nil:
-				s.note(&delta, out)
+				s.note(&delta, msg, out)
 			}
 			return nil, err
 		}

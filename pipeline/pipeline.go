@@ -296,7 +296,7 @@ func (p *Pipeline) admit(ctx context.Context, msg *message.Message, topic string
 	}
 	p.observers.RequestSettled(res)
 	attrs := []any{"request_id", id, "correlation_id", corr, "connections", res.Connections, "delivered", res.Delivered,
-		"pruned", res.Pruned, "failed", res.Failed, "duration_ms", res.Duration.Milliseconds()}
+		"pruned", res.Pruned, "connecting", res.Connecting, "failed", res.Failed, "duration_ms", res.Duration.Milliseconds()}
 	if res.Err != nil {
 		p.logger.Error("request not settled", append(attrs, "error", res.Err)...)
 		return res, fmt.Errorf("request %s: %w", corr, res.Err)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"sort"
 	"sync"
 	"testing"
@@ -106,8 +107,11 @@ func (f fixture) process(t *testing.T, body string) pipeline.Result {
 	return res
 }
 
+// connectedAt is when the tests' connections connected: long before any grace period.
+var connectedAt = time.Now().Add(-time.Hour)
+
 func conn(user, id string) handlers.Connection {
-	return handlers.Connection{UserID: user, ConnectionID: id}
+	return handlers.Connection{UserID: user, ConnectionID: id, ConnectedAt: connectedAt}
 }
 
 var population = []handlers.Connection{conn("alice", "a1"), conn("alice", "a2"), conn("bob", "b1"), conn("carol", "c1")}
@@ -150,8 +154,11 @@ func TestForms(t *testing.T) {
 
 func TestFailures(t *testing.T) {
 	fail500 := errors.New("500 internal error")
+	// A connection stored a moment ago: its $connect may still be in progress.
+	young := handlers.Connection{UserID: "dan", ConnectionID: "d1"}
 	tests := []struct {
 		name      string
+		extra     []handlers.Connection // stored besides the population
 		failures  map[string][]error
 		body      string
 		want      pipeline.Stats
@@ -163,6 +170,18 @@ func TestFailures(t *testing.T) {
 			name:     "gone connection is pruned",
 			failures: map[string][]error{"b1": {handlers.ErrGone}},
 			body:     `{"data":1}`, want: pipeline.Stats{Connections: 4, Delivered: 3, Pruned: 1}, remaining: 3,
+		},
+		{
+			name:     "a young connection answered 410 is kept, connecting",
+			extra:    []handlers.Connection{young},
+			failures: map[string][]error{"d1": {handlers.ErrGone}},
+			body:     `{"data":1}`, want: pipeline.Stats{Connections: 5, Delivered: 4, Connecting: 1}, remaining: 5,
+		},
+		{
+			name:     "young and old answered 410 in one broadcast",
+			extra:    []handlers.Connection{young},
+			failures: map[string][]error{"d1": {handlers.ErrGone}, "a2": {handlers.ErrGone}},
+			body:     `{"data":1}`, want: pipeline.Stats{Connections: 5, Delivered: 3, Pruned: 1, Connecting: 1}, remaining: 4,
 		},
 		{
 			name:     "transient errors are retried",
@@ -187,7 +206,7 @@ func TestFailures(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := start(t, pipeline.Config{Retry: pipeline.RetryConfig{MaxAttempts: 3}}, population...)
+			f := start(t, pipeline.Config{Retry: pipeline.RetryConfig{MaxAttempts: 3}}, append(slices.Clone(population), tt.extra...)...)
 			f.gw.failures = tt.failures
 			res := f.process(t, tt.body)
 			if res.Stats != tt.want {

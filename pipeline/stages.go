@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -27,8 +28,9 @@ type stage struct {
 	name        string
 	handler     message.HandlerFunc
 	concurrency int
-	// note counts in the request's Stats what a successful run of the stage did.
-	note func(s *Stats, out []*message.Message)
+	// note counts in the request's Stats what a successful run of the stage did with
+	// in: the messages it emitted, and what it marked in in's metadata.
+	note func(s *Stats, in *message.Message, out []*message.Message)
 	// inserted marks a custom stage, after the stage named.
 	inserted bool
 	after    string
@@ -44,15 +46,18 @@ func (p *Pipeline) builtins() []stage {
 			Store: p.store, PageSize: c.PageSize, Concurrency: c.StageConcurrency,
 		})},
 		{name: StageFanout, handler: fanoutStage,
-			note: func(s *Stats, out []*message.Message) { s.Connections += len(out) }},
-		{name: StagePost, concurrency: c.PostConcurrency, handler: postStage(handlers.Post{Gateway: p.gateway}, c.PostTimeout, p.posters, &p.observers),
-			note: func(s *Stats, out []*message.Message) {
-				if len(out) == 0 {
+			note: func(s *Stats, _ *message.Message, out []*message.Message) { s.Connections += len(out) }},
+		{name: StagePost, concurrency: c.PostConcurrency, handler: postStage(handlers.Post{Gateway: p.gateway, Grace: c.PruneGrace}, c.PostTimeout, p.posters, &p.observers),
+			note: func(s *Stats, in *message.Message, _ []*message.Message) {
+				switch in.Metadata.Get(outcomeKey) {
+				case outcomeDelivered:
 					s.Delivered++
+				case outcomeConnecting:
+					s.Connecting++
 				}
 			}},
-		{name: StagePrune, handler: pruneStage(handlers.Pruner{Store: p.store}),
-			note: func(s *Stats, _ []*message.Message) { s.Pruned++ }},
+		{name: StagePrune, handler: pruneStage(handlers.Pruner{Store: p.store, Grace: c.PruneGrace}),
+			note: func(s *Stats, _ *message.Message, _ []*message.Message) { s.Pruned++ }},
 	}
 }
 
@@ -124,13 +129,20 @@ func postStage(post handlers.Post, timeout time.Duration, pool *workers, observe
 		var err error
 		start := time.Now()
 		pool.do(func() { outcome, err = post.Post(ctx, d) })
-		if err == nil && outcome == handlers.Gone {
+		if err == nil && outcome != handlers.Delivered {
 			observe.Posted(time.Since(start), handlers.ErrGone)
 		} else {
 			observe.Posted(time.Since(start), err)
 		}
-		if err != nil || outcome == handlers.Delivered {
+		switch {
+		case err != nil:
 			return nil, err
+		case outcome == handlers.Delivered:
+			msg.Metadata.Set(outcomeKey, outcomeDelivered)
+			return nil, nil
+		case outcome == handlers.Connecting:
+			msg.Metadata.Set(outcomeKey, outcomeConnecting)
+			return nil, nil
 		}
 		stale := derive(msg, nil)
 		setConnection(stale, d.Connection)
@@ -144,13 +156,28 @@ func pruneStage(pruner handlers.Pruner) message.HandlerFunc {
 	}
 }
 
+// outcomeKey marks, on a delivery the post stage took, what became of it for the
+// request's Stats: the stale connection it emits for a 410 says the rest.
+const (
+	outcomeKey        = "post_outcome"
+	outcomeDelivered  = "delivered"
+	outcomeConnecting = "connecting"
+)
+
 func setConnection(msg *message.Message, c handlers.Connection) {
 	msg.Metadata.Set(UserIDKey, c.UserID)
 	msg.Metadata.Set(ConnectionIDKey, c.ConnectionID)
+	if !c.ConnectedAt.IsZero() {
+		msg.Metadata.Set(ConnectedAtKey, strconv.FormatInt(c.ConnectedAt.Unix(), 10))
+	}
 }
 
 func connectionOf(msg *message.Message) handlers.Connection {
-	return handlers.Connection{UserID: msg.Metadata.Get(UserIDKey), ConnectionID: msg.Metadata.Get(ConnectionIDKey)}
+	c := handlers.Connection{UserID: msg.Metadata.Get(UserIDKey), ConnectionID: msg.Metadata.Get(ConnectionIDKey)}
+	if secs, err := strconv.ParseInt(msg.Metadata.Get(ConnectedAtKey), 10, 64); err == nil {
+		c.ConnectedAt = time.Unix(secs, 0)
+	}
+	return c
 }
 
 // Decode reads the JSON value a stage message carries: a handlers.Request after decode

@@ -13,6 +13,9 @@ type Stats struct {
 	Delivered int `json:"delivered"`
 	// Pruned is how many stale connections were deleted.
 	Pruned int `json:"pruned"`
+	// Connecting is how many deliveries the gateway answered 410 for a connection too
+	// young to prune: one still in $connect (see Config.PruneGrace).
+	Connecting int `json:"connecting"`
 	// Failed is how many messages were parked in the poison queue.
 	Failed int `json:"failed"`
 }
@@ -21,6 +24,7 @@ func (s *Stats) add(d Stats) {
 	s.Connections += d.Connections
 	s.Delivered += d.Delivered
 	s.Pruned += d.Pruned
+	s.Connecting += d.Connecting
 	s.Failed += d.Failed
 }
 

@@ -13,9 +13,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+
 	pusher "github.com/apigw-pusher/apigw-pusher"
+	"github.com/apigw-pusher/apigw-pusher/adapters/apigw"
 	"github.com/apigw-pusher/apigw-pusher/adapters/dev"
+	"github.com/apigw-pusher/apigw-pusher/adapters/localgateway"
 	"github.com/apigw-pusher/apigw-pusher/adapters/localgateway/gatewaytest"
+	"github.com/apigw-pusher/apigw-pusher/adapters/memory"
 	"github.com/apigw-pusher/apigw-pusher/handlers"
 	"github.com/apigw-pusher/apigw-pusher/pipeline"
 )
@@ -110,8 +115,9 @@ func TestDev(t *testing.T) {
 	carol := connect(t, p, "carol", "carol")
 	everyone := []*client{alice1, alice2, bob, carol}
 
-	// A connection the store holds but no socket backs, as when API Gateway missed a $disconnect.
-	ghost := handlers.Connection{UserID: "dave", ConnectionID: "R2hvc3RDb25uZWN0aW9u"}
+	// A connection the store holds but no socket backs, as when API Gateway missed a
+	// $disconnect: stored an hour ago, long past any $connect.
+	ghost := handlers.Connection{UserID: "dave", ConnectionID: "R2hvc3RDb25uZWN0aW9u", ConnectedAt: time.Now().Add(-time.Hour)}
 	if err := p.Store.AddConnection(context.Background(), ghost); err != nil {
 		t.Fatal(err)
 	}
@@ -229,6 +235,156 @@ func TestDevStopLosesNothing(t *testing.T) {
 		}
 		if got != burst {
 			t.Errorf("%s received %d of the %d accepted requests", c.Name, got, burst)
+		}
+	}
+}
+
+// settled is a pipeline.Observer that hands each settled request's result to a channel.
+type settled chan pipeline.Result
+
+func (s settled) RequestSettled(res pipeline.Result) { s <- res }
+func (settled) RequestAdmitted()                     {}
+func (settled) Progressed(pipeline.Stats)            {}
+func (settled) Parked(string, pipeline.Class)        {}
+func (settled) ParkFailed(string, error)             {}
+func (settled) Posted(time.Duration, error)          {}
+func (settled) BreakerChanged(bool)                  {}
+
+// TestDevConnectsRacingBroadcasts connects 100 clients while broadcasts run back to
+// back, each client's $connect held open (as a slow $connect integration holds it) until
+// a broadcast has posted to the connection it stored, which the gateway answers 410, as
+// API Gateway does before $connect completes. Such a 410 must not prune the connection:
+// afterwards every client has its row and receives the next request.
+//
+// It is `pusher dev` built from its parts so as to hold $connect in the registry and to
+// see, through a recording proxy in front of the Management API, how each post was
+// answered.
+func TestDevConnectsRacingBroadcasts(t *testing.T) {
+	const clients = 100
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	cfg, err := dev.Defaults(dev.Config{Listen: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, closeLn, err := dev.NewListener(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(closeLn)
+	store := dev.NewStore(cfg)
+	rec := gatewaytest.NewRecorder(t, "http://"+ln.Addr().String())
+	poster, err := apigw.New(aws.Config{Region: "us-east-1", Credentials: aws.AnonymousCredentials{}}, apigw.Config{Endpoint: rec.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	poison := memory.NewPoisonQueue()
+	in := dev.NewIntake(poison, logger)
+	pl, err := dev.NewPipeline(cfg, store, poster, poison, in, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	results := make(settled, 10_000)
+	pl.Observe(results)
+	held := gatewaytest.HeldConnects{Registry: store, Recorder: rec, Limit: 30 * time.Second}
+	gw, err := localgateway.New(localgateway.Config{Logger: logger}, held)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := dev.NewPusher(ln, pl, gw, in, store, poison, logger)
+	run(t, p)
+
+	// Broadcasts back to back: each is sent once the one before has settled.
+	var stats pipeline.Stats
+	stop, stopped := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(stopped)
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			resp, err := http.Post(p.URL()+"/notifications", "application/json", strings.NewReader(fmt.Sprintf(`{"data":{"broadcast":%d}}`, i)))
+			if err != nil {
+				t.Errorf("broadcast %d: %v", i, err)
+				return
+			}
+			resp.Body.Close()
+			select {
+			case res := <-results:
+				stats.Connecting += res.Connecting
+				stats.Pruned += res.Pruned
+				stats.Delivered += res.Delivered
+			case <-time.After(time.Minute):
+				t.Errorf("broadcast %d did not settle in a minute", i)
+				return
+			}
+		}
+	}()
+
+	// In waves, each once the one before is connected, so that connects and the
+	// broadcasts posting to those connected before overlap throughout.
+	const wave = 20
+	conns := make([]*client, clients)
+	for start := 0; start < clients; start += wave {
+		var wg sync.WaitGroup
+		for i := start; i < min(start+wave, clients); i++ {
+			wg.Go(func() {
+				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+				defer cancel()
+				name := fmt.Sprintf("user-%03d", i)
+				c, err := gatewaytest.Open(ctx, t, p.Listener.Addr().String(), name, name)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				conns[i] = c
+			})
+		}
+		wg.Wait()
+	}
+	close(stop)
+	<-stopped
+	if t.Failed() {
+		t.FailNow()
+	}
+	t.Logf("broadcasts while connecting: %d delivered, %d connecting, %d pruned", stats.Delivered, stats.Connecting, stats.Pruned)
+
+	// The race took place: a broadcast posted to each connection during its $connect and
+	// was answered 410. Those 410s were counted connecting, and pruned nothing.
+	for _, c := range conns {
+		rows, err := store.UserConnections(context.Background(), c.Name)
+		if err != nil || len(rows) != 1 {
+			t.Errorf("%s: rows %v (%v), want its one connection", c.Name, rows, err)
+			continue
+		}
+		if answers := rec.Answers(rows[0].ConnectionID); len(answers) == 0 || answers[0] != http.StatusGone {
+			t.Errorf("%s: posts answered %v, want a 410 during $connect first", c.Name, answers)
+		}
+	}
+	if stats.Connecting < clients || stats.Pruned != 0 {
+		t.Errorf("broadcasts counted %d connecting and %d pruned, want at least %d connecting and none pruned", stats.Connecting, stats.Pruned, clients)
+	}
+
+	// And every client receives the next request.
+	if resp := send(t, p, `{"data":"final"}`); resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("final broadcast: status %d", resp.StatusCode)
+	}
+	for _, c := range conns {
+		deadline := time.After(time.Minute) // after many frames, on a loaded machine
+	frames:
+		for {
+			select {
+			case f, ok := <-c.Frames:
+				if !ok {
+					t.Fatalf("%s: connection closed before the final request", c.Name)
+				}
+				if f == `"final"` {
+					break frames
+				}
+			case <-deadline:
+				t.Fatalf("%s: no final request in a minute", c.Name)
+			}
 		}
 	}
 }

@@ -16,7 +16,8 @@ type Config struct {
 	// "connection_id".
 	ConnectionKey string
 	// ConnectedAtAttribute is the attribute AddConnection writes the time of the
-	// connection to, in epoch seconds. Empty means "connected_at".
+	// connection to, in epoch seconds, and that reads and prunes use to keep a
+	// connection young enough to be still in $connect. Empty means "connected_at".
 	ConnectedAtAttribute string
 	// TTLAttribute, with TTL, is the attribute AddConnection writes the connection's
 	// expiry to, in epoch seconds, for the table's Time to Live to remove the connections

@@ -2,11 +2,12 @@ package dynamodb
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"math/rand/v2"
 	"sync"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/samber/lo"
@@ -14,41 +15,84 @@ import (
 	"github.com/apigw-pusher/apigw-pusher/handlers"
 )
 
-const (
-	// batchSize is the most requests BatchWriteItem takes at once.
-	batchSize = 25
-	// batchAttempts bounds the calls that one chunk takes while DynamoDB leaves some of
-	// it unprocessed; the pipeline retries what is still left after them.
-	batchAttempts = 6
-	// unprocessedBackoff is the wait before the first retry of unprocessed items; it
-	// doubles on each retry, with jitter, up to maxUnprocessedBackoff.
-	unprocessedBackoff    = 25 * time.Millisecond
-	maxUnprocessedBackoff = 500 * time.Millisecond
-)
+// batchSize is the most requests BatchWriteItem takes at once.
+const batchSize = 25
 
-// DeleteConnections removes conns, in batches of 25; removing one that is absent is no
-// error. It retries the items DynamoDB leaves unprocessed a few times, with backoff,
-// and returns a transient error if some are left after that.
+// errUnprocessed fails a delete that DynamoDB left unprocessed in a BatchWriteItem, as
+// it does when throttled: a transient error, for the pipeline to retry.
+var errUnprocessed = errors.New("left unprocessed by DynamoDB")
+
+// PruneConnections deletes conns, which the gateway reported gone, unless one was stored
+// at or after storedBefore: API Gateway answers 410 to a connection still in $connect
+// too (see handlers.ConnectionDeleter).
+//
+// A connection is judged by its ConnectedAt, the time the read that found it saw, which
+// no later write changes: $connect writes a connection's row once, under an id API
+// Gateway never gives again. One known to be older than storedBefore is deleted in a
+// batch, merged with those of concurrent prunes; one known to be younger is kept
+// without a call. One whose age is unknown (its row had no connected-at attribute, or
+// the message that carried it lost it) is deleted alone, on the condition that its row
+// now has no connected-at attribute or an older one, so a row that is in fact young
+// stays. Each call is one attempt: see oneAttempt.
+func (s *Store) PruneConnections(ctx context.Context, conns []handlers.Connection, storedBefore time.Time) error {
+	var old []handlers.Connection
+	var errs []error
+	for _, c := range lo.UniqBy(conns, handlers.Connection.Key) {
+		switch {
+		case !storable(c):
+		case c.ConnectedAt.IsZero():
+			errs = append(errs, s.deleteIfStoredBefore(ctx, c, storedBefore))
+		case c.ConnectedAt.Before(storedBefore):
+			old = append(old, c.Key())
+		}
+	}
+	errs = append(errs, s.deleteConnections(ctx, old))
+	return errors.Join(errs...)
+}
+
+// deleteIfStoredBefore deletes c if its row was stored before storedBefore or has no
+// time; a younger row is kept, and that is no error.
+func (s *Store) deleteIfStoredBefore(ctx context.Context, c handlers.Connection, storedBefore time.Time) error {
+	_, err := s.client.DeleteItem(ctx, &ddb.DeleteItemInput{
+		TableName:                 aws.String(s.cfg.Table),
+		Key:                       s.key(c),
+		ConditionExpression:       aws.String("attribute_not_exists(#t) OR #t < :before"),
+		ExpressionAttributeNames:  map[string]string{"#t": s.cfg.ConnectedAtAttribute},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":before": epoch(storedBefore)},
+	}, oneAttempt)
+	var kept *types.ConditionalCheckFailedException
+	if err != nil && !errors.As(err, &kept) {
+		return fmt.Errorf("prune connection %s of %s: %w", c.ConnectionID, c.UserID, classify(err))
+	}
+	return nil
+}
+
+// deleteConnections removes conns, keys without duplicates, in batches of 25; removing
+// one that is absent is no error. Each BatchWriteItem is one attempt: the connections
+// DynamoDB leaves unprocessed fail the call with errUnprocessed, to be retried by the
+// caller's caller, the pipeline, which backs off and counts attempts.
 //
 // The prune stage deletes one stale connection per message, many at once when a
 // broadcast finds many gone: the deletes of concurrent calls are merged into shared
 // BatchWriteItem calls (see pruneQueue).
-func (s *Store) DeleteConnections(ctx context.Context, conns []handlers.Connection) error {
-	// A batch with one key twice is a ValidationException, and an empty key can be in
-	// no table.
-	conns = lo.Filter(lo.Uniq(conns), func(c handlers.Connection, _ int) bool { return storable(c) })
+func (s *Store) deleteConnections(ctx context.Context, conns []handlers.Connection) error {
 	switch {
 	case len(conns) == 0:
 		return nil
 	case len(conns) < batchSize:
 		return s.prunes.delete(ctx, s, conns)
 	}
+	var errs []error
 	for i, chunk := range lo.Chunk(conns, batchSize) {
-		if err := s.deleteBatch(ctx, chunk); err != nil {
-			return fmt.Errorf("delete connections %d-%d of %d: %w", i*batchSize+1, i*batchSize+len(chunk), len(conns), err)
+		left, err := s.deleteBatch(ctx, chunk)
+		if err == nil && len(left) > 0 {
+			err = fmt.Errorf("%d of %d %w", len(left), len(chunk), errUnprocessed)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("delete connections %d-%d of %d: %w", i*batchSize+1, i*batchSize+len(chunk), len(conns), err))
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // pruneQueue merges small concurrent deletes into batches. A call queues its
@@ -56,6 +100,10 @@ func (s *Store) DeleteConnections(ctx context.Context, conns []handlers.Connecti
 // queued, up to 25 connections at a time, deletes them with one BatchWriteItem, answers
 // their callers, and ends once the queue is empty. Under load the batches fill up; alone,
 // a delete goes out at once.
+//
+// A caller is answered by what became of its own connections: the whole call's error if
+// the call failed, errUnprocessed if DynamoDB left one of them unprocessed, nil if all of
+// them were deleted, whatever became of the other callers' connections.
 type pruneQueue struct {
 	mu      sync.Mutex
 	waiting []*pruneCall
@@ -110,52 +158,48 @@ func (q *pruneQueue) drain(s *Store) {
 		}
 		q.mu.Unlock()
 		ctx, cancel := context.WithTimeout(context.Background(), pruneTimeout)
-		err := s.deleteBatch(ctx, lo.Uniq(conns))
+		left, err := s.deleteBatch(ctx, lo.Uniq(conns))
 		cancel()
+		unprocessed := lo.Keyify(left)
 		for _, c := range batch {
-			c.done <- err
+			switch n := lo.CountBy(c.conns, func(k handlers.Connection) bool { _, ok := unprocessed[k]; return ok }); {
+			case err != nil:
+				c.done <- err
+			case n > 0:
+				c.done <- fmt.Errorf("%d of %d %w", n, len(c.conns), errUnprocessed)
+			default:
+				c.done <- nil
+			}
 		}
 	}
 }
 
-// deleteBatch deletes up to 25 connections with BatchWriteItem, retrying unprocessed
-// items.
-func (s *Store) deleteBatch(ctx context.Context, conns []handlers.Connection) error {
+// deleteBatch deletes up to 25 connections, keys without duplicates, with one
+// BatchWriteItem call, and returns those DynamoDB left unprocessed.
+func (s *Store) deleteBatch(ctx context.Context, conns []handlers.Connection) ([]handlers.Connection, error) {
 	requests := make([]types.WriteRequest, len(conns))
 	for i, c := range conns {
 		requests[i] = types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: s.key(c)}}
 	}
-	backoff := unprocessedBackoff
-	for attempt := 1; ; attempt++ {
-		out, err := s.client.BatchWriteItem(ctx, &ddb.BatchWriteItemInput{
-			RequestItems: map[string][]types.WriteRequest{s.cfg.Table: requests},
-		})
-		if err != nil {
-			return classify(err)
-		}
-		requests = out.UnprocessedItems[s.cfg.Table]
-		if len(requests) == 0 {
-			return nil
-		}
-		if attempt == batchAttempts {
-			return fmt.Errorf("%d of %d left unprocessed after %d attempts", len(requests), len(conns), attempt)
-		}
-		// Full jitter spreads the retries of concurrent prunes that were throttled together.
-		if err := sleep(ctx, rand.N(backoff)+time.Millisecond); err != nil {
-			return fmt.Errorf("%d of %d left unprocessed: %w", len(requests), len(conns), err)
-		}
-		backoff = min(2*backoff, maxUnprocessedBackoff)
+	out, err := s.client.BatchWriteItem(ctx, &ddb.BatchWriteItemInput{
+		RequestItems: map[string][]types.WriteRequest{s.cfg.Table: requests},
+	}, oneAttempt)
+	if err != nil {
+		return nil, classify(err)
 	}
-}
-
-// sleep waits for d or until ctx is done.
-func sleep(ctx context.Context, d time.Duration) error {
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-timer.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
+	unprocessed := out.UnprocessedItems[s.cfg.Table]
+	left := make([]handlers.Connection, 0, len(unprocessed))
+	for _, r := range unprocessed {
+		var user, conn *types.AttributeValueMemberS
+		if r.DeleteRequest != nil {
+			user, _ = r.DeleteRequest.Key[s.cfg.UserKey].(*types.AttributeValueMemberS)
+			conn, _ = r.DeleteRequest.Key[s.cfg.ConnectionKey].(*types.AttributeValueMemberS)
+		}
+		if user == nil || conn == nil {
+			// Not a request of ours as sent: no telling whose it is, so the whole batch retries.
+			return nil, fmt.Errorf("%d of %d %w", len(unprocessed), len(conns), errUnprocessed)
+		}
+		left = append(left, handlers.Connection{UserID: user.Value, ConnectionID: conn.Value})
 	}
+	return left, nil
 }

@@ -1,38 +1,97 @@
 package dynamodb_test
 
 import (
-	"context"
 	"fmt"
-	"strings"
 	"sync"
 	"testing"
-
-	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"time"
 
 	"github.com/apigw-pusher/apigw-pusher/adapters/dynamodb"
 	"github.com/apigw-pusher/apigw-pusher/handlers"
 )
 
-func TestDeleteConnections(t *testing.T) {
+// grace is the prune tests' grace period: a row stored after now-grace is young.
+const grace = 30 * time.Second
+
+// TestPruneConnections prunes connections as the prune stage does, with the time the
+// read that found them saw, and checks which rows go and with which calls: an old row
+// in a batch, a young one kept without a call, one of unknown age on a condition.
+func TestPruneConnections(t *testing.T) {
 	e := newEmulator(t)
+	now := time.Now()
+	oldAt, youngAt := now.Add(-time.Hour), now.Add(-time.Second)
+	old, young := at(conn("alice", "old"), oldAt), at(conn("alice", "young"), youngAt)
+	legacy := conn("bob", "legacy") // no connected_at, as the Python original writes rows
+	tests := []struct {
+		name  string
+		rows  []handlers.Connection
+		prune []handlers.Connection // as the read found them
+		left  []handlers.Connection
+		// calls of each kind the prune makes
+		batches, deletes int
+	}{
+		{name: "an old row goes in a batch", rows: []handlers.Connection{old, young}, prune: []handlers.Connection{old},
+			left: []handlers.Connection{young}, batches: 1},
+		{name: "a young row stays, with no call", rows: []handlers.Connection{old, young}, prune: []handlers.Connection{young},
+			left: []handlers.Connection{old, young}},
+		{name: "a row without a time goes on its condition", rows: []handlers.Connection{legacy, young}, prune: []handlers.Connection{legacy},
+			left: []handlers.Connection{young}, deletes: 1},
+		{name: "unknown to the caller, young in the table: stays", rows: []handlers.Connection{young}, prune: []handlers.Connection{young.Key()},
+			left: []handlers.Connection{young}, deletes: 1},
+		{name: "unknown to the caller, old in the table: goes", rows: []handlers.Connection{old, young}, prune: []handlers.Connection{old.Key()},
+			left: []handlers.Connection{young}, deletes: 1},
+		{name: "all kinds at once", rows: []handlers.Connection{old, young, legacy}, prune: []handlers.Connection{old, young, legacy, old},
+			left: []handlers.Connection{young}, batches: 1, deletes: 1},
+		{name: "absent, of unknown age and old", rows: []handlers.Connection{young},
+			prune: []handlers.Connection{conn("zoe", "z1"), at(conn("zoe", "z2"), oldAt)}, left: []handlers.Connection{young}, batches: 1, deletes: 1},
+		{name: "empty keys make no call", rows: []handlers.Connection{young},
+			prune: []handlers.Connection{conn("", ""), conn("alice", ""), at(conn("", "x"), oldAt)}, left: []handlers.Connection{young}},
+		{name: "none", rows: []handlers.Connection{old}, left: []handlers.Connection{old}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			table := e.table(t)
+			seed(t, e.client, table, tt.rows)
+			spy := newSpy(e.client)
+			s, err := dynamodb.New(spy, dynamodb.Config{Table: table})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.PruneConnections(t.Context(), tt.prune, now.Add(-grace)); err != nil {
+				t.Fatalf("PruneConnections: %v", err)
+			}
+			sameConnections(t, flatten(scan(t, s, "")), tt.left)
+			if n := spy.Calls("BatchWriteItem"); n != tt.batches {
+				t.Errorf("%d BatchWriteItem calls, want %d", n, tt.batches)
+			}
+			if n := spy.Calls("DeleteItem"); n != tt.deletes {
+				t.Errorf("%d DeleteItem calls, want %d", n, tt.deletes)
+			}
+		})
+	}
+}
+
+// TestPruneConnectionsInBatches prunes many old connections in one call: they go in
+// batches of 25, duplicates and empty keys left out.
+func TestPruneConnectionsInBatches(t *testing.T) {
+	e := newEmulator(t)
+	oldAt := time.Now().Add(-time.Hour)
 	var stale, kept []handlers.Connection
 	for i := range 60 {
-		stale = append(stale, conn(fmt.Sprintf("user-%d", i%4), fmt.Sprintf("stale-%02d", i)))
+		stale = append(stale, at(conn(fmt.Sprintf("user-%d", i%4), fmt.Sprintf("stale-%02d", i)), oldAt))
 	}
 	for i := range 20 {
-		kept = append(kept, conn(fmt.Sprintf("user-%d", i%4), fmt.Sprintf("kept-%02d", i)))
+		kept = append(kept, at(conn(fmt.Sprintf("user-%d", i%4), fmt.Sprintf("kept-%02d", i)), oldAt))
 	}
 
 	tests := []struct {
 		name    string
-		delete  []handlers.Connection
+		prune   []handlers.Connection
 		batches int
 	}{
-		{name: "60 in 3 batches", delete: stale, batches: 3},
-		{name: "with duplicates, absent and empty ones", batches: 3, delete: append(append(stale[:30:30], stale...),
-			conn("nobody", "x"), conn("", ""), conn("user-1", ""))},
-		{name: "none", delete: nil},
+		{name: "60 in 3 batches", prune: stale, batches: 3},
+		{name: "with duplicates, absent and empty ones", batches: 3, prune: append(append(stale[:30:30], stale...),
+			at(conn("nobody", "x"), oldAt), at(conn("", ""), oldAt), at(conn("user-1", ""), oldAt))},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -43,14 +102,10 @@ func TestDeleteConnections(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := s.DeleteConnections(t.Context(), tt.delete); err != nil {
-				t.Fatalf("DeleteConnections: %v", err)
+			if err := s.PruneConnections(t.Context(), tt.prune, time.Now().Add(-grace)); err != nil {
+				t.Fatalf("PruneConnections: %v", err)
 			}
-			want := kept
-			if tt.delete == nil {
-				want = append(stale, kept...)
-			}
-			sameConnections(t, flatten(scan(t, s, "")), want)
+			sameConnections(t, flatten(scan(t, s, "")), kept)
 			if n := spy.Calls("BatchWriteItem"); n != tt.batches {
 				t.Errorf("%d BatchWriteItem calls, want %d", n, tt.batches)
 			}
@@ -58,79 +113,18 @@ func TestDeleteConnections(t *testing.T) {
 	}
 }
 
-// TestDeleteConnectionsRetriesUnprocessed has DynamoDB process only part of each batch,
-// as it does when throttled, and the store retry the rest.
-func TestDeleteConnectionsRetriesUnprocessed(t *testing.T) {
-	e := newEmulator(t)
-	// processOnly sends the first n requests of a batch to DynamoDB and returns the rest
-	// as unprocessed.
-	processOnly := func(n int) func(context.Context, *ddb.BatchWriteItemInput, func(*ddb.BatchWriteItemInput) (*ddb.BatchWriteItemOutput, error)) (*ddb.BatchWriteItemOutput, error) {
-		return func(_ context.Context, in *ddb.BatchWriteItemInput, call func(*ddb.BatchWriteItemInput) (*ddb.BatchWriteItemOutput, error)) (*ddb.BatchWriteItemOutput, error) {
-			unprocessed := map[string][]types.WriteRequest{}
-			sent := map[string][]types.WriteRequest{}
-			for table, requests := range in.RequestItems {
-				k := min(n, len(requests))
-				sent[table], unprocessed[table] = requests[:k], requests[k:]
-			}
-			if n > 0 {
-				if _, err := call(&ddb.BatchWriteItemInput{RequestItems: sent}); err != nil {
-					return nil, err
-				}
-			}
-			return &ddb.BatchWriteItemOutput{UnprocessedItems: unprocessed}, nil
-		}
-	}
-
-	t.Run("until all are processed", func(t *testing.T) {
-		conns := connections(3, 30) // a batch of 25, then one of 5
-		table := e.table(t)
-		seed(t, e.client, table, conns)
-		spy := newSpy(e.client)
-		spy.wrap = processOnly(10)
-		s, err := dynamodb.New(spy, dynamodb.Config{Table: table})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := s.DeleteConnections(t.Context(), conns); err != nil {
-			t.Fatalf("DeleteConnections: %v", err)
-		}
-		sameConnections(t, flatten(scan(t, s, "")), nil)
-		if n := spy.Calls("BatchWriteItem"); n != 4 { // 10+10+5, then 5
-			t.Errorf("%d BatchWriteItem calls, want 4", n)
-		}
-	})
-
-	t.Run("a bounded number of times", func(t *testing.T) {
-		conns := connections(3, 5)
-		table := e.table(t)
-		seed(t, e.client, table, conns)
-		spy := newSpy(e.client)
-		spy.wrap = processOnly(0)
-		s, err := dynamodb.New(spy, dynamodb.Config{Table: table})
-		if err != nil {
-			t.Fatal(err)
-		}
-		err = s.DeleteConnections(t.Context(), conns)
-		if err == nil || !strings.Contains(err.Error(), "5 of 5 left unprocessed") {
-			t.Fatalf("DeleteConnections = %v, want 5 of 5 left unprocessed", err)
-		}
-		if handlers.IsPermanent(err) {
-			t.Errorf("DeleteConnections = %v, marked permanent; throttling is transient", err)
-		}
-		if n := spy.Calls("BatchWriteItem"); n < 2 || n > 10 {
-			t.Errorf("%d BatchWriteItem calls, want a few", n)
-		}
-		t.Logf("%v after %d calls", err, spy.Calls("BatchWriteItem"))
-	})
-}
-
-// TestDeleteConnectionsMergesConcurrentPrunes deletes 100 connections one per call, 50
-// calls at a time, as the prune stage does when a broadcast finds many gone: the calls
-// share BatchWriteItem calls, and every connection is deleted.
-func TestDeleteConnectionsMergesConcurrentPrunes(t *testing.T) {
+// TestPruneConnectionsMergesConcurrentPrunes prunes 100 old connections one per call,
+// 50 calls at a time, as the prune stage does when a broadcast finds many gone: the
+// calls share BatchWriteItem calls, and every connection is deleted.
+func TestPruneConnectionsMergesConcurrentPrunes(t *testing.T) {
 	e := newEmulator(t)
 	table := e.table(t)
-	stale, kept := connections(10, 100), []handlers.Connection{conn("keeper", "k1")}
+	oldAt := time.Now().Add(-time.Hour)
+	stale := connections(10, 100)
+	for i := range stale {
+		stale[i] = at(stale[i], oldAt)
+	}
+	kept := []handlers.Connection{at(conn("keeper", "k1"), oldAt)}
 	seed(t, e.client, table, append(stale, kept...))
 	spy := newSpy(e.client)
 	s, err := dynamodb.New(spy, dynamodb.Config{Table: table})
@@ -145,15 +139,15 @@ func TestDeleteConnectionsMergesConcurrentPrunes(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			defer func() { <-slots }()
-			if err := s.DeleteConnections(t.Context(), []handlers.Connection{c}); err != nil {
-				t.Errorf("delete %v: %v", c, err)
+			if err := s.PruneConnections(t.Context(), []handlers.Connection{c}, time.Now().Add(-grace)); err != nil {
+				t.Errorf("prune %v: %v", c, err)
 			}
 		}()
 	}
 	wg.Wait()
 	sameConnections(t, flatten(scan(t, s, "")), kept)
 	if n := spy.Calls("BatchWriteItem"); n >= len(stale)/2 {
-		t.Errorf("%d BatchWriteItem calls for %d concurrent single deletes, want them merged", n, len(stale))
+		t.Errorf("%d BatchWriteItem calls for %d concurrent single prunes, want them merged", n, len(stale))
 	}
-	t.Logf("%d BatchWriteItem calls for %d deletes", spy.Calls("BatchWriteItem"), len(stale))
+	t.Logf("%d BatchWriteItem calls for %d prunes", spy.Calls("BatchWriteItem"), len(stale))
 }

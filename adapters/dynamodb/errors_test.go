@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -29,8 +30,11 @@ func calls(s *dynamodb.Store) map[string]func(context.Context) error {
 		"ScanConnections": func(ctx context.Context) error {
 			return s.ScanConnections(ctx, "", func([]handlers.Connection, string) error { return nil })
 		},
-		"DeleteConnections": func(ctx context.Context) error {
-			return s.DeleteConnections(ctx, []handlers.Connection{c})
+		"PruneConnections/old": func(ctx context.Context) error {
+			return s.PruneConnections(ctx, []handlers.Connection{at(c, time.Now().Add(-time.Hour))}, time.Now())
+		},
+		"PruneConnections/unknown age": func(ctx context.Context) error {
+			return s.PruneConnections(ctx, []handlers.Connection{c}, time.Now())
 		},
 	}
 }

@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -58,7 +60,9 @@ func (e *emulator) store(t *testing.T, cfg dynamodb.Config, conns ...handlers.Co
 	return s, cfg.Table
 }
 
-// seed writes conns to table with BatchWriteItem, a few batches at a time.
+// seed writes conns to table with BatchWriteItem, a few batches at a time: with a
+// connected_at attribute for one that has a ConnectedAt, and without, as the Python
+// original's $connect writes rows, for one that has none.
 func seed(t *testing.T, client *ddb.Client, table string, conns []handlers.Connection) {
 	t.Helper()
 	g, ctx := errgroup.WithContext(t.Context())
@@ -67,10 +71,14 @@ func seed(t *testing.T, client *ddb.Client, table string, conns []handlers.Conne
 		g.Go(func() error {
 			requests := make([]types.WriteRequest, len(chunk))
 			for i, c := range chunk {
-				requests[i] = types.WriteRequest{PutRequest: &types.PutRequest{Item: map[string]types.AttributeValue{
+				item := map[string]types.AttributeValue{
 					"user_id":       &types.AttributeValueMemberS{Value: c.UserID},
 					"connection_id": &types.AttributeValueMemberS{Value: c.ConnectionID},
-				}}}
+				}
+				if !c.ConnectedAt.IsZero() {
+					item["connected_at"] = &types.AttributeValueMemberN{Value: strconv.FormatInt(c.ConnectedAt.Unix(), 10)}
+				}
+				requests[i] = types.WriteRequest{PutRequest: &types.PutRequest{Item: item}}
 			}
 			for len(requests) > 0 {
 				out, err := client.BatchWriteItem(ctx, &ddb.BatchWriteItemInput{
@@ -89,8 +97,20 @@ func seed(t *testing.T, client *ddb.Client, table string, conns []handlers.Conne
 	}
 }
 
+// conn is a connection of unknown age: seeded, its row has no connected_at.
 func conn(user, id string) handlers.Connection {
 	return handlers.Connection{UserID: user, ConnectionID: id}
+}
+
+// at returns c connected at t, to the second, as the table keeps it.
+func at(c handlers.Connection, t time.Time) handlers.Connection {
+	c.ConnectedAt = time.Unix(t.Unix(), 0)
+	return c
+}
+
+// keys returns conns without their times.
+func keys(conns []handlers.Connection) []handlers.Connection {
+	return lo.Map(conns, func(c handlers.Connection, _ int) handlers.Connection { return c.Key() })
 }
 
 // connections returns n connections of users users, spread round robin.
@@ -113,7 +133,8 @@ func sorted(conns []handlers.Connection) []handlers.Connection {
 	return conns
 }
 
-// sameConnections fails the test unless got holds each of want exactly once.
+// sameConnections fails the test unless got holds each of want exactly once, with the
+// same time.
 func sameConnections(t *testing.T, got, want []handlers.Connection) {
 	t.Helper()
 	counts := lo.CountValues(got)
@@ -160,13 +181,12 @@ func flatten(pages []page) []handlers.Connection {
 }
 
 // spy passes calls on to the real client and counts them, to check which operations
-// the store uses; wrap, if set, may alter a BatchWriteItem call.
+// the store uses.
 type spy struct {
 	dynamodb.API
 
 	mu    sync.Mutex
 	calls map[string]int
-	wrap  func(ctx context.Context, in *ddb.BatchWriteItemInput, call func(*ddb.BatchWriteItemInput) (*ddb.BatchWriteItemOutput, error)) (*ddb.BatchWriteItemOutput, error)
 }
 
 func newSpy(api dynamodb.API) *spy { return &spy{API: api, calls: map[string]int{}} }
@@ -195,13 +215,12 @@ func (s *spy) Scan(ctx context.Context, in *ddb.ScanInput, optFns ...func(*ddb.O
 
 func (s *spy) BatchWriteItem(ctx context.Context, in *ddb.BatchWriteItemInput, optFns ...func(*ddb.Options)) (*ddb.BatchWriteItemOutput, error) {
 	s.count("BatchWriteItem")
-	call := func(in *ddb.BatchWriteItemInput) (*ddb.BatchWriteItemOutput, error) {
-		return s.API.BatchWriteItem(ctx, in, optFns...)
-	}
-	if s.wrap != nil {
-		return s.wrap(ctx, in, call)
-	}
-	return call(in)
+	return s.API.BatchWriteItem(ctx, in, optFns...)
+}
+
+func (s *spy) DeleteItem(ctx context.Context, in *ddb.DeleteItemInput, optFns ...func(*ddb.Options)) (*ddb.DeleteItemOutput, error) {
+	s.count("DeleteItem")
+	return s.API.DeleteItem(ctx, in, optFns...)
 }
 
 // item returns the stored item of c, nil if there is none.
@@ -219,4 +238,12 @@ func item(t *testing.T, client *ddb.Client, table string, c handlers.Connection)
 		t.Fatalf("GetItem(%v): %v", c, err)
 	}
 	return out.Item
+}
+
+// put writes one item to table.
+func put(t *testing.T, client *ddb.Client, table string, it map[string]types.AttributeValue) {
+	t.Helper()
+	if _, err := client.PutItem(t.Context(), &ddb.PutItemInput{TableName: aws.String(table), Item: it}); err != nil {
+		t.Fatalf("PutItem: %v", err)
+	}
 }

@@ -116,7 +116,7 @@ func (s *Store) scanSegment(ctx context.Context, i, total int, after map[string]
 		in.Segment, in.TotalSegments = aws.Int32(int32(i)), aws.Int32(int32(total))
 	}
 	for {
-		res, err := s.client.Scan(ctx, in)
+		res, err := s.client.Scan(ctx, in, oneAttempt)
 		if err != nil {
 			return fmt.Errorf("segment %d of %d: %w", i, total, classify(err))
 		}

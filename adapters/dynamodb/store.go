@@ -32,11 +32,13 @@ type API interface {
 // Its errors are wrapped with what was being done; those that no retry can pass (a
 // ValidationException, a missing table, a denied access) are handlers.PermanentError,
 // and any other (throttling, 5xx, network, timeout) is returned as it is, to be retried.
+// The calls the pipeline makes are tried once each, for the pipeline retries them: see
+// oneAttempt.
 type Store struct {
 	client API
 	cfg    Config
-	// projection and names read only the two keys, through expression attribute names
-	// so that a key named like a reserved word still parses.
+	// projection and names read the two keys and the connected-at attribute, through
+	// expression attribute names so that a name like a reserved word still parses.
 	projection string
 	names      map[string]string
 	now        func() time.Time
@@ -60,18 +62,24 @@ func New(client API, cfg Config) (*Store, error) {
 	return &Store{
 		client:     client,
 		cfg:        cfg,
-		projection: "#u, #c",
-		names:      map[string]string{"#u": cfg.UserKey, "#c": cfg.ConnectionKey},
+		projection: "#u, #c, #t",
+		names:      map[string]string{"#u": cfg.UserKey, "#c": cfg.ConnectionKey, "#t": cfg.ConnectedAtAttribute},
 		now:        time.Now,
 	}, nil
 }
 
-// AddConnection stores c with the time it connected and, when the config has a TTL, the
-// time it expires; storing it twice keeps one, with the later times.
+// AddConnection stores c with the time it connected (its ConnectedAt, or now) and, when
+// the config has a TTL, the time it expires (TTL from now); storing it again replaces
+// it. It is the $connect route's call, outside the pipeline: the client's own retryer
+// retries it.
 func (s *Store) AddConnection(ctx context.Context, c handlers.Connection) error {
 	now := s.now()
+	connected := c.ConnectedAt
+	if connected.IsZero() {
+		connected = now
+	}
 	item := s.key(c)
-	item[s.cfg.ConnectedAtAttribute] = epoch(now)
+	item[s.cfg.ConnectedAtAttribute] = epoch(connected)
 	if s.cfg.TTLAttribute != "" && s.cfg.TTL > 0 {
 		item[s.cfg.TTLAttribute] = epoch(now.Add(s.cfg.TTL))
 	}
@@ -82,7 +90,8 @@ func (s *Store) AddConnection(ctx context.Context, c handlers.Connection) error 
 	return nil
 }
 
-// RemoveConnection deletes c if it is stored.
+// RemoveConnection deletes c if it is stored. It is the $disconnect route's call,
+// outside the pipeline: the client's own retryer retries it.
 func (s *Store) RemoveConnection(ctx context.Context, c handlers.Connection) error {
 	if !storable(c) {
 		return nil
@@ -113,7 +122,7 @@ func (s *Store) UserConnections(ctx context.Context, userID string) ([]handlers.
 	}
 	var conns []handlers.Connection
 	for {
-		out, err := s.client.Query(ctx, in)
+		out, err := s.client.Query(ctx, in, oneAttempt)
 		if err != nil {
 			return nil, fmt.Errorf("query connections of %s: %w", userID, classify(err))
 		}
@@ -137,7 +146,7 @@ func (s *Store) key(c handlers.Connection) map[string]types.AttributeValue {
 	}
 }
 
-// connections reads the keys of items.
+// connections reads the keys and connected-at times of items.
 func (s *Store) connections(items []map[string]types.AttributeValue) ([]handlers.Connection, error) {
 	conns := make([]handlers.Connection, 0, len(items))
 	for _, item := range items {
@@ -149,10 +158,29 @@ func (s *Store) connections(items []map[string]types.AttributeValue) ([]handlers
 		if err != nil {
 			return nil, err
 		}
-		conns = append(conns, handlers.Connection{UserID: user, ConnectionID: conn})
+		conns = append(conns, handlers.Connection{UserID: user, ConnectionID: conn, ConnectedAt: epochAttr(item, s.cfg.ConnectedAtAttribute)})
 	}
 	return conns, nil
 }
+
+// epochAttr returns the time in epoch seconds of the number attribute name of item, to
+// the second. A row without it (the Python original's $connect writes none) or with
+// something else there has no known time: zero.
+func epochAttr(item map[string]types.AttributeValue, name string) time.Time {
+	n, ok := item[name].(*types.AttributeValueMemberN)
+	if !ok {
+		return time.Time{}
+	}
+	secs, err := strconv.ParseFloat(n.Value, 64)
+	if err != nil || secs <= 0 || secs > maxEpoch {
+		return time.Time{}
+	}
+	return time.Unix(int64(secs), 0)
+}
+
+// maxEpoch bounds the epoch seconds taken for a time: the year 9999, past which a number
+// is no time a connection was made.
+const maxEpoch = 253_402_300_799
 
 // stringAttr returns the string attribute name of item. Its absence or another type
 // means the table is not keyed as configured, which no retry mends.

@@ -72,7 +72,7 @@ func TestAddAndRemoveConnection(t *testing.T) {
 		}
 	}
 	after := time.Now().Unix()
-	sameConnections(t, flatten(scan(t, s, "")), []handlers.Connection{a1, a2, b1})
+	sameConnections(t, keys(flatten(scan(t, s, ""))), []handlers.Connection{a1, a2, b1})
 
 	got := item(t, e.client, table, a1)
 	at, ok := got["connected_at"].(*types.AttributeValueMemberN)
@@ -91,9 +91,72 @@ func TestAddAndRemoveConnection(t *testing.T) {
 			t.Fatalf("RemoveConnection(%v): %v", c, err)
 		}
 	}
-	sameConnections(t, flatten(scan(t, s, "")), []handlers.Connection{a2, b1})
+	sameConnections(t, keys(flatten(scan(t, s, ""))), []handlers.Connection{a2, b1})
 	if item(t, e.client, table, a1) != nil {
 		t.Errorf("%v is still stored", a1)
+	}
+}
+
+// TestAddConnectionKeepsItsTime stores a connection that knows when it connected, as
+// API Gateway's $connect event says: the row keeps that time, and the TTL runs from now.
+func TestAddConnectionKeepsItsTime(t *testing.T) {
+	e := newEmulator(t)
+	s, table := e.store(t, dynamodb.Config{TTLAttribute: "expires_at", TTL: time.Hour})
+	c := at(conn("a", "1"), time.Now().Add(-time.Minute))
+	before := time.Now().Add(time.Hour).Unix()
+	if err := s.AddConnection(t.Context(), c); err != nil {
+		t.Fatalf("AddConnection: %v", err)
+	}
+	got := item(t, e.client, table, c)
+	if v, ok := got["connected_at"].(*types.AttributeValueMemberN); !ok || v.Value != strconv.FormatInt(c.ConnectedAt.Unix(), 10) {
+		t.Errorf("connected_at = %#v, want %d", got["connected_at"], c.ConnectedAt.Unix())
+	}
+	if v, ok := got["expires_at"].(*types.AttributeValueMemberN); !ok || v.Value < strconv.FormatInt(before, 10) {
+		t.Errorf("expires_at = %#v, want an hour from now (%d on)", got["expires_at"], before)
+	}
+}
+
+// TestReadsConnectedAt checks the time a Query and a Scan give each connection: the
+// row's connected_at, to the second, and none for a row without one (the Python
+// original writes none) or with something else there.
+func TestReadsConnectedAt(t *testing.T) {
+	e := newEmulator(t)
+	for _, attr := range []string{"connected_at", "date"} { // "date" is a reserved word
+		t.Run(attr, func(t *testing.T) {
+			s, table := e.store(t, dynamodb.Config{ConnectedAtAttribute: attr, PageSize: 2})
+			rows := []struct {
+				id    string
+				value types.AttributeValue // nil: no attribute
+				want  time.Time
+			}{
+				{id: "seconds", value: &types.AttributeValueMemberN{Value: "1700000000"}, want: time.Unix(1_700_000_000, 0)},
+				{id: "fraction", value: &types.AttributeValueMemberN{Value: "1700000000.75"}, want: time.Unix(1_700_000_000, 0)},
+				{id: "none"},
+				{id: "string", value: &types.AttributeValueMemberS{Value: "1700000000"}},
+				{id: "zero", value: &types.AttributeValueMemberN{Value: "0"}},
+				{id: "far future", value: &types.AttributeValueMemberN{Value: "1e30"}},
+			}
+			var want []handlers.Connection
+			for _, r := range rows {
+				c := handlers.Connection{UserID: "alice", ConnectionID: r.id, ConnectedAt: r.want}
+				it := map[string]types.AttributeValue{
+					"user_id":       &types.AttributeValueMemberS{Value: c.UserID},
+					"connection_id": &types.AttributeValueMemberS{Value: c.ConnectionID},
+					"payload":       &types.AttributeValueMemberS{Value: "not read"},
+				}
+				if r.value != nil {
+					it[attr] = r.value
+				}
+				put(t, e.client, table, it)
+				want = append(want, c)
+			}
+			byUser, err := s.UserConnections(t.Context(), "alice")
+			if err != nil {
+				t.Fatalf("UserConnections: %v", err)
+			}
+			sameConnections(t, byUser, want)
+			sameConnections(t, flatten(scan(t, s, "")), want)
+		})
 	}
 }
 

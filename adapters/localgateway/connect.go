@@ -29,9 +29,13 @@ type conn struct {
 	connectedAt time.Time
 	lastActive  atomic.Int64 // Unix nanoseconds of the last message read
 
-	// ready is closed once the upgrade is over: ws is then the socket, or nil if the
-	// upgrade failed. It lets a post that races a fresh connection wait for it rather than
-	// call it gone.
+	// connected is closed once the registry has taken the connection: $connect is over,
+	// and the connection is established. Until then the Management API answers 410 for
+	// it, as API Gateway does (see Gateway.lookup).
+	connected chan struct{}
+	// ready is closed once the upgrade is over too: ws is then the socket, or nil if the
+	// connection was refused or the upgrade failed. The client may see its handshake
+	// answered a moment before: a call between the two waits for it.
 	ready chan struct{}
 	ws    *websocket.Conn
 }
@@ -43,8 +47,11 @@ func (c *conn) connection() handlers.Connection {
 // connect is the $connect route: it registers the connection, upgrades the request to a
 // WebSocket, discards what the client sends, and unregisters the connection at the end.
 //
-// The connection is in the gateway's map before the registry hears of it, so that a post
-// to any registered connection finds it.
+// The order is that of API Gateway with a Lambda $connect integration: the registry
+// stores the connection (the row a broadcast may read at once) while $connect is in
+// progress, and only then is the connection established. A Management API call in
+// between gets 410, as on AWS, so the race of a broadcast with a new connection happens
+// here exactly as it does there.
 func (g *Gateway) connect(w http.ResponseWriter, r *http.Request) {
 	user := r.URL.Query().Get(g.cfg.IdentityParam)
 	if user == "" {
@@ -61,11 +68,13 @@ func (g *Gateway) connect(w http.ResponseWriter, r *http.Request) {
 
 	if err := g.reg.AddConnection(r.Context(), c.connection()); err != nil {
 		g.forget(c)
+		close(c.connected)
 		close(c.ready)
 		log.Error("register connection", "error", err)
 		http.Error(w, "register connection failed", http.StatusInternalServerError)
 		return
 	}
+	close(c.connected)
 	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
 		InsecureSkipVerify: true, // a dev tool: any origin may connect
 		CompressionMode:    websocket.CompressionDisabled,
@@ -97,6 +106,7 @@ func (g *Gateway) add(user string, r *http.Request) *conn {
 		sourceIP:    remoteIP(r),
 		userAgent:   r.UserAgent(),
 		connectedAt: now,
+		connected:   make(chan struct{}),
 		ready:       make(chan struct{}),
 	}
 	c.lastActive.Store(now.UnixNano())

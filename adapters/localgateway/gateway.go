@@ -100,14 +100,31 @@ func (g *Gateway) Close(ctx context.Context) error {
 	}
 }
 
-// lookup returns the open connection id, waiting for its upgrade to finish if need be.
-// It returns nil for an unknown connection.
+// lookup returns the open connection id. It returns nil for a connection the gateway
+// does not know, and at once for one whose $connect is still in progress.
+//
+// API Gateway answers 410 GoneException to a Management API call for a connection that
+// is not established yet, as for one that is gone: "You must establish the connection
+// before using this command" (Use @connections commands in your backend service,
+// https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-how-to-call-websocket-api-connections.html),
+// and the first cause of a 410 is "a message was posted to the WebSocket API before the
+// connection was established" (How do I troubleshoot 410 GoneException errors with API
+// Gateway WebSocket APIs, https://repost.aws/knowledge-center/410-gone-api-gateway). The
+// gateway answers so rather than wait for $connect: a pusher must cope with that 410
+// (and not prune a connection only being opened), and a kinder emulator would hide it.
+// Once $connect is over, a call waits for the upgrade, which the client may see
+// completed a moment before the gateway does.
 func (g *Gateway) lookup(ctx context.Context, id string) *conn {
 	g.mu.RLock()
 	c := g.conns[id]
 	g.mu.RUnlock()
 	if c == nil {
 		return nil
+	}
+	select {
+	case <-c.connected:
+	default:
+		return nil // still in $connect
 	}
 	select {
 	case <-c.ready:

@@ -81,6 +81,15 @@ type env struct {
 // start serves a gateway on a real listener, with an SDK client pointed at it.
 func start(t *testing.T, reg *registry) env {
 	t.Helper()
+	e := serve(t, reg)
+	e.reg = reg
+	return e
+}
+
+// serve serves a gateway registering connections in reg, with an SDK client pointed at
+// it; env.reg is left nil.
+func serve(t *testing.T, reg localgateway.Registry) env {
+	t.Helper()
 	gw, err := localgateway.New(localgateway.Config{}, reg)
 	if err != nil {
 		t.Fatal(err)
@@ -102,7 +111,7 @@ func start(t *testing.T, reg *registry) env {
 			o.BaseEndpoint = aws.String(srv.URL)
 			o.Retryer = aws.NopRetryer{}
 		})
-	return env{gw: gw, reg: reg, srv: srv, client: client}
+	return env{gw: gw, srv: srv, client: client}
 }
 
 func (e env) url(query string) string {
@@ -415,4 +424,90 @@ func TestConcurrentPosts(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+// heldRegistry is a registry whose AddConnection stores the connection, then holds
+// $connect open until the test lets it go, as a slow $connect integration does.
+type heldRegistry struct {
+	*registry
+	added   chan handlers.Connection
+	release chan struct{}
+}
+
+func (r *heldRegistry) AddConnection(ctx context.Context, c handlers.Connection) error {
+	if err := r.registry.AddConnection(ctx, c); err != nil {
+		return err
+	}
+	r.added <- c
+	select {
+	case <-r.release:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// TestConnectionInProgressIsGone calls the Management API for a connection whose
+// $connect has stored it but not completed: API Gateway answers 410 GoneException, at
+// once, and so must the emulator; once $connect completes, the same calls pass.
+func TestConnectionInProgressIsGone(t *testing.T) {
+	reg := &heldRegistry{registry: newRegistry(), added: make(chan handlers.Connection, 1), release: make(chan struct{})}
+	e := serve(t, reg)
+	t.Cleanup(func() { // a failed test lets $connect go, for the gateway to close
+		select {
+		case <-reg.release:
+		default:
+			close(reg.release)
+		}
+	})
+
+	type dialed struct {
+		ws  *websocket.Conn
+		err error
+	}
+	done := make(chan dialed, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		ws, _, err := websocket.Dial(ctx, e.url("?user_id=u1"), nil)
+		done <- dialed{ws, err}
+	}()
+	var c handlers.Connection
+	select {
+	case c = <-reg.added:
+	case <-time.After(10 * time.Second):
+		t.Fatal("$connect never reached the registry")
+	}
+
+	// Each call must be answered while $connect is held: a gateway that waited for the
+	// upgrade would leave it to the call's own deadline.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	id := aws.String(c.ConnectionID)
+	_, postErr := e.client.PostToConnection(ctx, &apigatewaymanagementapi.PostToConnectionInput{ConnectionId: id, Data: []byte(`{}`)})
+	_, getErr := e.client.GetConnection(ctx, &apigatewaymanagementapi.GetConnectionInput{ConnectionId: id})
+	_, deleteErr := e.client.DeleteConnection(ctx, &apigatewaymanagementapi.DeleteConnectionInput{ConnectionId: id})
+	for call, err := range map[string]error{"PostToConnection": postErr, "GetConnection": getErr, "DeleteConnection": deleteErr} {
+		if got := errorType(err); got != "*types.GoneException" {
+			t.Errorf("%s during $connect: error %s, want *types.GoneException", call, got)
+		}
+	}
+	select {
+	case d := <-done:
+		t.Fatalf("the dial ended while $connect was held: %v", d.err)
+	default:
+	}
+
+	close(reg.release)
+	d := <-done
+	if d.err != nil {
+		t.Fatalf("dial: %v", d.err)
+	}
+	defer d.ws.CloseNow()
+	if err := e.post(c.ConnectionID, []byte(`{"after":"connect"}`)); err != nil {
+		t.Fatalf("post once connected: %v", err)
+	}
+	if _, frame, err := read(t, d.ws); err != nil || string(frame) != `{"after":"connect"}` {
+		t.Errorf("client read %q, %v; want the frame posted once connected", frame, err)
+	}
 }

@@ -14,7 +14,8 @@ import (
 // timeFormat is how the Management API writes timestamps (smithy's date-time).
 const timeFormat = "2006-01-02T15:04:05.000Z"
 
-// post is PostToConnection: it sends the body to the connection as one text frame.
+// post is PostToConnection: it sends the body to the connection as one text frame. A
+// connection still in $connect is gone to it, as to GET and DELETE: see lookup.
 func (g *Gateway) post(w http.ResponseWriter, r *http.Request) {
 	c := g.lookup(r.Context(), r.PathValue("id"))
 	if c == nil {

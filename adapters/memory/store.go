@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/apigw-pusher/apigw-pusher/handlers"
 )
@@ -14,6 +15,7 @@ import (
 // connections come and go.
 type Store struct {
 	pageSize int
+	now      func() time.Time
 
 	mu     sync.RWMutex
 	sorted []handlers.Connection // by (UserID, ConnectionID)
@@ -25,7 +27,7 @@ func NewStore(pageSize int) *Store {
 	if pageSize <= 0 {
 		pageSize = 100
 	}
-	return &Store{pageSize: pageSize}
+	return &Store{pageSize: pageSize, now: time.Now}
 }
 
 func compare(a, b handlers.Connection) int {
@@ -35,11 +37,17 @@ func compare(a, b handlers.Connection) int {
 	return strings.Compare(a.ConnectionID, b.ConnectionID)
 }
 
-// AddConnection stores c; storing it twice keeps one.
+// AddConnection stores c with the time it connected: its ConnectedAt, or now, to the
+// second, as the DynamoDB store writes it. Storing it again replaces it.
 func (s *Store) AddConnection(_ context.Context, c handlers.Connection) error {
+	if c.ConnectedAt.IsZero() {
+		c.ConnectedAt = time.Unix(s.now().Unix(), 0)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if i, found := slices.BinarySearchFunc(s.sorted, c, compare); !found {
+	if i, found := slices.BinarySearchFunc(s.sorted, c, compare); found {
+		s.sorted[i] = c
+	} else {
 		s.sorted = slices.Insert(s.sorted, i, c)
 	}
 	return nil
@@ -56,6 +64,21 @@ func (s *Store) DeleteConnections(_ context.Context, conns []handlers.Connection
 	defer s.mu.Unlock()
 	for _, c := range conns {
 		if i, found := slices.BinarySearchFunc(s.sorted, c, compare); found {
+			s.sorted = slices.Delete(s.sorted, i, i+1)
+		}
+	}
+	return nil
+}
+
+// PruneConnections deletes each of conns that was stored before storedBefore, by the
+// time the store holds, whatever the caller's ConnectedAt; it keeps the younger ones,
+// which may still be in $connect (see handlers.ConnectionDeleter).
+func (s *Store) PruneConnections(_ context.Context, conns []handlers.Connection, storedBefore time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range conns {
+		i, found := slices.BinarySearchFunc(s.sorted, c, compare)
+		if found && s.sorted[i].ConnectedAt.Before(storedBefore) {
 			s.sorted = slices.Delete(s.sorted, i, i+1)
 		}
 	}

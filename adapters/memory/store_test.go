@@ -7,13 +7,18 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/apigw-pusher/apigw-pusher/adapters/memory"
 	"github.com/apigw-pusher/apigw-pusher/handlers"
 )
 
+// stored is when the tests' connections connected: long ago, and the same for all, so
+// that what the store returns compares equal to what was added.
+var stored = time.Unix(1_700_000_000, 0)
+
 func conn(user, id string) handlers.Connection {
-	return handlers.Connection{UserID: user, ConnectionID: id}
+	return handlers.Connection{UserID: user, ConnectionID: id, ConnectedAt: stored}
 }
 
 // newStore returns a Store with scan pages of pageSize holding conns.
@@ -175,6 +180,64 @@ func TestStoreDeleteConnections(t *testing.T) {
 			}
 			if s.Len() != len(tt.want) {
 				t.Errorf("Len() = %d, want %d", s.Len(), len(tt.want))
+			}
+		})
+	}
+}
+
+// TestStoreConnectedAt checks the time a connection is stored with: its own, or the
+// time of AddConnection, to the second, for one that has none.
+func TestStoreConnectedAt(t *testing.T) {
+	s := memory.NewStore(0)
+	before := time.Now().Truncate(time.Second)
+	if err := s.AddConnection(t.Context(), handlers.Connection{UserID: "alice", ConnectionID: "new"}); err != nil {
+		t.Fatal(err)
+	}
+	after := time.Now()
+	if err := s.AddConnection(t.Context(), conn("alice", "old")); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := s.UserConnections(t.Context(), "alice")
+	if len(got) != 2 {
+		t.Fatalf("UserConnections = %v, want 2", got)
+	}
+	if at := got[0].ConnectedAt; at.Before(before) || at.After(after) || at.Nanosecond() != 0 {
+		t.Errorf("a connection without a time is stored at %v, want the second of AddConnection, within [%v, %v]", at, before, after)
+	}
+	if at := got[1].ConnectedAt; !at.Equal(stored) {
+		t.Errorf("a connection with a time is stored at %v, want its own %v", at, stored)
+	}
+}
+
+// TestStorePruneConnections checks that a prune deletes the connections stored before
+// the cutoff, by the time the store holds, and keeps the others.
+func TestStorePruneConnections(t *testing.T) {
+	cutoff := stored.Add(time.Hour)
+	at := func(c handlers.Connection, t time.Time) handlers.Connection { c.ConnectedAt = t; return c }
+	old, young, edge := conn("alice", "old"), at(conn("alice", "young"), cutoff.Add(time.Second)), at(conn("bob", "edge"), cutoff)
+	tests := []struct {
+		name  string
+		prune []handlers.Connection
+		want  []handlers.Connection
+	}{
+		{name: "old goes, young stays", prune: []handlers.Connection{old, young}, want: []handlers.Connection{young, edge}},
+		{name: "stored at the cutoff stays", prune: []handlers.Connection{edge}, want: []handlers.Connection{old, young, edge}},
+		{name: "judged by the stored time, not the caller's", prune: []handlers.Connection{at(young, stored), old.Key()},
+			want: []handlers.Connection{young, edge}},
+		{name: "absent and repeated", prune: []handlers.Connection{conn("zoe", "z"), old, old}, want: []handlers.Connection{young, edge}},
+		{name: "none", prune: nil, want: []handlers.Connection{old, young, edge}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newStore(t, 0, old, young, edge)
+			if err := s.PruneConnections(t.Context(), tt.prune, cutoff); err != nil {
+				t.Fatalf("PruneConnections: %v", err)
+			}
+			want := slices.SortedFunc(slices.Values(tt.want), func(a, b handlers.Connection) int {
+				return cmp.Or(strings.Compare(a.UserID, b.UserID), strings.Compare(a.ConnectionID, b.ConnectionID))
+			})
+			if got := flatten(scan(t, s, "", nil)); !slices.Equal(got, want) {
+				t.Errorf("store holds %v, want %v", got, want)
 			}
 		})
 	}

@@ -27,5 +27,8 @@ func NewAWSConfig(ctx context.Context) (aws.Config, error) {
 	return cfg, nil
 }
 
-// NewDynamoDBClient returns the DynamoDB client of the connection store.
+// NewDynamoDBClient returns the DynamoDB client of the connection store, with the SDK's
+// standard retryer (or what AWS_MAX_ATTEMPTS and AWS_RETRY_MODE make it). Only the
+// $connect and $disconnect writes use it: the store makes the pipeline's calls one
+// attempt each, for the pipeline retries them (see package dynamodb, oneAttempt).
 func NewDynamoDBClient(cfg aws.Config) dynamodb.API { return ddb.NewFromConfig(cfg) }

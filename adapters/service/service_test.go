@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -17,6 +18,8 @@ import (
 	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"github.com/apigw-pusher/apigw-pusher/adapters/dynamodb"
+	"github.com/apigw-pusher/apigw-pusher/adapters/localgateway"
 	"github.com/apigw-pusher/apigw-pusher/adapters/localgateway/gatewaytest"
 	"github.com/apigw-pusher/apigw-pusher/adapters/service"
 	"github.com/apigw-pusher/apigw-pusher/adapters/stacktest"
@@ -147,7 +150,8 @@ func TestServePrunesStaleConnections(t *testing.T) {
 	s := stacktest.New(t)
 	alice := s.Connect(t, "alice", "alice")
 	store := s.Store
-	ghost := handlers.Connection{UserID: "alice", ConnectionID: "R2hvc3RDb25uZWN0aW9u"}
+	// Stored an hour ago, long past any $connect, and no socket backs it.
+	ghost := handlers.Connection{UserID: "alice", ConnectionID: "R2hvc3RDb25uZWN0aW9u", ConnectedAt: time.Now().Add(-time.Hour)}
 	if err := store.AddConnection(context.Background(), ghost); err != nil {
 		t.Fatal(err)
 	}
@@ -265,6 +269,7 @@ func TestServeBroadcastsOver5000Connections(t *testing.T) {
 	s := stacktest.New(t)
 	store := s.Store
 	const n = 5000
+	storedAt := time.Now().Add(-time.Hour) // long past any $connect
 	var wg sync.WaitGroup
 	work := make(chan int)
 	for range 16 {
@@ -272,7 +277,7 @@ func TestServeBroadcastsOver5000Connections(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := range work {
-				c := handlers.Connection{UserID: fmt.Sprint("user-", i%1000), ConnectionID: fmt.Sprintf("conn-%04d", i)}
+				c := handlers.Connection{UserID: fmt.Sprint("user-", i%1000), ConnectionID: fmt.Sprintf("conn-%04d", i), ConnectedAt: storedAt}
 				if err := store.AddConnection(context.Background(), c); err != nil {
 					t.Error(err)
 				}
@@ -362,4 +367,163 @@ func TestServeGracefulStop(t *testing.T) {
 			t.Errorf("%s delivered %d times", frame, n)
 		}
 	}
+}
+
+// TestServeConnectsRacingBroadcasts connects 100 clients to `pusher gateway` while
+// broadcasts run back to back through SQS, `pusher serve` and DynamoDB, each client's
+// $connect held open after its row is written (as a slow $connect Lambda function holds
+// it) until a broadcast has posted to the row and been answered 410, as API Gateway
+// answers before $connect completes. Such a 410 must not prune the row: afterwards every
+// client has its row and receives the next request, and nothing was pruned.
+func TestServeConnectsRacingBroadcasts(t *testing.T) {
+	const clients = 100
+	s := stacktest.New(t)
+	// `pusher gateway` from its parts, on the stack's table, with $connect held in the
+	// registry and the Management API behind a proxy that records each post's answer.
+	gwCfg, err := service.GatewayDefaults(service.GatewayConfig{Listen: "127.0.0.1:0", Table: dynamodb.Config{Table: stacktest.Table}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, closeLn, err := service.NewGatewayListener(gwCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(closeLn)
+	rec := gatewaytest.NewRecorder(t, "http://"+ln.Addr().String())
+	held := gatewaytest.HeldConnects{Registry: s.Store, Recorder: rec, Limit: 30 * time.Second}
+	lg, err := localgateway.New(localgateway.Config{Logger: stacktest.Logger(t)}, held)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stacktest.RunUntilCleanup(t, "pusher gateway", service.NewGateway(ln, lg, s.Store).Run)
+	svc, _ := s.Serve(t, func(c *service.Config) { c.APIGWEndpoint = rec.URL })
+
+	// Broadcasts back to back: each is sent once the queue holds none waiting. (Under
+	// load a request may outlast the queue's 2s visibility timeout and come again; that
+	// is more broadcasts, not fewer.)
+	stop, stopped := make(chan struct{}), make(chan struct{})
+	broadcasts := 0
+	go func() {
+		defer close(stopped)
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(10 * time.Millisecond): // the queue's count is polled
+			}
+			n, err := queued(s)
+			if err == nil && n == 0 {
+				_, err = s.SQS.SendMessage(context.Background(), &awssqs.SendMessageInput{
+					QueueUrl: aws.String(s.QueueURL), MessageBody: aws.String(fmt.Sprintf(`{"data":{"broadcast":%d}}`, broadcasts)),
+				})
+				broadcasts++
+			}
+			if err != nil {
+				t.Errorf("broadcast %d: %v", broadcasts, err)
+				return
+			}
+		}
+	}()
+
+	// In waves, each once the one before is connected, so that connects and the
+	// broadcasts posting to those connected before overlap throughout.
+	const wave = 20
+	conns := make([]*gatewaytest.Client, clients)
+	for start := 0; start < clients; start += wave {
+		var wg sync.WaitGroup
+		for i := start; i < min(start+wave, clients); i++ {
+			wg.Go(func() {
+				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+				defer cancel()
+				name := fmt.Sprintf("user-%03d", i)
+				c, err := gatewaytest.Open(ctx, t, ln.Addr().String(), name, name)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				conns[i] = c
+			})
+		}
+		wg.Wait()
+	}
+	close(stop)
+	<-stopped
+	if t.Failed() {
+		t.FailNow()
+	}
+	t.Logf("%d broadcasts while %d clients connected", broadcasts, clients)
+
+	// The race took place: a broadcast posted to each connection during its $connect and
+	// was answered 410. No row was pruned for it.
+	for _, c := range conns {
+		rows, err := s.Store.UserConnections(context.Background(), c.Name)
+		if err != nil || len(rows) != 1 {
+			t.Errorf("%s: rows %v (%v), want its one connection", c.Name, rows, err)
+			continue
+		}
+		if answers := rec.Answers(rows[0].ConnectionID); len(answers) == 0 || answers[0] != http.StatusGone {
+			t.Errorf("%s: posts answered %v, want a 410 during $connect first", c.Name, answers)
+		}
+	}
+	resp, err := http.Get("http://" + svc.Ops.Addr().String() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), "\npusher_prunes_total 0\n") {
+		t.Errorf("/metrics counts prunes: %s", grep(string(body), "pusher_prunes_total"))
+	}
+
+	// And every client receives the next request.
+	s.Send(t, `{"data":"final"}`)
+	for _, c := range conns {
+		awaitFrame(t, c, `"final"`, time.Minute)
+	}
+}
+
+// queued returns the messages of the stack's queue, in flight or not (goaws counts both
+// in ApproximateNumberOfMessages).
+func queued(s *stacktest.Stack) (int, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out, err := s.SQS.GetQueueAttributes(ctx, &awssqs.GetQueueAttributesInput{
+		QueueUrl:       aws.String(s.QueueURL),
+		AttributeNames: []sqstypes.QueueAttributeName{"ApproximateNumberOfMessages"},
+	})
+	if err != nil {
+		return 0, err
+	}
+	return strconv.Atoi(out.Attributes["ApproximateNumberOfMessages"])
+}
+
+// awaitFrame reads c's frames until want, failing the test after limit: a request that
+// follows many others may take a while on a loaded machine.
+func awaitFrame(t *testing.T, c *gatewaytest.Client, want string, limit time.Duration) {
+	t.Helper()
+	deadline := time.After(limit)
+	for {
+		select {
+		case f, ok := <-c.Frames:
+			if !ok {
+				t.Fatalf("%s: connection closed before %s", c.Name, want)
+			}
+			if f == want {
+				return
+			}
+		case <-deadline:
+			t.Fatalf("%s: no %s in %s", c.Name, want, limit)
+		}
+	}
+}
+
+// grep returns the lines of text that hold s.
+func grep(text, s string) string {
+	var lines []string
+	for line := range strings.Lines(text) {
+		if strings.Contains(line, s) {
+			lines = append(lines, strings.TrimSpace(line))
+		}
+	}
+	return strings.Join(lines, "; ")
 }

@@ -4,6 +4,7 @@ package gatewaytest
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -26,9 +27,20 @@ func Dial(t testing.TB, addr, name, user string) *Client {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	c, err := Open(ctx, t, addr, name, user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// Open is Dial for a test that connects many clients at once, from goroutines: it
+// returns the error instead of failing the test, and waits for the connection as long
+// as ctx lets it.
+func Open(ctx context.Context, t testing.TB, addr, name, user string) (*Client, error) {
 	ws, _, err := websocket.Dial(ctx, "ws://"+addr+"/?user_id="+user, nil)
 	if err != nil {
-		t.Fatalf("connect %s: %v", name, err)
+		return nil, fmt.Errorf("connect %s: %w", name, err)
 	}
 	ws.SetReadLimit(handlers.MaxFrameBytes)
 	c := &Client{Name: name, Frames: make(chan string, 1000), ws: ws}
@@ -43,7 +55,7 @@ func Dial(t testing.TB, addr, name, user string) *Client {
 		}
 	}()
 	t.Cleanup(func() { _ = ws.CloseNow() })
-	return c
+	return c, nil
 }
 
 // Next returns the client's next frame, failing the test after 10s without one.
