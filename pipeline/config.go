@@ -26,7 +26,8 @@ type Config struct {
 	RequestTimeout time.Duration
 	// PruneGrace is how long after $connect stored it a connection answered 410 is kept
 	// rather than pruned: API Gateway answers 410 until $connect completes, which its
-	// integration timeout of 29s bounds. Default 30s.
+	// integration timeout of 29s bounds. Default 60s, leaving room for clocks that
+	// differ and connection times kept to the second.
 	PruneGrace time.Duration
 	// PageSize bounds the connections of one multicast page; default 100.
 	PageSize int
@@ -80,7 +81,7 @@ func (c *Config) setDefaults() {
 	setDefault(&c.MaxRequests, 256)
 	setDefault(&c.PostTimeout, 10*time.Second)
 	setDefault(&c.RequestTimeout, 15*time.Minute)
-	setDefault(&c.PruneGrace, 30*time.Second)
+	setDefault(&c.PruneGrace, time.Minute)
 	setDefault(&c.PageSize, 100)
 	setDefault(&c.MaxFrameBytes, handlers.MaxFrameBytes)
 	setDefault(&c.CloseTimeout, 30*time.Second)
@@ -121,7 +122,7 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("Retry.Jitter is %v, outside [0, 1)", c.Retry.Jitter))
 	}
 	for name, d := range map[string]time.Duration{
-		"PostTimeout": c.PostTimeout, "RequestTimeout": c.RequestTimeout, "CloseTimeout": c.CloseTimeout, "Breaker.OpenFor": c.Breaker.OpenFor,
+		"PostTimeout": c.PostTimeout, "RequestTimeout": c.RequestTimeout, "PruneGrace": c.PruneGrace, "CloseTimeout": c.CloseTimeout, "Breaker.OpenFor": c.Breaker.OpenFor,
 	} {
 		if d < 0 {
 			errs = append(errs, fmt.Errorf("%s is %s, below 0", name, d))

@@ -29,6 +29,7 @@ type Metrics struct {
 	connections  prometheus.Counter
 	deliveries   prometheus.Counter
 	prunes       prometheus.Counter
+	connecting   prometheus.Counter
 	failures     *prometheus.CounterVec
 	parkFailures *prometheus.CounterVec
 	postLatency  *prometheus.HistogramVec
@@ -52,6 +53,8 @@ func New() (*Metrics, error) {
 			Help: "Frames the gateway took."}),
 		prunes: prometheus.NewCounter(prometheus.CounterOpts{Namespace: namespace, Name: "prunes_total",
 			Help: "Stale connections deleted from the store."}),
+		connecting: prometheus.NewCounter(prometheus.CounterOpts{Namespace: namespace, Name: "connecting_total",
+			Help: "Deliveries the gateway answered 410 for a connection still in $connect: not delivered, not pruned."}),
 		failures: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "failures_total",
 			Help: "Messages parked in the poison queue, by stage and error class."}, []string{"stage", "class"}),
 		parkFailures: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "park_failures_total",
@@ -61,7 +64,7 @@ func New() (*Metrics, error) {
 		breakerOpen: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: namespace, Name: "post_breaker_open",
 			Help: "1 while the gateway's circuit breaker is open and posts are parked instead of made."}),
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.inFlight, m.connections, m.deliveries, m.prunes, m.failures,
+	for _, c := range []prometheus.Collector{m.requests, m.inFlight, m.connections, m.deliveries, m.prunes, m.connecting, m.failures,
 		m.parkFailures, m.postLatency, m.breakerOpen,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
 		if err := reg.Register(c); err != nil {
@@ -109,6 +112,9 @@ func (m *Metrics) Progressed(d pipeline.Stats) {
 	}
 	if d.Pruned > 0 {
 		m.prunes.Add(float64(d.Pruned))
+	}
+	if d.Connecting > 0 {
+		m.connecting.Add(float64(d.Connecting))
 	}
 }
 
