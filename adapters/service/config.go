@@ -37,7 +37,7 @@ type Config struct {
 	WaitTime time.Duration
 	// VisibilityTimeout is how long a received message stays hidden; zero keeps the
 	// queue's own. A request that takes longer keeps its message hidden: the subscriber
-	// extends the timeout every half of it until the request settles.
+	// extends the timeout every third of it until the request settles.
 	VisibilityTimeout time.Duration
 	// OpsListen is the address of /metrics, /healthz and /readyz; default :9090.
 	OpsListen string

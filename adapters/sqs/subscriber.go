@@ -42,7 +42,8 @@ type Subscriber struct {
 	queueMu  sync.Mutex
 	queueURL string
 	// visibility is how long a received message stays hidden: VisibilityTimeout, or the
-	// queue's own. A message still unsettled is hidden again for as long every half of it.
+	// queue's own. A message still unsettled is hidden again for as long every third of it,
+	// so that a heartbeat late by a third still comes in time.
 	visibility time.Duration
 
 	slots   chan struct{} // a token per message asked for or handed out, and not settled
@@ -274,7 +275,7 @@ func (s *Subscriber) settle(queueURL string, visibility time.Duration, msg *mess
 	// with backoff): keep its message hidden meanwhile, or SQS delivers it again.
 	var heartbeat <-chan time.Time
 	if visibility > 0 {
-		t := time.NewTicker(max(visibility/2, time.Second))
+		t := time.NewTicker(max(visibility/3, 500*time.Millisecond))
 		defer t.Stop()
 		heartbeat = t.C
 	}
