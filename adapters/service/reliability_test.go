@@ -86,7 +86,7 @@ const (
 	// would measure the machine. 10s brings back what a SIGKILL leaves within the row.
 	visibility    = 10 * time.Second
 	quietAfter    = 2 * time.Second // with the queue empty, no frame for this long
-	quietLimit    = 90 * time.Second
+	quietLimit    = 60 * time.Second
 	shutdownGrace = 20 * time.Second
 	burstShare    = 0.5 // of the posts failed during a burst
 	throttleShare = 0.5 // of the DynamoDB calls throttled
