@@ -4,7 +4,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"net/http/httputil"
 	"net/url"
 	"strings"
 	"sync"
@@ -28,7 +27,7 @@ func NewFaults(t testing.TB, gateway string) *Faults {
 	if err != nil {
 		t.Fatal(err)
 	}
-	proxy := httputil.NewSingleHostReverseProxy(target)
+	proxy := newProxy(target)
 	f := &Faults{posts: map[string]int{}}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, ok := strings.CutPrefix(r.URL.Path, "/@connections/")
@@ -43,7 +42,7 @@ func NewFaults(t testing.TB, gateway string) *Faults {
 		if fail != nil {
 			if status := fail(id, n); status != 0 {
 				_, _ = io.Copy(io.Discard, r.Body)
-				w.Header().Set("X-Amzn-Errortype", "InternalServerErrorException")
+				w.Header().Set("X-Amzn-Errortype", errorType(status))
 				w.WriteHeader(status)
 				_, _ = w.Write([]byte(`{"message":"injected failure"}`))
 				return
@@ -54,6 +53,28 @@ func NewFaults(t testing.TB, gateway string) *Faults {
 	t.Cleanup(srv.Close)
 	f.URL = srv.URL
 	return f
+}
+
+// errorType is the error the Management API names in X-Amzn-ErrorType with status: the
+// errors of PostToConnection in the service's model (aws-sdk-go-v2
+// service/apigatewaymanagementapi/schemas: ForbiddenException 403, GoneException 410,
+// PayloadTooLargeException 413, LimitExceededException 429, the last "sending more than
+// the allowed number of requests per unit of time", per
+// https://docs.aws.amazon.com/AWSJavaSDK/latest/javadoc/com/amazonaws/services/apigatewaymanagementapi/model/package-summary.html),
+// else API Gateway's InternalServerErrorException.
+func errorType(status int) string {
+	switch status {
+	case http.StatusGone:
+		return "GoneException"
+	case http.StatusTooManyRequests:
+		return "LimitExceededException"
+	case http.StatusForbidden:
+		return "ForbiddenException"
+	case http.StatusRequestEntityTooLarge:
+		return "PayloadTooLargeException"
+	default:
+		return "InternalServerErrorException"
+	}
 }
 
 // Fail makes the n-th post to connection id answered with fail(id, n), when not 0, and
