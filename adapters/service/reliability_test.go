@@ -117,9 +117,9 @@ func scenarios() []scenario {
 			r.wait(r.sendPaced(r.mixed(requestsPerRow), requestsPerSec))
 			r.waitQuiet()
 		}},
-		{name: "gateway-429-bursts", fault: "4 bursts of 1.5s every 3s: half the posts answered 429 LimitExceededException",
+		{name: "gateway-429-bursts", fault: "4 bursts of 1.5s every 3s: half the posts answered 429 LimitExceededException; then replay",
 			run: func(r *rowRun) { r.gatewayBursts(func() int { return http.StatusTooManyRequests }) }},
-		{name: "gateway-5xx-bursts", fault: "4 bursts of 1.5s every 3s: half the posts answered 500/502/503/504",
+		{name: "gateway-5xx-bursts", fault: "4 bursts of 1.5s every 3s: half the posts answered 500/502/503/504; then replay",
 			run: func(r *rowRun) {
 				r.gatewayBursts(func() int {
 					return []int{http.StatusInternalServerError, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout}[rand.IntN(4)]
@@ -491,7 +491,8 @@ func (r *rowRun) after(d time.Duration, f func()) {
 }
 
 // gatewayBursts runs a row of bursts of failed posts: 4 bursts of 1.5s, one every 3s
-// from the first request on, in which half the posts are answered status().
+// from the first request on, in which half the posts are answered status(); then what
+// was parked is replayed, as an operator would.
 func (r *rowRun) gatewayBursts(status func() int) {
 	r.serve()
 	sent := r.sendPaced(r.mixed(requestsPerRow), requestsPerSec)
@@ -509,6 +510,7 @@ func (r *rowRun) gatewayBursts(status func() int) {
 	}
 	r.wait(sent)
 	r.waitQuiet()
+	r.replay()
 }
 
 // racingConnects is the row of clients connecting while broadcasts run: 30 clients are
