@@ -1,6 +1,10 @@
 package replay
 
 import (
+	"sync/atomic"
+
+	"golang.org/x/sync/errgroup"
+
 	"bytes"
 	"context"
 	"encoding/json"
@@ -44,17 +48,27 @@ func NewDevQueue(base string, client *http.Client) (*DevQueue, error) {
 }
 
 // List hands over the messages parked when it is called, oldest first.
-func (q *DevQueue) List(ctx context.Context, fn func(*message.Message) error) error {
+func (q *DevQueue) List(ctx context.Context, workers int, fn func(*message.Message) error) error {
 	var msgs []memory.Message
 	if err := q.do(ctx, http.MethodGet, "/poison/messages", nil, &msgs, http.StatusOK); err != nil {
 		return err
 	}
+	var g errgroup.Group
+	g.SetLimit(max(workers, 1))
+	var failed atomic.Bool
 	for _, m := range msgs {
-		if err := fn(m.Watermill()); err != nil {
-			return err
+		if failed.Load() {
+			break
 		}
+		g.Go(func() error {
+			err := fn(m.Watermill())
+			if err != nil {
+				failed.Store(true)
+			}
+			return err
+		})
 	}
-	return nil
+	return g.Wait()
 }
 
 // Delete removes m; one that is gone already (a replay removes what it replayed) is

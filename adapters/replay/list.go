@@ -21,7 +21,7 @@ import (
 // changes nothing.
 func Select(ctx context.Context, q Queue, f Filter) ([]pipeline.Parked, error) {
 	var out []pipeline.Parked
-	err := q.List(ctx, func(m *message.Message) error {
+	err := q.List(ctx, 1, func(m *message.Message) error {
 		if p := pipeline.ParkedFrom(m); f.Match(p) {
 			out = append(out, p)
 		}
@@ -104,7 +104,7 @@ func Export(ctx context.Context, q Queue, f Filter, w io.Writer) (int, error) {
 	bw := bufio.NewWriter(w)
 	enc := json.NewEncoder(bw)
 	n := 0
-	err := q.List(ctx, func(m *message.Message) error {
+	err := q.List(ctx, 1, func(m *message.Message) error {
 		if !f.Match(pipeline.ParkedFrom(m)) {
 			return nil
 		}

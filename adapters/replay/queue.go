@@ -10,9 +10,10 @@ import (
 
 // Queue is a poison queue as a replay sees it.
 type Queue interface {
-	// List hands each parked message to fn, once, then makes those that were not
-	// deleted available again. It stops at the first error of fn and returns it.
-	List(ctx context.Context, fn func(*message.Message) error) error
+	// List hands each parked message to fn, once, from up to workers goroutines at a
+	// time (1: one after the other, in order), then makes those that were not deleted
+	// available again. It stops at the first error of fn and returns it.
+	List(ctx context.Context, workers int, fn func(*message.Message) error) error
 	// Delete removes a message List handed over, while List runs.
 	Delete(ctx context.Context, m *message.Message) error
 	// Park puts m into the queue, as the pipeline would have parked it.

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -32,6 +34,10 @@ type SendConfig struct {
 	DryRun bool
 	// Rate is the most messages sent per second; 0 is no limit.
 	Rate float64
+	// Concurrency is how many messages are replayed at once; default 32. A replay
+	// after an outage holds thousands of deliveries: one at a time, each waiting for
+	// its post and its delete, they would take minutes.
+	Concurrency int
 	// Target tells where the messages go; default ToStage. The Replayer must match it.
 	Target Target
 	// Timeout bounds the replay of one message, which goes on when the send is
@@ -51,6 +57,9 @@ func (c *SendConfig) setDefaults() {
 	if c.Timeout == 0 {
 		c.Timeout = 30 * time.Second
 	}
+	if c.Concurrency == 0 {
+		c.Concurrency = 32
+	}
 	if c.Progress == nil {
 		c.Progress = nopProgress{}
 	}
@@ -66,6 +75,8 @@ func (c SendConfig) Validate() error {
 		return fmt.Errorf("target %q is neither %s nor %s", c.Target, ToStage, ToQueue)
 	case c.Rate < 0:
 		return fmt.Errorf("rate %v is below 0", c.Rate)
+	case c.Concurrency < 0:
+		return fmt.Errorf("concurrency %d is below 0", c.Concurrency)
 	case c.Timeout < 0:
 		return fmt.Errorf("timeout %s is below 0", c.Timeout)
 	}
@@ -94,9 +105,9 @@ type Report struct {
 // errStopped stops a listing when the send is cancelled.
 var errStopped = errors.New("send stopped")
 
-// Send re-injects the selected messages of q through r, one at a time, and deletes each
-// from q once its replay settled. When ctx is done it stops between messages: the one
-// in flight finishes (within cfg.Timeout) and every message is either replayed and
+// Send re-injects the selected messages of q through r, cfg.Concurrency at a time, and
+// deletes each from q once its replay settled. When ctx is done it stops taking more:
+// those in flight finish (within cfg.Timeout) and every message is either replayed and
 // deleted or still parked. It returns ctx's error then.
 func Send(ctx context.Context, q Queue, r Replayer, cfg SendConfig) (Report, error) {
 	cfg.setDefaults()
@@ -110,26 +121,35 @@ func Send(ctx context.Context, q Queue, r Replayer, cfg SendConfig) (Report, err
 		tick = t.C
 	}
 	defer cfg.Progress.Close()
-	var rep Report
-	first := true
-	err := q.List(ctx, func(m *message.Message) error {
+	var (
+		mu    sync.Mutex // guards rep
+		rep   Report
+		first atomic.Bool
+	)
+	first.Store(true)
+	count := func(f func(*Report)) {
+		mu.Lock()
+		f(&rep)
+		mu.Unlock()
+	}
+	err := q.List(ctx, cfg.Concurrency, func(m *message.Message) error {
 		p := pipeline.ParkedFrom(m)
 		if !cfg.Filter.Match(p) {
 			return nil
 		}
-		rep.Selected++
+		count(func(r *Report) { r.Selected++ })
 		if ctx.Err() != nil {
-			rep.Left++
+			count(func(r *Report) { r.Left++ })
 			return nil // counted, not sent: the listing releases it
 		}
 		log := cfg.Logger.With("uuid", p.UUID, "stage", p.Stage, "user_id", p.UserID, "connection_id", p.ConnectionID)
 		if cfg.Target == ToQueue && !Requeueable(p) {
-			rep.Skipped++
+			count(func(r *Report) { r.Skipped++ })
 			log.Info("skip: not a request, cannot go back to the queue")
 			return nil
 		}
 		if from := m.Metadata.Get(sqs.TruncatedFromKey); from != "" {
-			rep.Skipped++
+			count(func(r *Report) { r.Skipped++ })
 			log.Warn("skip: its payload was truncated to fit the poison queue; export it to see what is left", "payload_bytes", from)
 			return nil
 		}
@@ -138,36 +158,37 @@ func Send(ctx context.Context, q Queue, r Replayer, cfg SendConfig) (Report, err
 			cfg.Progress.Done(p, nil)
 			return nil
 		}
-		if tick != nil && !first {
+		if tick != nil && !first.CompareAndSwap(true, false) {
 			select {
 			case <-tick:
 			case <-ctx.Done():
-				rep.Left++
+				count(func(r *Report) { r.Left++ })
 				return nil
 			}
 		}
-		first = false
 		// A replay that began finishes even if the send is cancelled: a half-done
 		// replay could leave a message neither parked nor delivered.
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.Timeout)
 		defer cancel()
 		stats, err := r.Replay(rctx, m)
 		if err != nil {
-			rep.Failed++
+			count(func(r *Report) { r.Failed++ })
 			log.Error("replay did not settle: left parked", "error", err)
 			cfg.Progress.Done(p, err)
 			return nil
 		}
 		if err := q.Delete(rctx, m); err != nil {
-			rep.Failed++
+			count(func(r *Report) { r.Failed++ })
 			log.Error("replayed, but the parked copy could not be deleted: it would be replayed again", "error", err)
 			cfg.Progress.Done(p, err)
 			return nil
 		}
-		rep.Replayed++
-		if stats.Failed > 0 {
-			rep.Reparked++
-		}
+		count(func(r *Report) {
+			r.Replayed++
+			if stats.Failed > 0 {
+				r.Reparked++
+			}
+		})
 		log.Info("replayed", "delivered", stats.Delivered, "pruned", stats.Pruned, "failed", stats.Failed)
 		cfg.Progress.Done(p, nil)
 		return nil

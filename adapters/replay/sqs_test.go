@@ -210,6 +210,7 @@ func TestReplaySQS(t *testing.T) {
 		defer cancel()
 		c := sendCfg(replay.Filter{})
 		c.Progress = &cancelAfter{n: 1, cancel: cancel}
+		c.Concurrency = 1 // one at a time: the cancel comes between the two
 		rep, err := replay.Send(cctx, svc.Queue, r, c)
 		if err == nil || rep.Replayed != 1 || rep.Left != 1 {
 			t.Fatalf("cancelled send: %+v %v", rep, err)

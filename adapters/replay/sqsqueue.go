@@ -1,6 +1,10 @@
 package replay
 
 import (
+	"sync/atomic"
+
+	"golang.org/x/sync/errgroup"
+
 	"context"
 	"errors"
 	"fmt"
@@ -58,10 +62,11 @@ func NewSQSQueue(cfg Config, client SQSAPI, logger *slog.Logger) (*SQSQueue, err
 const maxHeld = 100_000
 
 // List receives every message of the queue (up to maxHeld in one pass), hiding each for
-// the visibility timeout, then hands them to fn; at the end it makes those that were
-// not deleted visible again (ChangeMessageVisibility 0). Receiving all first means that
-// a message parked again while fn runs is not handed over a second time.
-func (q *SQSQueue) List(ctx context.Context, fn func(*message.Message) error) error {
+// the visibility timeout, then hands them to fn, from up to workers goroutines at once;
+// at the end it makes those that were not deleted visible again (ChangeMessageVisibility
+// 0). Receiving all first means that a message parked again while fn runs is not handed
+// over a second time.
+func (q *SQSQueue) List(ctx context.Context, workers int, fn func(*message.Message) error) error {
 	var held []types.Message
 	seen := map[string]int{}
 	defer func() { q.release(held) }()
@@ -99,7 +104,13 @@ func (q *SQSQueue) List(ctx context.Context, fn func(*message.Message) error) er
 	if len(held) >= maxHeld {
 		q.logger.Warn("the poison queue holds more than one pass takes: run again for the rest", "held", len(held))
 	}
+	var g errgroup.Group
+	g.SetLimit(max(workers, 1))
+	var failed atomic.Bool
 	for i, m := range held {
+		if failed.Load() {
+			break
+		}
 		msg, err := sqs.ParkedMessage(m)
 		if err != nil {
 			q.logger.Warn("skip a poison message that is not in the pusher's format", "message_id", aws.ToString(m.MessageId), "error", err)
@@ -108,18 +119,21 @@ func (q *SQSQueue) List(ctx context.Context, fn func(*message.Message) error) er
 		q.mu.Lock()
 		q.handles[msg] = aws.ToString(m.ReceiptHandle)
 		q.mu.Unlock()
-		err = fn(msg)
-		q.mu.Lock()
-		if q.handles[msg] == "" {
-			held[i].ReceiptHandle = nil // deleted: nothing to release
-		}
-		delete(q.handles, msg)
-		q.mu.Unlock()
-		if err != nil {
+		g.Go(func() error {
+			err := fn(msg)
+			q.mu.Lock()
+			if q.handles[msg] == "" {
+				held[i].ReceiptHandle = nil // deleted: nothing to release
+			}
+			delete(q.handles, msg)
+			q.mu.Unlock()
+			if err != nil {
+				failed.Store(true)
+			}
 			return err
-		}
+		})
 	}
-	return nil
+	return g.Wait()
 }
 
 // release makes the held messages that were not deleted visible again, even when ctx

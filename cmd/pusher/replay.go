@@ -18,7 +18,7 @@ import (
 const replayUsage = `usage: pusher replay <list|send|export|import> [flags]
 
   list   [--reason R] [--stage S] [--since 1h] [--user U] [--json]
-  send   [filters] [--dry-run] [--rate 100/s] [--to stage|queue]
+  send   [filters] [--dry-run] [--rate 100/s] [--concurrency 32] [--to stage|queue]
   export [filters] > parked.jsonl
   import parked.jsonl
 
@@ -117,6 +117,7 @@ func runReplaySend(ctx context.Context, args []string, stdout, stderr io.Writer)
 	var send replay.SendConfig
 	fs.BoolVar(&send.DryRun, "dry-run", false, "change nothing: print what would be sent")
 	rate := fs.FlagSet.String("rate", "", "most messages sent per second, such as 100/s (default: no limit)")
+	fs.FlagSet.IntVar(&send.Concurrency, "concurrency", 32, "messages replayed at once")
 	to := fs.FlagSet.String("to", "stage", "stage: re-inject each message at the stage it failed in; queue: send parked requests back to NOTIFICATIONS_QUEUE_URL")
 	fs.String(&rf.cfg.QueueURL, "queue-url", "NOTIFICATIONS_QUEUE_URL", "", "SQS queue of notification requests, for --to queue")
 	fs.String(&rf.cfg.APIGWEndpoint, "apigw-endpoint", "APIGW_ENDPOINT", "", "Management API endpoint the replayed deliveries are posted to")
