@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/samber/lo"
-	"golang.org/x/sync/errgroup"
 )
 
 // ConnectionLister is what the resolve stage needs of the connection store.
@@ -57,48 +56,92 @@ func (r Resolver) Resolve(ctx context.Context, req Request, cursor string, emit 
 	return nil
 }
 
-// multicast looks the users up concurrently, then emits their connections in pages.
-// Its cursor is the last connection emitted: a retry skips the connections up to it in
-// the order of the request's users and of their connection ids, which stays right when
-// a connection comes or goes in between.
+// multicast looks the users up concurrently and emits their connections in pages, in
+// the order of the request's users and of their connection ids, as soon as a user and
+// those before it are found. A lookup that fails ends the resolution after the pages of
+// the users before it, so a retry, which resumes after the last connection emitted,
+// looks up only the users from that one on; the order stays right when a connection
+// comes or goes in between.
 func (r Resolver) multicast(ctx context.Context, req Request, cursor string, emit EmitFunc) error {
 	users := lo.Without(req.Users, req.ExcludeUsers...)
-	found := make([][]Connection, len(users))
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(orDefault(r.Concurrency, 16))
-	for i, user := range users {
-		g.Go(func() error {
-			conns, err := r.Store.UserConnections(gctx, user)
-			if err != nil {
-				return fmt.Errorf("resolve %s: %w", user, err)
-			}
-			slices.SortFunc(conns, func(a, b Connection) int { return strings.Compare(a.ConnectionID, b.ConnectionID) })
-			found[i] = conns
-			return nil
-		})
+	last, resuming := decodeConnection(cursor)
+	if resuming {
+		// A cursor names a user of the request; were it not to, starting over sends
+		// again rather than skip.
+		i := slices.Index(users, last.UserID)
+		resuming = i >= 0
+		users = users[max(i, 0):]
 	}
-	if err := g.Wait(); err != nil {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	found := r.lookUp(ctx, users)
+	size := orDefault(r.PageSize, 100)
+	page := make([]Connection, 0, size)
+	flush := func() error {
+		if len(page) == 0 {
+			return nil
+		}
+		err := emit(Recipients{Data: req.Data, Connections: page}, encodeConnection(page[len(page)-1]))
+		page = make([]Connection, 0, size)
 		return err
 	}
-	conns := lo.Flatten(found)
-	if last, ok := decodeConnection(cursor); ok {
-		order := make(map[string]int, len(users))
-		for i, u := range users {
-			order[u] = i
+	for i, user := range users {
+		var l lookup
+		select {
+		case l = <-found[i]:
+		case <-ctx.Done():
+			return ctx.Err()
 		}
-		conns = lo.Filter(conns, func(c Connection, _ int) bool {
-			if mine, theirs := order[c.UserID], order[last.UserID]; mine != theirs {
-				return mine > theirs
+		if l.err != nil {
+			if err := flush(); err != nil {
+				return err
 			}
-			return c.ConnectionID > last.ConnectionID
-		})
-	}
-	for _, page := range lo.Chunk(conns, orDefault(r.PageSize, 100)) {
-		if err := emit(Recipients{Data: req.Data, Connections: page}, encodeConnection(page[len(page)-1])); err != nil {
-			return err
+			return fmt.Errorf("resolve %s: %w", user, l.err)
+		}
+		for _, c := range l.conns {
+			if resuming && i == 0 && c.ConnectionID <= last.ConnectionID {
+				continue // emitted before the retry
+			}
+			if page = append(page, c); len(page) == size {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
 		}
 	}
-	return nil
+	return flush()
+}
+
+// lookup is what the store answered for one user.
+type lookup struct {
+	conns []Connection
+	err   error
+}
+
+// lookUp looks users up, Concurrency at a time, until ctx is done; the i-th channel
+// receives the answer for users[i], its connections sorted by id.
+func (r Resolver) lookUp(ctx context.Context, users []string) []chan lookup {
+	found := make([]chan lookup, len(users))
+	for i := range found {
+		found[i] = make(chan lookup, 1)
+	}
+	slots := make(chan struct{}, orDefault(r.Concurrency, 16))
+	go func() {
+		for i, user := range users {
+			select {
+			case slots <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			go func() {
+				defer func() { <-slots }()
+				conns, err := r.Store.UserConnections(ctx, user)
+				slices.SortFunc(conns, func(a, b Connection) int { return strings.Compare(a.ConnectionID, b.ConnectionID) })
+				found[i] <- lookup{conns: conns, err: err}
+			}()
+		}
+	}()
+	return found
 }
 
 // A multicast cursor is the last connection emitted, its two keys joined by a NUL. The

@@ -329,15 +329,16 @@ func (s *failingStore) ScanConnections(context.Context, string, func([]handlers.
 }
 
 // TestResolveStoreError checks that a store error is returned, wrapped with what was
-// being resolved, and that nothing is emitted for a multicast that could not look up
-// all its users.
+// being resolved, and that a multicast that could not look up a user has emitted the
+// connections of the users before it, and no other.
 func TestResolveStoreError(t *testing.T) {
 	tests := []struct {
-		name string
-		req  handlers.Request
-		want string
+		name  string
+		req   handlers.Request
+		want  string
+		emits []string
 	}{
-		{name: "multicast", req: handlers.Request{Users: []string{"alice", "bob", "carol"}}, want: "resolve bob: "},
+		{name: "multicast", req: handlers.Request{Users: []string{"alice", "bob", "carol"}}, want: "resolve bob: ", emits: []string{"alice-1"}},
 		{name: "broadcast", req: handlers.Request{}, want: "resolve broadcast: "},
 		{name: "exclusion", req: handlers.Request{ExcludeUsers: []string{"alice"}}, want: "resolve exclusion: "},
 	}
@@ -358,10 +359,59 @@ func TestResolveStoreError(t *testing.T) {
 			if handlers.IsPermanent(err) {
 				t.Errorf("a store error came back permanent: %v", err)
 			}
-			if e.calls != 0 {
-				t.Errorf("emit called %d times, want none", e.calls)
+			if got := ids(e.connections()); !slices.Equal(got, tt.emits) {
+				t.Errorf("emitted %v, want %v", got, tt.emits)
 			}
 		})
+	}
+}
+
+// flakyStore is a handlers.ConnectionLister on a memory.Store whose lookup of one user
+// fails the first time.
+type flakyStore struct {
+	*memory.Store
+	failUser string
+
+	mu     sync.Mutex
+	failed bool
+	lookup []string
+}
+
+func (s *flakyStore) UserConnections(ctx context.Context, userID string) ([]handlers.Connection, error) {
+	s.mu.Lock()
+	s.lookup = append(s.lookup, userID)
+	fail := userID == s.failUser && !s.failed
+	s.failed = s.failed || fail
+	s.mu.Unlock()
+	if fail {
+		return nil, errors.New("throttled")
+	}
+	return s.Store.UserConnections(ctx, userID)
+}
+
+// TestResolveMulticastRetriesFromTheFailingUser fails the lookup of carol once: a retry
+// from the cursor, which names bob's last connection, looks up bob and those after him
+// only, and every connection is emitted once over both runs.
+func TestResolveMulticastRetriesFromTheFailingUser(t *testing.T) {
+	mem := newStore(t, 0, population...)
+	req := handlers.Request{Users: []string{"alice", "bob", "carol", "dave"}, Data: []byte(`1`)}
+	var first emitted
+	r := handlers.Resolver{Store: &flakyStore{Store: mem, failUser: "carol"}, PageSize: 2}
+	if err := r.Resolve(t.Context(), req, "", first.emit); err == nil {
+		t.Fatal("Resolve: no error, want carol's")
+	}
+	store := &flakyStore{Store: mem}
+	var retry emitted
+	r.Store = store
+	if err := r.Resolve(t.Context(), req, first.lastCursor(), retry.emit); err != nil {
+		t.Fatal(err)
+	}
+	if slices.Sort(store.lookup); !slices.Equal(store.lookup, []string{"bob", "carol", "dave"}) {
+		t.Errorf("the retry from %q looked up %v, want bob, carol and dave", first.lastCursor(), store.lookup)
+	}
+	all := append(ids(first.connections()), ids(retry.connections())...)
+	if d := duplicates(all); len(d) > 0 || !slices.Equal(sorted(all), []string{"a1", "a2", "a3", "b1", "c1", "c2", "d1"}) {
+		t.Errorf("emitted %v over both runs (first %v), want each once", all, ids(first.connections()))
 	}
 }
 

@@ -369,3 +369,52 @@ func TestProgressIsObservedAsItHappens(t *testing.T) {
 	}
 	eventually(t, "admitting again", p.Admitting)
 }
+
+// stallingScan is a store whose every scan fails after two pages, as a table throttled
+// now and then fails a long scan: each run of the resolve stage gets on a little.
+type stallingScan struct{ *memory.Store }
+
+func (s stallingScan) ScanConnections(ctx context.Context, cursor string, page func([]handlers.Connection, string) error) error {
+	pages := 0
+	err := s.Store.ScanConnections(ctx, cursor, func(conns []handlers.Connection, next string) error {
+		if pages == 2 {
+			return errors.New("ProvisionedThroughputExceededException")
+		}
+		pages++
+		return page(conns, next)
+	})
+	return err
+}
+
+// TestResolveRetriesWhileItGetsOn broadcasts over a store whose scans fail every third
+// page: the broadcast takes ten runs of the resolve stage, many more than MaxAttempts,
+// and is delivered whole, since each run got on; only runs in a row that get nowhere
+// count toward parking it.
+func TestResolveRetriesWhileItGetsOn(t *testing.T) {
+	store := memory.NewStore(2)
+	for _, c := range users(40) {
+		_ = store.AddConnection(t.Context(), c)
+	}
+	gw, poison := newGateway(), memory.NewPoisonQueue()
+	cfg := pipeline.Config{Retry: pipeline.RetryConfig{MaxAttempts: 3, InitialInterval: time.Millisecond, MaxInterval: 5 * time.Millisecond}}
+	p, err := pipeline.New(cfg, stallingScan{store}, gw, poison, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(t.Context())
+	done := make(chan error)
+	go func() { done <- p.Run(ctx) }()
+	t.Cleanup(func() { stop(); <-done })
+	<-p.Running()
+
+	res, err := p.Process(within(t, 10*time.Second), request(`{"data":1}`))
+
+	if err != nil || res.Delivered != 40 || res.Failed != 0 {
+		t.Fatalf("Process = %+v, %v; want all 40 delivered, nothing parked", res.Stats, err)
+	}
+	for id, frames := range gw.received() {
+		if len(frames) != 1 {
+			t.Errorf("%s received %d frames", id, len(frames))
+		}
+	}
+}

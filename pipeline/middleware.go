@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"runtime/debug"
 	"strconv"
 	"time"
@@ -50,8 +51,15 @@ func (p *Pipeline) middleware(s stage, in, next string) ([]message.HandlerMiddle
 		RandomizationFactor: r.Jitter,
 		ResetContextOnRetry: true,
 		ShouldRetry: func(params middleware.RetryParams) bool {
+			var st *stalledError
+			if errors.As(params.Err, &st) && st.runs >= r.MaxAttempts {
+				return false
+			}
 			return Classify(params.Err) == Transient && !errors.Is(params.Err, errRequestEnded)
 		},
+	}
+	if s.resumable {
+		retry.MaxRetries = math.MaxInt32 // countStalls bounds them
 	}
 	chain := []message.HandlerMiddleware{
 		middleware.InstantAck,
@@ -60,10 +68,48 @@ func (p *Pipeline) middleware(s stage, in, next string) ([]message.HandlerMiddle
 		annotate,
 		retry.Middleware,
 	}
+	if s.resumable {
+		chain = append(chain, countStalls)
+	}
 	if s.name == StagePost && !p.cfg.Breaker.Disabled {
 		chain = append(chain, p.breaker())
 	}
 	return append(chain, countAttempts, markEnded, middleware.Recoverer), nil
+}
+
+// stalledKey counts the runs in a row that failed without moving a resumable message's
+// cursor on.
+const stalledKey = "stalled_runs"
+
+// stalledError is the error of a run of a resumable message, with the runs in a row that
+// failed without moving its cursor on, this one included.
+type stalledError struct {
+	runs int
+	err  error
+}
+
+func (e *stalledError) Error() string { return e.err.Error() }
+func (e *stalledError) Unwrap() error { return e.err }
+
+// countStalls bounds the retries of a stage that records its progress in CursorKey, the
+// resolve stage, by the runs in a row that fail without moving the cursor on, not by
+// all its runs: a long broadcast on a throttled table goes on as long as it gets on,
+// and is parked, with its cursor, only once MaxAttempts runs in a row got nowhere.
+func countStalls(h message.HandlerFunc) message.HandlerFunc {
+	return func(msg *message.Message) ([]*message.Message, error) {
+		before := msg.Metadata.Get(CursorKey)
+		out, err := h(msg)
+		if err == nil {
+			return out, nil
+		}
+		runs := 0
+		if msg.Metadata.Get(CursorKey) == before {
+			runs, _ = strconv.Atoi(msg.Metadata.Get(stalledKey))
+			runs++
+		}
+		msg.Metadata.Set(stalledKey, strconv.Itoa(runs))
+		return out, &stalledError{runs: runs, err: err}
+	}
 }
 
 // forward publishes what the stage emitted to the next stage's topic and reports to the

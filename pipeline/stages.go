@@ -31,6 +31,8 @@ type stage struct {
 	// note counts in the request's Stats what a successful run of the stage did with
 	// in: the messages it emitted, and what it marked in in's metadata.
 	note func(s *Stats, in *message.Message, out []*message.Message)
+	// resumable marks a stage that records its progress in CursorKey: see countStalls.
+	resumable bool
 	// inserted marks a custom stage, after the stage named.
 	inserted bool
 	after    string
@@ -42,7 +44,7 @@ func (p *Pipeline) builtins() []stage {
 	return []stage{
 		{name: StageDecode, handler: decodeStage(handlers.Decoder{MaxFrameBytes: c.MaxFrameBytes})},
 		{name: StageDedupe, handler: dedupeStage},
-		{name: StageResolve, handler: p.resolveStage(handlers.Resolver{
+		{name: StageResolve, resumable: true, handler: p.resolveStage(handlers.Resolver{
 			Store: p.store, PageSize: c.PageSize, Concurrency: c.StageConcurrency,
 		})},
 		{name: StageFanout, handler: fanoutStage,

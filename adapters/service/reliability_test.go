@@ -125,7 +125,7 @@ func scenarios() []scenario {
 					return []int{http.StatusInternalServerError, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout}[rand.IntN(4)]
 				})
 			}},
-		{name: "gateway-outage-10s", fault: "every post answered 503 for 10s; then `pusher replay send --stage post`", run: func(r *rowRun) {
+		{name: "gateway-outage-10s", fault: "every post answered 503 for 10s; then `pusher replay send`", run: func(r *rowRun) {
 			r.serve()
 			sent := r.sendPaced(r.mixed(requestsPerRow), requestsPerSec)
 			r.after(2*time.Second, func() { r.gateway(func(string, int) int { return http.StatusServiceUnavailable }) })
@@ -134,7 +134,7 @@ func scenarios() []scenario {
 			r.waitQuiet()
 			r.replay()
 		}},
-		{name: "dynamodb-throttling", fault: "half the DynamoDB calls answered ProvisionedThroughputExceededException for 15s", run: func(r *rowRun) {
+		{name: "dynamodb-throttling", fault: "half the DynamoDB calls answered ProvisionedThroughputExceededException for 15s; then replay", run: func(r *rowRun) {
 			r.serve()
 			r.ddb.Throttle(throttleShare, stacktest.ProvisionedThroughputExceeded)
 			sent := r.sendPaced(r.mixed(requestsPerRow), requestsPerSec)
@@ -143,6 +143,7 @@ func scenarios() []scenario {
 			r.waitQuiet()
 			calls, throttled := r.ddb.Counts()
 			r.notef("%d of %d DynamoDB calls throttled", throttled, calls)
+			r.replay()
 		}},
 		{name: "poison-queue-outage", fault: "every post answered 503 from 1s on; the poison queue answers 503 ServiceUnavailable until it has refused 30 calls, the posts 5s longer; then replay", run: func(r *rowRun) {
 			r.serve()
@@ -594,7 +595,7 @@ func (r *rowRun) replay() {
 	before := r.s.Queued(r.b, r.s.PoisonURL)
 	env := r.s.ServeEnv()
 	env["LOG_LEVEL"] = "info"
-	p := stacktest.StartProcess(r.b, "replay", r.bin, []string{"replay", "send", "--stage", "post"}, env)
+	p := stacktest.StartProcess(r.b, "replay", r.bin, []string{"replay", "send"}, env)
 	r.mu.Lock()
 	r.procs = append(r.procs, p)
 	r.mu.Unlock()
