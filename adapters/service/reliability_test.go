@@ -589,7 +589,7 @@ func (r *rowRun) racingConnects() {
 		len(rowless), len(r.clients), len(slices.DeleteFunc(slices.Clone(rowless), func(c *rowClient) bool { return !strings.HasPrefix(c.user, "late-") })), lost)
 }
 
-// replay sends what is parked back with `pusher replay send --stage post`, as the
+// replay sends what is parked back with `pusher replay send`, as the
 // runbook says, and waits for the system to be quiet again.
 func (r *rowRun) replay() {
 	before := r.s.Queued(r.b, r.s.PoisonURL)
