@@ -84,12 +84,16 @@ const (
 	// message hidden by extending it every half of it; 2s (the stack's queue) leaves
 	// that heartbeat 1s, which SQS calls take on this machine under load, and the row
 	// would measure the machine. 10s brings back what a SIGKILL leaves within the row.
-	visibility    = 10 * time.Second
-	quietAfter    = 2 * time.Second // with the queue empty, no frame for this long
-	quietLimit    = 60 * time.Second
-	shutdownGrace = 20 * time.Second
-	burstShare    = 0.5 // of the posts failed during a burst
-	throttleShare = 0.5 // of the DynamoDB calls throttled
+	visibility = 10 * time.Second
+	quietAfter = 2 * time.Second // with the queue empty, no frame for this long
+	// poisonVisibility is how long a poison message a listing received stays hidden:
+	// goaws's default visibility timeout (the stack's poison queue has no other), which
+	// a ReceiveMessage's own VisibilityTimeout does not change on goaws.
+	poisonVisibility = 31 * time.Second
+	quietLimit       = 60 * time.Second
+	shutdownGrace    = 20 * time.Second
+	burstShare       = 0.5 // of the posts failed during a burst
+	throttleShare    = 0.5 // of the DynamoDB calls throttled
 	// postLatency is the least time API Gateway takes to answer a post (plus up to as
 	// much again at random): the local gateway's sub-millisecond answers would leave
 	// no request half-delivered when a process dies.
@@ -592,6 +596,18 @@ func (r *rowRun) racingConnects() {
 // replay sends what is parked back with `pusher replay send`, as the
 // runbook says, and waits for the system to be quiet again.
 func (r *rowRun) replay() {
+	// An operator runs it again while something is left: a listing misses what a lost
+	// ReceiveMessage response hid, until its visibility timeout has passed.
+	for pass := 1; ; pass++ {
+		if r.replayOnce() == 0 || pass == 3 {
+			return
+		}
+		time.Sleep(poisonVisibility)
+	}
+}
+
+// replayOnce runs `pusher replay send` once and returns what is left parked after it.
+func (r *rowRun) replayOnce() int {
 	before := r.s.Queued(r.b, r.s.PoisonURL)
 	env := r.s.ServeEnv()
 	env["LOG_LEVEL"] = "info"
@@ -620,6 +636,7 @@ func (r *rowRun) replay() {
 		r.notef("replay of %d parked: %s", before, summary)
 	}
 	r.waitQuiet()
+	return r.s.Queued(r.b, r.s.PoisonURL)
 }
 
 // untilDelivered waits until the clients got share of the frames the row's requests
