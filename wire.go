@@ -12,13 +12,13 @@ import (
 	"github.com/google/wire"
 
 	"github.com/apigw-pusher/apigw-pusher/adapters/apigw"
-	"github.com/apigw-pusher/apigw-pusher/adapters/dev"
+	"github.com/apigw-pusher/apigw-pusher/adapters/modes/dev"
 	"github.com/apigw-pusher/apigw-pusher/adapters/dynamodb"
-	"github.com/apigw-pusher/apigw-pusher/adapters/lambda"
+	"github.com/apigw-pusher/apigw-pusher/adapters/modes/lambda"
 	"github.com/apigw-pusher/apigw-pusher/adapters/memory"
 	"github.com/apigw-pusher/apigw-pusher/adapters/metrics"
-	"github.com/apigw-pusher/apigw-pusher/adapters/replay"
-	"github.com/apigw-pusher/apigw-pusher/adapters/service"
+	"github.com/apigw-pusher/apigw-pusher/adapters/modes/replay"
+	"github.com/apigw-pusher/apigw-pusher/adapters/modes/serve"
 	"github.com/apigw-pusher/apigw-pusher/handlers"
 )
 
@@ -44,17 +44,17 @@ func BuildDev(cfg dev.Config, logger *slog.Logger) (*dev.Pusher, func(), error) 
 
 // gatewaySet builds `pusher gateway`: the local gateway on the DynamoDB table.
 var gatewaySet = wire.NewSet(
-	service.NewAWSConfig,
-	service.NewDynamoDBClient,
-	service.NewGatewayStore,
-	service.NewGatewayListener,
-	service.NewLocalGateway,
-	service.NewGateway,
+	serve.NewAWSConfig,
+	serve.NewDynamoDBClient,
+	serve.NewGatewayStore,
+	serve.NewGatewayListener,
+	serve.NewLocalGateway,
+	serve.NewGateway,
 )
 
 // BuildGateway builds `pusher gateway` from cfg (already defaulted with
-// service.GatewayDefaults).
-func BuildGateway(ctx context.Context, cfg service.GatewayConfig, logger *slog.Logger) (*service.Gateway, func(), error) {
+// serve.GatewayDefaults).
+func BuildGateway(ctx context.Context, cfg serve.GatewayConfig, logger *slog.Logger) (*serve.Gateway, func(), error) {
 	wire.Build(gatewaySet)
 	return nil, nil, nil
 }
@@ -62,20 +62,20 @@ func BuildGateway(ctx context.Context, cfg service.GatewayConfig, logger *slog.L
 // serveSet builds `pusher serve`: SQS and SNS sources, the DynamoDB store, the
 // Management API poster, the SQS poison queue, metrics.
 var serveSet = wire.NewSet(
-	service.NewAWSConfig,
-	service.NewDynamoDBClient,
-	service.NewStore,
-	service.NewPoster,
-	service.NewPoisonQueue,
-	service.NewSources,
-	service.NewPipeline,
-	service.NewOpsListener,
-	service.NewService,
+	serve.NewAWSConfig,
+	serve.NewDynamoDBClient,
+	serve.NewStore,
+	serve.NewPoster,
+	serve.NewPoisonQueue,
+	serve.NewSources,
+	serve.NewPipeline,
+	serve.NewOpsListener,
+	serve.NewService,
 	metrics.New,
 )
 
-// BuildService builds `pusher serve` from cfg (already defaulted with service.Defaults).
-func BuildService(ctx context.Context, cfg service.Config, logger *slog.Logger) (*service.Service, func(), error) {
+// BuildService builds `pusher serve` from cfg (already defaulted with serve.Defaults).
+func BuildService(ctx context.Context, cfg serve.Config, logger *slog.Logger) (*serve.Service, func(), error) {
 	wire.Build(serveSet)
 	return nil, nil, nil
 }
@@ -84,11 +84,11 @@ func BuildService(ctx context.Context, cfg service.Config, logger *slog.Logger) 
 // serve`, and a pipeline without sources, which the function's handler feeds.
 var lambdaSet = wire.NewSet(
 	lambda.ServiceConfig,
-	service.NewAWSConfig,
-	service.NewDynamoDBClient,
-	service.NewStore,
-	service.NewPoster,
-	service.NewPoisonQueue,
+	serve.NewAWSConfig,
+	serve.NewDynamoDBClient,
+	serve.NewStore,
+	serve.NewPoster,
+	serve.NewPoisonQueue,
 	lambda.NewPipeline,
 	wire.Bind(new(lambda.Registry), new(*dynamodb.Store)),
 	lambda.New,
@@ -106,11 +106,11 @@ func BuildLambda(ctx context.Context, cfg lambda.Config, logger *slog.Logger) (*
 // poison queue) without sources, which the replay feeds.
 var replaySet = wire.NewSet(
 	replay.ServiceConfig,
-	service.NewAWSConfig,
-	service.NewDynamoDBClient,
-	service.NewStore,
-	service.NewPoster,
-	service.NewPoisonQueue,
+	serve.NewAWSConfig,
+	serve.NewDynamoDBClient,
+	serve.NewStore,
+	serve.NewPoster,
+	serve.NewPoisonQueue,
 	replay.NewSQSClient,
 	wire.Bind(new(replay.SQSAPI), new(*awssqs.Client)),
 	replay.NewSQSQueue,
@@ -128,6 +128,6 @@ func BuildReplay(ctx context.Context, cfg replay.Config, logger *slog.Logger) (*
 // BuildReplayQueue builds the SQS poison queue alone, for `pusher replay list`, export
 // and import.
 func BuildReplayQueue(ctx context.Context, cfg replay.Config, logger *slog.Logger) (*replay.SQSQueue, error) {
-	wire.Build(service.NewAWSConfig, replay.NewSQSClient, wire.Bind(new(replay.SQSAPI), new(*awssqs.Client)), replay.NewSQSQueue)
+	wire.Build(serve.NewAWSConfig, replay.NewSQSClient, wire.Bind(new(replay.SQSAPI), new(*awssqs.Client)), replay.NewSQSQueue)
 	return nil, nil
 }

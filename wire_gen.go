@@ -9,13 +9,13 @@ package pusher
 import (
 	"context"
 	"github.com/apigw-pusher/apigw-pusher/adapters/apigw"
-	"github.com/apigw-pusher/apigw-pusher/adapters/dev"
+	"github.com/apigw-pusher/apigw-pusher/adapters/modes/dev"
 	"github.com/apigw-pusher/apigw-pusher/adapters/dynamodb"
-	"github.com/apigw-pusher/apigw-pusher/adapters/lambda"
+	"github.com/apigw-pusher/apigw-pusher/adapters/modes/lambda"
 	"github.com/apigw-pusher/apigw-pusher/adapters/memory"
 	"github.com/apigw-pusher/apigw-pusher/adapters/metrics"
-	"github.com/apigw-pusher/apigw-pusher/adapters/replay"
-	"github.com/apigw-pusher/apigw-pusher/adapters/service"
+	"github.com/apigw-pusher/apigw-pusher/adapters/modes/replay"
+	"github.com/apigw-pusher/apigw-pusher/adapters/modes/serve"
 	"github.com/apigw-pusher/apigw-pusher/handlers"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/google/wire"
@@ -55,54 +55,54 @@ func BuildDev(cfg dev.Config, logger *slog.Logger) (*dev.Pusher, func(), error) 
 }
 
 // BuildGateway builds `pusher gateway` from cfg (already defaulted with
-// service.GatewayDefaults).
-func BuildGateway(ctx context.Context, cfg service.GatewayConfig, logger *slog.Logger) (*service.Gateway, func(), error) {
-	listener, cleanup, err := service.NewGatewayListener(cfg)
+// serve.GatewayDefaults).
+func BuildGateway(ctx context.Context, cfg serve.GatewayConfig, logger *slog.Logger) (*serve.Gateway, func(), error) {
+	listener, cleanup, err := serve.NewGatewayListener(cfg)
 	if err != nil {
 		return nil, nil, err
 	}
-	config, err := service.NewAWSConfig(ctx)
-	if err != nil {
-		cleanup()
-		return nil, nil, err
-	}
-	api := service.NewDynamoDBClient(config)
-	store, err := service.NewGatewayStore(cfg, api)
+	config, err := serve.NewAWSConfig(ctx)
 	if err != nil {
 		cleanup()
 		return nil, nil, err
 	}
-	gateway, err := service.NewLocalGateway(cfg, store, logger)
+	api := serve.NewDynamoDBClient(config)
+	store, err := serve.NewGatewayStore(cfg, api)
 	if err != nil {
 		cleanup()
 		return nil, nil, err
 	}
-	serviceGateway := service.NewGateway(listener, gateway, store)
+	gateway, err := serve.NewLocalGateway(cfg, store, logger)
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	serviceGateway := serve.NewGateway(listener, gateway, store)
 	return serviceGateway, func() {
 		cleanup()
 	}, nil
 }
 
-// BuildService builds `pusher serve` from cfg (already defaulted with service.Defaults).
-func BuildService(ctx context.Context, cfg service.Config, logger *slog.Logger) (*service.Service, func(), error) {
-	config, err := service.NewAWSConfig(ctx)
+// BuildService builds `pusher serve` from cfg (already defaulted with serve.Defaults).
+func BuildService(ctx context.Context, cfg serve.Config, logger *slog.Logger) (*serve.Service, func(), error) {
+	config, err := serve.NewAWSConfig(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
-	api := service.NewDynamoDBClient(config)
-	store, err := service.NewStore(cfg, api)
+	api := serve.NewDynamoDBClient(config)
+	store, err := serve.NewStore(cfg, api)
 	if err != nil {
 		return nil, nil, err
 	}
-	poster, err := service.NewPoster(cfg, config)
+	poster, err := serve.NewPoster(cfg, config)
 	if err != nil {
 		return nil, nil, err
 	}
-	poisonQueue, cleanup, err := service.NewPoisonQueue(cfg, config, logger)
+	poisonQueue, cleanup, err := serve.NewPoisonQueue(cfg, config, logger)
 	if err != nil {
 		return nil, nil, err
 	}
-	sources, cleanup2, err := service.NewSources(cfg, config, logger)
+	sources, cleanup2, err := serve.NewSources(cfg, config, logger)
 	if err != nil {
 		cleanup()
 		return nil, nil, err
@@ -113,19 +113,19 @@ func BuildService(ctx context.Context, cfg service.Config, logger *slog.Logger) 
 		cleanup()
 		return nil, nil, err
 	}
-	pipeline, err := service.NewPipeline(cfg, store, poster, poisonQueue, sources, metricsMetrics, logger)
+	pipeline, err := serve.NewPipeline(cfg, store, poster, poisonQueue, sources, metricsMetrics, logger)
 	if err != nil {
 		cleanup2()
 		cleanup()
 		return nil, nil, err
 	}
-	listener, cleanup3, err := service.NewOpsListener(cfg)
+	listener, cleanup3, err := serve.NewOpsListener(cfg)
 	if err != nil {
 		cleanup2()
 		cleanup()
 		return nil, nil, err
 	}
-	serviceService := service.NewService(pipeline, store, metricsMetrics, listener, logger)
+	serviceService := serve.NewService(pipeline, store, metricsMetrics, listener, logger)
 	return serviceService, func() {
 		cleanup3()
 		cleanup2()
@@ -137,20 +137,20 @@ func BuildService(ctx context.Context, cfg service.Config, logger *slog.Logger) 
 // lambda.Defaults). It makes no network call.
 func BuildLambda(ctx context.Context, cfg lambda.Config, logger *slog.Logger) (*lambda.Function, func(), error) {
 	config := lambda.ServiceConfig(cfg)
-	awsConfig, err := service.NewAWSConfig(ctx)
+	awsConfig, err := serve.NewAWSConfig(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
-	api := service.NewDynamoDBClient(awsConfig)
-	store, err := service.NewStore(config, api)
+	api := serve.NewDynamoDBClient(awsConfig)
+	store, err := serve.NewStore(config, api)
 	if err != nil {
 		return nil, nil, err
 	}
-	poster, err := service.NewPoster(config, awsConfig)
+	poster, err := serve.NewPoster(config, awsConfig)
 	if err != nil {
 		return nil, nil, err
 	}
-	poisonQueue, cleanup, err := service.NewPoisonQueue(config, awsConfig, logger)
+	poisonQueue, cleanup, err := serve.NewPoisonQueue(config, awsConfig, logger)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -172,7 +172,7 @@ func BuildLambda(ctx context.Context, cfg lambda.Config, logger *slog.Logger) (*
 // BuildReplay builds the replay of `pusher serve`'s poison queue from cfg (validated
 // with its Validate). It makes no network call.
 func BuildReplay(ctx context.Context, cfg replay.Config, logger *slog.Logger) (*replay.Service, func(), error) {
-	config, err := service.NewAWSConfig(ctx)
+	config, err := serve.NewAWSConfig(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -182,16 +182,16 @@ func BuildReplay(ctx context.Context, cfg replay.Config, logger *slog.Logger) (*
 		return nil, nil, err
 	}
 	serviceConfig := replay.ServiceConfig(cfg)
-	api := service.NewDynamoDBClient(config)
-	store, err := service.NewStore(serviceConfig, api)
+	api := serve.NewDynamoDBClient(config)
+	store, err := serve.NewStore(serviceConfig, api)
 	if err != nil {
 		return nil, nil, err
 	}
-	poster, err := service.NewPoster(serviceConfig, config)
+	poster, err := serve.NewPoster(serviceConfig, config)
 	if err != nil {
 		return nil, nil, err
 	}
-	poisonQueue, cleanup, err := service.NewPoisonQueue(serviceConfig, config, logger)
+	poisonQueue, cleanup, err := serve.NewPoisonQueue(serviceConfig, config, logger)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -209,7 +209,7 @@ func BuildReplay(ctx context.Context, cfg replay.Config, logger *slog.Logger) (*
 // BuildReplayQueue builds the SQS poison queue alone, for `pusher replay list`, export
 // and import.
 func BuildReplayQueue(ctx context.Context, cfg replay.Config, logger *slog.Logger) (*replay.SQSQueue, error) {
-	config, err := service.NewAWSConfig(ctx)
+	config, err := serve.NewAWSConfig(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -228,17 +228,17 @@ func BuildReplayQueue(ctx context.Context, cfg replay.Config, logger *slog.Logge
 var devSet = wire.NewSet(dev.NewListener, dev.NewStore, dev.NewGateway, dev.NewPoster, wire.Bind(new(handlers.Poster), new(*apigw.Poster)), dev.NewPipeline, dev.NewPusher, dev.NewIntake, memory.NewPoisonQueue)
 
 // gatewaySet builds `pusher gateway`: the local gateway on the DynamoDB table.
-var gatewaySet = wire.NewSet(service.NewAWSConfig, service.NewDynamoDBClient, service.NewGatewayStore, service.NewGatewayListener, service.NewLocalGateway, service.NewGateway)
+var gatewaySet = wire.NewSet(serve.NewAWSConfig, serve.NewDynamoDBClient, serve.NewGatewayStore, serve.NewGatewayListener, serve.NewLocalGateway, serve.NewGateway)
 
 // serveSet builds `pusher serve`: SQS and SNS sources, the DynamoDB store, the
 // Management API poster, the SQS poison queue, metrics.
-var serveSet = wire.NewSet(service.NewAWSConfig, service.NewDynamoDBClient, service.NewStore, service.NewPoster, service.NewPoisonQueue, service.NewSources, service.NewPipeline, service.NewOpsListener, service.NewService, metrics.New)
+var serveSet = wire.NewSet(serve.NewAWSConfig, serve.NewDynamoDBClient, serve.NewStore, serve.NewPoster, serve.NewPoisonQueue, serve.NewSources, serve.NewPipeline, serve.NewOpsListener, serve.NewService, metrics.New)
 
 // lambdaSet builds the Lambda function: the store, poster and poison queue of `pusher
 // serve`, and a pipeline without sources, which the function's handler feeds.
-var lambdaSet = wire.NewSet(lambda.ServiceConfig, service.NewAWSConfig, service.NewDynamoDBClient, service.NewStore, service.NewPoster, service.NewPoisonQueue, lambda.NewPipeline, wire.Bind(new(lambda.Registry), new(*dynamodb.Store)), lambda.New)
+var lambdaSet = wire.NewSet(lambda.ServiceConfig, serve.NewAWSConfig, serve.NewDynamoDBClient, serve.NewStore, serve.NewPoster, serve.NewPoisonQueue, lambda.NewPipeline, wire.Bind(new(lambda.Registry), new(*dynamodb.Store)), lambda.New)
 
 // replaySet builds `pusher replay send` on `pusher serve`'s resources: the SQS poison
 // queue, and the pipeline of `pusher serve` (DynamoDB store, Management API poster, SQS
 // poison queue) without sources, which the replay feeds.
-var replaySet = wire.NewSet(replay.ServiceConfig, service.NewAWSConfig, service.NewDynamoDBClient, service.NewStore, service.NewPoster, service.NewPoisonQueue, replay.NewSQSClient, wire.Bind(new(replay.SQSAPI), new(*sqs.Client)), replay.NewSQSQueue, replay.NewPipeline, replay.NewService)
+var replaySet = wire.NewSet(replay.ServiceConfig, serve.NewAWSConfig, serve.NewDynamoDBClient, serve.NewStore, serve.NewPoster, serve.NewPoisonQueue, replay.NewSQSClient, wire.Bind(new(replay.SQSAPI), new(*sqs.Client)), replay.NewSQSQueue, replay.NewPipeline, replay.NewService)

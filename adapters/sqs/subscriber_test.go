@@ -15,7 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
-	"github.com/apigw-pusher/apigw-pusher/adapters/awstest"
+	"github.com/apigw-pusher/apigw-pusher/adapters/internal/awstest"
 	pushersqs "github.com/apigw-pusher/apigw-pusher/adapters/sqs"
 )
 

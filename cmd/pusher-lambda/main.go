@@ -19,7 +19,7 @@ import (
 	awslambda "github.com/aws/aws-lambda-go/lambda"
 
 	pusher "github.com/apigw-pusher/apigw-pusher"
-	"github.com/apigw-pusher/apigw-pusher/adapters/lambda"
+	"github.com/apigw-pusher/apigw-pusher/adapters/modes/lambda"
 )
 
 func main() {

@@ -7,17 +7,17 @@ import (
 	"log/slog"
 
 	pusher "github.com/apigw-pusher/apigw-pusher"
-	"github.com/apigw-pusher/apigw-pusher/adapters/service"
+	"github.com/apigw-pusher/apigw-pusher/adapters/modes/serve"
 )
 
 func runGateway(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	var cfg service.GatewayConfig
+	var cfg serve.GatewayConfig
 	fs := newFlags("gateway", stderr)
 	fs.String(&cfg.Listen, "listen", "GATEWAY_LISTEN", "127.0.0.1:8080", "address of the WebSocket endpoint and its Management API")
 	fs.String(&cfg.IdentityParam, "identity-param", "IDENTITY_PARAM", "user_id", "query parameter naming the connecting user")
 	tableFlags(fs, &cfg.Table)
 	return runMode(ctx, fs, args, stderr, func(logger *slog.Logger) (runner, func(), error) {
-		cfg, err := service.GatewayDefaults(cfg)
+		cfg, err := serve.GatewayDefaults(cfg)
 		if err != nil {
 			return nil, nil, err
 		}

@@ -18,7 +18,7 @@ import (
 	"syscall"
 
 	pusher "github.com/apigw-pusher/apigw-pusher"
-	"github.com/apigw-pusher/apigw-pusher/adapters/dev"
+	"github.com/apigw-pusher/apigw-pusher/adapters/modes/dev"
 )
 
 const usage = `usage: pusher <command> [flags]

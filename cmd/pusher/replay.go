@@ -12,7 +12,7 @@ import (
 	"time"
 
 	pusher "github.com/apigw-pusher/apigw-pusher"
-	"github.com/apigw-pusher/apigw-pusher/adapters/replay"
+	"github.com/apigw-pusher/apigw-pusher/adapters/modes/replay"
 )
 
 const replayUsage = `usage: pusher replay <list|send|export|import> [flags]

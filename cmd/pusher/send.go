@@ -9,7 +9,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/config"
 
-	"github.com/apigw-pusher/apigw-pusher/adapters/send"
+	"github.com/apigw-pusher/apigw-pusher/adapters/modes/send"
 )
 
 func runSend(ctx context.Context, args []string, stdout, stderr io.Writer) error {

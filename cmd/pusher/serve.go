@@ -7,11 +7,11 @@ import (
 	"log/slog"
 
 	pusher "github.com/apigw-pusher/apigw-pusher"
-	"github.com/apigw-pusher/apigw-pusher/adapters/service"
+	"github.com/apigw-pusher/apigw-pusher/adapters/modes/serve"
 )
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	var cfg service.Config
+	var cfg serve.Config
 	fs := newFlags("serve", stderr)
 	fs.String(&cfg.APIGWEndpoint, "apigw-endpoint", "APIGW_ENDPOINT", "", "Management API endpoint, such as https://abc123.execute-api.eu-west-1.amazonaws.com/prod")
 	tableFlags(fs, &cfg.Table)
@@ -23,7 +23,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.String(&cfg.OpsListen, "ops-listen", "OPS_LISTEN", ":9090", "address of /metrics, /healthz and /readyz")
 	pipelineFlags(fs, &cfg.Pipeline)
 	return runMode(ctx, fs, args, stderr, func(logger *slog.Logger) (runner, func(), error) {
-		cfg, err := service.Defaults(cfg)
+		cfg, err := serve.Defaults(cfg)
 		if err != nil {
 			return nil, nil, err
 		}

@@ -1,0 +1,183 @@
+// Package dev assembles `pusher dev`: one listener serving the local WebSocket gateway,
+// its Management API, the intake and the poison listing, in front of a pipeline on
+// in-memory adapters. No AWS account and no Docker are needed.
+package dev
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/apigw-pusher/apigw-pusher/adapters/apigw"
+	"github.com/apigw-pusher/apigw-pusher/adapters/modes/internal/httpserve"
+	"github.com/apigw-pusher/apigw-pusher/adapters/intake"
+	"github.com/apigw-pusher/apigw-pusher/adapters/localgateway"
+	"github.com/apigw-pusher/apigw-pusher/adapters/memory"
+	"github.com/apigw-pusher/apigw-pusher/handlers"
+	"github.com/apigw-pusher/apigw-pusher/pipeline"
+)
+
+// Config is the configuration of `pusher dev`.
+type Config struct {
+	// Listen is the address of the one listener; default 127.0.0.1:8080.
+	Listen string
+	// IdentityParam is the query parameter naming a connecting user; default user_id.
+	IdentityParam string
+	// ScanPageSize is the number of connections a broadcast reads at a time; default 100.
+	ScanPageSize int
+	// Pipeline tunes the pipeline.
+	Pipeline pipeline.Config
+}
+
+func (c *Config) setDefaults() {
+	if c.Listen == "" {
+		c.Listen = "127.0.0.1:8080"
+	}
+	if c.IdentityParam == "" {
+		c.IdentityParam = "user_id"
+	}
+	if c.ScanPageSize <= 0 {
+		c.ScanPageSize = 100
+	}
+}
+
+// Validate reports a setting that cannot work.
+func (c Config) Validate() error {
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		return fmt.Errorf("listen address %q: %w", c.Listen, err)
+	}
+	return c.Pipeline.Validate()
+}
+
+// Defaults returns c with every unset field at its default, validated.
+func Defaults(c Config) (Config, error) {
+	c.setDefaults()
+	return c, c.Validate()
+}
+
+// Pusher is a running `pusher dev`.
+type Pusher struct {
+	Listener net.Listener
+	Pipeline *pipeline.Pipeline
+	Gateway  *localgateway.Gateway
+	Intake   *intake.Intake
+	Store    *memory.Store
+	Poison   *memory.PoisonQueue
+	logger   *slog.Logger
+	// replaying holds the UUIDs of the parked messages being replayed.
+	replaying sync.Map
+}
+
+// NewListener opens the dev listener.
+func NewListener(cfg Config) (net.Listener, func(), error) {
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return nil, nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	return ln, func() { _ = ln.Close() }, nil
+}
+
+// NewStore returns the in-memory connection store.
+func NewStore(cfg Config) *memory.Store { return memory.NewStore(cfg.ScanPageSize) }
+
+// NewGateway returns the local gateway, registering connections in store.
+func NewGateway(cfg Config, store *memory.Store, logger *slog.Logger) (*localgateway.Gateway, error) {
+	return localgateway.New(localgateway.Config{IdentityParam: cfg.IdentityParam, Logger: logger}, store)
+}
+
+// NewPoster returns a Management API client aimed at the listener's own gateway. The
+// local gateway checks no signature, so no credentials are needed.
+func NewPoster(cfg Config, ln net.Listener) (*apigw.Poster, error) {
+	awsCfg := aws.Config{Region: "us-east-1", Credentials: aws.AnonymousCredentials{}}
+	return apigw.New(awsCfg, apigw.Config{
+		Endpoint: "http://" + ln.Addr().String(),
+		MaxConns: cfg.Pipeline.PostConcurrency,
+	})
+}
+
+// NewPipeline returns the pipeline on the in-memory adapters, fed by in.
+func NewPipeline(cfg Config, store *memory.Store, poster handlers.Poster, poison *memory.PoisonQueue,
+	in *intake.Intake, logger *slog.Logger) (*pipeline.Pipeline, error) {
+	p, err := pipeline.New(cfg.Pipeline, store, poster, poison, logger)
+	if err != nil {
+		return nil, err
+	}
+	p.AddSource("intake", in, intake.Topic)
+	return p, nil
+}
+
+// NewIntake returns the HTTP intake; bodies that are not JSON are parked in poison.
+func NewIntake(poison *memory.PoisonQueue, logger *slog.Logger) *intake.Intake {
+	in := intake.New(logger)
+	in.Poison = poison
+	return in
+}
+
+// NewPusher gathers the parts.
+func NewPusher(ln net.Listener, p *pipeline.Pipeline, gw *localgateway.Gateway, in *intake.Intake,
+	store *memory.Store, poison *memory.PoisonQueue, logger *slog.Logger) *Pusher {
+	return &Pusher{Listener: ln, Pipeline: p, Gateway: gw, Intake: in, Store: store, Poison: poison, logger: logger}
+}
+
+// URL is the base URL of the listener.
+func (d *Pusher) URL() string { return "http://" + d.Listener.Addr().String() }
+
+// Handler returns the routes of the listener.
+func (d *Pusher) Handler() http.Handler {
+	mux := http.NewServeMux()
+	d.Gateway.Register(mux)
+	d.Intake.Register(mux)
+	mux.Handle("GET /poison", d.Poison)
+	mux.HandleFunc("GET /poison/messages", d.Poison.ServeMessages)
+	mux.HandleFunc("POST /poison", d.Poison.ServePark)
+	mux.HandleFunc("DELETE /poison/{uuid}", d.Poison.ServeDelete)
+	mux.HandleFunc("POST /poison/{uuid}/replay", d.replay)
+	return mux
+}
+
+// replay re-injects the parked message named by the path value "uuid" at the stage it
+// failed in and, once it is settled (delivered, pruned or parked again as a new
+// message), removes it: 200 with the pipeline.Result's counts; 404 when it is not
+// parked; 409 while it is being replayed already; 502 when it did not settle, the
+// message then staying parked.
+func (d *Pusher) replay(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("uuid")
+	if _, busy := d.replaying.LoadOrStore(id, struct{}{}); busy {
+		http.Error(w, "being replayed", http.StatusConflict)
+		return
+	}
+	defer d.replaying.Delete(id)
+	msg, ok := d.Poison.Get(id)
+	if !ok {
+		http.Error(w, "not parked", http.StatusNotFound)
+		return
+	}
+	// A replay that began finishes even if the client goes: the pipeline bounds it.
+	res, err := d.Pipeline.Replay(context.WithoutCancel(r.Context()), msg)
+	w.Header().Set("Content-Type", "application/json")
+	if err != nil {
+		w.WriteHeader(http.StatusBadGateway)
+		_ = json.NewEncoder(w).Encode(map[string]string{"error": err.Error()})
+		return
+	}
+	d.Poison.Remove(id)
+	_ = json.NewEncoder(w).Encode(res.Stats)
+}
+
+// Run serves until ctx is done, then stops taking requests, lets the admitted ones
+// settle (the gateway keeps serving meanwhile), and closes the connections.
+func (d *Pusher) Run(ctx context.Context) error {
+	srv := httpserve.Start(d.Listener, d.Handler())
+	err := d.Pipeline.Run(ctx)
+	closeCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return errors.Join(err, d.Gateway.Close(closeCtx), srv.Stop(closeCtx))
+}

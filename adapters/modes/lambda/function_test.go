@@ -1,0 +1,89 @@
+package lambda_test
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	pusher "github.com/apigw-pusher/apigw-pusher"
+	"github.com/apigw-pusher/apigw-pusher/adapters/dynamodb"
+	"github.com/apigw-pusher/apigw-pusher/adapters/modes/lambda"
+	"github.com/apigw-pusher/apigw-pusher/adapters/internal/stacktest"
+	"github.com/apigw-pusher/apigw-pusher/pipeline"
+)
+
+// start builds the function on the stack as BuildLambda does in a deployment, runs its
+// pipeline until the test ends, and returns it with the JSON log it writes.
+func start(t *testing.T, s *stacktest.Stack, tune func(*lambda.Config)) (*lambda.Function, *logBuffer) {
+	t.Helper()
+	cfg := lambda.Config{
+		APIGWEndpoint:  s.Faults.URL,
+		Table:          dynamodb.Config{Table: stacktest.Table},
+		PoisonQueueURL: s.PoisonURL,
+		DeadlineMargin: time.Second,
+		Pipeline: pipeline.Config{
+			// A post that keeps failing is retried for 10s: still in flight at the deadline.
+			Retry:        pipeline.RetryConfig{MaxAttempts: 50, InitialInterval: 200 * time.Millisecond, MaxInterval: 200 * time.Millisecond},
+			CloseTimeout: 100 * time.Millisecond,
+		},
+	}
+	if tune != nil {
+		tune(&cfg)
+	}
+	cfg, err := lambda.Defaults(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &logBuffer{}
+	fn, cleanup, err := pusher.BuildLambda(context.Background(), cfg, slog.New(slog.NewJSONHandler(logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cleanup)
+	ctx, cancel := context.WithCancel(context.Background())
+	done, err := fn.Start(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	return fn, logs
+}
+
+// invoke calls the handler with a fixture of testdata, within timeout as Lambda would.
+func invoke(t *testing.T, fn *lambda.Function, fixture string, timeout time.Duration) (any, error) {
+	t.Helper()
+	payload, err := os.ReadFile(filepath.Join("testdata", fixture))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	return fn.Handle(ctx, payload)
+}
+
+// logBuffer collects JSON log lines.
+type logBuffer struct{ stacktest.Buffer }
+
+// lines returns the log lines whose msg is msg.
+func (b *logBuffer) lines(t *testing.T, msg string) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	for line := range strings.Lines(b.String()) {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("log line %q: %v", line, err)
+		}
+		if m["msg"] == msg {
+			out = append(out, m)
+		}
+	}
+	return out
+}

@@ -1,0 +1,140 @@
+package lambda_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/apigw-pusher/apigw-pusher/adapters/modes/lambda"
+	"github.com/apigw-pusher/apigw-pusher/adapters/internal/stacktest"
+	"github.com/apigw-pusher/apigw-pusher/handlers"
+)
+
+func TestWebSocketRoutes(t *testing.T) {
+	s := stacktest.New(t)
+	fn, _ := start(t, s, func(c *lambda.Config) {
+		c.Table.TTLAttribute, c.Table.TTL = "expires_at", time.Hour
+	})
+	stored := func(t *testing.T) []handlers.Connection {
+		t.Helper()
+		var all []handlers.Connection
+		err := s.Store.ScanConnections(context.Background(), "", func(conns []handlers.Connection, _ string) error {
+			all = append(all, conns...)
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return all
+	}
+	route := func(t *testing.T, fixture string, want int) {
+		t.Helper()
+		out, err := invoke(t, fn, fixture, 10*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp, ok := out.(events.APIGatewayProxyResponse); !ok || resp.StatusCode != want {
+			t.Fatalf("answered %#v, want status %d", out, want)
+		}
+	}
+	// userConnected checks that user has exactly the connection id, stored with its times.
+	userConnected := func(t *testing.T, user, id string) {
+		t.Helper()
+		conns, err := s.Store.UserConnections(context.Background(), user)
+		if err != nil || len(conns) != 1 || conns[0].ConnectionID != id {
+			t.Fatalf("connections of %s: %v %v, want %s", user, conns, err, id)
+		}
+		item, err := s.DynamoDB.GetItem(context.Background(), &ddb.GetItemInput{
+			TableName: aws.String(stacktest.Table),
+			Key: map[string]types.AttributeValue{
+				"user_id": &types.AttributeValueMemberS{Value: user}, "connection_id": &types.AttributeValueMemberS{Value: id},
+			},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		epoch := func(name string) int64 {
+			v, _ := item.Item[name].(*types.AttributeValueMemberN)
+			if v == nil {
+				t.Fatalf("the row has no %s: %v", name, item.Item)
+			}
+			n, _ := strconv.ParseInt(v.Value, 10, 64)
+			return n
+		}
+		if at, ttl := epoch("connected_at"), epoch("expires_at"); time.Since(time.Unix(at, 0)) > time.Minute || ttl-at != 3600 {
+			t.Errorf("connected_at %d, expires_at %d: want now and an hour later", at, ttl)
+		}
+	}
+
+	t.Run("$connect without a user is refused", func(t *testing.T) {
+		route(t, "connect-anonymous.json", http.StatusUnauthorized)
+		if conns := stored(t); len(conns) != 0 {
+			t.Errorf("stored %v", conns)
+		}
+	})
+	t.Run("$connect with the user in the query string", func(t *testing.T) {
+		route(t, "connect-query.json", http.StatusOK)
+		userConnected(t, "erin", "CnPq2eHgoAMCLsR=")
+	})
+	t.Run("$connect with the user of the authorizer, not the query string's", func(t *testing.T) {
+		route(t, "connect-authorizer.json", http.StatusOK)
+		userConnected(t, "frank", "CnPq3fIhoAMCMtS=")
+		if conns, _ := s.Store.UserConnections(context.Background(), "erin"); len(conns) != 1 {
+			t.Errorf("erin has %v", conns)
+		}
+	})
+	t.Run("$connect with the authorizer's principalId", func(t *testing.T) {
+		payload, err := os.ReadFile(filepath.Join("testdata", "connect-authorizer.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var req events.APIGatewayWebsocketProxyRequest
+		if err := json.Unmarshal(payload, &req); err != nil {
+			t.Fatal(err)
+		}
+		req.RequestContext.Authorizer = map[string]any{"principalId": "grace"}
+		req.RequestContext.ConnectionID = "CnPq4gJioAMCNuT="
+		payload, _ = json.Marshal(req)
+		out, err := fn.Handle(context.Background(), payload)
+		if resp, ok := out.(events.APIGatewayProxyResponse); err != nil || !ok || resp.StatusCode != http.StatusOK {
+			t.Fatalf("answered %v, %v", out, err)
+		}
+		userConnected(t, "grace", "CnPq4gJioAMCNuT=")
+	})
+	t.Run("$default is ignored", func(t *testing.T) {
+		route(t, "message.json", http.StatusOK)
+		userConnected(t, "frank", "CnPq3fIhoAMCMtS=")
+	})
+	t.Run("$disconnect deletes the connection", func(t *testing.T) {
+		route(t, "disconnect-authorizer.json", http.StatusOK)
+		if conns, err := s.Store.UserConnections(context.Background(), "frank"); err != nil || len(conns) != 0 {
+			t.Errorf("frank still has %v %v", conns, err)
+		}
+		if n := len(stored(t)); n != 2 {
+			t.Errorf("%d connections left, want erin's and grace's", n)
+		}
+	})
+	t.Run("other events are refused", func(t *testing.T) {
+		for name, payload := range map[string]string{
+			"not JSON":       `{`,
+			"S3 event":       `{"Records":[{"eventSource":"aws:s3"}]}`,
+			"scheduled":      `{"source":"aws.events","detail-type":"Scheduled Event"}`,
+			"no records":     `{"Records":[]}`,
+			"HTTP API event": `{"version":"2.0","rawPath":"/"}`,
+		} {
+			if out, err := fn.Handle(context.Background(), json.RawMessage(payload)); err == nil {
+				t.Errorf("%s: answered %v, want an error", name, out)
+			}
+		}
+	})
+}

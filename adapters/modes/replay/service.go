@@ -1,0 +1,70 @@
+package replay
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/apigw-pusher/apigw-pusher/adapters/apigw"
+	"github.com/apigw-pusher/apigw-pusher/adapters/dynamodb"
+	"github.com/apigw-pusher/apigw-pusher/adapters/modes/serve"
+	"github.com/apigw-pusher/apigw-pusher/adapters/sqs"
+	"github.com/apigw-pusher/apigw-pusher/pipeline"
+)
+
+// Service is what a replay on `pusher serve`'s resources needs: the SQS poison queue,
+// the pipeline of `pusher serve` without sources (DynamoDB store, Management API
+// poster, the same poison queue), and a Forwarder to the notifications queue.
+type Service struct {
+	Queue    *SQSQueue
+	Pipeline *pipeline.Pipeline
+	// Forwarder is nil without a QueueURL.
+	Forwarder *Forwarder
+}
+
+// ServiceConfig returns the configuration of `pusher serve` that the service's
+// providers build the pipeline's parts from.
+func ServiceConfig(c Config) serve.Config {
+	return serve.Config{
+		APIGWEndpoint: c.APIGWEndpoint, Table: c.Table, QueueURL: c.QueueURL,
+		PoisonQueueURL: c.PoisonQueueURL, Pipeline: c.Pipeline,
+	}
+}
+
+// NewSQSClient returns the SQS client of the poison and notifications queues.
+func NewSQSClient(awsCfg aws.Config) *awssqs.Client { return awssqs.NewFromConfig(awsCfg) }
+
+// NewPipeline returns a pipeline without sources: a replay feeds it.
+func NewPipeline(cfg Config, store *dynamodb.Store, poster *apigw.Poster, poison *sqs.PoisonQueue, logger *slog.Logger) (*pipeline.Pipeline, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return pipeline.New(cfg.Pipeline, store, poster, poison, logger)
+}
+
+// NewService gathers the parts.
+func NewService(cfg Config, q *SQSQueue, p *pipeline.Pipeline, client SQSAPI) *Service {
+	s := &Service{Queue: q, Pipeline: p}
+	if cfg.QueueURL != "" {
+		s.Forwarder = NewForwarder(client, cfg.QueueURL)
+	}
+	return s
+}
+
+// Start runs the pipeline until the returned stop is called; stop lets the replays in
+// flight settle within the pipeline's CloseTimeout.
+func (s *Service) Start() (stop func() error, err error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Pipeline.Run(ctx) }()
+	select {
+	case <-s.Pipeline.Running():
+	case err := <-done:
+		cancel()
+		return nil, fmt.Errorf("replay pipeline: %w", err)
+	}
+	return func() error { cancel(); return <-done }, nil
+}

@@ -1,0 +1,162 @@
+package serve
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/apigw-pusher/apigw-pusher/adapters/apigw"
+	"github.com/apigw-pusher/apigw-pusher/adapters/dynamodb"
+	"github.com/apigw-pusher/apigw-pusher/adapters/modes/internal/httpserve"
+	"github.com/apigw-pusher/apigw-pusher/adapters/metrics"
+	"github.com/apigw-pusher/apigw-pusher/adapters/sqs"
+	"github.com/apigw-pusher/apigw-pusher/pipeline"
+)
+
+// Service is a running `pusher serve`: the pipeline between the SQS and SNS sources and
+// the Management API, and a listener for /metrics, /healthz and /readyz.
+type Service struct {
+	Pipeline *pipeline.Pipeline
+	Store    *dynamodb.Store
+	Metrics  *metrics.Metrics
+	// Ops is the listener of /metrics, /healthz and /readyz.
+	Ops    net.Listener
+	logger *slog.Logger
+	ready  atomic.Bool
+}
+
+// NewStore returns the connection store on the table of cfg.
+func NewStore(cfg Config, client dynamodb.API) (*dynamodb.Store, error) {
+	return dynamodb.New(client, cfg.Table)
+}
+
+// NewPoster returns the Management API poster, keeping as many connections to the
+// endpoint as the pipeline keeps posts in flight.
+func NewPoster(cfg Config, awsCfg aws.Config) (*apigw.Poster, error) {
+	return apigw.New(awsCfg, apigw.Config{Endpoint: cfg.APIGWEndpoint, MaxConns: cfg.Pipeline.PostConcurrency})
+}
+
+// NewPoisonQueue returns the SQS poison queue.
+func NewPoisonQueue(cfg Config, awsCfg aws.Config, logger *slog.Logger) (*sqs.PoisonQueue, func(), error) {
+	q, err := sqs.NewPoisonQueue(awsCfg, sqs.PoisonConfig{QueueURL: cfg.PoisonQueueURL, Logger: logger})
+	if err != nil {
+		return nil, nil, err
+	}
+	return q, func() { _ = q.Close() }, nil
+}
+
+// Sources are the subscribers requests come from, by name.
+type Sources map[string]*sqs.Subscriber
+
+// NewSources returns the SQS subscriber of the queue and the one of the topic, as
+// configured. A subscriber's ack deletes the message only once its request is settled.
+func NewSources(cfg Config, awsCfg aws.Config, logger *slog.Logger) (Sources, func(), error) {
+	sub := sqs.SubscriberConfig{
+		Concurrency:       cfg.Concurrency,
+		WaitTime:          cfg.WaitTime,
+		VisibilityTimeout: cfg.VisibilityTimeout,
+		CloseTimeout:      cfg.Pipeline.CloseTimeout,
+		Logger:            logger,
+	}
+	sources := Sources{}
+	closeAll := func() {
+		for _, s := range sources {
+			_ = s.Close()
+		}
+	}
+	if cfg.QueueURL != "" {
+		c := sub
+		c.QueueURL = cfg.QueueURL
+		s, err := sqs.NewSubscriber(awsCfg, c)
+		if err != nil {
+			return nil, nil, fmt.Errorf("queue %s: %w", cfg.QueueURL, err)
+		}
+		sources["sqs"] = s
+	}
+	if cfg.TopicARN != "" {
+		s, err := sqs.NewSNSSubscriber(awsCfg, sqs.SNSSubscriberConfig{TopicARN: cfg.TopicARN, Subscriber: sub})
+		if err != nil {
+			closeAll()
+			return nil, nil, fmt.Errorf("topic %s: %w", cfg.TopicARN, err)
+		}
+		sources["sns"] = s
+	}
+	return sources, closeAll, nil
+}
+
+// NewPipeline returns the pipeline between the sources and the poster, reporting to m.
+func NewPipeline(cfg Config, store *dynamodb.Store, poster *apigw.Poster, poison *sqs.PoisonQueue,
+	sources Sources, m *metrics.Metrics, logger *slog.Logger) (*pipeline.Pipeline, error) {
+	p, err := pipeline.New(cfg.Pipeline, store, poster, poison, logger)
+	if err != nil {
+		return nil, err
+	}
+	for name, s := range sources {
+		p.AddSource(name, s, name)
+	}
+	m.Attach(p)
+	return p, nil
+}
+
+// NewOpsListener opens the listener of /metrics, /healthz and /readyz.
+func NewOpsListener(cfg Config) (net.Listener, func(), error) {
+	ln, err := net.Listen("tcp", cfg.OpsListen)
+	if err != nil {
+		return nil, nil, fmt.Errorf("listen on %s (OPS_LISTEN): %w", cfg.OpsListen, err)
+	}
+	return ln, func() { _ = ln.Close() }, nil
+}
+
+// NewService gathers the parts.
+func NewService(p *pipeline.Pipeline, store *dynamodb.Store, m *metrics.Metrics, ops net.Listener, logger *slog.Logger) *Service {
+	return &Service{Pipeline: p, Store: store, Metrics: m, Ops: ops, logger: logger}
+}
+
+// Handler serves /metrics, /healthz (the process is up) and /readyz (the pipeline
+// takes requests: it runs, and not every admission is held by a request in flight).
+func (s *Service) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", s.Metrics.Handler())
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		switch {
+		case !s.ready.Load():
+			http.Error(w, "not ready", http.StatusServiceUnavailable)
+			return
+		case !s.Pipeline.Admitting():
+			http.Error(w, "not ready: every admission is in use", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write([]byte("ready\n"))
+	})
+	return mux
+}
+
+// Run serves until ctx is done (SIGTERM), then stops receiving, lets what it holds
+// settle within the grace period (deleting what settled) and returns.
+func (s *Service) Run(ctx context.Context) error {
+	srv := httpserve.Start(s.Ops, s.Handler())
+	go func() {
+		select {
+		case <-s.Pipeline.Running():
+			s.ready.Store(true)
+			s.logger.Info("pusher serve ready")
+		case <-ctx.Done():
+		}
+	}()
+	go func() {
+		<-ctx.Done()
+		s.ready.Store(false)
+	}()
+	err := s.Pipeline.Run(ctx)
+	stopCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return errors.Join(err, srv.Stop(stopCtx))
+}
