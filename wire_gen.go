@@ -8,17 +8,16 @@ package pusher
 
 import (
 	"context"
-	"github.com/apigw-pusher/apigw-pusher/adapters/apigw"
-	"github.com/apigw-pusher/apigw-pusher/adapters/modes/dev"
 	"github.com/apigw-pusher/apigw-pusher/adapters/dynamodb"
-	"github.com/apigw-pusher/apigw-pusher/adapters/modes/lambda"
 	"github.com/apigw-pusher/apigw-pusher/adapters/memory"
 	"github.com/apigw-pusher/apigw-pusher/adapters/metrics"
+	"github.com/apigw-pusher/apigw-pusher/adapters/modes/dev"
+	"github.com/apigw-pusher/apigw-pusher/adapters/modes/gateway"
+	"github.com/apigw-pusher/apigw-pusher/adapters/modes/httpserve"
+	"github.com/apigw-pusher/apigw-pusher/adapters/modes/onaws"
 	"github.com/apigw-pusher/apigw-pusher/adapters/modes/replay"
 	"github.com/apigw-pusher/apigw-pusher/adapters/modes/serve"
-	"github.com/apigw-pusher/apigw-pusher/handlers"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	"github.com/google/wire"
+	"github.com/apigw-pusher/apigw-pusher/pipeline"
 	"log/slog"
 )
 
@@ -26,19 +25,21 @@ import (
 
 // BuildDev builds `pusher dev` from cfg (already defaulted with dev.Defaults).
 func BuildDev(cfg dev.Config, logger *slog.Logger) (*dev.Pusher, func(), error) {
-	listener, cleanup, err := dev.NewListener(cfg)
+	address := cfg.Listen
+	listener, cleanup, err := httpserve.Listen(address)
 	if err != nil {
 		return nil, nil, err
 	}
-	store := dev.NewStore(cfg)
+	config := cfg.Pipeline
+	int2 := cfg.ScanPageSize
+	store := memory.NewStore(int2)
 	poster, err := dev.NewPoster(cfg, listener)
 	if err != nil {
 		cleanup()
 		return nil, nil, err
 	}
 	poisonQueue := memory.NewPoisonQueue()
-	intake := dev.NewIntake(poisonQueue, logger)
-	pipeline, err := dev.NewPipeline(cfg, store, poster, poisonQueue, intake, logger)
+	pipelinePipeline, err := pipeline.New(config, store, poster, poisonQueue, logger)
 	if err != nil {
 		cleanup()
 		return nil, nil, err
@@ -48,61 +49,41 @@ func BuildDev(cfg dev.Config, logger *slog.Logger) (*dev.Pusher, func(), error) 
 		cleanup()
 		return nil, nil, err
 	}
-	pusher := dev.NewPusher(listener, pipeline, gateway, intake, store, poisonQueue, logger)
+	intake := dev.NewIntake(poisonQueue, logger)
+	pusher := dev.NewPusher(listener, pipelinePipeline, gateway, intake, store, poisonQueue, logger)
 	return pusher, func() {
 		cleanup()
 	}, nil
 }
 
-// BuildGateway builds `pusher gateway` from cfg (already defaulted with
-// serve.GatewayDefaults).
-func BuildGateway(ctx context.Context, cfg serve.GatewayConfig, logger *slog.Logger) (*serve.Gateway, func(), error) {
-	listener, cleanup, err := serve.NewGatewayListener(cfg)
+// BuildServe builds `pusher serve` from cfg (already defaulted with serve.Defaults).
+func BuildServe(ctx context.Context, cfg serve.Config, logger *slog.Logger) (*serve.Service, func(), error) {
+	config := cfg.Config
+	pipelineConfig := config.Pipeline
+	awsConfig, err := onaws.NewAWSConfig(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
-	config, err := serve.NewAWSConfig(ctx)
+	api := onaws.NewDynamoDBClient(awsConfig)
+	dynamodbConfig := config.Table
+	store, err := dynamodb.New(api, dynamodbConfig)
+	if err != nil {
+		return nil, nil, err
+	}
+	poster, err := onaws.NewPoster(config, awsConfig)
+	if err != nil {
+		return nil, nil, err
+	}
+	poisonQueue, cleanup, err := onaws.NewPoisonQueue(config, awsConfig, logger)
+	if err != nil {
+		return nil, nil, err
+	}
+	pipelinePipeline, err := pipeline.New(pipelineConfig, store, poster, poisonQueue, logger)
 	if err != nil {
 		cleanup()
 		return nil, nil, err
 	}
-	api := serve.NewDynamoDBClient(config)
-	store, err := serve.NewGatewayStore(cfg, api)
-	if err != nil {
-		cleanup()
-		return nil, nil, err
-	}
-	gateway, err := serve.NewLocalGateway(cfg, store, logger)
-	if err != nil {
-		cleanup()
-		return nil, nil, err
-	}
-	serviceGateway := serve.NewGateway(listener, gateway, store)
-	return serviceGateway, func() {
-		cleanup()
-	}, nil
-}
-
-// BuildService builds `pusher serve` from cfg (already defaulted with serve.Defaults).
-func BuildService(ctx context.Context, cfg serve.Config, logger *slog.Logger) (*serve.Service, func(), error) {
-	config, err := serve.NewAWSConfig(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	api := serve.NewDynamoDBClient(config)
-	store, err := serve.NewStore(cfg, api)
-	if err != nil {
-		return nil, nil, err
-	}
-	poster, err := serve.NewPoster(cfg, config)
-	if err != nil {
-		return nil, nil, err
-	}
-	poisonQueue, cleanup, err := serve.NewPoisonQueue(cfg, config, logger)
-	if err != nil {
-		return nil, nil, err
-	}
-	sources, cleanup2, err := serve.NewSources(cfg, config, logger)
+	sources, cleanup2, err := serve.NewSources(cfg, awsConfig, logger)
 	if err != nil {
 		cleanup()
 		return nil, nil, err
@@ -113,66 +94,60 @@ func BuildService(ctx context.Context, cfg serve.Config, logger *slog.Logger) (*
 		cleanup()
 		return nil, nil, err
 	}
-	pipeline, err := serve.NewPipeline(cfg, store, poster, poisonQueue, sources, metricsMetrics, logger)
+	address := cfg.OpsListen
+	listener, cleanup3, err := httpserve.Listen(address)
 	if err != nil {
 		cleanup2()
 		cleanup()
 		return nil, nil, err
 	}
-	listener, cleanup3, err := serve.NewOpsListener(cfg)
-	if err != nil {
-		cleanup2()
-		cleanup()
-		return nil, nil, err
-	}
-	serviceService := serve.NewService(pipeline, store, metricsMetrics, listener, logger)
-	return serviceService, func() {
+	service := serve.NewService(pipelinePipeline, sources, store, metricsMetrics, listener, logger)
+	return service, func() {
 		cleanup3()
 		cleanup2()
 		cleanup()
 	}, nil
 }
 
-// BuildLambda builds the Lambda function from cfg (already defaulted with
-// lambda.Defaults). It makes no network call.
-func BuildLambda(ctx context.Context, cfg lambda.Config, logger *slog.Logger) (*lambda.Function, func(), error) {
-	config := lambda.ServiceConfig(cfg)
-	awsConfig, err := serve.NewAWSConfig(ctx)
+// BuildGateway builds `pusher gateway` from cfg (already defaulted with
+// gateway.Defaults).
+func BuildGateway(ctx context.Context, cfg gateway.Config, logger *slog.Logger) (*gateway.Gateway, func(), error) {
+	address := cfg.Listen
+	listener, cleanup, err := httpserve.Listen(address)
 	if err != nil {
 		return nil, nil, err
 	}
-	api := serve.NewDynamoDBClient(awsConfig)
-	store, err := serve.NewStore(config, api)
-	if err != nil {
-		return nil, nil, err
-	}
-	poster, err := serve.NewPoster(config, awsConfig)
-	if err != nil {
-		return nil, nil, err
-	}
-	poisonQueue, cleanup, err := serve.NewPoisonQueue(config, awsConfig, logger)
-	if err != nil {
-		return nil, nil, err
-	}
-	pipeline, err := lambda.NewPipeline(cfg, store, poster, poisonQueue, logger)
+	config, err := onaws.NewAWSConfig(ctx)
 	if err != nil {
 		cleanup()
 		return nil, nil, err
 	}
-	function, err := lambda.New(cfg, pipeline, store, logger)
+	api := onaws.NewDynamoDBClient(config)
+	dynamodbConfig := cfg.Table
+	store, err := dynamodb.New(api, dynamodbConfig)
 	if err != nil {
 		cleanup()
 		return nil, nil, err
 	}
-	return function, func() {
+	localgatewayGateway, err := gateway.NewLocalGateway(cfg, store, logger)
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	gatewayGateway := &gateway.Gateway{
+		Listener: listener,
+		Gateway:  localgatewayGateway,
+		Store:    store,
+	}
+	return gatewayGateway, func() {
 		cleanup()
 	}, nil
 }
 
-// BuildReplay builds the replay of `pusher serve`'s poison queue from cfg (validated
-// with its Validate). It makes no network call.
+// BuildReplay builds the replay of `pusher serve`'s poison queue on a pipeline of its
+// own from cfg (validated with its Validate). It makes no network call.
 func BuildReplay(ctx context.Context, cfg replay.Config, logger *slog.Logger) (*replay.Service, func(), error) {
-	config, err := serve.NewAWSConfig(ctx)
+	config, err := onaws.NewAWSConfig(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -181,27 +156,29 @@ func BuildReplay(ctx context.Context, cfg replay.Config, logger *slog.Logger) (*
 	if err != nil {
 		return nil, nil, err
 	}
-	serviceConfig := replay.ServiceConfig(cfg)
-	api := serve.NewDynamoDBClient(config)
-	store, err := serve.NewStore(serviceConfig, api)
+	onawsConfig := cfg.Config
+	pipelineConfig := onawsConfig.Pipeline
+	api := onaws.NewDynamoDBClient(config)
+	dynamodbConfig := onawsConfig.Table
+	store, err := dynamodb.New(api, dynamodbConfig)
 	if err != nil {
 		return nil, nil, err
 	}
-	poster, err := serve.NewPoster(serviceConfig, config)
+	poster, err := onaws.NewPoster(onawsConfig, config)
 	if err != nil {
 		return nil, nil, err
 	}
-	poisonQueue, cleanup, err := serve.NewPoisonQueue(serviceConfig, config, logger)
+	poisonQueue, cleanup, err := onaws.NewPoisonQueue(onawsConfig, config, logger)
 	if err != nil {
 		return nil, nil, err
 	}
-	pipeline, err := replay.NewPipeline(cfg, store, poster, poisonQueue, logger)
+	pipelinePipeline, err := pipeline.New(pipelineConfig, store, poster, poisonQueue, logger)
 	if err != nil {
 		cleanup()
 		return nil, nil, err
 	}
-	replayService := replay.NewService(cfg, sqsQueue, pipeline, client)
-	return replayService, func() {
+	service := replay.NewService(cfg, sqsQueue, pipelinePipeline, client)
+	return service, func() {
 		cleanup()
 	}, nil
 }
@@ -209,7 +186,7 @@ func BuildReplay(ctx context.Context, cfg replay.Config, logger *slog.Logger) (*
 // BuildReplayQueue builds the SQS poison queue alone, for `pusher replay list`, export
 // and import.
 func BuildReplayQueue(ctx context.Context, cfg replay.Config, logger *slog.Logger) (*replay.SQSQueue, error) {
-	config, err := serve.NewAWSConfig(ctx)
+	config, err := onaws.NewAWSConfig(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -220,25 +197,3 @@ func BuildReplayQueue(ctx context.Context, cfg replay.Config, logger *slog.Logge
 	}
 	return sqsQueue, nil
 }
-
-// wire.go:
-
-// devSet builds `pusher dev`: in-memory store and poison queue, the local gateway and
-// the HTTP intake on one listener.
-var devSet = wire.NewSet(dev.NewListener, dev.NewStore, dev.NewGateway, dev.NewPoster, wire.Bind(new(handlers.Poster), new(*apigw.Poster)), dev.NewPipeline, dev.NewPusher, dev.NewIntake, memory.NewPoisonQueue)
-
-// gatewaySet builds `pusher gateway`: the local gateway on the DynamoDB table.
-var gatewaySet = wire.NewSet(serve.NewAWSConfig, serve.NewDynamoDBClient, serve.NewGatewayStore, serve.NewGatewayListener, serve.NewLocalGateway, serve.NewGateway)
-
-// serveSet builds `pusher serve`: SQS and SNS sources, the DynamoDB store, the
-// Management API poster, the SQS poison queue, metrics.
-var serveSet = wire.NewSet(serve.NewAWSConfig, serve.NewDynamoDBClient, serve.NewStore, serve.NewPoster, serve.NewPoisonQueue, serve.NewSources, serve.NewPipeline, serve.NewOpsListener, serve.NewService, metrics.New)
-
-// lambdaSet builds the Lambda function: the store, poster and poison queue of `pusher
-// serve`, and a pipeline without sources, which the function's handler feeds.
-var lambdaSet = wire.NewSet(lambda.ServiceConfig, serve.NewAWSConfig, serve.NewDynamoDBClient, serve.NewStore, serve.NewPoster, serve.NewPoisonQueue, lambda.NewPipeline, wire.Bind(new(lambda.Registry), new(*dynamodb.Store)), lambda.New)
-
-// replaySet builds `pusher replay send` on `pusher serve`'s resources: the SQS poison
-// queue, and the pipeline of `pusher serve` (DynamoDB store, Management API poster, SQS
-// poison queue) without sources, which the replay feeds.
-var replaySet = wire.NewSet(replay.ServiceConfig, serve.NewAWSConfig, serve.NewDynamoDBClient, serve.NewStore, serve.NewPoster, serve.NewPoisonQueue, replay.NewSQSClient, wire.Bind(new(replay.SQSAPI), new(*sqs.Client)), replay.NewSQSQueue, replay.NewPipeline, replay.NewService)

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"encoding/json"
+	"strings"
 	"time"
 )
 
@@ -50,6 +51,21 @@ type Connection struct {
 // and deduplicating connections.
 func (c Connection) Key() Connection {
 	return Connection{UserID: c.UserID, ConnectionID: c.ConnectionID}
+}
+
+// Cursor returns c's keys as a cursor that resumes a walk of connections in key order
+// after c: a multicast's or the memory store's scan. The keys are joined by a NUL: the
+// user id is the client's and may hold one, the connection id is API Gateway's (base64),
+// which does not, so the last NUL is the one that joins them.
+func (c Connection) Cursor() string { return c.UserID + "\x00" + c.ConnectionID }
+
+// CursorConnection returns the connection a Cursor names; false if cursor is not one.
+func CursorConnection(cursor string) (Connection, bool) {
+	i := strings.LastIndexByte(cursor, 0)
+	if i < 0 {
+		return Connection{}, false
+	}
+	return Connection{UserID: cursor[:i], ConnectionID: cursor[i+1:]}, true
 }
 
 // Recipients is one page of connections that are to receive Data.

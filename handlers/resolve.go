@@ -64,7 +64,7 @@ func (r Resolver) Resolve(ctx context.Context, req Request, cursor string, emit 
 // comes or goes in between.
 func (r Resolver) multicast(ctx context.Context, req Request, cursor string, emit EmitFunc) error {
 	users := lo.Without(req.Users, req.ExcludeUsers...)
-	last, resuming := decodeConnection(cursor)
+	last, resuming := CursorConnection(cursor)
 	if resuming {
 		// A cursor names a user of the request; were it not to, starting over sends
 		// again rather than skip.
@@ -81,7 +81,7 @@ func (r Resolver) multicast(ctx context.Context, req Request, cursor string, emi
 		if len(page) == 0 {
 			return nil
 		}
-		err := emit(Recipients{Data: req.Data, Connections: page}, encodeConnection(page[len(page)-1]))
+		err := emit(Recipients{Data: req.Data, Connections: page}, page[len(page)-1].Cursor())
 		page = make([]Connection, 0, size)
 		return err
 	}
@@ -142,19 +142,6 @@ func (r Resolver) lookUp(ctx context.Context, users []string) []chan lookup {
 		}
 	}()
 	return found
-}
-
-// A multicast cursor is the last connection emitted, its two keys joined by a NUL. The
-// user id is the client's and may hold a NUL; the connection id is API Gateway's
-// (base64), which does not: the last NUL is the one that joins them.
-func encodeConnection(c Connection) string { return c.UserID + "\x00" + c.ConnectionID }
-
-func decodeConnection(cursor string) (Connection, bool) {
-	i := strings.LastIndexByte(cursor, 0)
-	if i < 0 {
-		return Connection{}, false
-	}
-	return Connection{UserID: cursor[:i], ConnectionID: cursor[i+1:]}, true
 }
 
 func orDefault(v, def int) int {

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"time"
@@ -76,31 +77,24 @@ type RetryConfig struct {
 }
 
 func (c *Config) setDefaults() {
-	setDefault(&c.PostConcurrency, 256)
-	setDefault(&c.StageConcurrency, 16)
-	setDefault(&c.MaxRequests, 256)
-	setDefault(&c.PostTimeout, 10*time.Second)
-	setDefault(&c.RequestTimeout, 15*time.Minute)
-	setDefault(&c.PruneGrace, time.Minute)
-	setDefault(&c.PageSize, 100)
-	setDefault(&c.MaxFrameBytes, handlers.MaxFrameBytes)
-	setDefault(&c.CloseTimeout, 30*time.Second)
-	setDefault(&c.PoisonTopic, "poison")
-	setDefault(&c.Retry.MaxAttempts, 5)
-	setDefault(&c.Retry.InitialInterval, 100*time.Millisecond)
-	setDefault(&c.Retry.MaxInterval, 5*time.Second)
-	setDefault(&c.Retry.Multiplier, 2)
-	setDefault(&c.Retry.Jitter, 0.5)
-	setDefault(&c.Breaker.Failures, 50)
-	setDefault(&c.Breaker.OpenFor, 5*time.Second)
-	setDefault(&c.Breaker.Probes, 8)
-}
-
-func setDefault[T comparable](v *T, def T) {
-	var zero T
-	if *v == zero {
-		*v = def
-	}
+	c.PostConcurrency = cmp.Or(c.PostConcurrency, 256)
+	c.StageConcurrency = cmp.Or(c.StageConcurrency, 16)
+	c.MaxRequests = cmp.Or(c.MaxRequests, 256)
+	c.PostTimeout = cmp.Or(c.PostTimeout, 10*time.Second)
+	c.RequestTimeout = cmp.Or(c.RequestTimeout, 15*time.Minute)
+	c.PruneGrace = cmp.Or(c.PruneGrace, time.Minute)
+	c.PageSize = cmp.Or(c.PageSize, 100)
+	c.MaxFrameBytes = cmp.Or(c.MaxFrameBytes, handlers.MaxFrameBytes)
+	c.CloseTimeout = cmp.Or(c.CloseTimeout, 30*time.Second)
+	c.PoisonTopic = cmp.Or(c.PoisonTopic, "poison")
+	c.Retry.MaxAttempts = cmp.Or(c.Retry.MaxAttempts, 5)
+	c.Retry.InitialInterval = cmp.Or(c.Retry.InitialInterval, 100*time.Millisecond)
+	c.Retry.MaxInterval = cmp.Or(c.Retry.MaxInterval, 5*time.Second)
+	c.Retry.Multiplier = cmp.Or(c.Retry.Multiplier, 2)
+	c.Retry.Jitter = cmp.Or(c.Retry.Jitter, 0.5)
+	c.Breaker.Failures = cmp.Or(c.Breaker.Failures, 50)
+	c.Breaker.OpenFor = cmp.Or(c.Breaker.OpenFor, 5*time.Second)
+	c.Breaker.Probes = cmp.Or(c.Breaker.Probes, 8)
 }
 
 // Validate reports every setting that cannot work.

@@ -1,11 +1,11 @@
 package apigw
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 )
@@ -19,18 +19,11 @@ type Config struct {
 	// MaxConns is how many idle connections to the endpoint the HTTP transport keeps: as
 	// many as the post stage keeps posts in flight, so none is redialled. Zero means 256.
 	MaxConns int
-	// Timeout bounds one call. Zero means 10s.
-	Timeout time.Duration
 }
 
 func (c *Config) setDefaults() {
 	c.Endpoint = strings.TrimRight(c.Endpoint, "/")
-	if c.MaxConns == 0 {
-		c.MaxConns = 256
-	}
-	if c.Timeout == 0 {
-		c.Timeout = 10 * time.Second
-	}
+	c.MaxConns = cmp.Or(c.MaxConns, 256)
 }
 
 // Validate reports a configuration the poster cannot run with.
@@ -41,9 +34,6 @@ func (c Config) Validate() error {
 	}
 	if c.MaxConns < 0 {
 		errs = append(errs, errors.New("max conns is negative"))
-	}
-	if c.Timeout < 0 {
-		errs = append(errs, errors.New("timeout is negative"))
 	}
 	return errors.Join(errs...)
 }

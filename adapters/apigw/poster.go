@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
@@ -19,10 +18,9 @@ import (
 )
 
 // Poster sends frames to connections through the Management API. It is safe for
-// concurrent use.
+// concurrent use. The caller's context bounds a call: the pipeline's PostTimeout does.
 type Poster struct {
-	client  *apigatewaymanagementapi.Client
-	timeout time.Duration
+	client *apigatewaymanagementapi.Client
 }
 
 var _ handlers.Poster = (*Poster)(nil)
@@ -44,7 +42,7 @@ func New(awsCfg aws.Config, cfg Config) (*Poster, error) {
 		o.HTTPClient = httpClient
 		o.Retryer = aws.NopRetryer{}
 	})
-	return &Poster{client: client, timeout: cfg.Timeout}, nil
+	return &Poster{client: client}, nil
 }
 
 // PostToConnection sends frame to the connection as one text frame. It returns an error
@@ -53,8 +51,6 @@ func New(awsCfg aws.Config, cfg Config) (*Poster, error) {
 // handlers.PermanentError for a post no retry can pass (too large, forbidden, any other
 // 4xx but 408 and 429), and any other error as it is, to be retried.
 func (p *Poster) PostToConnection(ctx context.Context, connectionID string, frame []byte) error {
-	ctx, cancel := context.WithTimeout(ctx, p.timeout)
-	defer cancel()
 	_, err := p.client.PostToConnection(ctx, &apigatewaymanagementapi.PostToConnectionInput{
 		ConnectionId: aws.String(connectionID),
 		Data:         frame,
@@ -67,8 +63,6 @@ func (p *Poster) PostToConnection(ctx context.Context, connectionID string, fram
 
 // DeleteConnection disconnects the client. Its errors are those of PostToConnection.
 func (p *Poster) DeleteConnection(ctx context.Context, connectionID string) error {
-	ctx, cancel := context.WithTimeout(ctx, p.timeout)
-	defer cancel()
 	_, err := p.client.DeleteConnection(ctx, &apigatewaymanagementapi.DeleteConnectionInput{
 		ConnectionId: aws.String(connectionID),
 	})

@@ -1,6 +1,7 @@
 package dynamodb
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"time"
@@ -39,21 +40,11 @@ type Config struct {
 const maxScanSegments = 1_000_000
 
 func (c *Config) setDefaults() {
-	if c.UserKey == "" {
-		c.UserKey = "user_id"
-	}
-	if c.ConnectionKey == "" {
-		c.ConnectionKey = "connection_id"
-	}
-	if c.ConnectedAtAttribute == "" {
-		c.ConnectedAtAttribute = "connected_at"
-	}
-	if c.PageSize == 0 {
-		c.PageSize = 500
-	}
-	if c.ScanSegments == 0 {
-		c.ScanSegments = 4
-	}
+	c.UserKey = cmp.Or(c.UserKey, "user_id")
+	c.ConnectionKey = cmp.Or(c.ConnectionKey, "connection_id")
+	c.ConnectedAtAttribute = cmp.Or(c.ConnectedAtAttribute, "connected_at")
+	c.PageSize = cmp.Or(c.PageSize, 500)
+	c.ScanSegments = cmp.Or(c.ScanSegments, 4)
 }
 
 // Validate reports a configuration the store cannot run with. It checks the fields as

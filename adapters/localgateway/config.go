@@ -1,6 +1,7 @@
 package localgateway
 
 import (
+	"cmp"
 	"errors"
 	"log/slog"
 	"time"
@@ -25,15 +26,9 @@ type Config struct {
 }
 
 func (c *Config) setDefaults() {
-	if c.IdentityParam == "" {
-		c.IdentityParam = "user_id"
-	}
-	if c.MaxPayloadBytes == 0 {
-		c.MaxPayloadBytes = handlers.MaxFrameBytes
-	}
-	if c.WriteTimeout == 0 {
-		c.WriteTimeout = 10 * time.Second
-	}
+	c.IdentityParam = cmp.Or(c.IdentityParam, "user_id")
+	c.MaxPayloadBytes = cmp.Or(c.MaxPayloadBytes, handlers.MaxFrameBytes)
+	c.WriteTimeout = cmp.Or(c.WriteTimeout, 10*time.Second)
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}

@@ -107,7 +107,7 @@ func (s *Store) Len() int {
 // ScanConnections walks every connection a page at a time. The cursor is the key of
 // the last connection of the previous page.
 func (s *Store) ScanConnections(ctx context.Context, cursor string, page func([]handlers.Connection, string) error) error {
-	after, hasCursor := decodeCursor(cursor)
+	after, hasCursor := handlers.CursorConnection(cursor)
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -117,7 +117,7 @@ func (s *Store) ScanConnections(ctx context.Context, cursor string, page func([]
 			return nil
 		}
 		after, hasCursor = conns[len(conns)-1], true
-		next := encodeCursor(after)
+		next := after.Cursor()
 		if len(conns) < s.pageSize {
 			next = ""
 		}
@@ -143,15 +143,3 @@ func (s *Store) pageAfter(after handlers.Connection, hasCursor bool) []handlers.
 	return slices.Clone(s.sorted[i:min(i+s.pageSize, len(s.sorted))])
 }
 
-// The cursor joins the two keys with a NUL. The user id is the client's and may hold a
-// NUL; the connection id is the gateway's (base64), which does not: the last NUL is the
-// one that joins them.
-func encodeCursor(c handlers.Connection) string { return c.UserID + "\x00" + c.ConnectionID }
-
-func decodeCursor(cursor string) (handlers.Connection, bool) {
-	i := strings.LastIndexByte(cursor, 0)
-	if i < 0 {
-		return handlers.Connection{}, false
-	}
-	return handlers.Connection{UserID: cursor[:i], ConnectionID: cursor[i+1:]}, true
-}

@@ -1,6 +1,7 @@
 package sqs
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -52,11 +53,11 @@ type SubscriberConfig struct {
 }
 
 func (c *SubscriberConfig) setDefaults() {
-	setDefault(&c.Concurrency, 10)
-	setDefault(&c.MaxMessages, maxBatch)
-	setDefault(&c.WaitTime, maxWaitTime)
-	setDefault(&c.CloseTimeout, 30*time.Second)
-	setDefault(&c.RetryInterval, time.Second)
+	c.Concurrency = cmp.Or(c.Concurrency, 10)
+	c.MaxMessages = cmp.Or(c.MaxMessages, maxBatch)
+	c.WaitTime = cmp.Or(c.WaitTime, maxWaitTime)
+	c.CloseTimeout = cmp.Or(c.CloseTimeout, 30*time.Second)
+	c.RetryInterval = cmp.Or(c.RetryInterval, time.Second)
 	if c.Unmarshaler == nil {
 		c.Unmarshaler = Unmarshaler{}
 	}
@@ -165,9 +166,9 @@ type PoisonConfig struct {
 }
 
 func (c *PoisonConfig) setDefaults() {
-	setDefault(&c.MaxMessageBytes, DefaultMaxMessageBytes)
-	setDefault(&c.BatchesInFlight, 4)
-	setDefault(&c.SendTimeout, 10*time.Second)
+	c.MaxMessageBytes = cmp.Or(c.MaxMessageBytes, DefaultMaxMessageBytes)
+	c.BatchesInFlight = cmp.Or(c.BatchesInFlight, 4)
+	c.SendTimeout = cmp.Or(c.SendTimeout, 10*time.Second)
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
@@ -189,11 +190,4 @@ func (c PoisonConfig) Validate() error {
 		errs = append(errs, fmt.Errorf("SendTimeout is %s, want more than 0", c.SendTimeout))
 	}
 	return errors.Join(errs...)
-}
-
-func setDefault[T comparable](v *T, def T) {
-	var zero T
-	if *v == zero {
-		*v = def
-	}
 }

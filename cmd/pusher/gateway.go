@@ -7,17 +7,15 @@ import (
 	"log/slog"
 
 	pusher "github.com/apigw-pusher/apigw-pusher"
-	"github.com/apigw-pusher/apigw-pusher/adapters/modes/serve"
+	"github.com/apigw-pusher/apigw-pusher/adapters/modes/gateway"
 )
 
 func runGateway(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	var cfg serve.GatewayConfig
+	var cfg gateway.Config
 	fs := newFlags("gateway", stderr)
-	fs.String(&cfg.Listen, "listen", "GATEWAY_LISTEN", "127.0.0.1:8080", "address of the WebSocket endpoint and its Management API")
-	fs.String(&cfg.IdentityParam, "identity-param", "IDENTITY_PARAM", "user_id", "query parameter naming the connecting user")
-	tableFlags(fs, &cfg.Table)
+	gateway.Flags(fs, &cfg)
 	return runMode(ctx, fs, args, stderr, func(logger *slog.Logger) (runner, func(), error) {
-		cfg, err := serve.GatewayDefaults(cfg)
+		cfg, err := gateway.Defaults(cfg)
 		if err != nil {
 			return nil, nil, err
 		}

@@ -67,9 +67,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var cfg dev.Config
 	fs := newFlags("dev", stderr)
-	fs.String(&cfg.Listen, "listen", "", "127.0.0.1:8080", "address of the gateway, Management API and intake")
-	fs.String(&cfg.IdentityParam, "identity-param", "IDENTITY_PARAM", "user_id", "query parameter naming the connecting user")
-	pipelineFlags(fs, &cfg.Pipeline)
+	dev.Flags(fs, &cfg)
 	return runMode(ctx, fs, args, stderr, func(logger *slog.Logger) (runner, func(), error) {
 		cfg, err := dev.Defaults(cfg)
 		if err != nil {

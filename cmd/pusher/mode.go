@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
+	"os"
+
+	"github.com/apigw-pusher/apigw-pusher/adapters/modes/settings"
 )
 
 // runner is a mode that runs until its context is done: pusher dev, serve or gateway.
@@ -12,14 +14,19 @@ type runner interface {
 	Run(ctx context.Context) error
 }
 
+// newFlags returns the flags of the subcommand name, defaulting to the environment.
+func newFlags(name string, stderr io.Writer) *settings.Flags {
+	return settings.New("pusher "+name, stderr, os.LookupEnv)
+}
+
 // runMode parses args with fs, makes the logger, builds the mode with build and runs it
 // until ctx is done (Ctrl-C, SIGTERM).
-func runMode(ctx context.Context, fs *flags, args []string, stderr io.Writer, build func(*slog.Logger) (runner, func(), error)) error {
-	level := logLevelFlag(fs)
+func runMode(ctx context.Context, fs *settings.Flags, args []string, stderr io.Writer, build func(*slog.Logger) (runner, func(), error)) error {
+	level := settings.LogLevel(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	logger, err := newLogger(stderr, *level)
+	logger, err := settings.Logger(stderr, *level)
 	if err != nil {
 		return err
 	}
@@ -29,12 +36,4 @@ func runMode(ctx context.Context, fs *flags, args []string, stderr io.Writer, bu
 	}
 	defer cleanup()
 	return r.Run(ctx)
-}
-
-func newLogger(w io.Writer, level string) (*slog.Logger, error) {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(level)); err != nil {
-		return nil, fmt.Errorf("log level %q: %w", level, err)
-	}
-	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l})), nil
 }

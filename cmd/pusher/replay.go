@@ -13,6 +13,7 @@ import (
 
 	pusher "github.com/apigw-pusher/apigw-pusher"
 	"github.com/apigw-pusher/apigw-pusher/adapters/modes/replay"
+	"github.com/apigw-pusher/apigw-pusher/adapters/modes/settings"
 )
 
 const replayUsage = `usage: pusher replay <list|send|export|import> [flags]
@@ -34,7 +35,7 @@ type replayFlags struct {
 	level  *string
 }
 
-func newReplayFlags(name string, stderr io.Writer, filters bool) (*flags, *replayFlags) {
+func newReplayFlags(name string, stderr io.Writer, filters bool) (*settings.Flags, *replayFlags) {
 	fs := newFlags("replay "+name, stderr)
 	rf := &replayFlags{}
 	fs.String(&rf.cfg.PoisonQueueURL, "poison-queue-url", "POISON_QUEUE_URL", "", "SQS queue failed work is parked in")
@@ -46,7 +47,7 @@ func newReplayFlags(name string, stderr io.Writer, filters bool) (*flags, *repla
 		fs.DurationVar(&rf.filter.Since, "since", 0, "select the messages whose last failure is at most this old, such as 1h")
 		fs.StringVar(&rf.filter.User, "user", "", "select the deliveries to this user")
 	}
-	rf.level = logLevelFlag(fs)
+	rf.level = settings.LogLevel(fs)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, replayUsage)
 		fs.PrintDefaults()
@@ -55,11 +56,11 @@ func newReplayFlags(name string, stderr io.Writer, filters bool) (*flags, *repla
 }
 
 // open parses args, then makes the logger and opens the poison queue the flags name.
-func (rf *replayFlags) open(ctx context.Context, fs *flags, args []string, stderr io.Writer) (*slog.Logger, replay.Queue, error) {
+func (rf *replayFlags) open(ctx context.Context, fs *settings.Flags, args []string, stderr io.Writer) (*slog.Logger, replay.Queue, error) {
 	if err := fs.Parse(args); err != nil {
 		return nil, nil, err
 	}
-	logger, err := newLogger(stderr, *rf.level)
+	logger, err := settings.Logger(stderr, *rf.level)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -121,12 +122,12 @@ func runReplaySend(ctx context.Context, args []string, stdout, stderr io.Writer)
 	to := fs.FlagSet.String("to", "stage", "stage: re-inject each message at the stage it failed in; queue: send parked requests back to NOTIFICATIONS_QUEUE_URL")
 	fs.String(&rf.cfg.QueueURL, "queue-url", "NOTIFICATIONS_QUEUE_URL", "", "SQS queue of notification requests, for --to queue")
 	fs.String(&rf.cfg.APIGWEndpoint, "apigw-endpoint", "APIGW_ENDPOINT", "", "Management API endpoint the replayed deliveries are posted to")
-	tableFlags(fs, &rf.cfg.Table)
-	pipelineFlags(fs, &rf.cfg.Pipeline)
+	settings.Table(fs, &rf.cfg.Table)
+	settings.Pipeline(fs, &rf.cfg.Pipeline)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	logger, err := newLogger(stderr, *rf.level)
+	logger, err := settings.Logger(stderr, *rf.level)
 	if err != nil {
 		return err
 	}
@@ -162,6 +163,9 @@ func runReplaySend(ctx context.Context, args []string, stdout, stderr io.Writer)
 			if rf.cfg.QueueURL == "" {
 				return errors.New("NOTIFICATIONS_QUEUE_URL is not set: where --to queue sends the requests")
 			}
+			if err := rf.cfg.Validate(); err != nil {
+				return err
+			}
 			svc, cleanup, err := pusher.BuildReplay(ctx, rf.cfg, logger)
 			if err != nil {
 				return err
@@ -170,6 +174,9 @@ func runReplaySend(ctx context.Context, args []string, stdout, stderr io.Writer)
 			q, r = svc.Queue, svc.Forwarder
 		}
 	default:
+		if err := rf.cfg.Validate(); err != nil {
+			return err
+		}
 		svc, cleanup, err := pusher.BuildReplay(ctx, rf.cfg, logger)
 		if err != nil {
 			return err

@@ -7,6 +7,7 @@ import (
 
 	pusher "github.com/apigw-pusher/apigw-pusher"
 	"github.com/apigw-pusher/apigw-pusher/adapters/dynamodb"
+	"github.com/apigw-pusher/apigw-pusher/adapters/modes/onaws"
 	"github.com/apigw-pusher/apigw-pusher/adapters/modes/serve"
 	"github.com/apigw-pusher/apigw-pusher/pipeline"
 )
@@ -17,16 +18,18 @@ import (
 func (s *Stack) Serve(t testing.TB, tune func(*serve.Config)) (svc *serve.Service, stop func()) {
 	t.Helper()
 	cfg := serve.Config{
-		APIGWEndpoint:  s.Faults.URL,
-		Table:          dynamodb.Config{Table: Table},
-		QueueURL:       s.QueueURL,
-		PoisonQueueURL: s.PoisonURL,
-		WaitTime:       time.Second,
-		OpsListen:      "127.0.0.1:0",
-		Pipeline: pipeline.Config{
-			Retry:        pipeline.RetryConfig{MaxAttempts: 3, InitialInterval: 10 * time.Millisecond, MaxInterval: 50 * time.Millisecond},
-			CloseTimeout: 10 * time.Second,
+		Config: onaws.Config{
+			APIGWEndpoint:  s.Faults.URL,
+			Table:          dynamodb.Config{Table: Table},
+			PoisonQueueURL: s.PoisonURL,
+			Pipeline: pipeline.Config{
+				Retry:        pipeline.RetryConfig{MaxAttempts: 3, InitialInterval: 10 * time.Millisecond, MaxInterval: 50 * time.Millisecond},
+				CloseTimeout: 10 * time.Second,
+			},
 		},
+		QueueURL:  s.QueueURL,
+		WaitTime:  time.Second,
+		OpsListen: "127.0.0.1:0",
 	}
 	if tune != nil {
 		tune(&cfg)
@@ -35,7 +38,7 @@ func (s *Stack) Serve(t testing.TB, tune func(*serve.Config)) (svc *serve.Servic
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, cleanup, err := pusher.BuildService(context.Background(), cfg, Logger(t))
+	svc, cleanup, err := pusher.BuildServe(context.Background(), cfg, Logger(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,10 +13,10 @@ import (
 	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	pusher "github.com/apigw-pusher/apigw-pusher"
-	"github.com/apigw-pusher/apigw-pusher/adapters/internal/awstest"
 	"github.com/apigw-pusher/apigw-pusher/adapters/dynamodb"
+	"github.com/apigw-pusher/apigw-pusher/adapters/internal/awstest"
 	"github.com/apigw-pusher/apigw-pusher/adapters/internal/gatewaytest"
-	"github.com/apigw-pusher/apigw-pusher/adapters/modes/serve"
+	"github.com/apigw-pusher/apigw-pusher/adapters/modes/gateway"
 )
 
 // Table is the connections table of a Stack.
@@ -40,7 +40,7 @@ type Stack struct {
 	TopicARN string
 	// Gateway is `pusher gateway`: WebSocket clients connect to it (Connect), and it
 	// stores their connections in Table.
-	Gateway *serve.Gateway
+	Gateway *gateway.Gateway
 	// Faults stands in front of the gateway's Management API: point the pusher at
 	// Faults.URL, not at the gateway.
 	Faults *Faults
@@ -67,7 +67,7 @@ func New(t testing.TB) *Stack {
 	s.PoisonURL = awstest.CreateQueue(t, s.SQS, "poison", nil)
 	s.TopicARN = awstest.CreateTopic(t, s.SNS, "notifications")
 
-	cfg, err := serve.GatewayDefaults(serve.GatewayConfig{Listen: "127.0.0.1:0", Table: dynamodb.Config{Table: Table}})
+	cfg, err := gateway.Defaults(gateway.Config{Listen: "127.0.0.1:0", Table: dynamodb.Config{Table: Table}})
 	if err != nil {
 		t.Fatal(err)
 	}

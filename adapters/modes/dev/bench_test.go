@@ -21,9 +21,11 @@ import (
 
 	"github.com/coder/websocket"
 
-	"github.com/apigw-pusher/apigw-pusher/adapters/modes/dev"
 	"github.com/apigw-pusher/apigw-pusher/adapters/memory"
+	"github.com/apigw-pusher/apigw-pusher/adapters/modes/dev"
+	"github.com/apigw-pusher/apigw-pusher/adapters/modes/httpserve"
 	"github.com/apigw-pusher/apigw-pusher/handlers"
+	"github.com/apigw-pusher/apigw-pusher/pipeline"
 )
 
 // benchClients is how many WebSocket clients BenchmarkBroadcast connects.
@@ -95,14 +97,14 @@ func startDevWithPlainPoster(b *testing.B) *dev.Pusher {
 		b.Fatal(err)
 	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	ln, closeLn, err := dev.NewListener(cfg)
+	ln, closeLn, err := httpserve.Listen(cfg.Listen)
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(closeLn)
-	store, poison := dev.NewStore(cfg), memory.NewPoisonQueue()
+	store, poison := memory.NewStore(cfg.ScanPageSize), memory.NewPoisonQueue()
 	in := dev.NewIntake(poison, logger)
-	pl, err := dev.NewPipeline(cfg, store, plainPoster{newPlainClient(), "http://" + ln.Addr().String()}, poison, in, logger)
+	pl, err := pipeline.New(cfg.Pipeline, store, plainPoster{newPlainClient(), "http://" + ln.Addr().String()}, poison, logger)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -4,23 +4,26 @@
 package dev
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"sync"
 	"time"
 
+	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/google/wire"
 
 	"github.com/apigw-pusher/apigw-pusher/adapters/apigw"
-	"github.com/apigw-pusher/apigw-pusher/adapters/modes/internal/httpserve"
 	"github.com/apigw-pusher/apigw-pusher/adapters/intake"
 	"github.com/apigw-pusher/apigw-pusher/adapters/localgateway"
 	"github.com/apigw-pusher/apigw-pusher/adapters/memory"
+	"github.com/apigw-pusher/apigw-pusher/adapters/modes/httpserve"
+	"github.com/apigw-pusher/apigw-pusher/adapters/modes/settings"
 	"github.com/apigw-pusher/apigw-pusher/handlers"
 	"github.com/apigw-pusher/apigw-pusher/pipeline"
 )
@@ -28,7 +31,7 @@ import (
 // Config is the configuration of `pusher dev`.
 type Config struct {
 	// Listen is the address of the one listener; default 127.0.0.1:8080.
-	Listen string
+	Listen httpserve.Address
 	// IdentityParam is the query parameter naming a connecting user; default user_id.
 	IdentityParam string
 	// ScanPageSize is the number of connections a broadcast reads at a time; default 100.
@@ -37,31 +40,44 @@ type Config struct {
 	Pipeline pipeline.Config
 }
 
-func (c *Config) setDefaults() {
-	if c.Listen == "" {
-		c.Listen = "127.0.0.1:8080"
-	}
-	if c.IdentityParam == "" {
-		c.IdentityParam = "user_id"
-	}
-	if c.ScanPageSize <= 0 {
-		c.ScanPageSize = 100
-	}
+// Flags defines the settings of c.
+func Flags(f *settings.Flags, c *Config) {
+	f.String((*string)(&c.Listen), "listen", "", "127.0.0.1:8080", "address of the gateway, Management API and intake")
+	f.String(&c.IdentityParam, "identity-param", "IDENTITY_PARAM", "user_id", "query parameter naming the connecting user")
+	settings.Pipeline(f, &c.Pipeline)
 }
 
 // Validate reports a setting that cannot work.
 func (c Config) Validate() error {
-	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
-		return fmt.Errorf("listen address %q: %w", c.Listen, err)
+	if err := c.Listen.Validate(); err != nil {
+		return err
 	}
 	return c.Pipeline.Validate()
 }
 
 // Defaults returns c with every unset field at its default, validated.
 func Defaults(c Config) (Config, error) {
-	c.setDefaults()
+	c.Listen = cmp.Or(c.Listen, "127.0.0.1:8080")
+	c.IdentityParam = cmp.Or(c.IdentityParam, "user_id")
+	c.ScanPageSize = cmp.Or(max(c.ScanPageSize, 0), 100)
 	return c, c.Validate()
 }
+
+// Set builds `pusher dev` from a Config.
+var Set = wire.NewSet(
+	wire.FieldsOf(new(Config), "Listen", "ScanPageSize", "Pipeline"),
+	httpserve.Listen,
+	memory.NewStore,
+	memory.NewPoisonQueue,
+	NewGateway,
+	NewPoster,
+	NewIntake,
+	pipeline.New,
+	wire.Bind(new(pipeline.Store), new(*memory.Store)),
+	wire.Bind(new(handlers.Poster), new(*apigw.Poster)),
+	wire.Bind(new(message.Publisher), new(*memory.PoisonQueue)),
+	NewPusher,
+)
 
 // Pusher is a running `pusher dev`.
 type Pusher struct {
@@ -75,18 +91,6 @@ type Pusher struct {
 	// replaying holds the UUIDs of the parked messages being replayed.
 	replaying sync.Map
 }
-
-// NewListener opens the dev listener.
-func NewListener(cfg Config) (net.Listener, func(), error) {
-	ln, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		return nil, nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
-	}
-	return ln, func() { _ = ln.Close() }, nil
-}
-
-// NewStore returns the in-memory connection store.
-func NewStore(cfg Config) *memory.Store { return memory.NewStore(cfg.ScanPageSize) }
 
 // NewGateway returns the local gateway, registering connections in store.
 func NewGateway(cfg Config, store *memory.Store, logger *slog.Logger) (*localgateway.Gateway, error) {
@@ -103,17 +107,6 @@ func NewPoster(cfg Config, ln net.Listener) (*apigw.Poster, error) {
 	})
 }
 
-// NewPipeline returns the pipeline on the in-memory adapters, fed by in.
-func NewPipeline(cfg Config, store *memory.Store, poster handlers.Poster, poison *memory.PoisonQueue,
-	in *intake.Intake, logger *slog.Logger) (*pipeline.Pipeline, error) {
-	p, err := pipeline.New(cfg.Pipeline, store, poster, poison, logger)
-	if err != nil {
-		return nil, err
-	}
-	p.AddSource("intake", in, intake.Topic)
-	return p, nil
-}
-
 // NewIntake returns the HTTP intake; bodies that are not JSON are parked in poison.
 func NewIntake(poison *memory.PoisonQueue, logger *slog.Logger) *intake.Intake {
 	in := intake.New(logger)
@@ -121,9 +114,10 @@ func NewIntake(poison *memory.PoisonQueue, logger *slog.Logger) *intake.Intake {
 	return in
 }
 
-// NewPusher gathers the parts.
+// NewPusher gathers the parts, making p take requests from in.
 func NewPusher(ln net.Listener, p *pipeline.Pipeline, gw *localgateway.Gateway, in *intake.Intake,
 	store *memory.Store, poison *memory.PoisonQueue, logger *slog.Logger) *Pusher {
+	p.AddSource("intake", in, intake.Topic)
 	return &Pusher{Listener: ln, Pipeline: p, Gateway: gw, Intake: in, Store: store, Poison: poison, logger: logger}
 }
 

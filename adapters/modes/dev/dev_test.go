@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/apigw-pusher/apigw-pusher/adapters/modes/httpserve"
 	"io"
 	"log/slog"
 	"net/http"
@@ -17,10 +18,10 @@ import (
 
 	pusher "github.com/apigw-pusher/apigw-pusher"
 	"github.com/apigw-pusher/apigw-pusher/adapters/apigw"
-	"github.com/apigw-pusher/apigw-pusher/adapters/modes/dev"
-	"github.com/apigw-pusher/apigw-pusher/adapters/localgateway"
 	"github.com/apigw-pusher/apigw-pusher/adapters/internal/gatewaytest"
+	"github.com/apigw-pusher/apigw-pusher/adapters/localgateway"
 	"github.com/apigw-pusher/apigw-pusher/adapters/memory"
+	"github.com/apigw-pusher/apigw-pusher/adapters/modes/dev"
 	"github.com/apigw-pusher/apigw-pusher/handlers"
 	"github.com/apigw-pusher/apigw-pusher/pipeline"
 )
@@ -266,12 +267,12 @@ func TestDevConnectsRacingBroadcasts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, closeLn, err := dev.NewListener(cfg)
+	ln, closeLn, err := httpserve.Listen(cfg.Listen)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(closeLn)
-	store := dev.NewStore(cfg)
+	store := memory.NewStore(cfg.ScanPageSize)
 	rec := gatewaytest.NewRecorder(t, "http://"+ln.Addr().String())
 	poster, err := apigw.New(aws.Config{Region: "us-east-1", Credentials: aws.AnonymousCredentials{}}, apigw.Config{Endpoint: rec.URL})
 	if err != nil {
@@ -279,7 +280,7 @@ func TestDevConnectsRacingBroadcasts(t *testing.T) {
 	}
 	poison := memory.NewPoisonQueue()
 	in := dev.NewIntake(poison, logger)
-	pl, err := dev.NewPipeline(cfg, store, poster, poison, in, logger)
+	pl, err := pipeline.New(cfg.Pipeline, store, poster, poison, logger)
 	if err != nil {
 		t.Fatal(err)
 	}

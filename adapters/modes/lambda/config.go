@@ -1,29 +1,22 @@
 package lambda
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"log/slog"
-	"strconv"
 	"time"
 
-	"github.com/apigw-pusher/apigw-pusher/adapters/dynamodb"
-	"github.com/apigw-pusher/apigw-pusher/adapters/modes/serve"
-	"github.com/apigw-pusher/apigw-pusher/pipeline"
+	"github.com/apigw-pusher/apigw-pusher/adapters/modes/onaws"
+	"github.com/apigw-pusher/apigw-pusher/adapters/modes/settings"
 )
 
 // Config is the configuration of the function, read from the environment variables of
 // `pusher serve` by ConfigFromEnv. The AWS SDK's own settings (credentials, AWS_REGION,
 // AWS_ENDPOINT_URL_*) are read by the SDK.
 type Config struct {
-	// APIGWEndpoint is the Management API endpoint (APIGW_ENDPOINT).
-	APIGWEndpoint string
-	// Table is the connections table (CONNECTIONS_TABLE_NAME and its keys).
-	Table dynamodb.Config
-	// PoisonQueueURL is the SQS queue parked messages go to (POISON_QUEUE_URL).
-	PoisonQueueURL string
-	// Pipeline tunes the pipeline (POST_CONCURRENCY, MAX_ATTEMPTS).
-	Pipeline pipeline.Config
+	// Config is where the work goes: the Management API, the table, the poison queue.
+	onaws.Config
 	// IdentityParam is the $connect query parameter naming the user when no authorizer
 	// does (IDENTITY_PARAM); default user_id.
 	IdentityParam string
@@ -37,25 +30,31 @@ type Config struct {
 	LogLevel string
 }
 
-func (c *Config) setDefaults() {
-	if c.IdentityParam == "" {
-		c.IdentityParam = "user_id"
+// Flags defines the settings of c, which the function reads from its environment.
+func Flags(f *settings.Flags, c *Config) {
+	onaws.Flags(f, &c.Config)
+	f.String(&c.IdentityParam, "identity-param", "IDENTITY_PARAM", "user_id", "$connect query parameter naming the user when no authorizer does")
+	f.String(&c.AuthorizerKey, "authorizer-user-key", "AUTHORIZER_USER_KEY", "user_id", "key of the authorizer context naming the user")
+	f.Duration(&c.DeadlineMargin, "deadline-margin", "DEADLINE_MARGIN", 2*time.Second, "how long before the deadline the records in flight are given up")
+	f.String(&c.LogLevel, "log-level", "LOG_LEVEL", "info", "debug, info, warn or error")
+}
+
+// ConfigFromEnv reads the configuration from the environment through lookup (such as
+// os.LookupEnv), with defaults, validated.
+func ConfigFromEnv(lookup func(string) (string, bool)) (Config, error) {
+	var c Config
+	f := settings.New("pusher-lambda", io.Discard, lookup)
+	Flags(f, &c)
+	if err := f.Parse(nil); err != nil {
+		return c, err
 	}
-	if c.AuthorizerKey == "" {
-		c.AuthorizerKey = "user_id"
-	}
-	if c.DeadlineMargin == 0 {
-		c.DeadlineMargin = 2 * time.Second
-	}
-	if c.LogLevel == "" {
-		c.LogLevel = "info"
-	}
+	return Defaults(c)
 }
 
 // Validate reports the first setting that is missing or bad, naming its environment
 // variable, so that init stops with one clear line.
 func (c Config) Validate() error {
-	if err := ServiceConfig(c).ValidateOutputs(); err != nil {
+	if err := c.Config.Validate(); err != nil {
 		return err
 	}
 	var level slog.Level
@@ -70,89 +69,18 @@ func (c Config) Validate() error {
 
 // Defaults returns c with every unset field at its default, validated.
 func Defaults(c Config) (Config, error) {
-	c.setDefaults()
+	c.IdentityParam = cmp.Or(c.IdentityParam, "user_id")
+	c.AuthorizerKey = cmp.Or(c.AuthorizerKey, "user_id")
+	c.DeadlineMargin = cmp.Or(c.DeadlineMargin, 2*time.Second)
+	c.LogLevel = cmp.Or(c.LogLevel, "info")
 	return c, c.Validate()
-}
-
-// ConfigFromEnv reads the configuration from the environment through lookup (such as
-// os.LookupEnv), with defaults, validated.
-func ConfigFromEnv(lookup func(string) (string, bool)) (Config, error) {
-	e := env{lookup: lookup}
-	c := Config{
-		APIGWEndpoint:  e.str("APIGW_ENDPOINT"),
-		PoisonQueueURL: e.str("POISON_QUEUE_URL"),
-		IdentityParam:  e.str("IDENTITY_PARAM"),
-		AuthorizerKey:  e.str("AUTHORIZER_USER_KEY"),
-		DeadlineMargin: e.duration("DEADLINE_MARGIN"),
-		LogLevel:       e.str("LOG_LEVEL"),
-		Table: dynamodb.Config{
-			Table:         e.str("CONNECTIONS_TABLE_NAME"),
-			UserKey:       e.str("USER_KEY"),
-			ConnectionKey: e.str("CONNECTION_KEY"),
-			TTLAttribute:  e.str("TTL_ATTRIBUTE"),
-			TTL:           e.duration("CONNECTION_TTL"),
-			ScanSegments:  e.int("SCAN_SEGMENTS"),
-		},
-		Pipeline: pipeline.Config{
-			PostConcurrency: e.int("POST_CONCURRENCY"),
-			Retry:           pipeline.RetryConfig{MaxAttempts: e.int("MAX_ATTEMPTS")},
-		},
-	}
-	if e.err != nil {
-		return c, e.err
-	}
-	return Defaults(c)
-}
-
-// ServiceConfig is the part of cfg that the providers of package service read, so that
-// the function builds its store, poster and poison queue as `pusher serve` does.
-func ServiceConfig(cfg Config) serve.Config {
-	return serve.Config{
-		APIGWEndpoint:  cfg.APIGWEndpoint,
-		Table:          cfg.Table,
-		PoisonQueueURL: cfg.PoisonQueueURL,
-		Pipeline:       cfg.Pipeline,
-	}
 }
 
 // NewLogger returns the JSON logger of cfg.LogLevel.
 func NewLogger(cfg Config, w io.Writer) *slog.Logger {
-	var level slog.Level
-	_ = level.UnmarshalText([]byte(cfg.LogLevel)) // Validate checked it
-	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level}))
-}
-
-// env reads environment variables, keeping the first that does not parse.
-type env struct {
-	lookup func(string) (string, bool)
-	err    error
-}
-
-func (e *env) str(name string) string {
-	v, _ := e.lookup(name)
-	return v
-}
-
-func (e *env) int(name string) int {
-	v := e.str(name)
-	if v == "" {
-		return 0
+	logger, err := settings.Logger(w, cfg.LogLevel)
+	if err != nil { // Validate checked the level
+		return slog.New(slog.NewJSONHandler(w, nil))
 	}
-	n, err := strconv.Atoi(v)
-	if err != nil && e.err == nil {
-		e.err = fmt.Errorf("%s=%q is not a whole number", name, v)
-	}
-	return n
-}
-
-func (e *env) duration(name string) time.Duration {
-	v := e.str(name)
-	if v == "" {
-		return 0
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil && e.err == nil {
-		e.err = fmt.Errorf("%s=%q is not a duration such as 30s", name, v)
-	}
-	return d
+	return logger
 }

@@ -9,9 +9,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/apigw-pusher/apigw-pusher/adapters/apigw"
-	"github.com/apigw-pusher/apigw-pusher/adapters/dynamodb"
-	"github.com/apigw-pusher/apigw-pusher/adapters/sqs"
+	"github.com/apigw-pusher/apigw-pusher/adapters/emf"
 	"github.com/apigw-pusher/apigw-pusher/handlers"
 	"github.com/apigw-pusher/apigw-pusher/pipeline"
 )
@@ -29,29 +27,25 @@ type Function struct {
 	cfg      Config
 	pipeline *pipeline.Pipeline
 	conns    Registry
+	metrics  *emf.Metrics
 	logger   *slog.Logger
 }
 
-// NewPipeline returns the pipeline of the function: no sources, requests enter through
-// Process.
-func NewPipeline(cfg Config, store *dynamodb.Store, poster *apigw.Poster, poison *sqs.PoisonQueue, logger *slog.Logger) (*pipeline.Pipeline, error) {
-	return pipeline.New(cfg.Pipeline, store, poster, poison, logger)
-}
-
-// New returns the function working through p and registering connections in conns.
-// It makes no network call.
-func New(cfg Config, p *pipeline.Pipeline, conns Registry, logger *slog.Logger) (*Function, error) {
-	cfg.setDefaults()
-	if err := cfg.Validate(); err != nil {
+// New returns the function working through p, registering connections in conns and
+// writing p's metrics with m at the end of each invocation. It makes no network call.
+func New(cfg Config, p *pipeline.Pipeline, conns Registry, m *emf.Metrics, logger *slog.Logger) (*Function, error) {
+	cfg, err := Defaults(cfg)
+	if err != nil {
 		return nil, err
 	}
-	if p == nil || conns == nil {
-		return nil, errors.New("lambda function: a pipeline and a registry are required")
+	if p == nil || conns == nil || m == nil {
+		return nil, errors.New("lambda function: a pipeline, a registry and metrics are required")
 	}
 	if logger == nil {
 		logger = slog.Default()
 	}
-	return &Function{cfg: cfg, pipeline: p, conns: conns, logger: logger}, nil
+	m.Attach(p)
+	return &Function{cfg: cfg, pipeline: p, conns: conns, metrics: m, logger: logger}, nil
 }
 
 // Start runs the pipeline in the background until ctx is done, which a deployment never
@@ -91,6 +85,11 @@ type probe struct {
 // events.SQSEventResponse, a WebSocket route with an events.APIGatewayProxyResponse, and
 // an SNS event with nothing but an error when a record should be retried.
 func (f *Function) Handle(ctx context.Context, payload json.RawMessage) (any, error) {
+	defer func() {
+		if err := f.metrics.Flush(); err != nil {
+			f.logger.Warn("write metrics", "error", err)
+		}
+	}()
 	var p probe
 	if err := json.Unmarshal(payload, &p); err != nil {
 		return nil, fmt.Errorf("decode event: %w", err)

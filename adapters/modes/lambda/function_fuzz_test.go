@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -18,8 +19,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/apigw-pusher/apigw-pusher/adapters/dynamodb"
-	"github.com/apigw-pusher/apigw-pusher/adapters/modes/lambda"
+	"github.com/apigw-pusher/apigw-pusher/adapters/emf"
 	"github.com/apigw-pusher/apigw-pusher/adapters/memory"
+	"github.com/apigw-pusher/apigw-pusher/adapters/modes/lambda"
+	"github.com/apigw-pusher/apigw-pusher/adapters/modes/onaws"
 	pushersqs "github.com/apigw-pusher/apigw-pusher/adapters/sqs"
 	"github.com/apigw-pusher/apigw-pusher/handlers"
 	"github.com/apigw-pusher/apigw-pusher/pipeline"
@@ -53,16 +56,16 @@ func FuzzHandle(f *testing.F) {
 		f.Fatal(err)
 	}
 	// New validates the settings of a deployment; with memory adapters nothing reads them.
-	cfg, err := lambda.Defaults(lambda.Config{
+	cfg, err := lambda.Defaults(lambda.Config{Config: onaws.Config{
 		APIGWEndpoint:  "https://abc123.execute-api.us-east-1.amazonaws.com/prod",
 		Table:          dynamodb.Config{Table: "connections"},
 		PoisonQueueURL: "https://sqs.us-east-1.amazonaws.com/123456789012/notifications-poison",
-	})
+	}})
 	if err != nil {
 		f.Fatal(err)
 	}
 	registry := memory.NewStore(0)
-	fn, err := lambda.New(cfg, p, registry, slog.New(slog.DiscardHandler))
+	fn, err := lambda.New(cfg, p, registry, emf.New(io.Discard), slog.New(slog.DiscardHandler))
 	if err != nil {
 		f.Fatal(err)
 	}

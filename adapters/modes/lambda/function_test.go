@@ -3,6 +3,8 @@ package lambda_test
 import (
 	"context"
 	"encoding/json"
+	"github.com/apigw-pusher/apigw-pusher/adapters/modes/onaws"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -10,27 +12,28 @@ import (
 	"testing"
 	"time"
 
-	pusher "github.com/apigw-pusher/apigw-pusher"
 	"github.com/apigw-pusher/apigw-pusher/adapters/dynamodb"
-	"github.com/apigw-pusher/apigw-pusher/adapters/modes/lambda"
 	"github.com/apigw-pusher/apigw-pusher/adapters/internal/stacktest"
+	"github.com/apigw-pusher/apigw-pusher/adapters/modes/lambda"
 	"github.com/apigw-pusher/apigw-pusher/pipeline"
 )
 
-// start builds the function on the stack as BuildLambda does in a deployment, runs its
+// start builds the function on the stack as lambda.Build does in a deployment, runs its
 // pipeline until the test ends, and returns it with the JSON log it writes.
 func start(t *testing.T, s *stacktest.Stack, tune func(*lambda.Config)) (*lambda.Function, *logBuffer) {
 	t.Helper()
 	cfg := lambda.Config{
-		APIGWEndpoint:  s.Faults.URL,
-		Table:          dynamodb.Config{Table: stacktest.Table},
-		PoisonQueueURL: s.PoisonURL,
-		DeadlineMargin: time.Second,
-		Pipeline: pipeline.Config{
-			// A post that keeps failing is retried for 10s: still in flight at the deadline.
-			Retry:        pipeline.RetryConfig{MaxAttempts: 50, InitialInterval: 200 * time.Millisecond, MaxInterval: 200 * time.Millisecond},
-			CloseTimeout: 100 * time.Millisecond,
+		Config: onaws.Config{
+			APIGWEndpoint:  s.Faults.URL,
+			Table:          dynamodb.Config{Table: stacktest.Table},
+			PoisonQueueURL: s.PoisonURL,
+			Pipeline: pipeline.Config{
+				// A post that keeps failing is retried for 10s: still in flight at the deadline.
+				Retry:        pipeline.RetryConfig{MaxAttempts: 50, InitialInterval: 200 * time.Millisecond, MaxInterval: 200 * time.Millisecond},
+				CloseTimeout: 100 * time.Millisecond,
+			},
 		},
+		DeadlineMargin: time.Second,
 	}
 	if tune != nil {
 		tune(&cfg)
@@ -40,7 +43,7 @@ func start(t *testing.T, s *stacktest.Stack, tune func(*lambda.Config)) (*lambda
 		t.Fatal(err)
 	}
 	logs := &logBuffer{}
-	fn, cleanup, err := pusher.BuildLambda(context.Background(), cfg, slog.New(slog.NewJSONHandler(logs, nil)))
+	fn, cleanup, err := lambda.Build(context.Background(), cfg, slog.New(slog.NewJSONHandler(logs, nil)), io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}

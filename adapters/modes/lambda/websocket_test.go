@@ -15,8 +15,8 @@ import (
 	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/apigw-pusher/apigw-pusher/adapters/modes/lambda"
 	"github.com/apigw-pusher/apigw-pusher/adapters/internal/stacktest"
+	"github.com/apigw-pusher/apigw-pusher/adapters/modes/lambda"
 	"github.com/apigw-pusher/apigw-pusher/handlers"
 )
 

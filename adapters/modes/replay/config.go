@@ -1,27 +1,22 @@
 package replay
 
 import (
-	"errors"
+	"cmp"
 	"time"
 
-	"github.com/apigw-pusher/apigw-pusher/adapters/dynamodb"
-	"github.com/apigw-pusher/apigw-pusher/pipeline"
+	"github.com/apigw-pusher/apigw-pusher/adapters/modes/onaws"
 )
 
 // Config is the configuration of `pusher replay` on `pusher serve`'s AWS resources,
 // from the same environment variables. The AWS SDK's own settings are read by the SDK.
 type Config struct {
-	// PoisonQueueURL is the SQS poison queue (POISON_QUEUE_URL).
-	PoisonQueueURL string
+	// Config is that of `pusher serve`: its poison queue (POISON_QUEUE_URL), and its
+	// Management API, table and pipeline, for the pipeline a send replays on; the
+	// pipeline's CloseTimeout bounds each replay.
+	onaws.Config
 	// QueueURL is the notifications queue requests go back to with `--to queue`
 	// (NOTIFICATIONS_QUEUE_URL).
 	QueueURL string
-	// APIGWEndpoint and Table are those of `pusher serve`, for the pipeline a send
-	// replays on.
-	APIGWEndpoint string
-	Table         dynamodb.Config
-	// Pipeline tunes that pipeline; its CloseTimeout bounds each replay.
-	Pipeline pipeline.Config
 	// VisibilityTimeout is how long a listing hides the messages it received; default
 	// 15m. Those it did not delete are made visible again at its end.
 	VisibilityTimeout time.Duration
@@ -31,23 +26,10 @@ type Config struct {
 }
 
 func (c *Config) setDefaults() {
-	if c.VisibilityTimeout == 0 {
-		c.VisibilityTimeout = 15 * time.Minute
-	}
-	if c.WaitTime == 0 {
-		c.WaitTime = time.Second
-	}
+	c.VisibilityTimeout = cmp.Or(c.VisibilityTimeout, 15*time.Minute)
+	c.WaitTime = cmp.Or(c.WaitTime, time.Second)
 }
 
-// Validate reports the first setting a send to the stages cannot do without.
-func (c Config) Validate() error {
-	switch {
-	case c.PoisonQueueURL == "":
-		return errors.New("POISON_QUEUE_URL is not set: the SQS queue failed work is parked in")
-	case c.APIGWEndpoint == "":
-		return errors.New("APIGW_ENDPOINT is not set: the Management API endpoint the replayed deliveries are posted to")
-	case c.Table.Table == "":
-		return errors.New("CONNECTIONS_TABLE_NAME is not set: the DynamoDB table of connections")
-	}
-	return c.Pipeline.Validate()
-}
+// Validate reports the first setting a send to the stages cannot do without: those of
+// `pusher serve`'s outputs.
+func (c Config) Validate() error { return c.Config.Validate() }

@@ -15,12 +15,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/apigw-pusher/apigw-pusher/adapters/apigw"
-	"github.com/apigw-pusher/apigw-pusher/adapters/modes/dev"
 	"github.com/apigw-pusher/apigw-pusher/adapters/internal/gatewaytest"
+	"github.com/apigw-pusher/apigw-pusher/adapters/internal/stacktest"
 	"github.com/apigw-pusher/apigw-pusher/adapters/memory"
+	"github.com/apigw-pusher/apigw-pusher/adapters/modes/dev"
 	"github.com/apigw-pusher/apigw-pusher/adapters/modes/replay"
 	"github.com/apigw-pusher/apigw-pusher/adapters/sqs"
-	"github.com/apigw-pusher/apigw-pusher/adapters/internal/stacktest"
 	"github.com/apigw-pusher/apigw-pusher/pipeline"
 )
 
@@ -32,12 +32,12 @@ func startDev(t *testing.T) (*dev.Pusher, *stacktest.Faults) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", cfg.Listen)
+	ln, err := net.Listen("tcp", string(cfg.Listen))
 	if err != nil {
 		t.Fatal(err)
 	}
 	f := stacktest.NewFaults(t, "http://"+ln.Addr().String())
-	store := dev.NewStore(cfg)
+	store := memory.NewStore(cfg.ScanPageSize)
 	gw, err := dev.NewGateway(cfg, store, stacktest.Quiet())
 	if err != nil {
 		t.Fatal(err)
@@ -48,7 +48,7 @@ func startDev(t *testing.T) (*dev.Pusher, *stacktest.Faults) {
 	}
 	poison := memory.NewPoisonQueue()
 	in := dev.NewIntake(poison, stacktest.Quiet())
-	p, err := dev.NewPipeline(cfg, store, poster, poison, in, stacktest.Quiet())
+	p, err := pipeline.New(cfg.Pipeline, store, poster, poison, stacktest.Quiet())
 	if err != nil {
 		t.Fatal(err)
 	}

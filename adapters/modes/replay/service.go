@@ -3,15 +3,12 @@ package replay
 import (
 	"context"
 	"fmt"
-	"log/slog"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/google/wire"
 
-	"github.com/apigw-pusher/apigw-pusher/adapters/apigw"
-	"github.com/apigw-pusher/apigw-pusher/adapters/dynamodb"
-	"github.com/apigw-pusher/apigw-pusher/adapters/modes/serve"
-	"github.com/apigw-pusher/apigw-pusher/adapters/sqs"
+	"github.com/apigw-pusher/apigw-pusher/adapters/modes/onaws"
 	"github.com/apigw-pusher/apigw-pusher/pipeline"
 )
 
@@ -25,25 +22,25 @@ type Service struct {
 	Forwarder *Forwarder
 }
 
-// ServiceConfig returns the configuration of `pusher serve` that the service's
-// providers build the pipeline's parts from.
-func ServiceConfig(c Config) serve.Config {
-	return serve.Config{
-		APIGWEndpoint: c.APIGWEndpoint, Table: c.Table, QueueURL: c.QueueURL,
-		PoisonQueueURL: c.PoisonQueueURL, Pipeline: c.Pipeline,
-	}
-}
-
 // NewSQSClient returns the SQS client of the poison and notifications queues.
 func NewSQSClient(awsCfg aws.Config) *awssqs.Client { return awssqs.NewFromConfig(awsCfg) }
 
-// NewPipeline returns a pipeline without sources: a replay feeds it.
-func NewPipeline(cfg Config, store *dynamodb.Store, poster *apigw.Poster, poison *sqs.PoisonQueue, logger *slog.Logger) (*pipeline.Pipeline, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	return pipeline.New(cfg.Pipeline, store, poster, poison, logger)
-}
+// Set builds, from a Config, the replay of `pusher serve`'s poison queue on a pipeline
+// of its own, without sources (a replay feeds it); the Config must be valid.
+var Set = wire.NewSet(
+	onaws.Set,
+	wire.FieldsOf(new(Config), "Config"),
+	pipeline.New,
+	QueueSet,
+	NewService,
+)
+
+// QueueSet builds the SQS poison queue alone, for a listing, an export or an import.
+var QueueSet = wire.NewSet(
+	NewSQSClient,
+	wire.Bind(new(SQSAPI), new(*awssqs.Client)),
+	NewSQSQueue,
+)
 
 // NewService gathers the parts.
 func NewService(cfg Config, q *SQSQueue, p *pipeline.Pipeline, client SQSAPI) *Service {

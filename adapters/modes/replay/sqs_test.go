@@ -5,17 +5,18 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/apigw-pusher/apigw-pusher/adapters/modes/onaws"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	pusher "github.com/apigw-pusher/apigw-pusher"
-	"github.com/apigw-pusher/apigw-pusher/adapters/internal/awstest"
 	"github.com/apigw-pusher/apigw-pusher/adapters/dynamodb"
+	"github.com/apigw-pusher/apigw-pusher/adapters/internal/awstest"
 	"github.com/apigw-pusher/apigw-pusher/adapters/internal/gatewaytest"
-	"github.com/apigw-pusher/apigw-pusher/adapters/modes/replay"
 	"github.com/apigw-pusher/apigw-pusher/adapters/internal/stacktest"
+	"github.com/apigw-pusher/apigw-pusher/adapters/modes/replay"
 	"github.com/apigw-pusher/apigw-pusher/pipeline"
 )
 
@@ -64,9 +65,12 @@ func TestReplaySQS(t *testing.T) {
 
 	ctx := context.Background()
 	cfg := replay.Config{
-		PoisonQueueURL: s.PoisonURL, QueueURL: s.QueueURL, APIGWEndpoint: s.Faults.URL,
-		Table:    dynamodb.Config{Table: stacktest.Table},
-		Pipeline: pipeline.Config{Retry: retry, CloseTimeout: 10 * time.Second},
+		Config: onaws.Config{
+			PoisonQueueURL: s.PoisonURL, APIGWEndpoint: s.Faults.URL,
+			Table:    dynamodb.Config{Table: stacktest.Table},
+			Pipeline: pipeline.Config{Retry: retry, CloseTimeout: 10 * time.Second},
+		},
+		QueueURL: s.QueueURL,
 	}
 	svc, cleanup, err := pusher.BuildReplay(ctx, cfg, stacktest.Quiet())
 	if err != nil {

@@ -6,8 +6,8 @@ import (
 	"time"
 
 	"github.com/apigw-pusher/apigw-pusher/adapters/internal/awstest"
-	"github.com/apigw-pusher/apigw-pusher/adapters/modes/serve"
 	"github.com/apigw-pusher/apigw-pusher/adapters/internal/stacktest"
+	"github.com/apigw-pusher/apigw-pusher/adapters/modes/serve"
 	"github.com/apigw-pusher/apigw-pusher/pipeline"
 )
 

@@ -11,8 +11,8 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/apigw-pusher/apigw-pusher/adapters/internal/gatewaytest"
-	"github.com/apigw-pusher/apigw-pusher/adapters/modes/serve"
 	"github.com/apigw-pusher/apigw-pusher/adapters/internal/stacktest"
+	"github.com/apigw-pusher/apigw-pusher/adapters/modes/serve"
 )
 
 // BenchmarkServe measures `pusher serve` from SQS to WebSocket clients, on goaws,

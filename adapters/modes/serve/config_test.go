@@ -1,6 +1,7 @@
 package serve_test
 
 import (
+	"github.com/apigw-pusher/apigw-pusher/adapters/modes/onaws"
 	"strings"
 	"testing"
 
@@ -10,10 +11,12 @@ import (
 
 func TestConfigNamesTheBadSetting(t *testing.T) {
 	good := serve.Config{
-		APIGWEndpoint:  "https://abc123.execute-api.eu-west-1.amazonaws.com/prod",
-		Table:          dynamodb.Config{Table: "ws-connections"},
-		QueueURL:       "https://sqs.eu-west-1.amazonaws.com/123456789012/notifications",
-		PoisonQueueURL: "https://sqs.eu-west-1.amazonaws.com/123456789012/poison",
+		Config: onaws.Config{
+			APIGWEndpoint:  "https://abc123.execute-api.eu-west-1.amazonaws.com/prod",
+			Table:          dynamodb.Config{Table: "ws-connections"},
+			PoisonQueueURL: "https://sqs.eu-west-1.amazonaws.com/123456789012/poison",
+		},
+		QueueURL: "https://sqs.eu-west-1.amazonaws.com/123456789012/notifications",
 	}
 	tests := []struct {
 		name   string
@@ -28,7 +31,7 @@ func TestConfigNamesTheBadSetting(t *testing.T) {
 		{name: "no source", change: func(c *serve.Config) { c.QueueURL = "" }, want: "NOTIFICATIONS_QUEUE_URL"},
 		{name: "no poison queue", change: func(c *serve.Config) { c.PoisonQueueURL = "" }, want: "POISON_QUEUE_URL is not set"},
 		{name: "FIFO queue", change: func(c *serve.Config) { c.QueueURL += ".fifo" }, want: "is a FIFO queue"},
-		{name: "bad ops address", change: func(c *serve.Config) { c.OpsListen = "9090" }, want: "ops listen address"},
+		{name: "bad ops address", change: func(c *serve.Config) { c.OpsListen = "9090" }, want: `OPS_LISTEN: listen address "9090"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

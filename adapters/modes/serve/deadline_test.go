@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/apigw-pusher/apigw-pusher/adapters/modes/serve"
 	"github.com/apigw-pusher/apigw-pusher/adapters/internal/stacktest"
+	"github.com/apigw-pusher/apigw-pusher/adapters/modes/serve"
 )
 
 // TestServeRequestDeadline holds the first post to bob past the request's deadline:

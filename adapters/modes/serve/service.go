@@ -11,11 +11,12 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/google/wire"
 
-	"github.com/apigw-pusher/apigw-pusher/adapters/apigw"
 	"github.com/apigw-pusher/apigw-pusher/adapters/dynamodb"
-	"github.com/apigw-pusher/apigw-pusher/adapters/modes/internal/httpserve"
 	"github.com/apigw-pusher/apigw-pusher/adapters/metrics"
+	"github.com/apigw-pusher/apigw-pusher/adapters/modes/httpserve"
+	"github.com/apigw-pusher/apigw-pusher/adapters/modes/onaws"
 	"github.com/apigw-pusher/apigw-pusher/adapters/sqs"
 	"github.com/apigw-pusher/apigw-pusher/pipeline"
 )
@@ -30,26 +31,6 @@ type Service struct {
 	Ops    net.Listener
 	logger *slog.Logger
 	ready  atomic.Bool
-}
-
-// NewStore returns the connection store on the table of cfg.
-func NewStore(cfg Config, client dynamodb.API) (*dynamodb.Store, error) {
-	return dynamodb.New(client, cfg.Table)
-}
-
-// NewPoster returns the Management API poster, keeping as many connections to the
-// endpoint as the pipeline keeps posts in flight.
-func NewPoster(cfg Config, awsCfg aws.Config) (*apigw.Poster, error) {
-	return apigw.New(awsCfg, apigw.Config{Endpoint: cfg.APIGWEndpoint, MaxConns: cfg.Pipeline.PostConcurrency})
-}
-
-// NewPoisonQueue returns the SQS poison queue.
-func NewPoisonQueue(cfg Config, awsCfg aws.Config, logger *slog.Logger) (*sqs.PoisonQueue, func(), error) {
-	q, err := sqs.NewPoisonQueue(awsCfg, sqs.PoisonConfig{QueueURL: cfg.PoisonQueueURL, Logger: logger})
-	if err != nil {
-		return nil, nil, err
-	}
-	return q, func() { _ = q.Close() }, nil
 }
 
 // Sources are the subscribers requests come from, by name.
@@ -91,31 +72,23 @@ func NewSources(cfg Config, awsCfg aws.Config, logger *slog.Logger) (Sources, fu
 	return sources, closeAll, nil
 }
 
-// NewPipeline returns the pipeline between the sources and the poster, reporting to m.
-func NewPipeline(cfg Config, store *dynamodb.Store, poster *apigw.Poster, poison *sqs.PoisonQueue,
-	sources Sources, m *metrics.Metrics, logger *slog.Logger) (*pipeline.Pipeline, error) {
-	p, err := pipeline.New(cfg.Pipeline, store, poster, poison, logger)
-	if err != nil {
-		return nil, err
-	}
+// Set builds `pusher serve` from a Config.
+var Set = wire.NewSet(
+	onaws.Set,
+	wire.FieldsOf(new(Config), "Config", "OpsListen"),
+	pipeline.New,
+	NewSources,
+	metrics.New,
+	httpserve.Listen,
+	NewService,
+)
+
+// NewService gathers the parts, making p take requests from sources and report to m.
+func NewService(p *pipeline.Pipeline, sources Sources, store *dynamodb.Store, m *metrics.Metrics, ops net.Listener, logger *slog.Logger) *Service {
 	for name, s := range sources {
 		p.AddSource(name, s, name)
 	}
 	m.Attach(p)
-	return p, nil
-}
-
-// NewOpsListener opens the listener of /metrics, /healthz and /readyz.
-func NewOpsListener(cfg Config) (net.Listener, func(), error) {
-	ln, err := net.Listen("tcp", cfg.OpsListen)
-	if err != nil {
-		return nil, nil, fmt.Errorf("listen on %s (OPS_LISTEN): %w", cfg.OpsListen, err)
-	}
-	return ln, func() { _ = ln.Close() }, nil
-}
-
-// NewService gathers the parts.
-func NewService(p *pipeline.Pipeline, store *dynamodb.Store, m *metrics.Metrics, ops net.Listener, logger *slog.Logger) *Service {
 	return &Service{Pipeline: p, Store: store, Metrics: m, Ops: ops, logger: logger}
 }
 

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/apigw-pusher/apigw-pusher/adapters/modes/gateway"
+	"github.com/apigw-pusher/apigw-pusher/adapters/modes/httpserve"
 	"io"
 	"net/http"
 	"slices"
@@ -18,11 +20,10 @@ import (
 	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
-	"github.com/apigw-pusher/apigw-pusher/adapters/dynamodb"
-	"github.com/apigw-pusher/apigw-pusher/adapters/localgateway"
 	"github.com/apigw-pusher/apigw-pusher/adapters/internal/gatewaytest"
-	"github.com/apigw-pusher/apigw-pusher/adapters/modes/serve"
 	"github.com/apigw-pusher/apigw-pusher/adapters/internal/stacktest"
+	"github.com/apigw-pusher/apigw-pusher/adapters/localgateway"
+	"github.com/apigw-pusher/apigw-pusher/adapters/modes/serve"
 	"github.com/apigw-pusher/apigw-pusher/handlers"
 	"github.com/apigw-pusher/apigw-pusher/pipeline"
 )
@@ -380,11 +381,7 @@ func TestServeConnectsRacingBroadcasts(t *testing.T) {
 	s := stacktest.New(t)
 	// `pusher gateway` from its parts, on the stack's table, with $connect held in the
 	// registry and the Management API behind a proxy that records each post's answer.
-	gwCfg, err := serve.GatewayDefaults(serve.GatewayConfig{Listen: "127.0.0.1:0", Table: dynamodb.Config{Table: stacktest.Table}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, closeLn, err := serve.NewGatewayListener(gwCfg)
+	ln, closeLn, err := httpserve.Listen("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -395,7 +392,7 @@ func TestServeConnectsRacingBroadcasts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stacktest.RunUntilCleanup(t, "pusher gateway", serve.NewGateway(ln, lg, s.Store).Run)
+	stacktest.RunUntilCleanup(t, "pusher gateway", (&gateway.Gateway{Listener: ln, Gateway: lg, Store: s.Store}).Run)
 	svc, _ := s.Serve(t, func(c *serve.Config) { c.APIGWEndpoint = rec.URL })
 
 	// Broadcasts back to back: each is sent once the queue holds none waiting. (Under

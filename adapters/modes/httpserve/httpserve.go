@@ -5,10 +5,32 @@ package httpserve
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"time"
 )
+
+// Address is the host:port a mode listens on, a type of its own so that wire tells it
+// from other strings.
+type Address string
+
+// Listen opens the listener of addr, closed by the cleanup.
+func Listen(addr Address) (net.Listener, func(), error) {
+	ln, err := net.Listen("tcp", string(addr))
+	if err != nil {
+		return nil, nil, fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	return ln, func() { _ = ln.Close() }, nil
+}
+
+// Validate reports an address that is not host:port.
+func (a Address) Validate() error {
+	if _, _, err := net.SplitHostPort(string(a)); err != nil {
+		return fmt.Errorf("listen address %q: %w", a, err)
+	}
+	return nil
+}
 
 // Server is a running HTTP server.
 type Server struct {

@@ -1,0 +1,90 @@
+// Package gateway assembles `pusher gateway`: the local WebSocket gateway of `pusher dev`
+// (package localgateway), storing its connections in the DynamoDB table as API Gateway's
+// $connect and $disconnect routes would, for a local stack of `pusher serve` on
+// emulators.
+package gateway
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/google/wire"
+
+	"github.com/apigw-pusher/apigw-pusher/adapters/dynamodb"
+	"github.com/apigw-pusher/apigw-pusher/adapters/localgateway"
+	"github.com/apigw-pusher/apigw-pusher/adapters/modes/httpserve"
+	"github.com/apigw-pusher/apigw-pusher/adapters/modes/onaws"
+	"github.com/apigw-pusher/apigw-pusher/adapters/modes/settings"
+)
+
+// Config is the configuration of `pusher gateway`.
+type Config struct {
+	// Listen is the address of the gateway and its Management API; default 127.0.0.1:8080.
+	Listen httpserve.Address
+	// IdentityParam is the query parameter naming a connecting user; default user_id.
+	IdentityParam string
+	// Table is the connections table (CONNECTIONS_TABLE_NAME and its keys).
+	Table dynamodb.Config
+}
+
+// Flags defines the settings of c.
+func Flags(f *settings.Flags, c *Config) {
+	f.String((*string)(&c.Listen), "listen", "GATEWAY_LISTEN", "127.0.0.1:8080", "address of the WebSocket endpoint and its Management API")
+	f.String(&c.IdentityParam, "identity-param", "IDENTITY_PARAM", "user_id", "query parameter naming the connecting user")
+	settings.Table(f, &c.Table)
+}
+
+// Defaults returns c with every unset field at its default, validated.
+func Defaults(c Config) (Config, error) {
+	c.Listen = cmp.Or(c.Listen, "127.0.0.1:8080")
+	c.IdentityParam = cmp.Or(c.IdentityParam, "user_id")
+	if c.Table.Table == "" {
+		return c, errors.New("CONNECTIONS_TABLE_NAME is not set: the DynamoDB table of connections")
+	}
+	if err := c.Listen.Validate(); err != nil {
+		return c, err
+	}
+	return c, c.Table.Validate()
+}
+
+// Set builds `pusher gateway` from a Config.
+var Set = wire.NewSet(
+	onaws.NewAWSConfig,
+	onaws.NewDynamoDBClient,
+	wire.FieldsOf(new(Config), "Table", "Listen"),
+	dynamodb.New,
+	httpserve.Listen,
+	NewLocalGateway,
+	wire.Struct(new(Gateway), "*"),
+)
+
+// Gateway is a running `pusher gateway`.
+type Gateway struct {
+	Listener net.Listener
+	Gateway  *localgateway.Gateway
+	Store    *dynamodb.Store
+}
+
+// NewLocalGateway returns the local gateway, registering connections in store.
+func NewLocalGateway(cfg Config, store *dynamodb.Store, logger *slog.Logger) (*localgateway.Gateway, error) {
+	return localgateway.New(localgateway.Config{IdentityParam: cfg.IdentityParam, Logger: logger}, store)
+}
+
+// URL is the base URL of the gateway: its Management API endpoint (APIGW_ENDPOINT).
+func (g *Gateway) URL() string { return "http://" + g.Listener.Addr().String() }
+
+// Run serves until ctx is done, then closes the connections.
+func (g *Gateway) Run(ctx context.Context) error {
+	mux := http.NewServeMux()
+	g.Gateway.Register(mux)
+	srv := httpserve.Start(g.Listener, mux)
+	<-ctx.Done()
+	closeCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return errors.Join(g.Gateway.Close(closeCtx), srv.Stop(closeCtx))
+}

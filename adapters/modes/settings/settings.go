@@ -1,0 +1,123 @@
+// Package settings reads a run mode's settings the one way every command and the Lambda
+// function read them: flags whose defaults come from environment variables, under the
+// Python original's names (APIGW_ENDPOINT, CONNECTIONS_TABLE_NAME) and the pusher's own.
+// The Lambda function parses no arguments, so its settings are the environment's.
+package settings
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/apigw-pusher/apigw-pusher/adapters/dynamodb"
+	"github.com/apigw-pusher/apigw-pusher/pipeline"
+)
+
+// Flags is a flag set whose flags default to environment variables.
+type Flags struct {
+	*flag.FlagSet
+	lookup func(string) (string, bool)
+	bad    []error // environment values that do not parse
+}
+
+// New returns the flags of the command name, printing usage to output and reading the
+// environment with lookup, such as os.LookupEnv.
+func New(name string, output io.Writer, lookup func(string) (string, bool)) *Flags {
+	fs := &Flags{FlagSet: flag.NewFlagSet(name, flag.ContinueOnError), lookup: lookup}
+	fs.SetOutput(output)
+	return fs
+}
+
+// env returns the value of the variable env, "" for none; an empty variable counts as
+// unset.
+func (f *Flags) env(env string) string {
+	if env == "" {
+		return ""
+	}
+	v, _ := f.lookup(env)
+	return v
+}
+
+func usage(env, usage string) string {
+	if env == "" {
+		return usage
+	}
+	return usage + " (env " + env + ")"
+}
+
+// String defines a string flag defaulting to $env, else def.
+func (f *Flags) String(p *string, name, env, def, help string) {
+	if v := f.env(env); v != "" {
+		def = v
+	}
+	f.StringVar(p, name, def, usage(env, help))
+}
+
+// Int defines an int flag defaulting to $env, else def.
+func (f *Flags) Int(p *int, name, env string, def int, help string) {
+	if v := f.env(env); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			f.bad = append(f.bad, fmt.Errorf("%s=%q is not a whole number", env, v))
+		}
+		def = n
+	}
+	f.IntVar(p, name, def, usage(env, help))
+}
+
+// Duration defines a duration flag defaulting to $env, else def.
+func (f *Flags) Duration(p *time.Duration, name, env string, def time.Duration, help string) {
+	if v := f.env(env); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			f.bad = append(f.bad, fmt.Errorf("%s=%q is not a duration such as 30s", env, v))
+		}
+		def = d
+	}
+	f.DurationVar(p, name, def, usage(env, help))
+}
+
+// Parse parses args and reports the first environment value that did not parse.
+func (f *Flags) Parse(args []string) error {
+	if len(f.bad) > 0 {
+		return f.bad[0]
+	}
+	return f.FlagSet.Parse(args)
+}
+
+// Table defines the settings of the connections table.
+func Table(f *Flags, t *dynamodb.Config) {
+	f.String(&t.Table, "table", "CONNECTIONS_TABLE_NAME", "", "DynamoDB table of connections")
+	f.String(&t.UserKey, "user-key", "USER_KEY", "user_id", "the table's hash key")
+	f.String(&t.ConnectionKey, "connection-key", "CONNECTION_KEY", "connection_id", "the table's range key")
+	f.String(&t.TTLAttribute, "ttl-attribute", "TTL_ATTRIBUTE", "", "attribute $connect writes an expiry to, for the table's TTL")
+	f.Duration(&t.TTL, "ttl", "CONNECTION_TTL", 0, "how long after $connect a connection expires, with --ttl-attribute")
+	f.Int(&t.ScanSegments, "scan-segments", "SCAN_SEGMENTS", 4, "parallel segments of a broadcast's Scan")
+}
+
+// Pipeline defines the settings that tune the pipeline.
+func Pipeline(f *Flags, c *pipeline.Config) {
+	f.Int(&c.PostConcurrency, "post-concurrency", "POST_CONCURRENCY", 256, "posts kept in flight")
+	f.Int(&c.Retry.MaxAttempts, "max-attempts", "MAX_ATTEMPTS", 5, "attempts of a transient failure before the work is parked")
+	f.Duration(&c.CloseTimeout, "grace", "SHUTDOWN_GRACE", 30*time.Second, "on SIGTERM, how long accepted requests may take to settle")
+	f.Duration(&c.RequestTimeout, "request-timeout", "REQUEST_TIMEOUT", 15*time.Minute, "how long a request may take before what is left of it is redelivered")
+}
+
+// LogLevel defines the log level setting.
+func LogLevel(f *Flags) *string {
+	level := new(string)
+	f.String(level, "log-level", "LOG_LEVEL", "info", "debug, info, warn or error")
+	return level
+}
+
+// Logger returns the JSON logger of level (debug, info, warn or error) writing to w.
+func Logger(w io.Writer, level string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("LOG_LEVEL=%q is not debug, info, warn or error", level)
+	}
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l})), nil
+}
