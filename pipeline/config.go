@@ -45,12 +45,9 @@ type Config struct {
 	Breaker BreakerConfig
 }
 
-// BreakerConfig tunes the circuit breaker in front of the gateway. When posts keep
-// failing with server errors or timeouts, the breaker opens: the posts that follow are
-// not made but parked at once (class Shed), for a replay once the gateway is back, so an
-// outage costs one failed post and one park per delivery, not MaxAttempts posts. After
-// OpenFor it lets Probes posts through; their success closes it. Throttling (429), a
-// refused post (4xx) and a gone connection do not count: the gateway is up.
+// BreakerConfig tunes the circuit breaker in front of the gateway: after Failures posts
+// in a row that got a 5xx or no answer, it parks posts without making them (class Shed)
+// for OpenFor, then lets Probes through. 429s, 4xx and 410s do not count.
 type BreakerConfig struct {
 	// Failures is how many posts in a row must fail to open the breaker; default 50.
 	Failures int

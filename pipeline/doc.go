@@ -1,14 +1,56 @@
 // Package pipeline runs the stages of package handlers as a Watermill pipeline.
 //
+// # Routers and stages
+//
 // Two routers carry the work. The source router admits notification requests from
-// pluggable subscribers (the dev intake, SQS, SNS) and acknowledges each one only once
-// every message derived from it is settled: delivered, pruned, or parked in the poison
-// queue. The stage router chains the stages over in-process topics:
+// pluggable subscribers (the dev intake, SQS, SNS), or Process admits them directly (the
+// Lambda function), and acknowledges each only once every message derived from it is
+// settled: delivered, pruned, or parked in the poison queue. The stage router chains the
+// stages over in-process topics:
 //
 //	requests → decode → dedupe → resolve → fanout → post → prune
 //
-// Every stage runs behind the same middleware: a concurrency bound, settlement
-// tracking, the poison queue, retries with exponential backoff and jitter for the
-// errors that can pass, and panic recovery. Users insert their own stages between
-// two built-in ones with Pipeline.Insert.
+// Users insert their own stages between two built-in ones with Pipeline.Insert.
+//
+// # Middleware
+//
+// Every stage runs behind the same chain, outermost first: an instant ack (the tracker
+// holds the work); forward, which publishes what the stage emitted, reports to the
+// tracker, drops the work of a request that has ended and turns a panic anywhere below
+// into a settled message; Watermill's poison queue, whose parks are retried until the
+// request ends; the error's class and times in the metadata; Watermill's retry, with
+// exponential backoff and jitter, for transient errors; on the post stage, Watermill's
+// circuit breaker; the attempt count; Watermill's recoverer.
+//
+// # Settlement
+//
+// The tracker counts, per request, the messages in flight: a stage adds what it emits
+// before it settles what it took, so the count cannot reach zero while work is left.
+// A request is settled when it does; it is unsettled, and its source redelivers it,
+// when some message could neither be done nor parked. Its error is an UnsettledError:
+// counts by class and a few examples.
+//
+// # Flow
+//
+// Each topic has a bounded number of credits (PostConcurrency posts, StageConcurrency
+// elsewhere): publishing takes one, settling gives it back. A slow stage holds back the
+// ones before it, hand-overs stay asynchronous, and a broadcast streams the store page
+// by page, so memory stays flat however many connections there are.
+//
+// # Deadlines
+//
+// A request's messages carry its context, which ends at RequestTimeout, when the
+// caller of Process gives up (the Lambda function's deadline margin) or when the
+// pipeline stops. Then its work is cut: not retried, not parked (it is redelivered,
+// never both), its admission freed at once, and nothing it does later counts.
+//
+// # Failures
+//
+// Classify sorts errors once. Permanent ones (a malformed request, a post the gateway
+// refuses, a panic) are parked at once; transient ones (throttling, 5xx, timeouts,
+// store errors) are retried, then parked; posts the open breaker refused are Shed,
+// parked at once for a replay. The resolve stage counts only the runs in a row that got
+// no further: a long broadcast on a throttled table goes on while it gets on. A gone
+// connection is no error but a prune, unless it is younger than PruneGrace (still in
+// $connect).
 package pipeline

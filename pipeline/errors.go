@@ -23,11 +23,9 @@ const (
 	Shed Class = "shed"
 )
 
-// Classify tells the class of err, once for the whole pipeline. Errors the stages or
-// adapters marked with handlers.Permanent, and panics, are permanent; posts the open
-// circuit breaker refused are shed; everything else (throttling, 5xx, timeouts, store
-// errors) is transient. A gone connection is no error: the post stage turns it into a
-// prune.
+// Classify tells the class of err, once for the whole pipeline: handlers.Permanent
+// errors and panics are permanent, posts the open breaker refused are shed, anything
+// else is transient.
 func Classify(err error) Class {
 	var panicked middleware.RecoveredPanicError
 	switch {

@@ -21,21 +21,8 @@ import (
 // retried nor parked, and does not count against the gateway.
 var errRequestEnded = errors.New("request ended")
 
-// middleware returns the chain every stage runs behind, outermost first:
-//
-//   - ack at once: an in-process hand-over means nothing once the tracker holds the work;
-//   - forward: the messages the stage emits are published to the next one, as the flow
-//     of each topic allows, and the tracker learns what was emitted and that the message
-//     is settled; then the message's credit on its own topic is given back. Work of a
-//     request that has ended is dropped here, and a panic anywhere below settles the
-//     message rather than leave its request open;
-//   - poison: what still fails is parked, with its reason, stage and attempts, retrying
-//     the park until the request ends (see parking);
-//   - annotate: the error's class and failure times go into the metadata;
-//   - retry: transient errors are retried with exponential backoff and jitter;
-//   - breaker, on the post stage only: see BreakerConfig;
-//   - count: each run is one attempt;
-//   - recover: a panic is a permanent error, not a crash.
+// middleware returns the chain every stage runs behind, outermost first (see the
+// package documentation).
 func (p *Pipeline) middleware(s stage, in, next string) ([]message.HandlerMiddleware, error) {
 	poison, err := middleware.PoisonQueueWithFilter(parking{poison: p.poison, retry: p.cfg.Retry, logger: p.logger},
 		p.cfg.PoisonTopic, func(err error) bool { return !errors.Is(err, errRequestEnded) })
@@ -92,9 +79,7 @@ func (e *stalledError) Error() string { return e.err.Error() }
 func (e *stalledError) Unwrap() error { return e.err }
 
 // countStalls bounds the retries of a stage that records its progress in CursorKey, the
-// resolve stage, by the runs in a row that fail without moving the cursor on, not by
-// all its runs: a long broadcast on a throttled table goes on as long as it gets on,
-// and is parked, with its cursor, only once MaxAttempts runs in a row got nowhere.
+// resolve stage, by its runs in a row that moved the cursor no further.
 func countStalls(h message.HandlerFunc) message.HandlerFunc {
 	return func(msg *message.Message) ([]*message.Message, error) {
 		before := msg.Metadata.Get(CursorKey)

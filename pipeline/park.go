@@ -12,12 +12,10 @@ import (
 	"github.com/apigw-pusher/apigw-pusher/handlers"
 )
 
-// parking is the publisher the poison middleware parks through. A park that fails
-// (the poison queue throttled or down) is retried with backoff until it passes or the
-// request's context ends: one delivery that cannot be parked for a while must not make
-// the whole request, say a broadcast, be delivered again. For a request that has ended
-// it parks nothing: what it did not finish is left to the request's redelivery, never
-// both parked and redelivered.
+// parking is the publisher the poison middleware parks through: it retries a park that
+// fails until the request ends, so that one delivery the poison queue cannot take for a
+// while does not make a whole broadcast be delivered again; for a request that has
+// ended it parks nothing.
 type parking struct {
 	poison message.Publisher
 	retry  RetryConfig

@@ -23,17 +23,8 @@ const batchSize = 25
 var errUnprocessed = errors.New("left unprocessed by DynamoDB")
 
 // PruneConnections deletes conns, which the gateway reported gone, unless one was stored
-// at or after storedBefore: API Gateway answers 410 to a connection still in $connect
-// too (see handlers.ConnectionDeleter).
-//
-// A connection is judged by its ConnectedAt, the time the read that found it saw, which
-// no later write changes: $connect writes a connection's row once, under an id API
-// Gateway never gives again. One known to be older than storedBefore is deleted in a
-// batch, merged with those of concurrent prunes; one known to be younger is kept
-// without a call. One whose age is unknown (its row had no connected-at attribute, or
-// the message that carried it lost it) is deleted alone, on the condition that its row
-// now has no connected-at attribute or an older one, so a row that is in fact young
-// stays. Each call is one attempt: see oneAttempt.
+// at or after storedBefore (see handlers.ConnectionDeleter and, for how, the package
+// documentation).
 func (s *Store) PruneConnections(ctx context.Context, conns []handlers.Connection, storedBefore time.Time) error {
 	var old []handlers.Connection
 	var errs []error

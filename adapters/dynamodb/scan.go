@@ -19,21 +19,10 @@ type scanPage struct {
 	last map[string]string
 }
 
-// ScanConnections calls page with every connection in the table, a Scan page at a time,
-// starting after cursor ("" starts at the beginning). The scan is parallel: each of
-// ScanSegments segments reads its share of the table, and a funnel hands their pages to
-// page one at a time, never concurrently, in no particular order. Each segment holds at
-// most the page it is waiting to hand over, so memory stays flat however large the
-// table.
-//
-// next, opaque, records where each segment stands as of the pages handed over so far; it
-// is "" with the last page. A scan resumed from next may read again a page that a
-// segment had fetched but not handed over, so it never skips a connection. Like any
-// Scan of a live table, it may miss a connection added during the scan, or return one
-// removed during it.
-//
-// The scan stops at the first error page returns, and returns it; it stops too when ctx
-// ends or a Scan fails, and returns a wrapped error.
+// ScanConnections calls page with every connection in the table, one page at a time,
+// from ScanSegments parallel segments, starting after cursor ("" starts at the
+// beginning); next resumes after that page and is "" with the last. It stops at the
+// first error of page, a failed Scan, or the end of ctx.
 func (s *Store) ScanConnections(ctx context.Context, cursor string, page func(conns []handlers.Connection, next string) error) error {
 	st, err := decodeCursor(cursor, s.cfg.ScanSegments)
 	if err != nil {

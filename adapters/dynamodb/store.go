@@ -1,8 +1,3 @@
-// Package dynamodb keeps the pusher's connections in a DynamoDB table, keyed by user
-// (hash key) and connection (range key), with aws-sdk-go-v2. Its Store is the
-// connection store of the resolve and prune stages (handlers.ConnectionLister,
-// handlers.ConnectionDeleter) and of the $connect / $disconnect routes
-// (localgateway.Registry), as memory.Store is in tests and `pusher dev`.
 package dynamodb
 
 import (
@@ -27,13 +22,8 @@ type API interface {
 	Scan(ctx context.Context, in *ddb.ScanInput, optFns ...func(*ddb.Options)) (*ddb.ScanOutput, error)
 }
 
-// Store is the connection store on a DynamoDB table. It is safe for concurrent use.
-//
-// Its errors are wrapped with what was being done; those that no retry can pass (a
-// ValidationException, a missing table, a denied access) are handlers.PermanentError,
-// and any other (throttling, 5xx, network, timeout) is returned as it is, to be retried.
-// The calls the pipeline makes are tried once each, for the pipeline retries them: see
-// oneAttempt.
+// Store is the connection store on a DynamoDB table, safe for concurrent use; see the
+// package documentation for its reads, prunes and retries.
 type Store struct {
 	client API
 	cfg    Config

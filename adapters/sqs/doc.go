@@ -23,7 +23,14 @@
 // cancelled, as the pipeline's source router does on shutdown before it waits for the
 // requests in flight, acks are dropped and every request that settled during the
 // shutdown is delivered again. Subscriber receives with the SDK instead, hands out a
-// whole batch at once, and deletes with a context only Close ends. watermill-aws
+// whole batch at once, and deletes with a context only Close ends.
+//
+// Cancelling the context of Subscribe stops the receiving and closes the channel, and
+// nothing more: the messages handed out keep their context and are deleted when acked,
+// so the source router, which cancels it and then waits for the requests in flight, gets
+// every one of them deleted. Close waits up to CloseTimeout for them, then cancels their
+// context; it returns only once the last deletes are made. A message in the works is
+// kept hidden: its visibility timeout is extended every third of it. watermill-aws
 // still does the rest: its sqs.Unmarshaler and sqs.Marshaler interfaces and the SNS
 // subscription (sns.Subscriber). Its publisher sends one SendMessage per message, so
 // the poison queue sends its batches with the SDK.

@@ -13,15 +13,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 )
 
-// NewSNSSubscriber returns a Subscriber of the topic cfg.TopicARN. On its first
-// Subscribe, watermill-aws's sns.Subscriber makes sure that the queue cfg.QueueName
-// exists, lets the topic send to it and is subscribed to the topic; each step is a
-// no-op when already done. Then it receives from the queue as NewSubscriber's does, and
-// the Unmarshaler unwraps the SNS envelopes.
-//
-// The account needs sqs:CreateQueue (for a missing queue), sqs:GetQueueUrl,
-// sqs:GetQueueAttributes, sqs:SetQueueAttributes (the queue's policy) and sns:Subscribe,
-// besides what receiving takes.
+// NewSNSSubscriber returns a Subscriber of the topic cfg.TopicARN through the queue
+// cfg.QueueName, which watermill-aws's sns.Subscriber creates and subscribes on the
+// first Subscribe (sqs:CreateQueue, GetQueueUrl, GetQueueAttributes, SetQueueAttributes
+// and sns:Subscribe).
 func NewSNSSubscriber(awsCfg aws.Config, cfg SNSSubscriberConfig) (*Subscriber, error) {
 	cfg.setDefaults()
 	if err := cfg.Validate(); err != nil {

@@ -19,18 +19,9 @@ import (
 // ErrClosed is returned by Subscribe after Close.
 var ErrClosed = errors.New("sqs subscriber closed")
 
-// Subscriber receives the messages of one SQS queue; it is a message.Subscriber. It
-// hands out whole batches at once, up to Concurrency messages not yet acked or nacked.
-// An acked message is deleted from the queue; a nacked one is left there, and SQS
-// delivers it again once its visibility timeout has passed.
-//
-// Cancelling the context of Subscribe stops the receiving and closes the channel, and
-// nothing more: the messages already handed out keep their context, and are deleted
-// when acked. So the pipeline's source router, which cancels it and then waits for the
-// requests in flight to settle, gets every one of them deleted. Close waits up to
-// CloseTimeout for the messages handed out, then cancels their context. The router calls
-// it as it starts closing, and the process's cleanup again once the pipeline has
-// stopped: either way it returns only once the last deletes are made.
+// Subscriber is a message.Subscriber of one SQS queue: it hands out whole batches, up to
+// Concurrency messages unsettled, deletes a message once acked and leaves a nacked one
+// for SQS to deliver again. See the package documentation for how it stops.
 type Subscriber struct {
 	cfg    SubscriberConfig
 	client *sqs.Client
