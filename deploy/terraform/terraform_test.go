@@ -3,7 +3,7 @@ package terraform_test
 // What terraform fmt, tflint and trivy (run by .ci/terraform) cannot know about the
 // module, because it is this project's contract rather than good Terraform: the exact
 // IAM grants of the function's role, the event source mapping's settings and
-// preconditions, and the function's runtime, handler and environment names.
+// preconditions, and the function's runtime, handler, environment names and log group.
 
 import (
 	"encoding/json"
@@ -417,7 +417,8 @@ func checkEventSource(m *module) error {
 // ---- the function ----
 
 // checkFunction checks what the zip of deploy/README.md needs (a bootstrap binary on
-// the OS-only runtime) and the environment names the pusher reads.
+// the OS-only runtime), the environment names the pusher reads, and that its log group
+// is the one the Logs grant is on.
 func checkFunction(m *module) error {
 	fn, err := m.one("resource", "aws_lambda_function", "pusher")
 	if err != nil {
@@ -458,6 +459,16 @@ func checkFunction(m *module) error {
 	}
 	if !reflect.DeepEqual(got, wantEnvironment) {
 		errs = append(errs, fmt.Errorf("function: environment\n have %v\n want %v", got, wantEnvironment))
+	}
+
+	// The Logs grant is on the module's log group: it must be the one Lambda writes
+	// the function's logs to, /aws/lambda/<function_name>.
+	lg, err := m.one("resource", "aws_cloudwatch_log_group", "pusher")
+	if err != nil {
+		return errors.Join(append(errs, err)...)
+	}
+	if fnName, lgName := m.attrText(fn, "function_name"), m.attrText(lg, "name"); fnName != "local.name" || lgName != `"/aws/lambda/${local.name}"` {
+		errs = append(errs, fmt.Errorf("log group %s is not /aws/lambda/ followed by the function's name %s", lgName, fnName))
 	}
 	return errors.Join(errs...)
 }
@@ -525,6 +536,7 @@ resource "aws_iam_role_policy" "pusher" {`},
 		{"handler", "main.tf", `"bootstrap"`, `"main"`},
 		{"environment name", "main.tf", `POISON_QUEUE_URL       = aws_sqs_queue.poison.url`, `POISON_QUEUE       = aws_sqs_queue.poison.url`},
 		{"caller's environment wins", "main.tf", `merge(var.environment, {`, `merge({`},
+		{"log group not the function's", "main.tf", `"/aws/lambda/${local.name}"`, `"/pusher/${local.name}"`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
