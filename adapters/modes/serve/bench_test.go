@@ -19,7 +19,7 @@ import (
 // dynalite and `pusher gateway`: each op is one request, a broadcast to 50 clients,
 // sent in batches of 10 with SendMessageBatch.
 //
-//	go test -run '^$' -bench Serve -benchtime 200x ./adapters/service/
+//	go test -run '^$' -bench Serve -benchtime 200x ./adapters/modes/serve/
 func BenchmarkServe(b *testing.B) {
 	s := stacktest.New(b)
 	const clients = 50

@@ -37,7 +37,7 @@ import (
 // duplicated (received more than once), and prints the table at the end. The target is
 // 0 lost in every row and duplicates at most 1% of the frames.
 //
-//	go test -run '^$' -bench Reliability -benchtime 1x ./adapters/service/
+//	go test -run '^$' -bench Reliability -benchtime 1x ./adapters/modes/serve/
 //
 // Each row is one op; set RELIABILITY_LOGS to a folder to keep the output of every
 // process a row ran.
