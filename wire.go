@@ -1,8 +1,8 @@
 //go:build wireinject
 
 // Package pusher wires the run modes of the pusher binary (dev, serve, gateway, replay)
-// from the provider sets of their packages; cmd/pusher parses settings and calls these
-// injectors. The Lambda function has a wiring of its own, in package
+// from the provider sets of their packages, with a team's custom.Options; cmd/pusher/cli
+// parses settings and calls these injectors. The Lambda function has a wiring of its own, in package
 // adapters/modes/lambda, so that its binary links only what it runs.
 //
 // After changing an injector or a provider set, regenerate both wirings with
@@ -15,6 +15,7 @@ import (
 
 	"github.com/google/wire"
 
+	"github.com/apigw-pusher/apigw-pusher/adapters/modes/custom"
 	"github.com/apigw-pusher/apigw-pusher/adapters/modes/dev"
 	"github.com/apigw-pusher/apigw-pusher/adapters/modes/gateway"
 	"github.com/apigw-pusher/apigw-pusher/adapters/modes/onaws"
@@ -23,13 +24,13 @@ import (
 )
 
 // BuildDev builds `pusher dev` from cfg (already defaulted with dev.Defaults).
-func BuildDev(cfg dev.Config, logger *slog.Logger) (*dev.Pusher, func(), error) {
+func BuildDev(cfg dev.Config, opts custom.Options, logger *slog.Logger) (*dev.Pusher, func(), error) {
 	wire.Build(dev.Set)
 	return nil, nil, nil
 }
 
 // BuildServe builds `pusher serve` from cfg (already defaulted with serve.Defaults).
-func BuildServe(ctx context.Context, cfg serve.Config, logger *slog.Logger) (*serve.Service, func(), error) {
+func BuildServe(ctx context.Context, cfg serve.Config, opts custom.Options, logger *slog.Logger) (*serve.Service, func(), error) {
 	wire.Build(serve.Set)
 	return nil, nil, nil
 }
@@ -42,8 +43,9 @@ func BuildGateway(ctx context.Context, cfg gateway.Config, logger *slog.Logger) 
 }
 
 // BuildReplay builds the replay of `pusher serve`'s poison queue on a pipeline of its
-// own from cfg (validated with its Validate). It makes no network call.
-func BuildReplay(ctx context.Context, cfg replay.Config, logger *slog.Logger) (*replay.Service, func(), error) {
+// own, with the team's stages, from cfg (validated with its Validate). It makes no
+// network call.
+func BuildReplay(ctx context.Context, cfg replay.Config, opts custom.Options, logger *slog.Logger) (*replay.Service, func(), error) {
 	wire.Build(replay.Set)
 	return nil, nil, nil
 }

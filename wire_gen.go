@@ -11,6 +11,7 @@ import (
 	"github.com/apigw-pusher/apigw-pusher/adapters/dynamodb"
 	"github.com/apigw-pusher/apigw-pusher/adapters/memory"
 	"github.com/apigw-pusher/apigw-pusher/adapters/metrics"
+	"github.com/apigw-pusher/apigw-pusher/adapters/modes/custom"
 	"github.com/apigw-pusher/apigw-pusher/adapters/modes/dev"
 	"github.com/apigw-pusher/apigw-pusher/adapters/modes/gateway"
 	"github.com/apigw-pusher/apigw-pusher/adapters/modes/httpserve"
@@ -24,7 +25,7 @@ import (
 // Injectors from wire.go:
 
 // BuildDev builds `pusher dev` from cfg (already defaulted with dev.Defaults).
-func BuildDev(cfg dev.Config, logger *slog.Logger) (*dev.Pusher, func(), error) {
+func BuildDev(cfg dev.Config, opts custom.Options, logger *slog.Logger) (*dev.Pusher, func(), error) {
 	address := cfg.Listen
 	listener, cleanup, err := httpserve.Listen(address)
 	if err != nil {
@@ -33,7 +34,7 @@ func BuildDev(cfg dev.Config, logger *slog.Logger) (*dev.Pusher, func(), error) 
 	config := cfg.Pipeline
 	int2 := cfg.ScanPageSize
 	store := memory.NewStore(int2)
-	poster, err := dev.NewPoster(cfg, listener)
+	poster, err := dev.NewPoster(cfg, listener, opts)
 	if err != nil {
 		cleanup()
 		return nil, nil, err
@@ -50,14 +51,18 @@ func BuildDev(cfg dev.Config, logger *slog.Logger) (*dev.Pusher, func(), error) 
 		return nil, nil, err
 	}
 	intake := dev.NewIntake(poisonQueue, logger)
-	pusher := dev.NewPusher(listener, pipelinePipeline, gateway, intake, store, poisonQueue, logger)
+	pusher, err := dev.NewPusher(listener, pipelinePipeline, gateway, intake, store, poisonQueue, opts, logger)
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
 	return pusher, func() {
 		cleanup()
 	}, nil
 }
 
 // BuildServe builds `pusher serve` from cfg (already defaulted with serve.Defaults).
-func BuildServe(ctx context.Context, cfg serve.Config, logger *slog.Logger) (*serve.Service, func(), error) {
+func BuildServe(ctx context.Context, cfg serve.Config, opts custom.Options, logger *slog.Logger) (*serve.Service, func(), error) {
 	config := cfg.Config
 	pipelineConfig := config.Pipeline
 	awsConfig, err := onaws.NewAWSConfig(ctx)
@@ -66,11 +71,11 @@ func BuildServe(ctx context.Context, cfg serve.Config, logger *slog.Logger) (*se
 	}
 	api := onaws.NewDynamoDBClient(awsConfig)
 	dynamodbConfig := config.Table
-	store, err := dynamodb.New(api, dynamodbConfig)
+	store, err := onaws.NewStore(opts, api, dynamodbConfig)
 	if err != nil {
 		return nil, nil, err
 	}
-	poster, err := onaws.NewPoster(config, awsConfig)
+	poster, err := onaws.NewPoster(opts, config, awsConfig)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -101,7 +106,13 @@ func BuildServe(ctx context.Context, cfg serve.Config, logger *slog.Logger) (*se
 		cleanup()
 		return nil, nil, err
 	}
-	service := serve.NewService(pipelinePipeline, sources, store, metricsMetrics, listener, logger)
+	service, err := serve.NewService(pipelinePipeline, sources, opts, metricsMetrics, listener, logger)
+	if err != nil {
+		cleanup3()
+		cleanup2()
+		cleanup()
+		return nil, nil, err
+	}
 	return service, func() {
 		cleanup3()
 		cleanup2()
@@ -145,8 +156,9 @@ func BuildGateway(ctx context.Context, cfg gateway.Config, logger *slog.Logger) 
 }
 
 // BuildReplay builds the replay of `pusher serve`'s poison queue on a pipeline of its
-// own from cfg (validated with its Validate). It makes no network call.
-func BuildReplay(ctx context.Context, cfg replay.Config, logger *slog.Logger) (*replay.Service, func(), error) {
+// own, with the team's stages, from cfg (validated with its Validate). It makes no
+// network call.
+func BuildReplay(ctx context.Context, cfg replay.Config, opts custom.Options, logger *slog.Logger) (*replay.Service, func(), error) {
 	config, err := onaws.NewAWSConfig(ctx)
 	if err != nil {
 		return nil, nil, err
@@ -160,11 +172,11 @@ func BuildReplay(ctx context.Context, cfg replay.Config, logger *slog.Logger) (*
 	pipelineConfig := onawsConfig.Pipeline
 	api := onaws.NewDynamoDBClient(config)
 	dynamodbConfig := onawsConfig.Table
-	store, err := dynamodb.New(api, dynamodbConfig)
+	store, err := onaws.NewStore(opts, api, dynamodbConfig)
 	if err != nil {
 		return nil, nil, err
 	}
-	poster, err := onaws.NewPoster(onawsConfig, config)
+	poster, err := onaws.NewPoster(opts, onawsConfig, config)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -177,7 +189,11 @@ func BuildReplay(ctx context.Context, cfg replay.Config, logger *slog.Logger) (*
 		cleanup()
 		return nil, nil, err
 	}
-	service := replay.NewService(cfg, sqsQueue, pipelinePipeline, client)
+	service, err := replay.NewService(cfg, sqsQueue, pipelinePipeline, client, opts)
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
 	return service, func() {
 		cleanup()
 	}, nil

@@ -61,7 +61,8 @@ func (p *Pipeline) middleware(s stage, in, next string) ([]message.HandlerMiddle
 	if s.name == StagePost && !p.cfg.Breaker.Disabled {
 		chain = append(chain, p.breaker())
 	}
-	return append(chain, countAttempts, markEnded, middleware.Recoverer), nil
+	chain = append(chain, countAttempts, markEnded, middleware.Recoverer)
+	return append(chain, p.extra...), nil
 }
 
 // stalledKey counts the runs in a row that failed without moving a resumable message's

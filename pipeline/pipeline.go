@@ -52,6 +52,7 @@ type Pipeline struct {
 	sources   []source
 	observers observers
 	plugins   []message.RouterPlugin
+	extra     []message.HandlerMiddleware
 
 	bus        *gochannel.GoChannel
 	flow       *flow
@@ -339,6 +340,11 @@ func (p *Pipeline) isRunning() bool {
 func (p *Pipeline) Admitting() bool {
 	return p.isRunning() && len(p.admissions) < cap(p.admissions)
 }
+
+// Use adds middleware to every stage, built-in or inserted, around the stage's handler
+// alone: inside the retries, the poison queue and the recoverer, so that each attempt
+// runs through it and a panic in it is recovered. Call it before Run.
+func (p *Pipeline) Use(mw ...message.HandlerMiddleware) { p.extra = append(p.extra, mw...) }
 
 // Insert adds a custom stage after another; see Stage. Call it before Run.
 func (p *Pipeline) Insert(s Stage) error {

@@ -52,3 +52,19 @@ func FilterConnections(keep func(ctx context.Context, c handlers.Connection) (bo
 		return encodeOne(msg, page)
 	}
 }
+
+// MapFrames returns a Handler for a stage after StageFanout that replaces each
+// delivery's frame by what mapFrame makes of it, for its connection; a nil frame drops
+// the delivery.
+func MapFrames(mapFrame func(ctx context.Context, c handlers.Connection, frame []byte) ([]byte, error)) message.HandlerFunc {
+	return func(msg *message.Message) ([]*message.Message, error) {
+		c := connectionOf(msg)
+		frame, err := mapFrame(msg.Context(), c, msg.Payload)
+		if err != nil || frame == nil {
+			return nil, err
+		}
+		out := derive(msg, frame)
+		setConnection(out, c)
+		return []*message.Message{out}, nil
+	}
+}

@@ -19,13 +19,17 @@ import (
 // BuildPusher builds cmd/pusher into a temporary folder of t and returns the binary, for
 // tests that run `pusher serve` or `pusher replay` as a child process: one that SIGKILL
 // and SIGTERM really stop.
-func BuildPusher(t testing.TB) string {
+func BuildPusher(t testing.TB) string { return BuildCommand(t, "./cmd/pusher") }
+
+// BuildCommand builds the main package pkg (a path from the module root) into a
+// temporary folder of t and returns the binary.
+func BuildCommand(t testing.TB, pkg string) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "pusher")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/pusher")
+	bin := filepath.Join(t.TempDir(), filepath.Base(pkg))
+	cmd := exec.Command("go", "build", "-o", bin, pkg)
 	cmd.Dir = awstest.ModuleRoot(t)
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./cmd/pusher: %v\n%s", err, out)
+		t.Fatalf("go build %s: %v\n%s", pkg, err, out)
 	}
 	return bin
 }

@@ -7,6 +7,7 @@ import (
 
 	pusher "github.com/apigw-pusher/apigw-pusher"
 	"github.com/apigw-pusher/apigw-pusher/adapters/dynamodb"
+	"github.com/apigw-pusher/apigw-pusher/adapters/modes/custom"
 	"github.com/apigw-pusher/apigw-pusher/adapters/modes/onaws"
 	"github.com/apigw-pusher/apigw-pusher/adapters/modes/serve"
 	"github.com/apigw-pusher/apigw-pusher/pipeline"
@@ -38,7 +39,7 @@ func (s *Stack) Serve(t testing.TB, tune func(*serve.Config)) (svc *serve.Servic
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, cleanup, err := pusher.BuildServe(context.Background(), cfg, Logger(t))
+	svc, cleanup, err := pusher.BuildServe(context.Background(), cfg, custom.Options{}, Logger(t))
 	if err != nil {
 		t.Fatal(err)
 	}

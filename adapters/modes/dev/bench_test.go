@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/apigw-pusher/apigw-pusher/adapters/modes/custom"
 	"io"
 	"log/slog"
 	"net/http"
@@ -113,7 +114,10 @@ func startDevWithPlainPoster(b *testing.B) *dev.Pusher {
 	if err != nil {
 		b.Fatal(err)
 	}
-	p := dev.NewPusher(ln, pl, gw, in, store, poison, logger)
+	p, err := dev.NewPusher(ln, pl, gw, in, store, poison, custom.Options{}, logger)
+	if err != nil {
+		b.Fatal(err)
+	}
 	run(b, p)
 	return p
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/apigw-pusher/apigw-pusher/adapters/intake"
 	"github.com/apigw-pusher/apigw-pusher/adapters/localgateway"
 	"github.com/apigw-pusher/apigw-pusher/adapters/memory"
+	"github.com/apigw-pusher/apigw-pusher/adapters/modes/custom"
 	"github.com/apigw-pusher/apigw-pusher/adapters/modes/httpserve"
 	"github.com/apigw-pusher/apigw-pusher/adapters/modes/settings"
 	"github.com/apigw-pusher/apigw-pusher/handlers"
@@ -74,7 +75,6 @@ var Set = wire.NewSet(
 	NewIntake,
 	pipeline.New,
 	wire.Bind(new(pipeline.Store), new(*memory.Store)),
-	wire.Bind(new(handlers.Poster), new(*apigw.Poster)),
 	wire.Bind(new(message.Publisher), new(*memory.PoisonQueue)),
 	NewPusher,
 )
@@ -97,9 +97,12 @@ func NewGateway(cfg Config, store *memory.Store, logger *slog.Logger) (*localgat
 	return localgateway.New(localgateway.Config{IdentityParam: cfg.IdentityParam, Logger: logger}, store)
 }
 
-// NewPoster returns a Management API client aimed at the listener's own gateway. The
-// local gateway checks no signature, so no credentials are needed.
-func NewPoster(cfg Config, ln net.Listener) (*apigw.Poster, error) {
+// NewPoster returns the team's poster (custom.WithPoster), else a Management API client
+// aimed at the listener's own gateway, which checks no signature: no credentials needed.
+func NewPoster(cfg Config, ln net.Listener, o custom.Options) (handlers.Poster, error) {
+	if o.Poster != nil {
+		return o.Poster, nil
+	}
 	awsCfg := aws.Config{Region: "us-east-1", Credentials: aws.AnonymousCredentials{}}
 	return apigw.New(awsCfg, apigw.Config{
 		Endpoint: "http://" + ln.Addr().String(),
@@ -114,11 +117,16 @@ func NewIntake(poison *memory.PoisonQueue, logger *slog.Logger) *intake.Intake {
 	return in
 }
 
-// NewPusher gathers the parts, making p take requests from in.
+// NewPusher gathers the parts, making p take requests from in and the team's sources,
+// and run its stages. The memory store stays, whatever custom.Options' Store.
 func NewPusher(ln net.Listener, p *pipeline.Pipeline, gw *localgateway.Gateway, in *intake.Intake,
-	store *memory.Store, poison *memory.PoisonQueue, logger *slog.Logger) *Pusher {
+	store *memory.Store, poison *memory.PoisonQueue, o custom.Options, logger *slog.Logger) (*Pusher, error) {
 	p.AddSource("intake", in, intake.Topic)
-	return &Pusher{Listener: ln, Pipeline: p, Gateway: gw, Intake: in, Store: store, Poison: poison, logger: logger}
+	o.AddSources(p)
+	if err := o.Apply(p); err != nil {
+		return nil, err
+	}
+	return &Pusher{Listener: ln, Pipeline: p, Gateway: gw, Intake: in, Store: store, Poison: poison, logger: logger}, nil
 }
 
 // URL is the base URL of the listener.

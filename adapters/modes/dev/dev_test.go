@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/apigw-pusher/apigw-pusher/adapters/modes/custom"
 	"github.com/apigw-pusher/apigw-pusher/adapters/modes/httpserve"
 	"io"
 	"log/slog"
@@ -42,7 +43,7 @@ func buildDev(t testing.TB, cfg dev.Config) *dev.Pusher {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, cleanup, err := pusher.BuildDev(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	p, cleanup, err := pusher.BuildDev(cfg, custom.Options{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -291,7 +292,10 @@ func TestDevConnectsRacingBroadcasts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := dev.NewPusher(ln, pl, gw, in, store, poison, logger)
+	p, err := dev.NewPusher(ln, pl, gw, in, store, poison, custom.Options{}, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
 	run(t, p)
 
 	// Broadcasts back to back: each is sent once the one before has settled.

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/apigw-pusher/apigw-pusher/adapters/emf"
+	"github.com/apigw-pusher/apigw-pusher/adapters/modes/custom"
 	"github.com/apigw-pusher/apigw-pusher/handlers"
 	"github.com/apigw-pusher/apigw-pusher/pipeline"
 )
@@ -31,9 +32,10 @@ type Function struct {
 	logger   *slog.Logger
 }
 
-// New returns the function working through p, registering connections in conns and
-// writing p's metrics with m at the end of each invocation. It makes no network call.
-func New(cfg Config, p *pipeline.Pipeline, conns Registry, m *emf.Metrics, logger *slog.Logger) (*Function, error) {
+// New returns the function working through p with the team's options, registering
+// connections in conns and writing p's metrics with m at the end of each invocation. It
+// makes no network call.
+func New(cfg Config, p *pipeline.Pipeline, conns Registry, m *emf.Metrics, o custom.Options, logger *slog.Logger) (*Function, error) {
 	cfg, err := Defaults(cfg)
 	if err != nil {
 		return nil, err
@@ -43,6 +45,9 @@ func New(cfg Config, p *pipeline.Pipeline, conns Registry, m *emf.Metrics, logge
 	}
 	if logger == nil {
 		logger = slog.Default()
+	}
+	if err := o.Apply(p); err != nil {
+		return nil, err
 	}
 	m.Attach(p)
 	return &Function{cfg: cfg, pipeline: p, conns: conns, metrics: m, logger: logger}, nil

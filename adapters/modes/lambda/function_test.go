@@ -3,6 +3,7 @@ package lambda_test
 import (
 	"context"
 	"encoding/json"
+	"github.com/apigw-pusher/apigw-pusher/adapters/modes/custom"
 	"github.com/apigw-pusher/apigw-pusher/adapters/modes/onaws"
 	"io"
 	"log/slog"
@@ -43,7 +44,7 @@ func start(t *testing.T, s *stacktest.Stack, tune func(*lambda.Config)) (*lambda
 		t.Fatal(err)
 	}
 	logs := &logBuffer{}
-	fn, cleanup, err := lambda.Build(context.Background(), cfg, slog.New(slog.NewJSONHandler(logs, nil)), io.Discard)
+	fn, cleanup, err := lambda.Build(context.Background(), cfg, custom.Options{}, slog.New(slog.NewJSONHandler(logs, nil)), io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}

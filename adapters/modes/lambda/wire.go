@@ -9,22 +9,23 @@ import (
 
 	"github.com/google/wire"
 
-	"github.com/apigw-pusher/apigw-pusher/adapters/dynamodb"
 	"github.com/apigw-pusher/apigw-pusher/adapters/emf"
+	"github.com/apigw-pusher/apigw-pusher/adapters/modes/custom"
 	"github.com/apigw-pusher/apigw-pusher/adapters/modes/onaws"
 	"github.com/apigw-pusher/apigw-pusher/pipeline"
 )
 
-// Build builds the function from cfg (already defaulted with Defaults), writing its
-// metrics to metrics, such as os.Stdout. It makes no network call. The Lambda binary's
-// own wiring: it links what the function runs and nothing of the pusher binary's modes.
-func Build(ctx context.Context, cfg Config, logger *slog.Logger, metrics io.Writer) (*Function, func(), error) {
+// Build builds the function from cfg (already defaulted with Defaults) and the team's
+// options, writing its metrics to metrics, such as os.Stdout. It makes no network call.
+// The Lambda binary's own wiring: it links what the function runs and nothing of the
+// pusher binary's modes.
+func Build(ctx context.Context, cfg Config, opts custom.Options, logger *slog.Logger, metrics io.Writer) (*Function, func(), error) {
 	wire.Build(
 		onaws.Set,
 		wire.FieldsOf(new(Config), "Config"),
 		pipeline.New,
 		emf.New,
-		wire.Bind(new(Registry), new(*dynamodb.Store)),
+		wire.Bind(new(Registry), new(custom.Store)),
 		New,
 	)
 	return nil, nil, nil

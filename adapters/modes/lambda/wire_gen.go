@@ -8,8 +8,8 @@ package lambda
 
 import (
 	"context"
-	"github.com/apigw-pusher/apigw-pusher/adapters/dynamodb"
 	"github.com/apigw-pusher/apigw-pusher/adapters/emf"
+	"github.com/apigw-pusher/apigw-pusher/adapters/modes/custom"
 	"github.com/apigw-pusher/apigw-pusher/adapters/modes/onaws"
 	"github.com/apigw-pusher/apigw-pusher/pipeline"
 	"io"
@@ -18,10 +18,11 @@ import (
 
 // Injectors from wire.go:
 
-// Build builds the function from cfg (already defaulted with Defaults), writing its
-// metrics to metrics, such as os.Stdout. It makes no network call. The Lambda binary's
-// own wiring: it links what the function runs and nothing of the pusher binary's modes.
-func Build(ctx context.Context, cfg Config, logger *slog.Logger, metrics io.Writer) (*Function, func(), error) {
+// Build builds the function from cfg (already defaulted with Defaults) and the team's
+// options, writing its metrics to metrics, such as os.Stdout. It makes no network call.
+// The Lambda binary's own wiring: it links what the function runs and nothing of the
+// pusher binary's modes.
+func Build(ctx context.Context, cfg Config, opts custom.Options, logger *slog.Logger, metrics io.Writer) (*Function, func(), error) {
 	config := cfg.Config
 	pipelineConfig := config.Pipeline
 	awsConfig, err := onaws.NewAWSConfig(ctx)
@@ -30,11 +31,11 @@ func Build(ctx context.Context, cfg Config, logger *slog.Logger, metrics io.Writ
 	}
 	api := onaws.NewDynamoDBClient(awsConfig)
 	dynamodbConfig := config.Table
-	store, err := dynamodb.New(api, dynamodbConfig)
+	store, err := onaws.NewStore(opts, api, dynamodbConfig)
 	if err != nil {
 		return nil, nil, err
 	}
-	poster, err := onaws.NewPoster(config, awsConfig)
+	poster, err := onaws.NewPoster(opts, config, awsConfig)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -48,7 +49,7 @@ func Build(ctx context.Context, cfg Config, logger *slog.Logger, metrics io.Writ
 		return nil, nil, err
 	}
 	emfMetrics := emf.New(metrics)
-	function, err := New(cfg, pipelinePipeline, store, emfMetrics, logger)
+	function, err := New(cfg, pipelinePipeline, store, emfMetrics, opts, logger)
 	if err != nil {
 		cleanup()
 		return nil, nil, err

@@ -18,6 +18,7 @@ import (
 
 	"github.com/apigw-pusher/apigw-pusher/adapters/apigw"
 	"github.com/apigw-pusher/apigw-pusher/adapters/dynamodb"
+	"github.com/apigw-pusher/apigw-pusher/adapters/modes/custom"
 	"github.com/apigw-pusher/apigw-pusher/adapters/modes/settings"
 	"github.com/apigw-pusher/apigw-pusher/adapters/sqs"
 	"github.com/apigw-pusher/apigw-pusher/handlers"
@@ -65,17 +66,16 @@ func AbsoluteURL(s string) bool {
 	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }
 
-// Set provides, from a Config, the store, the poster and the poison queue of a mode on
-// AWS, also as the pipeline's Store, handlers.Poster and message.Publisher.
+// Set provides, from a Config and the team's custom.Options, the store, the poster and
+// the poison queue of a mode on AWS, as the pipeline takes them.
 var Set = wire.NewSet(
 	NewAWSConfig,
 	NewDynamoDBClient,
 	wire.FieldsOf(new(Config), "Table", "Pipeline"),
-	dynamodb.New,
+	NewStore,
 	NewPoster,
 	NewPoisonQueue,
-	wire.Bind(new(pipeline.Store), new(*dynamodb.Store)),
-	wire.Bind(new(handlers.Poster), new(*apigw.Poster)),
+	wire.Bind(new(pipeline.Store), new(custom.Store)),
 	wire.Bind(new(message.Publisher), new(*sqs.PoisonQueue)),
 )
 
@@ -100,9 +100,21 @@ func NewAWSConfig(ctx context.Context) (aws.Config, error) {
 // attempt each, for the pipeline retries them (see package dynamodb, oneAttempt).
 func NewDynamoDBClient(cfg aws.Config) dynamodb.API { return ddb.NewFromConfig(cfg) }
 
-// NewPoster returns the Management API poster, keeping as many connections to the
-// endpoint as the pipeline keeps posts in flight.
-func NewPoster(cfg Config, awsCfg aws.Config) (*apigw.Poster, error) {
+// NewStore returns the team's store (custom.WithStore), else the connections table.
+func NewStore(o custom.Options, client dynamodb.API, cfg dynamodb.Config) (custom.Store, error) {
+	if o.Store != nil {
+		return o.Store, nil
+	}
+	return dynamodb.New(client, cfg)
+}
+
+// NewPoster returns the team's poster (custom.WithPoster), else the Management API
+// poster, keeping as many connections to the endpoint as the pipeline keeps posts in
+// flight.
+func NewPoster(o custom.Options, cfg Config, awsCfg aws.Config) (handlers.Poster, error) {
+	if o.Poster != nil {
+		return o.Poster, nil
+	}
 	return apigw.New(awsCfg, apigw.Config{Endpoint: cfg.APIGWEndpoint, MaxConns: cfg.Pipeline.PostConcurrency})
 }
 

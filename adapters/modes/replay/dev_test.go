@@ -3,6 +3,7 @@ package replay_test
 import (
 	"bytes"
 	"context"
+	"github.com/apigw-pusher/apigw-pusher/adapters/modes/custom"
 	"net"
 	"net/http"
 	"slices"
@@ -52,7 +53,10 @@ func startDev(t *testing.T) (*dev.Pusher, *stacktest.Faults) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := dev.NewPusher(ln, p, gw, in, store, poison, stacktest.Quiet())
+	d, err := dev.NewPusher(ln, p, gw, in, store, poison, custom.Options{}, stacktest.Quiet())
+	if err != nil {
+		t.Fatal(err)
+	}
 	stacktest.RunUntilCleanup(t, "pusher dev", d.Run)
 	<-d.Pipeline.Running()
 	return d, f

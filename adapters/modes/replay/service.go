@@ -8,6 +8,7 @@ import (
 	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/google/wire"
 
+	"github.com/apigw-pusher/apigw-pusher/adapters/modes/custom"
 	"github.com/apigw-pusher/apigw-pusher/adapters/modes/onaws"
 	"github.com/apigw-pusher/apigw-pusher/pipeline"
 )
@@ -42,13 +43,17 @@ var QueueSet = wire.NewSet(
 	NewSQSQueue,
 )
 
-// NewService gathers the parts.
-func NewService(cfg Config, q *SQSQueue, p *pipeline.Pipeline, client SQSAPI) *Service {
+// NewService gathers the parts, giving p the team's stages: a message parked at one is
+// replayed there.
+func NewService(cfg Config, q *SQSQueue, p *pipeline.Pipeline, client SQSAPI, o custom.Options) (*Service, error) {
+	if err := o.Apply(p); err != nil {
+		return nil, err
+	}
 	s := &Service{Queue: q, Pipeline: p}
 	if cfg.QueueURL != "" {
 		s.Forwarder = NewForwarder(client, cfg.QueueURL)
 	}
-	return s
+	return s, nil
 }
 
 // Start runs the pipeline until the returned stop is called; stop lets the replays in

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/apigw-pusher/apigw-pusher/adapters/modes/custom"
 	"github.com/apigw-pusher/apigw-pusher/adapters/modes/onaws"
 	"slices"
 	"strings"
@@ -72,7 +73,7 @@ func TestReplaySQS(t *testing.T) {
 		},
 		QueueURL: s.QueueURL,
 	}
-	svc, cleanup, err := pusher.BuildReplay(ctx, cfg, stacktest.Quiet())
+	svc, cleanup, err := pusher.BuildReplay(ctx, cfg, custom.Options{}, stacktest.Quiet())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,8 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/google/wire"
 
-	"github.com/apigw-pusher/apigw-pusher/adapters/dynamodb"
 	"github.com/apigw-pusher/apigw-pusher/adapters/metrics"
+	"github.com/apigw-pusher/apigw-pusher/adapters/modes/custom"
 	"github.com/apigw-pusher/apigw-pusher/adapters/modes/httpserve"
 	"github.com/apigw-pusher/apigw-pusher/adapters/modes/onaws"
 	"github.com/apigw-pusher/apigw-pusher/adapters/sqs"
@@ -25,7 +25,6 @@ import (
 // the Management API, and a listener for /metrics, /healthz and /readyz.
 type Service struct {
 	Pipeline *pipeline.Pipeline
-	Store    *dynamodb.Store
 	Metrics  *metrics.Metrics
 	// Ops is the listener of /metrics, /healthz and /readyz.
 	Ops    net.Listener
@@ -83,13 +82,18 @@ var Set = wire.NewSet(
 	NewService,
 )
 
-// NewService gathers the parts, making p take requests from sources and report to m.
-func NewService(p *pipeline.Pipeline, sources Sources, store *dynamodb.Store, m *metrics.Metrics, ops net.Listener, logger *slog.Logger) *Service {
+// NewService gathers the parts, making p take requests from sources and the team's, run
+// its stages and report to m.
+func NewService(p *pipeline.Pipeline, sources Sources, o custom.Options, m *metrics.Metrics, ops net.Listener, logger *slog.Logger) (*Service, error) {
 	for name, s := range sources {
 		p.AddSource(name, s, name)
 	}
+	o.AddSources(p)
+	if err := o.Apply(p); err != nil {
+		return nil, err
+	}
 	m.Attach(p)
-	return &Service{Pipeline: p, Store: store, Metrics: m, Ops: ops, logger: logger}
+	return &Service{Pipeline: p, Metrics: m, Ops: ops, logger: logger}, nil
 }
 
 // Handler serves /metrics, /healthz (the process is up) and /readyz (the pipeline

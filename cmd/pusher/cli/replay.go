@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"time"
 
 	pusher "github.com/apigw-pusher/apigw-pusher"
+	"github.com/apigw-pusher/apigw-pusher/adapters/modes/custom"
 	"github.com/apigw-pusher/apigw-pusher/adapters/modes/replay"
 	"github.com/apigw-pusher/apigw-pusher/adapters/modes/settings"
 )
@@ -76,7 +77,7 @@ func (rf *replayFlags) queue(ctx context.Context, logger *slog.Logger) (replay.Q
 	return pusher.BuildReplayQueue(ctx, rf.cfg, logger)
 }
 
-func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer, o custom.Options) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, replayUsage)
 		return errors.New("replay needs a subcommand: list, send, export or import")
@@ -85,7 +86,7 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	case "list":
 		return runReplayList(ctx, args[1:], stdout, stderr)
 	case "send":
-		return runReplaySend(ctx, args[1:], stdout, stderr)
+		return runReplaySend(ctx, args[1:], stdout, stderr, o)
 	case "export":
 		return runReplayExport(ctx, args[1:], stdout, stderr)
 	case "import":
@@ -113,7 +114,7 @@ func runReplayList(ctx context.Context, args []string, stdout, stderr io.Writer)
 	return replay.WriteTable(stdout, parked)
 }
 
-func runReplaySend(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func runReplaySend(ctx context.Context, args []string, stdout, stderr io.Writer, o custom.Options) error {
 	fs, rf := newReplayFlags("send", stderr, true)
 	var send replay.SendConfig
 	fs.BoolVar(&send.DryRun, "dry-run", false, "change nothing: print what would be sent")
@@ -166,7 +167,7 @@ func runReplaySend(ctx context.Context, args []string, stdout, stderr io.Writer)
 			if err := rf.cfg.Validate(); err != nil {
 				return err
 			}
-			svc, cleanup, err := pusher.BuildReplay(ctx, rf.cfg, logger)
+			svc, cleanup, err := pusher.BuildReplay(ctx, rf.cfg, o, logger)
 			if err != nil {
 				return err
 			}
@@ -177,7 +178,7 @@ func runReplaySend(ctx context.Context, args []string, stdout, stderr io.Writer)
 		if err := rf.cfg.Validate(); err != nil {
 			return err
 		}
-		svc, cleanup, err := pusher.BuildReplay(ctx, rf.cfg, logger)
+		svc, cleanup, err := pusher.BuildReplay(ctx, rf.cfg, o, logger)
 		if err != nil {
 			return err
 		}

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -7,19 +7,20 @@ import (
 	"log/slog"
 
 	pusher "github.com/apigw-pusher/apigw-pusher"
+	"github.com/apigw-pusher/apigw-pusher/adapters/modes/custom"
 	"github.com/apigw-pusher/apigw-pusher/adapters/modes/serve"
 )
 
-func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, o custom.Options) error {
 	var cfg serve.Config
 	fs := newFlags("serve", stderr)
 	serve.Flags(fs, &cfg)
-	return runMode(ctx, fs, args, stderr, func(logger *slog.Logger) (runner, func(), error) {
+	return runMode(ctx, fs, args, stderr, o, func(logger *slog.Logger) (runner, func(), error) {
 		cfg, err := serve.Defaults(cfg)
 		if err != nil {
 			return nil, nil, err
 		}
-		s, cleanup, err := pusher.BuildServe(ctx, cfg, logger)
+		s, cleanup, err := pusher.BuildServe(ctx, cfg, o, logger)
 		if err != nil {
 			return nil, nil, err
 		}

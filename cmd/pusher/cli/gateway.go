@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"log/slog"
 
 	pusher "github.com/apigw-pusher/apigw-pusher"
+	"github.com/apigw-pusher/apigw-pusher/adapters/modes/custom"
 	"github.com/apigw-pusher/apigw-pusher/adapters/modes/gateway"
 )
 
@@ -14,7 +15,7 @@ func runGateway(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	var cfg gateway.Config
 	fs := newFlags("gateway", stderr)
 	gateway.Flags(fs, &cfg)
-	return runMode(ctx, fs, args, stderr, func(logger *slog.Logger) (runner, func(), error) {
+	return runMode(ctx, fs, args, stderr, custom.Options{}, func(logger *slog.Logger) (runner, func(), error) {
 		cfg, err := gateway.Defaults(cfg)
 		if err != nil {
 			return nil, nil, err

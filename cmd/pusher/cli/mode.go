@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 
+	"github.com/apigw-pusher/apigw-pusher/adapters/modes/custom"
 	"github.com/apigw-pusher/apigw-pusher/adapters/modes/settings"
 )
 
@@ -19,9 +20,9 @@ func newFlags(name string, stderr io.Writer) *settings.Flags {
 	return settings.New("pusher "+name, stderr, os.LookupEnv)
 }
 
-// runMode parses args with fs, makes the logger, builds the mode with build and runs it
-// until ctx is done (Ctrl-C, SIGTERM).
-func runMode(ctx context.Context, fs *settings.Flags, args []string, stderr io.Writer, build func(*slog.Logger) (runner, func(), error)) error {
+// runMode parses args with fs, makes the logger (the team's, else that of LOG_LEVEL),
+// builds the mode with build and runs it until ctx is done (Ctrl-C, SIGTERM).
+func runMode(ctx context.Context, fs *settings.Flags, args []string, stderr io.Writer, o custom.Options, build func(*slog.Logger) (runner, func(), error)) error {
 	level := settings.LogLevel(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -30,6 +31,7 @@ func runMode(ctx context.Context, fs *settings.Flags, args []string, stderr io.W
 	if err != nil {
 		return err
 	}
+	logger = o.PickLogger(logger)
 	r, cleanup, err := build(logger)
 	if err != nil {
 		return err
