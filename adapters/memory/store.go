@@ -142,4 +142,3 @@ func (s *Store) pageAfter(after handlers.Connection, hasCursor bool) []handlers.
 	}
 	return slices.Clone(s.sorted[i:min(i+s.pageSize, len(s.sorted))])
 }
-
