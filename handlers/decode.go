@@ -52,19 +52,29 @@ func (d Decoder) decode(body []byte) (Request, error) {
 	if data.Len() > limit {
 		return Request{}, fmt.Errorf("data is %d bytes, over the %d-byte frame limit", data.Len(), limit)
 	}
-	users, err := userList(fields, "users")
+	users, err := userList(fields, "users", "user id")
 	if err != nil {
 		return Request{}, err
 	}
-	excluded, err := userList(fields, "exclude_users")
+	excluded, err := userList(fields, "exclude_users", "user id")
 	if err != nil {
 		return Request{}, err
 	}
-	return Request{Users: users, ExcludeUsers: excluded, Data: data.Bytes()}, nil
+	topics, err := userList(fields, "topics", "topic")
+	if err != nil {
+		return Request{}, err
+	}
+	for i, t := range topics {
+		if err := ValidTopic(t, DefaultMaxTopicLength); err != nil {
+			return Request{}, fmt.Errorf("%q[%d]: %w", "topics", i, err)
+		}
+	}
+	return Request{Users: users, Topics: topics, ExcludeUsers: excluded, Data: data.Bytes()}, nil
 }
 
-// userList reads an optional list of non-empty user ids; absent and null mean none.
-func userList(fields map[string]json.RawMessage, name string) ([]string, error) {
+// userList reads an optional list of non-empty ids (users, topics); absent and null
+// mean none.
+func userList(fields map[string]json.RawMessage, name, what string) ([]string, error) {
 	raw, ok := fields[name]
 	if !ok || string(raw) == "null" {
 		return nil, nil
@@ -75,7 +85,7 @@ func userList(fields map[string]json.RawMessage, name string) ([]string, error) 
 	}
 	for i, u := range users {
 		if u == "" {
-			return nil, fmt.Errorf("%q[%d] is an empty user id", name, i)
+			return nil, fmt.Errorf("%q[%d] is an empty %s", name, i, what)
 		}
 	}
 	return users, nil

@@ -8,10 +8,13 @@ import (
 
 // Request is a decoded notification request.
 //
-// Users non-empty makes it a multicast; otherwise it is a broadcast to every connection
-// less those of ExcludeUsers (an exclusion when ExcludeUsers is non-empty).
+// Users or Topics non-empty make it a multicast: to the connections of the users and
+// the subscribers of the topics, each connection once, less those of ExcludeUsers.
+// Otherwise it is a broadcast to every connection less those of ExcludeUsers (an
+// exclusion when ExcludeUsers is non-empty).
 type Request struct {
 	Users        []string        `json:"users,omitempty"`
+	Topics       []string        `json:"topics,omitempty"`
 	ExcludeUsers []string        `json:"exclude_users,omitempty"`
 	Data         json.RawMessage `json:"data"`
 }
@@ -29,7 +32,7 @@ const (
 // Kind returns the form of the request.
 func (r Request) Kind() Kind {
 	switch {
-	case len(r.Users) > 0:
+	case len(r.Users) > 0 || len(r.Topics) > 0:
 		return Multicast
 	case len(r.ExcludeUsers) > 0:
 		return Exclusion
