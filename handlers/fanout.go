@@ -5,7 +5,7 @@ package handlers
 func Fanout(page Recipients) []Delivery {
 	out := make([]Delivery, len(page.Connections))
 	for i, c := range page.Connections {
-		out[i] = Delivery{Connection: c, Frame: page.Data}
+		out[i] = Delivery{Connection: c, Frame: page.Data, Topic: page.Topic}
 	}
 	return out
 }

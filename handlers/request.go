@@ -75,6 +75,8 @@ func CursorConnection(cursor string) (Connection, bool) {
 type Recipients struct {
 	Data        json.RawMessage `json:"data"`
 	Connections []Connection    `json:"connections"`
+	// Topic is the topic whose subscribers they are, "" for a user's or a broadcast's.
+	Topic string `json:"topic,omitempty"`
 }
 
 // Delivery is one frame for one connection.
@@ -82,4 +84,6 @@ type Delivery struct {
 	Connection
 	// Frame is the JSON of the request's data, sent as one text frame.
 	Frame []byte
+	// Topic is the topic through which the connection was reached, if any.
+	Topic string
 }

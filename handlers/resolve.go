@@ -2,8 +2,10 @@ package handlers
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/samber/lo"
@@ -34,8 +36,9 @@ type Resolver struct {
 }
 
 // Resolve calls emit with the connections req targets, a page at a time, starting after
-// cursor. A multicast looks up each of its users (less the excluded ones); a broadcast or
-// an exclusion streams the whole store, so memory stays flat however many there are.
+// cursor. A multicast looks up each of its users, then streams the subscribers of each of
+// its topics (less the excluded users, and each connection once); a broadcast or an
+// exclusion streams the whole store, so memory stays flat however many there are.
 func (r Resolver) Resolve(ctx context.Context, req Request, cursor string, emit EmitFunc) error {
 	if req.Kind() == Multicast {
 		return r.multicast(ctx, req, cursor, emit)
@@ -56,13 +59,114 @@ func (r Resolver) Resolve(ctx context.Context, req Request, cursor string, emit 
 	return nil
 }
 
-// multicast looks the users up concurrently and emits their connections in pages, in
+// multicast emits the connections of the request's users, then the subscribers of its
+// topics. Its cursor is the users' (see users) until their last page, then a topic's.
+func (r Resolver) multicast(ctx context.Context, req Request, cursor string, emit EmitFunc) error {
+	from, inTopic, resuming := decodeTopicCursor(cursor)
+	if !resuming {
+		if err := r.users(ctx, req, cursor, emit); err != nil {
+			return err
+		}
+	}
+	return r.topics(ctx, req, from, inTopic, emit)
+}
+
+// topics streams the subscribers of req.Topics, from the topic numbered from (after
+// cursor in it), less the connections of the request's users (emitted with them) and
+// of its excluded users. A connection that follows several of the topics is emitted
+// once: the resolution remembers the connections it emitted, which a retry rebuilds from
+// the topics before the one it resumes (one whose first pages the failed run emitted
+// may then be sent to twice).
+func (r Resolver) topics(ctx context.Context, req Request, from int, cursor string, emit EmitFunc) error {
+	if from >= len(req.Topics) {
+		return nil
+	}
+	lister, ok := r.Store.(TopicLister)
+	if !ok {
+		return Permanent(fmt.Errorf("resolve topics: %w", ErrNoTopics))
+	}
+	skip := lo.Keyify(append(slices.Clone(req.Users), req.ExcludeUsers...))
+	var seen map[string]struct{}
+	if len(req.Topics) > 1 {
+		seen = map[string]struct{}{}
+		for _, topic := range req.Topics[:from] {
+			err := lister.TopicConnections(ctx, topic, "", func(conns []Connection, _ string) error {
+				for _, c := range conns {
+					seen[c.ConnectionID] = struct{}{}
+				}
+				return nil
+			})
+			if err != nil {
+				return fmt.Errorf("resolve topic %s: %w", topic, err)
+			}
+		}
+	}
+	for i := from; i < len(req.Topics); i++ {
+		start := ""
+		if i == from {
+			start = cursor
+		}
+		err := lister.TopicConnections(ctx, req.Topics[i], start, func(conns []Connection, next string) error {
+			page := make([]Connection, 0, len(conns))
+			for _, c := range conns {
+				if _, ok := skip[c.UserID]; ok {
+					continue
+				}
+				if seen != nil {
+					if _, ok := seen[c.ConnectionID]; ok {
+						continue
+					}
+					seen[c.ConnectionID] = struct{}{}
+				}
+				page = append(page, c)
+			}
+			if len(page) == 0 {
+				return nil
+			}
+			return emit(Recipients{Data: req.Data, Connections: page, Topic: req.Topics[i]}, encodeTopicCursor(i, next))
+		})
+		if err != nil {
+			return fmt.Errorf("resolve topic %s: %w", req.Topics[i], err)
+		}
+	}
+	return nil
+}
+
+// A topic cursor names the topic a resolution resumes in, by its index in the request,
+// and the store's cursor in it (base64, so that it holds no NUL, which tells a user
+// cursor): "topics:2:<cursor>". After a topic's last page it names the next topic.
+const topicCursorPrefix = "topics:"
+
+func encodeTopicCursor(i int, next string) string {
+	if next == "" {
+		i++
+	}
+	return topicCursorPrefix + strconv.Itoa(i) + ":" + base64.RawURLEncoding.EncodeToString([]byte(next))
+}
+
+// decodeTopicCursor returns the topic and the store's cursor in it that cursor names,
+// resuming false if it names none (a user cursor, or the start).
+func decodeTopicCursor(cursor string) (from int, inTopic string, resuming bool) {
+	rest, ok := strings.CutPrefix(cursor, topicCursorPrefix)
+	if !ok || strings.ContainsRune(cursor, 0) {
+		return 0, "", false
+	}
+	index, encoded, _ := strings.Cut(rest, ":")
+	i, err := strconv.Atoi(index)
+	b, berr := base64.RawURLEncoding.DecodeString(encoded)
+	if err != nil || berr != nil || i < 0 {
+		return 0, "", false
+	}
+	return i, string(b), true
+}
+
+// users looks the users up concurrently and emits their connections in pages, in
 // the order of the request's users and of their connection ids, as soon as a user and
 // those before it are found. A lookup that fails ends the resolution after the pages of
 // the users before it, so a retry, which resumes after the last connection emitted,
 // looks up only the users from that one on; the order stays right when a connection
 // comes or goes in between.
-func (r Resolver) multicast(ctx context.Context, req Request, cursor string, emit EmitFunc) error {
+func (r Resolver) users(ctx context.Context, req Request, cursor string, emit EmitFunc) error {
 	users := lo.Without(req.Users, req.ExcludeUsers...)
 	last, resuming := CursorConnection(cursor)
 	if resuming {

@@ -19,6 +19,8 @@ const (
 	// UserIDKey and ConnectionIDKey address a delivery and a stale connection.
 	UserIDKey       = "user_id"
 	ConnectionIDKey = "connection_id"
+	// TopicKey is the topic through which a delivery's connection was reached, if any.
+	TopicKey = "topic"
 	// ConnectedAtKey is when $connect stored the connection, in Unix seconds, when the
 	// store knows: a 410 for a connection this young does not prune it.
 	ConnectedAtKey = "connected_at"

@@ -24,6 +24,8 @@ type Parked struct {
 	// UserID and ConnectionID address a parked delivery; empty for a request.
 	UserID       string `json:"user_id,omitempty"`
 	ConnectionID string `json:"connection_id,omitempty"`
+	// Topic is the topic through which a parked delivery's connection was reached.
+	Topic string `json:"topic,omitempty"`
 	// Payload is what the stage was given: the original request for decode, the frame
 	// for post.
 	Payload string `json:"payload"`
@@ -48,6 +50,7 @@ func ParkedFrom(msg *message.Message) Parked {
 		CorrelationID: md.Get(CorrelationIDKey),
 		UserID:        md.Get(UserIDKey),
 		ConnectionID:  md.Get(ConnectionIDKey),
+		Topic:         md.Get(TopicKey),
 		Payload:       string(msg.Payload),
 	}
 }

@@ -296,7 +296,8 @@ func (p *Pipeline) admit(ctx context.Context, msg *message.Message, topic string
 		res = <-settled
 	}
 	p.observers.RequestSettled(res)
-	attrs := []any{"request_id", id, "correlation_id", corr, "connections", res.Connections, "delivered", res.Delivered,
+	attrs := []any{"request_id", id, "correlation_id", corr, "kind", res.Kind, "users", res.Users, "topics", res.Topics,
+		"connections", res.Connections, "delivered", res.Delivered,
 		"pruned", res.Pruned, "connecting", res.Connecting, "failed", res.Failed, "duration_ms", res.Duration.Milliseconds()}
 	if res.Err != nil {
 		p.logger.Error("request not settled", append(attrs, "error", res.Err)...)

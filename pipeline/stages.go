@@ -43,7 +43,7 @@ func (p *Pipeline) builtins() []stage {
 	c := p.cfg
 	return []stage{
 		{name: StageDecode, handler: decodeStage(handlers.Decoder{MaxFrameBytes: c.MaxFrameBytes})},
-		{name: StageDedupe, handler: dedupeStage},
+		{name: StageDedupe, handler: p.dedupeStage},
 		{name: StageResolve, resumable: true, handler: p.resolveStage(handlers.Resolver{
 			Store: p.store, PageSize: c.PageSize, Concurrency: c.StageConcurrency,
 		})},
@@ -73,12 +73,15 @@ func decodeStage(d handlers.Decoder) message.HandlerFunc {
 	}
 }
 
-func dedupeStage(msg *message.Message) ([]*message.Message, error) {
+// dedupeStage also tells the tracker what the request is, for its log line and metrics.
+func (p *Pipeline) dedupeStage(msg *message.Message) ([]*message.Message, error) {
 	req, err := Decode[handlers.Request](msg)
 	if err != nil {
 		return nil, err
 	}
-	return encodeOne(msg, handlers.Dedupe(req))
+	req = handlers.Dedupe(req)
+	p.tracker.describe(msg.Metadata.Get(RequestIDKey), Shape{Kind: KindOf(req), Users: len(req.Users), Topics: len(req.Topics)})
+	return encodeOne(msg, req)
 }
 
 // resolveStage publishes each page as soon as the store yields it, so that a broadcast
@@ -118,6 +121,9 @@ func fanoutStage(msg *message.Message) ([]*message.Message, error) {
 	for i, d := range deliveries {
 		out[i] = derive(msg, d.Frame)
 		setConnection(out[i], d.Connection)
+		if d.Topic != "" {
+			out[i].Metadata.Set(TopicKey, d.Topic)
+		}
 	}
 	return out, nil
 }

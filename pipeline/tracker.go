@@ -3,6 +3,8 @@ package pipeline
 import (
 	"sync"
 	"time"
+
+	"github.com/apigw-pusher/apigw-pusher/handlers"
 )
 
 // Stats counts what became of one request's deliveries.
@@ -28,10 +30,29 @@ func (s *Stats) add(d Stats) {
 	s.Failed += d.Failed
 }
 
+// Shape is what a request addresses, once decoded.
+type Shape struct {
+	// Kind is multicast, topics (a multicast that names topics), broadcast or
+	// exclusion; empty for a request that did not decode.
+	Kind string `json:"kind,omitempty"`
+	// Users and Topics count the distinct users and topics it names.
+	Users  int `json:"users,omitempty"`
+	Topics int `json:"topics,omitempty"`
+}
+
+// KindOf returns the Shape.Kind of req.
+func KindOf(req handlers.Request) string {
+	if len(req.Topics) > 0 {
+		return "topics"
+	}
+	return string(req.Kind())
+}
+
 // Result is what the pipeline reports for an admitted request once nothing derived
 // from it is in flight any more, or once it ran out of time.
 type Result struct {
 	Stats
+	Shape
 	// Duration is the time from admission to settlement.
 	Duration time.Duration
 	// Err is non-nil, an *UnsettledError, when some work could neither be done nor
@@ -52,6 +73,7 @@ type tracker struct {
 type pending struct {
 	inFlight  int
 	started   time.Time
+	shape     Shape
 	stats     Stats
 	unsettled unsettled
 	done      chan Result
@@ -102,6 +124,15 @@ func (t *tracker) settle(id string, delta Stats, err error) {
 	}
 }
 
+// describe records what the request addresses.
+func (t *tracker) describe(id string, s Shape) {
+	t.mu.Lock()
+	if p := t.requests[id]; p != nil {
+		p.shape = s
+	}
+	t.mu.Unlock()
+}
+
 // expire reports the request now, as unsettled because of cause, if it is still open.
 func (t *tracker) expire(id string, cause error) {
 	t.mu.Lock()
@@ -114,7 +145,7 @@ func (t *tracker) expire(id string, cause error) {
 // finish reports the request's Result and forgets it. Call it with mu held.
 func (t *tracker) finish(id string, p *pending, cause error) {
 	delete(t.requests, id)
-	res := Result{Stats: p.stats, Duration: time.Since(p.started)}
+	res := Result{Stats: p.stats, Shape: p.shape, Duration: time.Since(p.started)}
 	if cause != nil || p.unsettled.count > 0 {
 		res.Err = p.unsettled.err(cause, p.inFlight)
 	}

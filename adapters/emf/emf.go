@@ -95,7 +95,11 @@ func (m *Metrics) RequestSettled(res pipeline.Result) {
 	if res.Err != nil {
 		outcome = "unsettled"
 	}
-	m.add("pusher_requests_total", 1, "outcome", outcome)
+	if res.Kind == "" {
+		m.add("pusher_requests_total", 1, "outcome", outcome)
+		return
+	}
+	m.add("pusher_requests_total", 1, "kind", res.Kind, "outcome", outcome)
 }
 
 // Progressed implements pipeline.Observer.

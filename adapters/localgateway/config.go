@@ -20,6 +20,21 @@ type Config struct {
 	// WriteTimeout bounds the write of one frame to a client. A client that does not take
 	// the frame in time is disconnected. Zero means 10s.
 	WriteTimeout time.Duration
+	// TopicParams are the query parameters whose values subscribe a connection to
+	// topics at $connect, each repeatable (?topic=a&topic=b), such as seed 002's
+	// VehicleID. Empty means "topic".
+	TopicParams []string
+	// MaxTopics and MaxTopicLength bound a connection's subscriptions; see
+	// handlers.Subscriber.
+	MaxTopics, MaxTopicLength int
+	// Backend is the URL a client message whose action is neither subscribe nor
+	// unsubscribe (and one with no action: the $default route) is posted to, as API
+	// Gateway's HTTP proxy integration does; its answer goes back to the client. Empty
+	// answers such a message with an error frame.
+	Backend string
+	// BackendTimeout bounds a call to Backend. Zero means 29s, API Gateway's
+	// integration timeout.
+	BackendTimeout time.Duration
 	// Logger receives connection events at debug level and registry failures as errors.
 	// Nil discards them.
 	Logger *slog.Logger
@@ -29,6 +44,10 @@ func (c *Config) setDefaults() {
 	c.IdentityParam = cmp.Or(c.IdentityParam, "user_id")
 	c.MaxPayloadBytes = cmp.Or(c.MaxPayloadBytes, handlers.MaxFrameBytes)
 	c.WriteTimeout = cmp.Or(c.WriteTimeout, 10*time.Second)
+	c.BackendTimeout = cmp.Or(c.BackendTimeout, 29*time.Second)
+	if len(c.TopicParams) == 0 {
+		c.TopicParams = []string{"topic"}
+	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}

@@ -4,7 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"io"
+	"errors"
 	"log/slog"
 	"net"
 	"net/http"
@@ -45,7 +45,8 @@ func (c *conn) connection() handlers.Connection {
 }
 
 // connect is the $connect route: it registers the connection, upgrades the request to a
-// WebSocket, discards what the client sends, and unregisters the connection at the end.
+// WebSocket, routes what the client sends (see handleMessages), and unregisters the
+// connection at the end.
 //
 // The order is that of API Gateway with a Lambda $connect integration: the registry
 // stores the connection (the row a broadcast may read at once) while $connect is in
@@ -66,10 +67,16 @@ func (g *Gateway) connect(w http.ResponseWriter, r *http.Request) {
 	defer g.open.Done()
 	log := g.cfg.Logger.With("connection_id", c.id, "user_id", user)
 
-	if err := g.reg.AddConnection(r.Context(), c.connection()); err != nil {
+	if err := g.register(r, c); err != nil {
 		g.forget(c)
 		close(c.connected)
 		close(c.ready)
+		var refused *handlers.ClientError
+		if errors.As(err, &refused) {
+			log.Debug("connection refused", "reason", err)
+			http.Error(w, refused.Reason, http.StatusBadRequest)
+			return
+		}
 		log.Error("register connection", "error", err)
 		http.Error(w, "register connection failed", http.StatusInternalServerError)
 		return
@@ -91,7 +98,7 @@ func (g *Gateway) connect(w http.ResponseWriter, r *http.Request) {
 	close(c.ready)
 	log.Debug("connected")
 
-	err = c.discardMessages(r.Context())
+	err = g.handleMessages(r.Context(), c)
 	g.forget(c)
 	_ = ws.CloseNow()
 	g.remove(c, log)
@@ -133,20 +140,17 @@ func (g *Gateway) remove(c *conn, log *slog.Logger) {
 	}
 }
 
-// discardMessages reads until the connection fails or closes. API Gateway would route
-// client messages to a backend; the pusher has none, so they only mark the connection
-// active. (websocket.Conn.CloseRead would close the connection on the first message.)
-func (c *conn) discardMessages(ctx context.Context) error {
-	for {
-		_, r, err := c.ws.Reader(ctx)
-		if err != nil {
-			return err
-		}
-		if _, err := io.Copy(io.Discard, r); err != nil {
-			return err
-		}
-		c.lastActive.Store(time.Now().UnixNano())
+// register is the work of the $connect integration: it stores c, and subscribes it to
+// the topics its request names. A connection it cannot subscribe is not kept.
+func (g *Gateway) register(r *http.Request, c *conn) error {
+	if err := g.reg.AddConnection(r.Context(), c.connection()); err != nil {
+		return err
 	}
+	if err := g.subscribeAtConnect(r.Context(), c, r); err != nil {
+		g.remove(c, g.cfg.Logger)
+		return err
+	}
+	return nil
 }
 
 // newConnectionID returns an id shaped like API Gateway's, such as "L0SM9cOFvHcCIhw=":

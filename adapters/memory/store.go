@@ -2,6 +2,7 @@ package memory
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -12,14 +13,24 @@ import (
 
 // Store is an in-memory connection store keyed like the DynamoDB table: by user, then
 // connection. Its scan walks connections in key order, so a cursor stays valid while
-// connections come and go.
+// connections come and go. It keeps subscriptions to topics too (handlers.TopicLister,
+// handlers.Subscriptions), forgotten with their connection.
 type Store struct {
 	pageSize int
 	now      func() time.Time
 
 	mu     sync.RWMutex
 	sorted []handlers.Connection // by (UserID, ConnectionID)
+	// topics holds the subscribers of each topic, by connection id; followed, the
+	// topics of each connection.
+	topics   map[string]map[string]handlers.Connection
+	followed map[string]map[string]struct{}
 }
+
+var (
+	_ handlers.TopicLister   = (*Store)(nil)
+	_ handlers.Subscriptions = (*Store)(nil)
+)
 
 // NewStore returns an empty store whose scans return pages of up to pageSize
 // connections (100 when pageSize is not positive).
@@ -27,7 +38,8 @@ func NewStore(pageSize int) *Store {
 	if pageSize <= 0 {
 		pageSize = 100
 	}
-	return &Store{pageSize: pageSize, now: time.Now}
+	return &Store{pageSize: pageSize, now: time.Now,
+		topics: map[string]map[string]handlers.Connection{}, followed: map[string]map[string]struct{}{}}
 }
 
 func compare(a, b handlers.Connection) int {
@@ -66,6 +78,7 @@ func (s *Store) DeleteConnections(_ context.Context, conns []handlers.Connection
 		if i, found := slices.BinarySearchFunc(s.sorted, c, compare); found {
 			s.sorted = slices.Delete(s.sorted, i, i+1)
 		}
+		s.unfollowAll(c.ConnectionID)
 	}
 	return nil
 }
@@ -80,9 +93,110 @@ func (s *Store) PruneConnections(_ context.Context, conns []handlers.Connection,
 		i, found := slices.BinarySearchFunc(s.sorted, c, compare)
 		if found && s.sorted[i].ConnectedAt.Before(storedBefore) {
 			s.sorted = slices.Delete(s.sorted, i, i+1)
+			s.unfollowAll(c.ConnectionID)
 		}
 	}
 	return nil
+}
+
+// Subscribe makes c receive the requests to topic; subscribing twice keeps one.
+func (s *Store) Subscribe(_ context.Context, c handlers.Connection, topic string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if i, found := slices.BinarySearchFunc(s.sorted, c, compare); found {
+		c = s.sorted[i] // with the time it connected
+	}
+	if s.topics[topic] == nil {
+		s.topics[topic] = map[string]handlers.Connection{}
+	}
+	s.topics[topic][c.ConnectionID] = c
+	if s.followed[c.ConnectionID] == nil {
+		s.followed[c.ConnectionID] = map[string]struct{}{}
+	}
+	s.followed[c.ConnectionID][topic] = struct{}{}
+	return nil
+}
+
+// Unsubscribe stops c receiving the requests to topic.
+func (s *Store) Unsubscribe(_ context.Context, c handlers.Connection, topic string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.unfollow(c.ConnectionID, topic)
+	return nil
+}
+
+// Topics returns the topics c is subscribed to, in order.
+func (s *Store) Topics(_ context.Context, c handlers.Connection) ([]string, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return slices.Sorted(maps.Keys(s.followed[c.ConnectionID])), nil
+}
+
+// Subscriptions returns how many subscriptions the store holds, all topics together.
+func (s *Store) Subscriptions() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	n := 0
+	for _, subs := range s.topics {
+		n += len(subs)
+	}
+	return n
+}
+
+// TopicConnections calls page with the subscribers of topic, in connection id order, a
+// page at a time, starting after the connection id cursor.
+func (s *Store) TopicConnections(ctx context.Context, topic, cursor string, page func([]handlers.Connection, string) error) error {
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		conns := s.topicPage(topic, cursor)
+		if len(conns) == 0 {
+			return nil
+		}
+		next := conns[len(conns)-1].ConnectionID
+		if len(conns) < s.pageSize {
+			next = ""
+		}
+		if err := page(conns, next); err != nil || next == "" {
+			return err
+		}
+		cursor = next
+	}
+}
+
+func (s *Store) topicPage(topic, after string) []handlers.Connection {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	ids := slices.Sorted(maps.Keys(s.topics[topic]))
+	i, _ := slices.BinarySearch(ids, after)
+	if i < len(ids) && ids[i] == after {
+		i++
+	}
+	conns := make([]handlers.Connection, 0, min(s.pageSize, len(ids)-i))
+	for _, id := range ids[i:min(i+s.pageSize, len(ids))] {
+		conns = append(conns, s.topics[topic][id])
+	}
+	return conns
+}
+
+// unfollow forgets that connection id follows topic. Call it with mu held.
+func (s *Store) unfollow(id, topic string) {
+	delete(s.topics[topic], id)
+	if len(s.topics[topic]) == 0 {
+		delete(s.topics, topic)
+	}
+	delete(s.followed[id], topic)
+	if len(s.followed[id]) == 0 {
+		delete(s.followed, id)
+	}
+}
+
+// unfollowAll forgets every subscription of connection id. Call it with mu held.
+func (s *Store) unfollowAll(id string) {
+	for topic := range s.followed[id] {
+		s.unfollow(id, topic)
+	}
 }
 
 // UserConnections returns the connections of one user.

@@ -44,7 +44,7 @@ func New() (*Metrics, error) {
 	m := &Metrics{
 		registry: reg,
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "requests_total",
-			Help: "Notification requests by outcome: settled (done or parked) or unsettled (redelivered)."}, []string{"outcome"}),
+			Help: "Notification requests by kind (multicast, topics, broadcast, exclusion; none for one that did not decode) and outcome: settled (done or parked) or unsettled (redelivered)."}, []string{"kind", "outcome"}),
 		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: namespace, Name: "requests_in_flight",
 			Help: "Notification requests admitted and not yet settled."}),
 		connections: prometheus.NewCounter(prometheus.CounterOpts{Namespace: namespace, Name: "connections_total",
@@ -99,7 +99,7 @@ func (m *Metrics) RequestSettled(res pipeline.Result) {
 	if res.Err != nil {
 		outcome = "unsettled"
 	}
-	m.requests.WithLabelValues(outcome).Inc()
+	m.requests.WithLabelValues(res.Kind, outcome).Inc()
 }
 
 // Progressed implements pipeline.Observer.

@@ -35,6 +35,11 @@ type Config struct {
 	Listen httpserve.Address
 	// IdentityParam is the query parameter naming a connecting user; default user_id.
 	IdentityParam string
+	// Topics are the settings of subscriptions.
+	Topics settings.Topics
+	// Backend is where client messages of other actions than subscribe and unsubscribe
+	// go (ROUTE_BACKEND); see localgateway.Config.Backend.
+	Backend string
 	// ScanPageSize is the number of connections a broadcast reads at a time; default 100.
 	ScanPageSize int
 	// Pipeline tunes the pipeline.
@@ -45,6 +50,8 @@ type Config struct {
 func Flags(f *settings.Flags, c *Config) {
 	f.String((*string)(&c.Listen), "listen", "", "127.0.0.1:8080", "address of the gateway, Management API and intake")
 	f.String(&c.IdentityParam, "identity-param", "IDENTITY_PARAM", "user_id", "query parameter naming the connecting user")
+	settings.TopicFlags(f, &c.Topics)
+	f.String(&c.Backend, "route-backend", "ROUTE_BACKEND", "", "URL client messages of other actions go to, as an HTTP proxy integration")
 	settings.Pipeline(f, &c.Pipeline)
 }
 
@@ -94,7 +101,8 @@ type Pusher struct {
 
 // NewGateway returns the local gateway, registering connections in store.
 func NewGateway(cfg Config, store *memory.Store, logger *slog.Logger) (*localgateway.Gateway, error) {
-	return localgateway.New(localgateway.Config{IdentityParam: cfg.IdentityParam, Logger: logger}, store)
+	return localgateway.New(localgateway.Config{IdentityParam: cfg.IdentityParam, TopicParams: cfg.Topics.Params,
+		MaxTopics: cfg.Topics.MaxTopics, MaxTopicLength: cfg.Topics.MaxTopicLength, Backend: cfg.Backend, Logger: logger}, store)
 }
 
 // NewPoster returns the team's poster (custom.WithPoster), else a Management API client

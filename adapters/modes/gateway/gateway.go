@@ -28,6 +28,11 @@ type Config struct {
 	Listen httpserve.Address
 	// IdentityParam is the query parameter naming a connecting user; default user_id.
 	IdentityParam string
+	// Topics are the settings of subscriptions.
+	Topics settings.Topics
+	// Backend is where client messages of other actions than subscribe and unsubscribe
+	// go (ROUTE_BACKEND); see localgateway.Config.Backend.
+	Backend string
 	// Table is the connections table (CONNECTIONS_TABLE_NAME and its keys).
 	Table dynamodb.Config
 }
@@ -36,6 +41,8 @@ type Config struct {
 func Flags(f *settings.Flags, c *Config) {
 	f.String((*string)(&c.Listen), "listen", "GATEWAY_LISTEN", "127.0.0.1:8080", "address of the WebSocket endpoint and its Management API")
 	f.String(&c.IdentityParam, "identity-param", "IDENTITY_PARAM", "user_id", "query parameter naming the connecting user")
+	settings.TopicFlags(f, &c.Topics)
+	f.String(&c.Backend, "route-backend", "ROUTE_BACKEND", "", "URL client messages of other actions go to, as an HTTP proxy integration")
 	settings.Table(f, &c.Table)
 }
 
@@ -72,7 +79,8 @@ type Gateway struct {
 
 // NewLocalGateway returns the local gateway, registering connections in store.
 func NewLocalGateway(cfg Config, store *dynamodb.Store, logger *slog.Logger) (*localgateway.Gateway, error) {
-	return localgateway.New(localgateway.Config{IdentityParam: cfg.IdentityParam, Logger: logger}, store)
+	return localgateway.New(localgateway.Config{IdentityParam: cfg.IdentityParam, TopicParams: cfg.Topics.Params,
+		MaxTopics: cfg.Topics.MaxTopics, MaxTopicLength: cfg.Topics.MaxTopicLength, Backend: cfg.Backend, Logger: logger}, store)
 }
 
 // URL is the base URL of the gateway: its Management API endpoint (APIGW_ENDPOINT).

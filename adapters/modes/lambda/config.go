@@ -23,6 +23,8 @@ type Config struct {
 	// AuthorizerKey is the key of the authorizer context naming the user, before its
 	// principalId (AUTHORIZER_USER_KEY); default user_id.
 	AuthorizerKey string
+	// Topics are the settings of subscriptions.
+	Topics settings.Topics
 	// DeadlineMargin is how long before the invocation's deadline the records still in
 	// flight are given up and reported as failures (DEADLINE_MARGIN); default 2s.
 	DeadlineMargin time.Duration
@@ -35,6 +37,7 @@ func Flags(f *settings.Flags, c *Config) {
 	onaws.Flags(f, &c.Config)
 	f.String(&c.IdentityParam, "identity-param", "IDENTITY_PARAM", "user_id", "$connect query parameter naming the user when no authorizer does")
 	f.String(&c.AuthorizerKey, "authorizer-user-key", "AUTHORIZER_USER_KEY", "user_id", "key of the authorizer context naming the user")
+	settings.TopicFlags(f, &c.Topics)
 	f.Duration(&c.DeadlineMargin, "deadline-margin", "DEADLINE_MARGIN", 2*time.Second, "how long before the deadline the records in flight are given up")
 	f.String(&c.LogLevel, "log-level", "LOG_LEVEL", "info", "debug, info, warn or error")
 }

@@ -1,6 +1,8 @@
 package replay
 
 import (
+	"encoding/json"
+	"slices"
 	"strings"
 	"time"
 
@@ -17,6 +19,9 @@ type Filter struct {
 	Since time.Duration
 	// User selects the deliveries to that user.
 	User string
+	// Topic selects the deliveries to that topic's subscribers and the requests that
+	// name it.
+	Topic string
 	// Now is the clock Since is measured on; default time.Now.
 	Now func() time.Time
 }
@@ -30,6 +35,8 @@ func (f Filter) Match(p pipeline.Parked) bool {
 		return false
 	case f.User != "" && p.UserID != f.User:
 		return false
+	case f.Topic != "" && p.Topic != f.Topic && !namesTopic(p.Payload, f.Topic):
+		return false
 	}
 	if f.Since > 0 {
 		now := time.Now
@@ -41,4 +48,12 @@ func (f Filter) Match(p pipeline.Parked) bool {
 		}
 	}
 	return true
+}
+
+// namesTopic tells whether payload is a request that names topic.
+func namesTopic(payload, topic string) bool {
+	var req struct {
+		Topics []string `json:"topics"`
+	}
+	return json.Unmarshal([]byte(payload), &req) == nil && slices.Contains(req.Topics, topic)
 }

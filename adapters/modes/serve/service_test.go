@@ -329,7 +329,7 @@ func TestServeOps(t *testing.T) {
 	alice.Next(t)
 	stacktest.Eventually(t, "the request counted", func() bool {
 		_, body := get("/metrics")
-		return strings.Contains(body, `pusher_requests_total{outcome="settled"} 1`)
+		return strings.Contains(body, `pusher_requests_total{kind="multicast",outcome="settled"} 1`)
 	})
 	_, body := get("/metrics")
 	for _, want := range []string{"pusher_deliveries_total 1", `pusher_post_duration_seconds_count{result="delivered"} 1`, "pusher_watermill_"} {

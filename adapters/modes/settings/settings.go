@@ -10,9 +10,11 @@ import (
 	"io"
 	"log/slog"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/apigw-pusher/apigw-pusher/adapters/dynamodb"
+	"github.com/apigw-pusher/apigw-pusher/handlers"
 	"github.com/apigw-pusher/apigw-pusher/pipeline"
 )
 
@@ -120,4 +122,45 @@ func Logger(w io.Writer, level string) (*slog.Logger, error) {
 		return nil, fmt.Errorf("LOG_LEVEL=%q is not debug, info, warn or error", level)
 	}
 	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l})), nil
+}
+
+// StringList defines a flag of comma-separated values defaulting to $env, else def.
+func (f *Flags) StringList(p *[]string, name, env string, def []string, help string) {
+	*p = def
+	if v := f.env(env); v != "" {
+		*p = splitList(v)
+	}
+	f.Func(name, usage(env, help)+" (comma-separated, default "+strings.Join(def, ",")+")", func(v string) error {
+		*p = splitList(v)
+		return nil
+	})
+}
+
+func splitList(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// Topics are the settings of subscriptions to topics, which the local gateway and the
+// Lambda function's $connect and subscribe routes share.
+type Topics struct {
+	// Params are the $connect query parameters whose values subscribe the connection
+	// (TOPIC_PARAMS); default topic.
+	Params []string
+	// MaxTopics bounds the topics of one connection (MAX_TOPICS); default 50.
+	MaxTopics int
+	// MaxTopicLength bounds a topic name in bytes (MAX_TOPIC_LENGTH); default 256.
+	MaxTopicLength int
+}
+
+// TopicFlags defines the settings of subscriptions.
+func TopicFlags(f *Flags, t *Topics) {
+	f.StringList(&t.Params, "topic-params", "TOPIC_PARAMS", []string{"topic"}, "$connect query parameters that subscribe the connection to their values")
+	f.Int(&t.MaxTopics, "max-topics", "MAX_TOPICS", handlers.DefaultMaxTopics, "topics one connection may follow")
+	f.Int(&t.MaxTopicLength, "max-topic-length", "MAX_TOPIC_LENGTH", handlers.DefaultMaxTopicLength, "longest topic name, in bytes")
 }

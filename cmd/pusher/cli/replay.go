@@ -19,7 +19,7 @@ import (
 
 const replayUsage = `usage: pusher replay <list|send|export|import> [flags]
 
-  list   [--reason R] [--stage S] [--since 1h] [--user U] [--json]
+  list   [--reason R] [--stage S] [--since 1h] [--user U] [--topic T] [--json]
   send   [filters] [--dry-run] [--rate 100/s] [--concurrency 32] [--to stage|queue]
   export [filters] > parked.jsonl
   import parked.jsonl
@@ -47,6 +47,7 @@ func newReplayFlags(name string, stderr io.Writer, filters bool) (*settings.Flag
 		fs.StringVar(&rf.filter.Stage, "stage", "", "select the messages parked by this stage (intake, decode, post, ...)")
 		fs.DurationVar(&rf.filter.Since, "since", 0, "select the messages whose last failure is at most this old, such as 1h")
 		fs.StringVar(&rf.filter.User, "user", "", "select the deliveries to this user")
+		fs.StringVar(&rf.filter.Topic, "topic", "", "select the deliveries to this topic's subscribers and the requests that name it")
 	}
 	rf.level = settings.LogLevel(fs)
 	fs.Usage = func() {
