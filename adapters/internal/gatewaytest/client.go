@@ -5,6 +5,7 @@ package gatewaytest
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"testing"
 	"time"
 
@@ -38,7 +39,24 @@ func Dial(t testing.TB, addr, name, user string) *Client {
 // returns the error instead of failing the test, and waits for the connection as long
 // as ctx lets it.
 func Open(ctx context.Context, t testing.TB, addr, name, user string) (*Client, error) {
-	ws, _, err := websocket.Dial(ctx, "ws://"+addr+"/?user_id="+user, nil)
+	return open(ctx, t, addr, name, "user_id="+url.QueryEscape(user))
+}
+
+// DialQuery connects a client with the query string query, such as
+// "user_id=alice&topic=order-7", and closes it when the test ends.
+func DialQuery(t testing.TB, addr, name, query string) *Client {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, err := open(ctx, t, addr, name, query)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func open(ctx context.Context, t testing.TB, addr, name, query string) (*Client, error) {
+	ws, _, err := websocket.Dial(ctx, "ws://"+addr+"/?"+query, nil)
 	if err != nil {
 		return nil, fmt.Errorf("connect %s: %w", name, err)
 	}
@@ -57,6 +75,19 @@ func Open(ctx context.Context, t testing.TB, addr, name, user string) (*Client, 
 	t.Cleanup(func() { _ = ws.CloseNow() })
 	return c, nil
 }
+
+// Send sends msg to the gateway as one text frame, as a client's message.
+func (c *Client) Send(t testing.TB, msg string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := c.ws.Write(ctx, websocket.MessageText, []byte(msg)); err != nil {
+		t.Fatalf("%s: send %s: %v", c.Name, msg, err)
+	}
+}
+
+// Close closes the connection, as a client that leaves does.
+func (c *Client) Close() { _ = c.ws.Close(websocket.StatusNormalClosure, "") }
 
 // Next returns the client's next frame, failing the test after 10s without one.
 func (c *Client) Next(t testing.TB) string {
