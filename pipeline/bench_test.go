@@ -142,3 +142,44 @@ func sampleHeap(ctx context.Context) func() uint64 {
 	}()
 	return peak.Load
 }
+
+// BenchmarkTopic sends a request to one topic that all 10,000 connections of the store
+// follow, and the same request as a broadcast: the topic costs a read of its
+// subscribers where the broadcast scans the table.
+//
+//	go test -run '^$' -bench Topic -benchtime 10x ./pipeline/
+func BenchmarkTopic(b *testing.B) {
+	const n = 10_000
+	for _, c := range []struct{ name, body string }{
+		{"topic", `{"topics":["news"],"data":{"text":"hello"}}`},
+		{"broadcast", `{"data":{"text":"hello"}}`},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			store := memory.NewStore(100)
+			for i := range n {
+				conn := handlers.Connection{UserID: fmt.Sprint("user-", i), ConnectionID: fmt.Sprint("conn-", i)}
+				_ = store.AddConnection(context.Background(), conn)
+				_ = store.Subscribe(context.Background(), conn, "news")
+			}
+			p, err := pipeline.New(pipeline.Config{}, store, &counter{}, memory.NewPoisonQueue(), slog.New(slog.DiscardHandler))
+			if err != nil {
+				b.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error)
+			go func() { done <- p.Run(ctx) }()
+			b.Cleanup(func() { cancel(); <-done })
+			<-p.Running()
+			start := time.Now()
+			b.ResetTimer()
+			for range b.N {
+				res, err := p.Process(context.Background(), message.NewMessage(watermill.NewUUID(), []byte(c.body)))
+				if err != nil || res.Delivered != n {
+					b.Fatalf("delivered %d of %d: %v", res.Delivered, n, err)
+				}
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(b.N*n)/time.Since(start).Seconds(), "frames/s")
+		})
+	}
+}

@@ -21,9 +21,9 @@ type Store struct {
 
 	mu     sync.RWMutex
 	sorted []handlers.Connection // by (UserID, ConnectionID)
-	// topics holds the subscribers of each topic, by connection id; followed, the
-	// topics of each connection.
-	topics   map[string]map[string]handlers.Connection
+	// topics holds the subscribers of each topic, sorted by connection id; followed,
+	// the topics of each connection.
+	topics   map[string][]handlers.Connection
 	followed map[string]map[string]struct{}
 }
 
@@ -39,7 +39,7 @@ func NewStore(pageSize int) *Store {
 		pageSize = 100
 	}
 	return &Store{pageSize: pageSize, now: time.Now,
-		topics: map[string]map[string]handlers.Connection{}, followed: map[string]map[string]struct{}{}}
+		topics: map[string][]handlers.Connection{}, followed: map[string]map[string]struct{}{}}
 }
 
 func compare(a, b handlers.Connection) int {
@@ -106,10 +106,12 @@ func (s *Store) Subscribe(_ context.Context, c handlers.Connection, topic string
 	if i, found := slices.BinarySearchFunc(s.sorted, c, compare); found {
 		c = s.sorted[i] // with the time it connected
 	}
-	if s.topics[topic] == nil {
-		s.topics[topic] = map[string]handlers.Connection{}
+	subs := s.topics[topic]
+	if i, found := slices.BinarySearchFunc(subs, c.ConnectionID, byConnectionID); found {
+		subs[i] = c
+	} else {
+		s.topics[topic] = slices.Insert(subs, i, c)
 	}
-	s.topics[topic][c.ConnectionID] = c
 	if s.followed[c.ConnectionID] == nil {
 		s.followed[c.ConnectionID] = map[string]struct{}{}
 	}
@@ -168,23 +170,26 @@ func (s *Store) TopicConnections(ctx context.Context, topic, cursor string, page
 func (s *Store) topicPage(topic, after string) []handlers.Connection {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	ids := slices.Sorted(maps.Keys(s.topics[topic]))
-	i, _ := slices.BinarySearch(ids, after)
-	if i < len(ids) && ids[i] == after {
+	subs := s.topics[topic]
+	i, found := slices.BinarySearchFunc(subs, after, byConnectionID)
+	if found {
 		i++
 	}
-	conns := make([]handlers.Connection, 0, min(s.pageSize, len(ids)-i))
-	for _, id := range ids[i:min(i+s.pageSize, len(ids))] {
-		conns = append(conns, s.topics[topic][id])
-	}
-	return conns
+	return slices.Clone(subs[i:min(i+s.pageSize, len(subs))])
 }
+
+func byConnectionID(c handlers.Connection, id string) int { return strings.Compare(c.ConnectionID, id) }
 
 // unfollow forgets that connection id follows topic. Call it with mu held.
 func (s *Store) unfollow(id, topic string) {
-	delete(s.topics[topic], id)
-	if len(s.topics[topic]) == 0 {
+	subs := s.topics[topic]
+	if i, found := slices.BinarySearchFunc(subs, id, byConnectionID); found {
+		subs = slices.Delete(subs, i, i+1)
+	}
+	if len(subs) == 0 {
 		delete(s.topics, topic)
+	} else {
+		s.topics[topic] = subs
 	}
 	delete(s.followed[id], topic)
 	if len(s.followed[id]) == 0 {
