@@ -1,105 +1,213 @@
-// Package apigw posts frames to WebSocket clients through API Gateway's Management API,
-// with aws-sdk-go-v2's apigatewaymanagementapi client. It implements handlers.Poster.
+// Package apigw posts frames to WebSocket clients through API Gateway's Management API.
+// It implements handlers.Poster.
+//
+// PostToConnection is one REST call signed with SigV4 for the execute-api service. The
+// Poster makes it with aws-sdk-go-v2's own pieces (the credentials of the aws.Config, the
+// SDK's SigV4 signer and HTTP transport) but not its apigatewaymanagementapi client, whose
+// per-call middleware stack costs about twice the POST itself; and it hashes a frame once,
+// however many connections it is posted to (see frameHashes). BenchmarkPostToConnection
+// compares the two.
 package apigw
 
 import (
+	"bytes"
+	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
-	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi/types"
-	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/encoding/httpbinding"
 
 	"github.com/apigw-pusher/apigw-pusher/handlers"
 )
 
+// signingName is the service API Gateway's Management API is signed for.
+const signingName = "execute-api"
+
+// maxErrorBody bounds what is read of an error response: its message is short.
+const maxErrorBody = 4 << 10
+
 // Poster sends frames to connections through the Management API. It is safe for
 // concurrent use. The caller's context bounds a call: the pipeline's PostTimeout does.
+// It does not retry: the pipeline does.
 type Poster struct {
-	client *apigatewaymanagementapi.Client
+	client *awshttp.BuildableClient
+	// connections is the endpoint's URL of the connections, ending in "/@connections/".
+	connections string
+	// creds is nil for a gateway that checks no signature.
+	creds  aws.CredentialsProvider
+	signer *v4.Signer
+	region string
+	hashes frameHashes
 }
 
 var _ handlers.Poster = (*Poster)(nil)
 
-// New returns a Poster on the endpoint of cfg, signing with awsCfg's credentials (see
-// LocalConfig for a local gateway). The client does not retry: the pipeline does.
+// New returns a Poster on the endpoint of cfg, signing with awsCfg's credentials for its
+// region (see LocalConfig for a local gateway, which checks no signature).
 func New(awsCfg aws.Config, cfg Config) (*Poster, error) {
 	cfg.setDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("apigw config: %w", err)
 	}
-	httpClient := awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
-		t.MaxIdleConns = cfg.MaxConns
-		t.MaxIdleConnsPerHost = cfg.MaxConns
-		t.MaxConnsPerHost = 0
-	})
-	client := apigatewaymanagementapi.NewFromConfig(awsCfg, func(o *apigatewaymanagementapi.Options) {
-		o.BaseEndpoint = aws.String(cfg.Endpoint)
-		o.HTTPClient = httpClient
-		o.Retryer = aws.NopRetryer{}
-	})
-	return &Poster{client: client}, nil
+	p := &Poster{
+		client: awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
+			t.MaxIdleConns = cfg.MaxConns
+			t.MaxIdleConnsPerHost = cfg.MaxConns
+			t.MaxConnsPerHost = 0
+		}),
+		connections: cfg.Endpoint + "/@connections/",
+		signer:      v4.NewSigner(),
+		region:      awsCfg.Region,
+	}
+	switch creds := awsCfg.Credentials; {
+	case creds == nil:
+		return nil, errors.New("apigw: no credentials (apigw.LocalConfig is for a gateway that checks no signature)")
+	case aws.IsCredentialsProvider(creds, (*aws.AnonymousCredentials)(nil)):
+	case aws.IsCredentialsProvider(creds, (*aws.CredentialsCache)(nil)):
+		p.creds = creds
+	default:
+		p.creds = aws.NewCredentialsCache(creds)
+	}
+	if p.creds != nil && p.region == "" {
+		return nil, errors.New("apigw: no region to sign for (AWS_REGION)")
+	}
+	return p, nil
 }
 
 // PostToConnection sends frame to the connection as one text frame. It returns an error
 // wrapping handlers.ErrGone for a connection the gateway no longer knows, one wrapping
 // handlers.ErrThrottled for a post the gateway throttled (429), a
-// handlers.PermanentError for a post no retry can pass (too large, forbidden, any other
-// 4xx but 408 and 429), and any other error as it is, to be retried.
+// handlers.PermanentError for a post no retry can pass (no frame, too large, forbidden,
+// any other 4xx but 408 and 429), and any other error as it is, to be retried.
 func (p *Poster) PostToConnection(ctx context.Context, connectionID string, frame []byte) error {
-	_, err := p.client.PostToConnection(ctx, &apigatewaymanagementapi.PostToConnectionInput{
-		ConnectionId: aws.String(connectionID),
-		Data:         frame,
-	})
-	if err != nil {
-		return fmt.Errorf("post to connection %s: %w", connectionID, classify(err))
+	if len(frame) == 0 {
+		return fmt.Errorf("post to connection %s: %w", connectionID, handlers.Permanent(errors.New("no frame")))
+	}
+	if err := p.call(ctx, http.MethodPost, connectionID, frame); err != nil {
+		return fmt.Errorf("post to connection %s: %w", connectionID, err)
 	}
 	return nil
 }
 
 // DeleteConnection disconnects the client. Its errors are those of PostToConnection.
 func (p *Poster) DeleteConnection(ctx context.Context, connectionID string) error {
-	_, err := p.client.DeleteConnection(ctx, &apigatewaymanagementapi.DeleteConnectionInput{
-		ConnectionId: aws.String(connectionID),
-	})
-	if err != nil {
-		return fmt.Errorf("delete connection %s: %w", connectionID, classify(err))
+	if err := p.call(ctx, http.MethodDelete, connectionID, nil); err != nil {
+		return fmt.Errorf("delete connection %s: %w", connectionID, err)
 	}
 	return nil
 }
 
-// classify marks err gone or permanent, as the post stage branches on it.
-func classify(err error) error {
-	var (
-		gone      *types.GoneException
-		tooLarge  *types.PayloadTooLargeException
-		forbidden *types.ForbiddenException
-		invalid   smithy.InvalidParamsError
-	)
-	status := statusCode(err)
-	switch {
-	case errors.As(err, &gone) || status == http.StatusGone:
-		return fmt.Errorf("%w: %w", handlers.ErrGone, err)
-	case errors.As(err, &tooLarge), errors.As(err, &forbidden), errors.As(err, &invalid):
+// call makes one signed call on a connection and classifies its failure.
+func (p *Poster) call(ctx context.Context, method, connectionID string, body []byte) error {
+	// The id is escaped as the SDK escapes it ('=' too), and the signer escapes the path
+	// once more for the canonical request, as SigV4 wants for every service but S3.
+	req, err := http.NewRequestWithContext(ctx, method, p.connections+httpbinding.EscapePath(connectionID, true), bytes.NewReader(body))
+	if err != nil {
 		return handlers.Permanent(err)
-	case status == http.StatusTooManyRequests:
-		return fmt.Errorf("%w: %w", handlers.ErrThrottled, err)
-	case status >= 400 && status < 500 && status != http.StatusRequestTimeout:
-		return handlers.Permanent(err)
-	default: // 5xx, network errors and timeouts
-		return err
 	}
+	if p.creds != nil {
+		if err := p.sign(ctx, req, body); err != nil {
+			return err
+		}
+	}
+	resp, err := p.client.Do(req)
+	if err != nil {
+		return err // the network or the context: retried
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 == 2 {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorBody))
+		return nil
+	}
+	return classify(responseError(resp))
 }
 
-// statusCode returns the HTTP status of the response err came with, or 0 if none came.
-func statusCode(err error) int {
-	var resp interface{ HTTPStatusCode() int }
-	if errors.As(err, &resp) {
-		return resp.HTTPStatusCode()
+// sign signs req, whose body is body, with SigV4 for execute-api.
+func (p *Poster) sign(ctx context.Context, req *http.Request, body []byte) error {
+	creds, err := p.creds.Retrieve(ctx)
+	if err != nil {
+		return fmt.Errorf("retrieve credentials: %w", err)
 	}
-	return 0
+	if err := p.signer.SignHTTP(ctx, creds, req, p.hashes.of(body), signingName, p.region, time.Now()); err != nil {
+		return fmt.Errorf("sign: %w", err)
+	}
+	return nil
+}
+
+// Error is the Management API's answer to a call it refused.
+type Error struct {
+	// StatusCode is the HTTP status, such as 410.
+	StatusCode int
+	// Code is the error type, such as GoneException; empty if the answer had none.
+	Code string
+	// Message is the answer's message, or the start of its body.
+	Message string
+	// RequestID is API Gateway's id of the call, for AWS support.
+	RequestID string
+}
+
+// Error returns the status, code, message and request id.
+func (e *Error) Error() string {
+	s := fmt.Sprintf("status %d", e.StatusCode)
+	if e.Code != "" {
+		s += " " + e.Code
+	}
+	if e.Message != "" {
+		s += ": " + e.Message
+	}
+	if e.RequestID != "" {
+		s += " (request id " + e.RequestID + ")"
+	}
+	return s
+}
+
+// HTTPStatusCode returns the HTTP status, as the SDK's response errors do.
+func (e *Error) HTTPStatusCode() int { return e.StatusCode }
+
+// responseError reads the error resp carries: AWS's REST-JSON error shape, a
+// {"message": ...} body with the type in X-Amzn-ErrorType, or any other body.
+func responseError(resp *http.Response) *Error {
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	e := &Error{
+		StatusCode: resp.StatusCode,
+		// The type may carry a suffix after a colon, such as the spec's URL.
+		Code:      strings.TrimSpace(strings.SplitN(resp.Header.Get("X-Amzn-ErrorType"), ":", 2)[0]),
+		RequestID: cmp.Or(resp.Header.Get("X-Amzn-RequestId"), resp.Header.Get("X-Amz-Apigw-Id")),
+	}
+	var shape struct {
+		Message  string `json:"message"`
+		Message2 string `json:"Message"`
+	}
+	if json.Unmarshal(body, &shape) == nil {
+		e.Message = cmp.Or(shape.Message, shape.Message2)
+	} else {
+		e.Message = strings.ToValidUTF8(strings.TrimSpace(string(body)), "?")
+	}
+	if len(e.Message) > 200 {
+		e.Message = strings.ToValidUTF8(e.Message[:200], "") + "…"
+	}
+	return e
+}
+
+// classify marks e gone, throttled or permanent, as the post stage branches on it.
+func classify(e *Error) error {
+	switch s := e.StatusCode; {
+	case s == http.StatusGone:
+		return fmt.Errorf("%w: %w", handlers.ErrGone, e)
+	case s == http.StatusTooManyRequests:
+		return fmt.Errorf("%w: %w", handlers.ErrThrottled, e)
+	case s >= 400 && s < 500 && s != http.StatusRequestTimeout:
+		return handlers.Permanent(e) // 413 too large, 403 forbidden, 400 bad request…
+	default: // 5xx, 408 and anything else
+		return e
+	}
 }

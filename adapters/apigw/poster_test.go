@@ -222,24 +222,6 @@ func TestErrorClasses(t *testing.T) {
 	}
 }
 
-func TestSignsWithCredentials(t *testing.T) {
-	endpoint, seen := fakeAPI(t, 200, "", "")
-	creds := aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
-		return aws.Credentials{AccessKeyID: "AKID", SecretAccessKey: "secret"}, nil
-	})
-	p := newPoster(t, aws.Config{Region: "eu-west-1", Credentials: creds}, apigw.Config{Endpoint: endpoint + "/prod"})
-	if err := p.PostToConnection(context.Background(), "abc=", []byte(`{}`)); err != nil {
-		t.Fatal(err)
-	}
-	req := <-seen
-	if !strings.HasPrefix(req.authorization, "AWS4-HMAC-SHA256 Credential=AKID/") || !strings.Contains(req.authorization, "/eu-west-1/execute-api/") {
-		t.Errorf("Authorization = %q, want SigV4 for execute-api in eu-west-1", req.authorization)
-	}
-	if req.path != "/prod/@connections/abc%3D" {
-		t.Errorf("path = %s, want the endpoint's stage before /@connections", req.path)
-	}
-}
-
 func TestTransientWithoutResponse(t *testing.T) {
 	t.Run("unreachable", func(t *testing.T) {
 		srv := httptest.NewServer(http.NotFoundHandler())
