@@ -24,7 +24,10 @@
 // be older than the prune's cutoff is deleted in a BatchWriteItem merged with those of
 // concurrent prunes; one known to be younger is kept without a call; one of unknown age
 // is deleted alone, on the condition that its row has no connected-at attribute or an
-// older one.
+// older one. With a subscriptions table, the connections a prune deletes (known old, or
+// passing the condition, which an absent row does) lose their subscriptions too; one
+// read from a subscription made without its user has no row to address, and loses its
+// subscriptions alone, if they are known to be old.
 //
 // # Subscriptions
 //
