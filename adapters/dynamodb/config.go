@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -34,7 +35,29 @@ type Config struct {
 	// ScanSegments is how many segments of a parallel Scan read the table at once.
 	// Zero means 4.
 	ScanSegments int
+	// SubscriptionsTable is the name of the table of topic subscriptions
+	// (SUBSCRIPTIONS_TABLE_NAME): hash key "topic", range key "connection_id", with the
+	// index SubscriptionsIndex (see the package documentation). Empty means no topics:
+	// the store answers handlers.ErrNoTopics and uses the connections table alone.
+	SubscriptionsTable string
+	// SubscriptionsIndex is the name of the subscriptions table's global secondary
+	// index of hash key "connection_id" and range key "topic". Empty means
+	// "by-connection"; it goes with SubscriptionsTable.
+	SubscriptionsIndex string
 }
+
+// DefaultSubscriptionsIndex is the name of the subscriptions table's index by
+// connection, as deploy/ creates it.
+const DefaultSubscriptionsIndex = "by-connection"
+
+// The attributes of a subscription row: its keys, and the connection's user and time
+// when they are known. The table is the pusher's own, so its names are fixed.
+const (
+	topicAttr          = "topic"
+	subConnAttr        = "connection_id"
+	subUserAttr        = "user_id"
+	subConnectedAtAttr = "connected_at"
+)
 
 // maxScanSegments is DynamoDB's bound on TotalSegments.
 const maxScanSegments = 1_000_000
@@ -45,6 +68,9 @@ func (c *Config) setDefaults() {
 	c.ConnectedAtAttribute = cmp.Or(c.ConnectedAtAttribute, "connected_at")
 	c.PageSize = cmp.Or(c.PageSize, 500)
 	c.ScanSegments = cmp.Or(c.ScanSegments, 4)
+	if c.SubscriptionsTable != "" {
+		c.SubscriptionsIndex = cmp.Or(c.SubscriptionsIndex, DefaultSubscriptionsIndex)
+	}
 }
 
 // Validate reports a configuration the store cannot run with. It checks the fields as
@@ -86,6 +112,15 @@ func (c Config) Validate() error {
 	}
 	if c.ScanSegments < 0 || c.ScanSegments > maxScanSegments {
 		errs = append(errs, fmt.Errorf("scan segments %d is not within 0..%d", c.ScanSegments, maxScanSegments))
+	}
+	switch {
+	case c.SubscriptionsTable == "" && c.SubscriptionsIndex != "":
+		errs = append(errs, fmt.Errorf("subscriptions index %q is set without a subscriptions table", c.SubscriptionsIndex))
+	case c.SubscriptionsTable != "" && c.SubscriptionsTable == c.Table:
+		errs = append(errs, fmt.Errorf("the subscriptions table is the connections table %q: it needs a table of its own", c.Table))
+	case c.SubscriptionsTable != "" && slices.Contains([]string{topicAttr, subConnAttr, subUserAttr, subConnectedAtAttr}, c.TTLAttribute):
+		// Subscribe writes the TTL attribute to subscription rows too.
+		errs = append(errs, fmt.Errorf("ttl attribute %q is an attribute of the subscriptions table", c.TTLAttribute))
 	}
 	return errors.Join(errs...)
 }

@@ -105,3 +105,41 @@ func startKey(after map[string]string) map[string]types.AttributeValue {
 	}
 	return key
 }
+
+// encodeTopicCursor returns the cursor of a topic Query that resumes after last, a
+// LastEvaluatedKey of the subscriptions table: base64url of the JSON of its string
+// attributes, NUL-free as a scan's cursor is.
+func encodeTopicCursor(last map[string]string) string {
+	b, err := json.Marshal(last)
+	if err != nil {
+		panic(fmt.Sprintf("marshal topic cursor: %v", err)) // a map of strings always marshals
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// decodeTopicCursor returns the ExclusiveStartKey that cursor resumes a Query of topic
+// after, nil for "". A cursor holds the subscriptions table's two keys, the topic's
+// own: one of another topic would make the Query start in the wrong partition.
+func decodeTopicCursor(cursor, topic string) (map[string]types.AttributeValue, error) {
+	if cursor == "" {
+		return nil, nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(cursor)
+	if err != nil {
+		return nil, fmt.Errorf("topic cursor %q is not base64url: %w", cursor, err)
+	}
+	var key map[string]string
+	if err := json.Unmarshal(b, &key); err != nil {
+		return nil, fmt.Errorf("topic cursor %q: %w", cursor, err)
+	}
+	conn, ok := key[subConnAttr]
+	switch {
+	case len(key) != 2 || !ok:
+		return nil, fmt.Errorf("topic cursor %q does not hold the keys %s and %s", cursor, topicAttr, subConnAttr)
+	case key[topicAttr] != topic:
+		return nil, fmt.Errorf("topic cursor %q is of another topic than %q", cursor, topic)
+	case conn == "":
+		return nil, fmt.Errorf("topic cursor %q has an empty %s", cursor, subConnAttr)
+	}
+	return startKey(key), nil
+}

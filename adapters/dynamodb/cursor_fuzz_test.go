@@ -73,3 +73,55 @@ func sameState(a, b scanState) bool {
 	}
 	return true
 }
+
+// FuzzTopicCursor decodes arbitrary topic cursors, as a resolve retry or a replay hands
+// them over. A cursor either is refused with an error naming it, which
+// TopicConnections returns as permanent, or starts the Query after a key of exactly the
+// subscriptions table's two string keys, the topic's own and a connection id that is
+// not empty; and the cursor of such a key decodes to it.
+func FuzzTopicCursor(f *testing.F) {
+	f.Add("", "news")
+	f.Add(encodeTopicCursor(map[string]string{topicAttr: "news", subConnAttr: "c1"}), "news")
+	f.Add(encodeTopicCursor(map[string]string{topicAttr: "news", subConnAttr: "c1"}), "sport")
+	f.Add(encodeTopicCursor(map[string]string{topicAttr: "a\x00b", subConnAttr: "c\x00"}), "a\x00b")
+	f.Add(encodeTopicCursor(map[string]string{topicAttr: "news", subConnAttr: ""}), "news")
+	f.Add(encodeTopicCursor(map[string]string{topicAttr: "news", subConnAttr: "c1", "user_id": "u"}), "news")
+	f.Add("e30", "news")
+	f.Add("not base64!", "news")
+	f.Fuzz(func(t *testing.T, cursor, topic string) {
+		key, err := decodeTopicCursor(cursor, topic)
+		if err != nil {
+			if cursor == "" {
+				t.Fatalf("the empty cursor: %v", err)
+			}
+			if !strings.HasPrefix(err.Error(), "topic cursor ") {
+				t.Fatalf("decodeTopicCursor(%q) = %q: the error does not say it is the topic cursor", cursor, err)
+			}
+			return
+		}
+		if cursor == "" {
+			if key != nil {
+				t.Fatalf("the empty cursor starts after %v", key)
+			}
+			return
+		}
+		after, err := lastKey(key)
+		if err != nil {
+			t.Fatalf("decodeTopicCursor(%q) = %v: %v", cursor, key, err)
+		}
+		if len(after) != 2 || after[topicAttr] != topic || after[subConnAttr] == "" {
+			t.Fatalf("decodeTopicCursor(%q, %q) starts after %q", cursor, topic, after)
+		}
+		next := encodeTopicCursor(after)
+		if strings.ContainsRune(next, 0) {
+			t.Fatalf("the cursor %q holds a NUL", next)
+		}
+		again, err := decodeTopicCursor(next, topic)
+		if err != nil {
+			t.Fatalf("the cursor %q of %q (from %q) does not decode: %v", next, after, cursor, err)
+		}
+		if back, _ := lastKey(again); !maps.Equal(back, after) {
+			t.Fatalf("the cursor %q of %q decodes to %q", next, after, back)
+		}
+	})
+}

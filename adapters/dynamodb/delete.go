@@ -23,27 +23,48 @@ const batchSize = 25
 var errUnprocessed = errors.New("left unprocessed by DynamoDB")
 
 // PruneConnections deletes conns, which the gateway reported gone, unless one was stored
-// at or after storedBefore (see handlers.ConnectionDeleter and, for how, the package
-// documentation).
+// at or after storedBefore, and the subscriptions of those it deletes (see
+// handlers.ConnectionDeleter and, for how, the package documentation).
 func (s *Store) PruneConnections(ctx context.Context, conns []handlers.Connection, storedBefore time.Time) error {
 	var old []handlers.Connection
+	var gone []string // connection ids whose subscriptions go
 	var errs []error
 	for _, c := range lo.UniqBy(conns, handlers.Connection.Key) {
 		switch {
-		case !storable(c):
+		case c.ConnectionID == "":
+		case !c.ConnectedAt.IsZero() && !c.ConnectedAt.Before(storedBefore):
+			// Young: kept, and its subscriptions with it.
+		case c.UserID == "":
+			// Read from a subscription made without the user: no connections row to
+			// address, only subscriptions, old by the time their row gave.
+			if !c.ConnectedAt.IsZero() {
+				gone = append(gone, c.ConnectionID)
+			}
 		case c.ConnectedAt.IsZero():
-			errs = append(errs, s.deleteIfStoredBefore(ctx, c, storedBefore))
-		case c.ConnectedAt.Before(storedBefore):
+			deleted, err := s.deleteIfStoredBefore(ctx, c, storedBefore)
+			errs = append(errs, err)
+			if deleted {
+				gone = append(gone, c.ConnectionID)
+			}
+		default:
 			old = append(old, c.Key())
 		}
 	}
-	errs = append(errs, s.deleteConnections(ctx, old))
+	if err := s.deleteConnections(ctx, old); err != nil {
+		// Which of them went is not known: their subscriptions go when the pipeline
+		// retries the prune.
+		errs = append(errs, err)
+	} else {
+		gone = append(gone, lo.Map(old, func(c handlers.Connection, _ int) string { return c.ConnectionID })...)
+	}
+	errs = append(errs, s.forget(ctx, gone, false))
 	return errors.Join(errs...)
 }
 
 // deleteIfStoredBefore deletes c if its row was stored before storedBefore or has no
-// time; a younger row is kept, and that is no error.
-func (s *Store) deleteIfStoredBefore(ctx context.Context, c handlers.Connection, storedBefore time.Time) error {
+// time (or if there is no row), and reports whether it did; a younger row is kept, and
+// that is no error.
+func (s *Store) deleteIfStoredBefore(ctx context.Context, c handlers.Connection, storedBefore time.Time) (bool, error) {
 	_, err := s.client.DeleteItem(ctx, &ddb.DeleteItemInput{
 		TableName:                 aws.String(s.cfg.Table),
 		Key:                       s.key(c),
@@ -52,10 +73,13 @@ func (s *Store) deleteIfStoredBefore(ctx context.Context, c handlers.Connection,
 		ExpressionAttributeValues: map[string]types.AttributeValue{":before": epoch(storedBefore)},
 	}, oneAttempt)
 	var kept *types.ConditionalCheckFailedException
-	if err != nil && !errors.As(err, &kept) {
-		return fmt.Errorf("prune connection %s of %s: %w", c.ConnectionID, c.UserID, classify(err))
+	switch {
+	case errors.As(err, &kept):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("prune connection %s of %s: %w", c.ConnectionID, c.UserID, classify(err))
 	}
-	return nil
+	return true, nil
 }
 
 // deleteConnections removes conns, keys without duplicates, in batches of 25; removing

@@ -1,8 +1,10 @@
 // Package dynamodb keeps the pusher's connections in a DynamoDB table, keyed by user
-// (hash key) and connection (range key), with aws-sdk-go-v2. Its Store is the
-// connection store of the resolve and prune stages (handlers.ConnectionLister,
-// handlers.ConnectionDeleter) and of the $connect / $disconnect routes
-// (localgateway.Registry), as memory.Store is in tests and `pusher dev`.
+// (hash key) and connection (range key), and optionally their topic subscriptions in a
+// second one, with aws-sdk-go-v2. Its Store is the connection store of the resolve and
+// prune stages (handlers.ConnectionLister, handlers.TopicLister,
+// handlers.ConnectionDeleter) and of the $connect / $disconnect and subscribe /
+// unsubscribe routes (localgateway.Registry, handlers.Subscriptions), as memory.Store
+// is in tests and `pusher dev`.
 //
 // # Reads
 //
@@ -22,20 +24,66 @@
 // be older than the prune's cutoff is deleted in a BatchWriteItem merged with those of
 // concurrent prunes; one known to be younger is kept without a call; one of unknown age
 // is deleted alone, on the condition that its row has no connected-at attribute or an
-// older one.
+// older one. With a subscriptions table, the connections a prune deletes (known old, or
+// passing the condition, which an absent row does) lose their subscriptions too; one
+// read from a subscription made without its user has no row to address, and loses its
+// subscriptions alone, if they are known to be old.
+//
+// # Subscriptions
+//
+// With Config.SubscriptionsTable set, the Store also keeps which connections follow
+// which topics (handlers.TopicLister, handlers.Subscriptions), in a table of its own, so
+// that the connections table stays as the Python original made it and a deployment
+// without topics needs no new table. Without one, the topic calls answer
+// handlers.ErrNoTopics, permanent, and nothing else changes.
+//
+// The table has one row per subscription: hash key "topic" (S), range key
+// "connection_id" (S), and the attributes "user_id" (when known), "connected_at" (epoch
+// seconds: the connection's time, or the subscription's when that is not known, so that
+// a subscription made during $connect keeps the prune's grace) and the TTL attribute
+// when Config.TTL is set (TTL from the subscription). Its global secondary index
+// SubscriptionsIndex ("by-connection") has hash key "connection_id" and range key
+// "topic", and projects the keys only. So:
+//
+//   - the subscribers of a topic are one Query of the topic's partition, in pages of
+//     PageSize, with no Scan and no read of the connections table: the row carries
+//     what a post and a prune need (user, connection, time);
+//   - the subscriptions of a connection are one Query of the index, which removing or
+//     pruning the connection deletes with BatchWriteItem, 25 at a time: no Scan, and no
+//     list of topics kept on the connection's row (which would put an UpdateItem of the
+//     connections table on every subscribe, and a 400 KB bound on the list);
+//   - subscribe and unsubscribe are one PutItem and one DeleteItem, idempotent.
+//
+// The index costs one more write per subscribe and unsubscribe, and its keys-only rows
+// are small. A topic is one partition key: DynamoDB splits a hot partition by its range
+// key, so a topic's readers scale, but more than about 1,000 subscribes a second to one
+// topic would throttle (docs.aws.amazon.com/amazondynamodb/latest/developerguide/bp-partition-key-design.html).
+//
+// Every read of a global secondary index is eventually consistent
+// (docs.aws.amazon.com/amazondynamodb/latest/developerguide/HowItWorks.ReadConsistency.html):
+// a write reaches the index within a second, AWS says, later under load
+// (repost.aws/knowledge-center/dynamodb-missing-table-items-gsi). A $disconnect that
+// comes within that time of a subscribe may not see it, and a subscribe may race a
+// $disconnect outright. Such a row is not left for good: the first
+// request to its topic posts to the connection, the gateway answers 410, and the prune
+// deletes the subscriptions of the connection, stored or not, once its time is older
+// than the grace; and the TTL attribute, when set, expires it with its connection.
 //
 // # Retries
 //
 // A DynamoDB call is retried in one place only. For the calls the pipeline makes
-// (Query, Scan, BatchWriteItem, the prune's DeleteItem) that place is the pipeline,
+// (Query, Scan, BatchWriteItem, the prune's DeleteItem, a topic's Query and a prune's
+// forgetting of subscriptions) that place is the pipeline,
 // which backs off with jitter, counts attempts, parks after the last and resumes a scan
 // from its cursor: each is one attempt (oneAttempt), and what a batch leaves unprocessed
 // fails only the prunes it holds. Retrying in the SDK too multiplied the attempts (a
 // throttled Query went out up to 15 times, a batch delete 6 times more) and hid
 // throttling from the pipeline's counts. AddConnection and RemoveConnection, which the
-// $connect and $disconnect routes make with nothing above them to retry, keep the
+// $connect and $disconnect routes make with nothing above them to retry, and Subscribe,
+// Unsubscribe and Topics, the subscribe and unsubscribe routes' calls, keep the
 // client's retryer: the SDK's standard one, or what AWS_MAX_ATTEMPTS and AWS_RETRY_MODE
-// make it.
+// make it. RemoveConnection also resends, after a backoff, the subscription deletes a
+// BatchWriteItem leaves unprocessed.
 //
 // Errors are wrapped with what was being done; those no retry can pass (a
 // ValidationException, a missing table, a denied access) are handlers.PermanentError.

@@ -1,6 +1,7 @@
 package dynamodb_test
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -246,4 +247,122 @@ func put(t *testing.T, client *ddb.Client, table string, it map[string]types.Att
 	if _, err := client.PutItem(t.Context(), &ddb.PutItemInput{TableName: aws.String(table), Item: it}); err != nil {
 		t.Fatalf("PutItem: %v", err)
 	}
+}
+
+// topicStore returns a Store on a fresh connections table holding conns and a fresh
+// subscriptions table, with their names; it sets cfg.Table and cfg.SubscriptionsTable.
+func (e *emulator) topicStore(t *testing.T, client dynamodb.API, cfg dynamodb.Config, conns ...handlers.Connection) (s *dynamodb.Store, table, subs string) {
+	t.Helper()
+	cfg.Table = e.table(t)
+	cfg.SubscriptionsTable = fmt.Sprintf("subscriptions-%d", e.tables.Add(1))
+	awstest.CreateSubscriptionsTable(t, e.client, cfg.SubscriptionsTable)
+	seed(t, e.client, cfg.Table, conns)
+	if client == nil {
+		client = e.client
+	}
+	s, err := dynamodb.New(client, cfg)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	return s, cfg.Table, cfg.SubscriptionsTable
+}
+
+// subscription is a row of the subscriptions table as a test reads it.
+type subscription struct {
+	topic, conn, user string
+	connectedAt       int64 // 0: none
+}
+
+// subscriptions returns every row of the subscriptions table subs, read by a consistent
+// Scan of the table itself (not of the store), sorted.
+func subscriptions(t *testing.T, client *ddb.Client, subs string) []subscription {
+	t.Helper()
+	var rows []subscription
+	in := &ddb.ScanInput{TableName: aws.String(subs), ConsistentRead: aws.Bool(true)}
+	for {
+		out, err := client.Scan(t.Context(), in)
+		if err != nil {
+			t.Fatalf("scan %s: %v", subs, err)
+		}
+		for _, it := range out.Items {
+			var r subscription
+			r.topic = it["topic"].(*types.AttributeValueMemberS).Value
+			r.conn = it["connection_id"].(*types.AttributeValueMemberS).Value
+			if u, ok := it["user_id"].(*types.AttributeValueMemberS); ok {
+				r.user = u.Value
+			}
+			if n, ok := it["connected_at"].(*types.AttributeValueMemberN); ok {
+				r.connectedAt, _ = strconv.ParseInt(n.Value, 10, 64)
+			}
+			rows = append(rows, r)
+		}
+		if len(out.LastEvaluatedKey) == 0 {
+			break
+		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
+	}
+	slices.SortFunc(rows, func(a, b subscription) int {
+		return cmp.Or(strings.Compare(a.topic, b.topic), strings.Compare(a.conn, b.conn))
+	})
+	return rows
+}
+
+// subscribedTo returns the connection ids of rows, by topic, for comparing what is left.
+func subscribedTo(rows []subscription) map[string][]string {
+	out := map[string][]string{}
+	for _, r := range rows {
+		out[r.topic] = append(out[r.topic], r.conn)
+	}
+	return out
+}
+
+// subscribe subscribes c to each of topics, failing the test on an error.
+func subscribe(t *testing.T, s *dynamodb.Store, c handlers.Connection, topics ...string) {
+	t.Helper()
+	for _, topic := range topics {
+		if err := s.Subscribe(t.Context(), c, topic); err != nil {
+			t.Fatalf("Subscribe(%v, %q): %v", c, topic, err)
+		}
+	}
+}
+
+// topicPages reads topic from cursor to the end and returns its pages.
+func topicPages(t *testing.T, s *dynamodb.Store, topic, cursor string) []page {
+	t.Helper()
+	var pages []page
+	err := s.TopicConnections(t.Context(), topic, cursor, func(conns []handlers.Connection, next string) error {
+		pages = append(pages, page{conns: slices.Clone(conns), next: next})
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("TopicConnections(%q, %q): %v", topic, cursor, err)
+	}
+	return pages
+}
+
+// PutItem is counted too: the subscribe route's call.
+func (s *spy) PutItem(ctx context.Context, in *ddb.PutItemInput, optFns ...func(*ddb.Options)) (*ddb.PutItemOutput, error) {
+	s.count("PutItem")
+	return s.API.PutItem(ctx, in, optFns...)
+}
+
+// getSubscription returns the stored row of the subscription of connID to topic in the
+// subscriptions table subs, failing the test if there is none.
+func getSubscription(t *testing.T, e *emulator, subs, topic, connID string) map[string]types.AttributeValue {
+	t.Helper()
+	out, err := e.client.GetItem(t.Context(), &ddb.GetItemInput{
+		TableName: aws.String(subs),
+		Key: map[string]types.AttributeValue{
+			"topic":         &types.AttributeValueMemberS{Value: topic},
+			"connection_id": &types.AttributeValueMemberS{Value: connID},
+		},
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		t.Fatalf("GetItem(%s, %s): %v", topic, connID, err)
+	}
+	if out.Item == nil {
+		t.Fatalf("no subscription of %s to %s", connID, topic)
+	}
+	return out.Item
 }

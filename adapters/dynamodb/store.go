@@ -22,8 +22,9 @@ type API interface {
 	Scan(ctx context.Context, in *ddb.ScanInput, optFns ...func(*ddb.Options)) (*ddb.ScanOutput, error)
 }
 
-// Store is the connection store on a DynamoDB table, safe for concurrent use; see the
-// package documentation for its reads, prunes and retries.
+// Store is the connection store on a DynamoDB table, and the store of topic
+// subscriptions on a second one when configured, safe for concurrent use; see the
+// package documentation for its reads, prunes, subscriptions and retries.
 type Store struct {
 	client API
 	cfg    Config
@@ -80,15 +81,19 @@ func (s *Store) AddConnection(ctx context.Context, c handlers.Connection) error 
 	return nil
 }
 
-// RemoveConnection deletes c if it is stored. It is the $disconnect route's call,
-// outside the pipeline: the client's own retryer retries it.
+// RemoveConnection deletes c if it is stored, then its subscriptions. Without a user
+// (API Gateway's $disconnect carries none without an authorizer) there is no row to
+// address, but the subscriptions, keyed by connection alone, still go. It is the
+// $disconnect route's call, outside the pipeline: the client's own retryer retries it.
 func (s *Store) RemoveConnection(ctx context.Context, c handlers.Connection) error {
-	if !storable(c) {
-		return nil
+	if storable(c) {
+		_, err := s.client.DeleteItem(ctx, &ddb.DeleteItemInput{TableName: aws.String(s.cfg.Table), Key: s.key(c)})
+		if err != nil {
+			return fmt.Errorf("remove connection %s of %s: %w", c.ConnectionID, c.UserID, classify(err))
+		}
 	}
-	_, err := s.client.DeleteItem(ctx, &ddb.DeleteItemInput{TableName: aws.String(s.cfg.Table), Key: s.key(c)})
-	if err != nil {
-		return fmt.Errorf("remove connection %s of %s: %w", c.ConnectionID, c.UserID, classify(err))
+	if err := s.forget(ctx, []string{c.ConnectionID}, true); err != nil {
+		return fmt.Errorf("remove connection %s of %s: %w", c.ConnectionID, c.UserID, err)
 	}
 	return nil
 }

@@ -35,6 +35,12 @@ func TestConfigValidate(t *testing.T) {
 		{name: "negative page size", cfg: dynamodb.Config{Table: "c", PageSize: -1}, want: "page size"},
 		{name: "negative segments", cfg: dynamodb.Config{Table: "c", ScanSegments: -1}, want: "scan segments"},
 		{name: "too many segments", cfg: dynamodb.Config{Table: "c", ScanSegments: 1_000_001}, want: "scan segments"},
+		{name: "subscriptions", cfg: dynamodb.Config{Table: "c", SubscriptionsTable: "s", SubscriptionsIndex: "i",
+			TTLAttribute: "expires_at", TTL: time.Hour}},
+		{name: "subscriptions in the connections table", cfg: dynamodb.Config{Table: "c", SubscriptionsTable: "c"}, want: "table of its own"},
+		{name: "index without subscriptions", cfg: dynamodb.Config{Table: "c", SubscriptionsIndex: "by-connection"}, want: "without a subscriptions table"},
+		{name: "ttl attribute is a subscription's", cfg: dynamodb.Config{Table: "c", SubscriptionsTable: "s", TTLAttribute: "topic", TTL: time.Hour},
+			want: `ttl attribute "topic" is an attribute of the subscriptions table`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -36,6 +36,34 @@ data "aws_iam_policy_document" "pusher" {
     resources = [var.connections_table.arn]
   }
 
+  # Topic subscriptions, when a table is given: a request to a topic (Query),
+  # subscribe (PutItem), unsubscribe (DeleteItem), forgetting a connection's
+  # subscriptions on $disconnect or a prune (BatchWriteItem).
+  dynamic "statement" {
+    for_each = local.subscriptions_tables
+    content {
+      sid = "SubscriptionsTable"
+      actions = [
+        "dynamodb:Query",
+        "dynamodb:PutItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:BatchWriteItem",
+      ]
+      resources = [statement.value.arn]
+    }
+  }
+
+  # A connection's subscriptions, to forget them and to bound them: a Query of the
+  # index the pusher reads (dynamodb.DefaultSubscriptionsIndex), and of no other.
+  dynamic "statement" {
+    for_each = local.subscriptions_tables
+    content {
+      sid       = "SubscriptionsIndex"
+      actions   = ["dynamodb:Query"]
+      resources = ["${statement.value.arn}/index/by-connection"]
+    }
+  }
+
   # What Lambda's event source mapping does on the function's behalf.
   dynamic "statement" {
     for_each = local.notifications_queue_arns

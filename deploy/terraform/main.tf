@@ -4,10 +4,15 @@ locals {
   # Zero or one ARN: the queue's IAM statement and event source mapping exist only
   # when a queue is given.
   notifications_queue_arns = var.notifications_queue_arn == null ? [] : [var.notifications_queue_arn]
+
+  # Zero or one table: its IAM statements and SUBSCRIPTIONS_TABLE_NAME exist only when
+  # a subscriptions table is given. A list, not count: its length is known when
+  # planning even if the ARN of a table created in the same apply is not.
+  subscriptions_tables = var.subscriptions_table == null ? [] : [var.subscriptions_table]
 }
 
 # The pusher: one function for SQS batches, SNS notifications and the WebSocket API's
-# $connect and $disconnect routes, told apart by the event's shape.
+# routes ($connect, $disconnect, subscribe, unsubscribe), told apart by the event's shape.
 resource "aws_lambda_function" "pusher" {
   function_name    = local.name
   description      = "Pushes notification requests to API Gateway WebSocket connections."
@@ -26,7 +31,7 @@ resource "aws_lambda_function" "pusher" {
       APIGW_ENDPOINT         = var.apigw_endpoint
       CONNECTIONS_TABLE_NAME = var.connections_table.name
       POISON_QUEUE_URL       = aws_sqs_queue.poison.url
-    })
+    }, { for t in local.subscriptions_tables : "SUBSCRIPTIONS_TABLE_NAME" => t.name })
   }
 
   tags = var.common_tags

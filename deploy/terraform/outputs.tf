@@ -9,7 +9,7 @@ output "function_arn" {
 }
 
 output "function_invoke_arn" {
-  description = "Invoke ARN of the function, for the WebSocket API's $connect and $disconnect integrations."
+  description = "Invoke ARN of the function, for the WebSocket API's integration of its routes ($connect, $disconnect, subscribe, unsubscribe)."
   value       = aws_lambda_function.pusher.invoke_arn
 }
 

@@ -3,7 +3,8 @@ package terraform_test
 // What terraform fmt, tflint and trivy (run by .ci/terraform) cannot know about the
 // module, because it is this project's contract rather than good Terraform: the exact
 // IAM grants of the function's role, the event source mapping's settings and
-// preconditions, and the function's runtime, handler, environment names and log group.
+// preconditions, and the function's runtime, handler, environment names and log group;
+// and of the example, the two-way routes whose answers reach the client.
 
 import (
 	"encoding/json"
@@ -42,6 +43,19 @@ var wantGrants = []grant{
 		resources: []string{"var.connections_table.arn"},
 	},
 	{
+		sid:     "SubscriptionsTable",
+		actions: []string{"dynamodb:Query", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"},
+		// Only when a subscriptions table is given.
+		resources: []string{"statement.value.arn"},
+		forEach:   "var.subscriptions_table==null?[]:[var.subscriptions_table]",
+	},
+	{
+		sid:       "SubscriptionsIndex",
+		actions:   []string{"dynamodb:Query"},
+		resources: []string{`"${statement.value.arn}/index/by-connection"`},
+		forEach:   "var.subscriptions_table==null?[]:[var.subscriptions_table]",
+	},
+	{
 		sid:     "NotificationsQueue",
 		actions: []string{"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"},
 		// Only when a queue is given.
@@ -75,6 +89,10 @@ var wantEnvironment = map[string]string{
 	"CONNECTIONS_TABLE_NAME": "var.connections_table.name",
 	"POISON_QUEUE_URL":       "aws_sqs_queue.poison.url",
 }
+
+// wantSubscriptionsEnvironment is the last argument of the environment's merge: the
+// subscriptions table's name, exactly when there is one (and so the grants on it).
+const wantSubscriptionsEnvironment = `{fortinlocal.subscriptions_tables:"SUBSCRIPTIONS_TABLE_NAME"=>t.name}`
 
 // ---- reading the module ----
 
@@ -439,10 +457,17 @@ func checkFunction(m *module) error {
 			}
 		}
 	}
-	// merge(var.environment, {...}): the module's own names come last, so they win.
+	// merge(var.environment, {...}, {subscriptions}): the module's own names come last,
+	// so they win.
 	merge, ok := env.(*hclsyntax.FunctionCallExpr)
-	if !ok || merge.Name != "merge" || len(merge.Args) != 2 || m.text(merge.Args[0]) != "var.environment" {
-		return errors.Join(append(errs, errors.New("function: environment.variables is not merge(var.environment, {...})"))...)
+	if !ok || merge.Name != "merge" || len(merge.Args) != 3 || m.text(merge.Args[0]) != "var.environment" {
+		return errors.Join(append(errs, errors.New("function: environment.variables is not merge(var.environment, {...}, {for ...})"))...)
+	}
+	if got := m.text(merge.Args[2]); got != wantSubscriptionsEnvironment {
+		errs = append(errs, fmt.Errorf("function: the subscriptions table's environment is %s, want %s", got, wantSubscriptionsEnvironment))
+	}
+	if got, _ := m.local("subscriptions_tables"); got != "var.subscriptions_table==null?[]:[var.subscriptions_table]" {
+		errs = append(errs, fmt.Errorf("local.subscriptions_tables = %s, want the table when given, else none", got))
 	}
 	own, ok := merge.Args[1].(*hclsyntax.ObjectConsExpr)
 	if !ok {
@@ -473,6 +498,90 @@ func checkFunction(m *module) error {
 	return errors.Join(errs...)
 }
 
+// ---- the example's WebSocket routes ----
+
+// exampleDir is the example whose WebSocket API the route checks read.
+const exampleDir = "../examples/complete"
+
+// wantMessageRoutes are the routes of the client's messages the function answers, with
+// the statement id of each one's permission.
+var wantMessageRoutes = map[string]string{"subscribe": "AllowSubscribeRoute", "unsubscribe": "AllowUnsubscribeRoute"}
+
+// checkMessageRoutes checks the example's subscribe and unsubscribe routes, which no
+// tool can: each goes to the function, which API Gateway may invoke for it, and is
+// two-way, or the function's ack never reaches the client (API Gateway passes a
+// backend's answer on only through a route response, "$default" being the one key
+// WebSocket APIs take, selected by the route's expression "$default":
+// docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-websocket-api-route-response.html);
+// and the stage's deployment is redone when they change.
+func checkMessageRoutes(m *module) error {
+	var errs []error
+	forEach := "local.message_routes"
+	routes := map[string]string{}
+	for _, b := range m.find("locals") {
+		a, ok := b.Body.Attributes["message_routes"]
+		if !ok {
+			continue
+		}
+		if v, diags := a.Expr.Value(nil); !diags.HasErrors() && v.Type().IsObjectType() {
+			for k, sid := range v.AsValueMap() {
+				if sid.Type() == cty.String {
+					routes[k] = sid.AsString()
+				}
+			}
+		}
+	}
+	if !reflect.DeepEqual(routes, wantMessageRoutes) {
+		errs = append(errs, fmt.Errorf("local.message_routes = %v, want %v", routes, wantMessageRoutes))
+	}
+	for _, c := range []struct {
+		typ   string
+		attrs map[string]string
+	}{
+		{"aws_apigatewayv2_route", map[string]string{
+			"for_each":                            forEach,
+			"route_key":                           "each.key",
+			"target":                              `"integrations/${aws_apigatewayv2_integration.pusher.id}"`,
+			"route_response_selection_expression": `"$default"`,
+		}},
+		{"aws_apigatewayv2_route_response", map[string]string{
+			"for_each":           forEach,
+			"route_id":           "aws_apigatewayv2_route.message[each.key].id",
+			"route_response_key": `"$default"`,
+		}},
+		{"aws_lambda_permission", map[string]string{
+			"for_each":      forEach,
+			"statement_id":  "each.value",
+			"action":        `"lambda:InvokeFunction"`,
+			"function_name": "module.pusher.function_name",
+			"principal":     `"apigateway.amazonaws.com"`,
+			"source_arn":    `"${aws_apigatewayv2_api.ws.execution_arn}/${var.stage_name}/${each.key}"`,
+		}},
+	} {
+		r, err := m.one("resource", c.typ, "message")
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		for attr, want := range c.attrs {
+			if got := m.attrText(r, attr); got != want {
+				errs = append(errs, fmt.Errorf("%s.message: %s = %q, want %s", c.typ, attr, got, want))
+			}
+		}
+	}
+	dep, err := m.one("resource", "aws_apigatewayv2_deployment", "ws")
+	if err != nil {
+		return errors.Join(append(errs, err)...)
+	}
+	triggers := m.attrText(dep, "triggers")
+	for _, r := range []string{"aws_apigatewayv2_route.message,", "aws_apigatewayv2_route_response.message,"} {
+		if !strings.Contains(triggers, r) {
+			errs = append(errs, fmt.Errorf("the deployment is not redone when %s changes: triggers = %s", strings.TrimSuffix(r, ","), triggers))
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // ---- tests ----
 
 // checks are what the tests hold the module to.
@@ -494,6 +603,56 @@ func TestModule(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			if err := c.check(m); err != nil {
 				t.Error(err)
+			}
+		})
+	}
+}
+
+func TestExampleRoutes(t *testing.T) {
+	m, err := loadModule(exampleDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := checkMessageRoutes(m); err != nil {
+		t.Error(err)
+	}
+}
+
+// TestRouteChecksCatchChanges edits a copy of the example in ways that would keep the
+// function's answers from the client, or the routes from the function, and expects the
+// route checks to see each.
+func TestRouteChecksCatchChanges(t *testing.T) {
+	cases := []struct {
+		name, old, new string
+	}{
+		{"one-way route", `route_response_selection_expression = "$default"`, ``},
+		{"no route response", `resource "aws_apigatewayv2_route_response" "message" {`, `resource "aws_apigatewayv2_route_response" "gone" {`},
+		{"route response key", `route_response_key = "$default"`, `route_response_key = "ok"`},
+		{"route dropped", `"unsubscribe" = "AllowUnsubscribeRoute"`, ``},
+		{"no permission", `resource "aws_lambda_permission" "message" {`, `resource "aws_lambda_permission" "other" {`},
+		{"permission of another route", `source_arn    = "${aws_apigatewayv2_api.ws.execution_arn}/${var.stage_name}/${each.key}"
+}
+
+resource "aws_apigatewayv2_deployment"`, `source_arn    = "${aws_apigatewayv2_api.ws.execution_arn}/${var.stage_name}/$default"
+}
+
+resource "aws_apigatewayv2_deployment"`},
+		{"not redeployed", `      aws_apigatewayv2_route_response.message,
+`, ``},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			copyTF(t, exampleDir, dir)
+			edit(t, filepath.Join(dir, "websocket.tf"), c.old, c.new)
+			m, err := loadModule(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := checkMessageRoutes(m); err == nil {
+				t.Error("the checks accept the edited example")
+			} else {
+				t.Log(err)
 			}
 		})
 	}
@@ -536,6 +695,15 @@ resource "aws_iam_role_policy" "pusher" {`},
 		{"handler", "main.tf", `"bootstrap"`, `"main"`},
 		{"environment name", "main.tf", `POISON_QUEUE_URL       = aws_sqs_queue.poison.url`, `POISON_QUEUE       = aws_sqs_queue.poison.url`},
 		{"caller's environment wins", "main.tf", `merge(var.environment, {`, `merge({`},
+		{"subscriptions statements always", "main.tf", `var.subscriptions_table == null ? [] : [var.subscriptions_table]`, `[var.subscriptions_table]`},
+		{"subscriptions index widened", "iam.tf", `"${statement.value.arn}/index/by-connection"`, `"${statement.value.arn}/index/*"`},
+		{"subscriptions scanned", "iam.tf", `"dynamodb:Query",
+        "dynamodb:PutItem",`, `"dynamodb:Query",
+        "dynamodb:Scan",
+        "dynamodb:PutItem",`},
+		{"subscriptions index written", "iam.tf", `actions   = ["dynamodb:Query"]`, `actions   = ["dynamodb:Query", "dynamodb:PutItem"]`},
+		{"subscriptions table not in the environment", "main.tf", `}, { for t in local.subscriptions_tables : "SUBSCRIPTIONS_TABLE_NAME" => t.name })`, `})`},
+		{"subscriptions table's name misspelt", "main.tf", `"SUBSCRIPTIONS_TABLE_NAME" => t.name`, `"SUBSCRIPTIONS_TABLE" => t.name`},
 		{"log group not the function's", "main.tf", `"/aws/lambda/${local.name}"`, `"/pusher/${local.name}"`},
 	}
 	for _, c := range cases {

@@ -57,6 +57,27 @@ variable "connections_table" {
   }
 }
 
+variable "subscriptions_table" {
+  description = "The DynamoDB table of topic subscriptions (hash key topic, range key connection_id, and a global secondary index \"by-connection\" of hash key connection_id and range key topic, keys only: see the README), or null for no topics: its name (SUBSCRIPTIONS_TABLE_NAME) and its ARN (what the role may read and write, with the index)."
+  type = object({
+    name = string
+    arn  = string
+  })
+  default = null
+
+  # can and try: || may evaluate both of its operands (Terraform before 1.12 does), and
+  # an attribute of null is an error.
+  validation {
+    condition     = var.subscriptions_table == null || can(regex("^arn:[^:]+:dynamodb:[^:]+:[0-9]{12}:table/[A-Za-z0-9_.-]{3,255}$", var.subscriptions_table.arn))
+    error_message = "The subscriptions_table.arn must be a table's ARN: arn:aws:dynamodb:REGION:ACCOUNT:table/NAME."
+  }
+
+  validation {
+    condition     = var.subscriptions_table == null || try(split(":table/", var.subscriptions_table.arn)[1] == var.subscriptions_table.name, false)
+    error_message = "The subscriptions_table.name must be the name of the table subscriptions_table.arn names."
+  }
+}
+
 variable "notifications_topic_arn" {
   description = "SNS topic of notification requests to subscribe the function to, or null for none. Its value must be known when planning: see the README."
   type        = string
@@ -176,7 +197,7 @@ variable "log_retention_in_days" {
 }
 
 variable "environment" {
-  description = "More environment variables of the function: IDENTITY_PARAM, AUTHORIZER_USER_KEY, TTL_ATTRIBUTE and CONNECTION_TTL, POST_CONCURRENCY, MAX_ATTEMPTS, DEADLINE_MARGIN, LOG_LEVEL, ... (see the repository's README). APIGW_ENDPOINT, CONNECTIONS_TABLE_NAME and POISON_QUEUE_URL come from the other inputs."
+  description = "More environment variables of the function: IDENTITY_PARAM, AUTHORIZER_USER_KEY, TTL_ATTRIBUTE and CONNECTION_TTL, POST_CONCURRENCY, MAX_ATTEMPTS, DEADLINE_MARGIN, LOG_LEVEL, ... (see the repository's README). APIGW_ENDPOINT, CONNECTIONS_TABLE_NAME, SUBSCRIPTIONS_TABLE_NAME and POISON_QUEUE_URL come from the other inputs."
   type        = map(string)
   default     = {}
   nullable    = false
@@ -187,7 +208,7 @@ variable "environment" {
   }
 
   validation {
-    condition     = length([for k in keys(var.environment) : k if contains(["APIGW_ENDPOINT", "CONNECTIONS_TABLE_NAME", "POISON_QUEUE_URL"], k)]) == 0
-    error_message = "The environment must not set APIGW_ENDPOINT, CONNECTIONS_TABLE_NAME or POISON_QUEUE_URL: they come from apigw_endpoint, connections_table and the module's poison queue."
+    condition     = length([for k in keys(var.environment) : k if contains(["APIGW_ENDPOINT", "CONNECTIONS_TABLE_NAME", "SUBSCRIPTIONS_TABLE_NAME", "POISON_QUEUE_URL"], k)]) == 0
+    error_message = "The environment must not set APIGW_ENDPOINT, CONNECTIONS_TABLE_NAME, SUBSCRIPTIONS_TABLE_NAME or POISON_QUEUE_URL: they come from apigw_endpoint, connections_table, subscriptions_table and the module's poison queue."
   }
 }

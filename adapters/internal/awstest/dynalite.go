@@ -96,13 +96,78 @@ func CreateConnectionsTable(t TB, client *ddb.Client, name string) {
 	if err != nil {
 		t.Fatalf("create table %s: %v", name, err)
 	}
+	waitActive(ctx, t, client, name)
+}
+
+// SubscriptionsIndex is the name of the subscriptions table's index by connection, the
+// pusher's default.
+const SubscriptionsIndex = "by-connection"
+
+// CreateSubscriptionsTable creates the topic subscriptions table name as deploy/'s
+// example does: hash key topic and range key connection_id, both strings, and the global
+// secondary index SubscriptionsIndex of hash key connection_id and range key topic,
+// keys only, billed on demand. It returns once the table and its index are ACTIVE.
+func CreateSubscriptionsTable(t TB, client *ddb.Client, name string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, err := client.CreateTable(ctx, &ddb.CreateTableInput{
+		TableName: aws.String(name),
+		AttributeDefinitions: []types.AttributeDefinition{
+			{AttributeName: aws.String("topic"), AttributeType: types.ScalarAttributeTypeS},
+			{AttributeName: aws.String("connection_id"), AttributeType: types.ScalarAttributeTypeS},
+		},
+		KeySchema: []types.KeySchemaElement{
+			{AttributeName: aws.String("topic"), KeyType: types.KeyTypeHash},
+			{AttributeName: aws.String("connection_id"), KeyType: types.KeyTypeRange},
+		},
+		GlobalSecondaryIndexes: []types.GlobalSecondaryIndex{{
+			IndexName: aws.String(SubscriptionsIndex),
+			KeySchema: []types.KeySchemaElement{
+				{AttributeName: aws.String("connection_id"), KeyType: types.KeyTypeHash},
+				{AttributeName: aws.String("topic"), KeyType: types.KeyTypeRange},
+			},
+			Projection: &types.Projection{ProjectionType: types.ProjectionTypeKeysOnly},
+		}},
+		BillingMode: types.BillingModePayPerRequest,
+	})
+	if err != nil {
+		t.Fatalf("create table %s: %v", name, err)
+	}
+	waitActive(ctx, t, client, name)
+}
+
+// waitActive returns once the table name and its global secondary indexes are ACTIVE.
+func waitActive(ctx context.Context, t TB, client *ddb.Client, name string) {
+	t.Helper()
 	// The waiter's defaults poll every 20s at first, for tables that take minutes on AWS.
 	waiter := ddb.NewTableExistsWaiter(client, func(o *ddb.TableExistsWaiterOptions) {
 		o.MinDelay = 10 * time.Millisecond
 		o.MaxDelay = 200 * time.Millisecond
 	})
-	err = waiter.Wait(ctx, &ddb.DescribeTableInput{TableName: aws.String(name)}, 30*time.Second)
+	out, err := waiter.WaitForOutput(ctx, &ddb.DescribeTableInput{TableName: aws.String(name)}, 30*time.Second)
 	if err != nil {
 		t.Fatalf("wait for table %s to be ACTIVE: %v", name, err)
 	}
+	// The waiter looks at the table's status alone; an index may still be CREATING.
+	for !indexesActive(out.Table) {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("wait for the indexes of table %s to be ACTIVE: %v", name, ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
+		out, err = client.DescribeTable(ctx, &ddb.DescribeTableInput{TableName: aws.String(name)})
+		if err != nil {
+			t.Fatalf("describe table %s: %v", name, err)
+		}
+	}
+}
+
+func indexesActive(table *types.TableDescription) bool {
+	for _, ix := range table.GlobalSecondaryIndexes {
+		if ix.IndexStatus != types.IndexStatusActive {
+			return false
+		}
+	}
+	return true
 }

@@ -1,6 +1,6 @@
-# A complete stack around the pusher: the WebSocket API (websocket.tf), the table of
-# connections (table.tf), a topic and a queue of notification requests
-# (notifications.tf), and the pusher itself.
+# A complete stack around the pusher: the WebSocket API (websocket.tf), the tables of
+# connections and of topic subscriptions (table.tf), a topic and a queue of
+# notification requests (notifications.tf), and the pusher itself.
 
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
@@ -40,6 +40,11 @@ module "pusher" {
   connections_table = {
     name = aws_dynamodb_table.connections.name
     arn  = aws_dynamodb_table.connections.arn
+  }
+  # Requests may name topics, and clients subscribe to them; null for none.
+  subscriptions_table = {
+    name = aws_dynamodb_table.subscriptions.name
+    arn  = aws_dynamodb_table.subscriptions.arn
   }
   notifications_queue_arn = local.queue_arn
   notifications_topic_arn = var.topic_through_queue ? null : local.topic_arn

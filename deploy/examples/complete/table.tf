@@ -21,3 +21,41 @@ resource "aws_dynamodb_table" "connections" {
     enabled        = true
   }
 }
+
+# Topic subscriptions: one item per topic and connection, written by the subscribe
+# route (or $connect's query parameters), deleted by unsubscribe, by $disconnect and
+# once the gateway reports the connection gone, found for that by the index
+# by-connection (the name the pusher reads), expired by TTL with their connection
+# otherwise. A table of its own: the connections table stays as the Python pusher's
+# deployments have it. As that one, encrypted at rest with DynamoDB's own key and
+# without point-in-time recovery: its rows live no longer than their connections.
+resource "aws_dynamodb_table" "subscriptions" {
+  name         = "${var.prefix}-subscriptions"
+  billing_mode = "PAY_PER_REQUEST"
+  hash_key     = "topic"
+  range_key    = "connection_id"
+
+  attribute {
+    name = "topic"
+    type = "S"
+  }
+
+  attribute {
+    name = "connection_id"
+    type = "S"
+  }
+
+  # A connection's subscriptions, for $disconnect and the prunes to delete them without
+  # a Scan. Keys only: the table's keys are all they need.
+  global_secondary_index {
+    name            = "by-connection"
+    hash_key        = "connection_id"
+    range_key       = "topic"
+    projection_type = "KEYS_ONLY"
+  }
+
+  ttl {
+    attribute_name = local.ttl_attribute
+    enabled        = true
+  }
+}

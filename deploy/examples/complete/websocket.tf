@@ -1,6 +1,7 @@
 # The WebSocket API clients connect to: wss://API_ID.execute-api.REGION.amazonaws.com/STAGE?user_id=U.
 # $connect and $disconnect go to the pusher's function, which stores and deletes the
-# connection. The example has no authorizer, so a client may claim any user_id: put a
+# connection; so do the messages {"action":"subscribe","topic":"T"} and
+# {"action":"unsubscribe","topic":"T"}, which it answers with an ack or an error frame. The example has no authorizer, so a client may claim any user_id: put a
 # Lambda authorizer on $connect before real use (the function reads the user from its
 # context). Without one, $disconnect carries no user_id either, and the table's TTL
 # removes the connection.
@@ -10,6 +11,13 @@ locals {
   connection_routes = {
     "$connect"    = "AllowConnectRoute"
     "$disconnect" = "AllowDisconnectRoute"
+  }
+
+  # The client's messages, by the action the route selection expression reads: two-way
+  # routes, whose answer reaches the client.
+  message_routes = {
+    "subscribe"   = "AllowSubscribeRoute"
+    "unsubscribe" = "AllowUnsubscribeRoute"
   }
 }
 
@@ -44,6 +52,38 @@ resource "aws_lambda_permission" "connection" {
   source_arn    = "${aws_apigatewayv2_api.ws.execution_arn}/${var.stage_name}/${each.key}"
 }
 
+# API Gateway passes the function's answer (the body of its response) on to the client
+# only from a route with a route response: "$default", the only key WebSocket APIs
+# take, selected by the route's route response selection expression "$default"
+# (docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-websocket-api-route-response.html,
+# and "Route response selection expressions" in apigateway-websocket-api-selection-expressions.html).
+resource "aws_apigatewayv2_route" "message" {
+  for_each = local.message_routes
+
+  api_id                              = aws_apigatewayv2_api.ws.id
+  route_key                           = each.key
+  target                              = "integrations/${aws_apigatewayv2_integration.pusher.id}"
+  route_response_selection_expression = "$default"
+}
+
+resource "aws_apigatewayv2_route_response" "message" {
+  for_each = local.message_routes
+
+  api_id             = aws_apigatewayv2_api.ws.id
+  route_id           = aws_apigatewayv2_route.message[each.key].id
+  route_response_key = "$default"
+}
+
+resource "aws_lambda_permission" "message" {
+  for_each = local.message_routes
+
+  statement_id  = each.value
+  action        = "lambda:InvokeFunction"
+  function_name = module.pusher.function_name
+  principal     = "apigateway.amazonaws.com"
+  source_arn    = "${aws_apigatewayv2_api.ws.execution_arn}/${var.stage_name}/${each.key}"
+}
+
 resource "aws_apigatewayv2_deployment" "ws" {
   api_id = aws_apigatewayv2_api.ws.id
 
@@ -51,6 +91,8 @@ resource "aws_apigatewayv2_deployment" "ws" {
     redeployment = sha1(jsonencode([
       aws_apigatewayv2_integration.pusher,
       aws_apigatewayv2_route.connection,
+      aws_apigatewayv2_route.message,
+      aws_apigatewayv2_route_response.message,
     ]))
   }
 

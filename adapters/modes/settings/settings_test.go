@@ -1,0 +1,54 @@
+package settings_test
+
+import (
+	"io"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/apigw-pusher/apigw-pusher/adapters/dynamodb"
+	"github.com/apigw-pusher/apigw-pusher/adapters/modes/settings"
+)
+
+// TestTable reads the table settings from the environment and the flags, as every run
+// mode and the Lambda function do: a flag wins over its variable, an empty variable is
+// unset.
+func TestTable(t *testing.T) {
+	defaults := dynamodb.Config{UserKey: "user_id", ConnectionKey: "connection_id", ScanSegments: 4}
+	with := func(edit func(*dynamodb.Config)) dynamodb.Config {
+		c := defaults
+		edit(&c)
+		return c
+	}
+	tests := []struct {
+		name string
+		env  map[string]string
+		args []string
+		want dynamodb.Config
+	}{
+		{name: "defaults", want: defaults},
+		{name: "environment", env: map[string]string{
+			"CONNECTIONS_TABLE_NAME": "conns", "SUBSCRIPTIONS_TABLE_NAME": "subs", "TTL_ATTRIBUTE": "expires_at", "CONNECTION_TTL": "3h",
+		}, want: with(func(c *dynamodb.Config) {
+			c.Table, c.SubscriptionsTable, c.TTLAttribute, c.TTL = "conns", "subs", "expires_at", 3*time.Hour
+		})},
+		{name: "flags", args: []string{"--table", "conns", "--subscriptions-table", "subs"},
+			want: with(func(c *dynamodb.Config) { c.Table, c.SubscriptionsTable = "conns", "subs" })},
+		{name: "flag over environment", env: map[string]string{"SUBSCRIPTIONS_TABLE_NAME": "subs"}, args: []string{"--subscriptions-table", "other"},
+			want: with(func(c *dynamodb.Config) { c.SubscriptionsTable = "other" })},
+		{name: "empty variable: no topics", env: map[string]string{"SUBSCRIPTIONS_TABLE_NAME": ""}, want: defaults},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := settings.New("test", io.Discard, func(k string) (string, bool) { v, ok := tt.env[k]; return v, ok })
+			var got dynamodb.Config
+			settings.Table(f, &got)
+			if err := f.Parse(tt.args); err != nil {
+				t.Fatalf("Parse(%q): %v", tt.args, err)
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("config\n have %+v\n want %+v", got, tt.want)
+			}
+		})
+	}
+}
