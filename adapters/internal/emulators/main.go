@@ -1,6 +1,6 @@
 // Command emulators runs the AWS emulators for `pusher serve` and `pusher gateway`: goaws
 // (SQS and SNS, behind the proxy that lets today's SDK speak to it) and dynalite
-// (DynamoDB), with the connections table, a notifications queue, a poison queue and a
+// (DynamoDB), with the connections and subscriptions tables, a notifications queue, a poison queue and a
 // topic made. It prints the environment to export, and runs until Ctrl-C.
 //
 //	go run ./adapters/internal/emulators      # after ./.ci/run installed them
@@ -22,6 +22,7 @@ func main() {
 	aws, dyn := awstest.GoAWS(p), awstest.Dynalite(p)
 	sqs, sns := awstest.SQSClient(aws), awstest.SNSClient(aws)
 	awstest.CreateConnectionsTable(p, awstest.DynamoDBClient(dyn), "ws-connections")
+	awstest.CreateSubscriptionsTable(p, awstest.DynamoDBClient(dyn), "ws-subscriptions")
 	queue := awstest.CreateQueue(p, sqs, "notifications", nil)
 	poison := awstest.CreateQueue(p, sqs, "notifications-poison", nil)
 	topic := awstest.CreateTopic(p, sns, "notifications")
@@ -29,7 +30,7 @@ func main() {
 	fmt.Printf(`# a local AWS is up; paste into the shells of pusher gateway, serve and send:
 export AWS_REGION=%s AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test
 export AWS_ENDPOINT_URL_SQS=%[2]s AWS_ENDPOINT_URL_SNS=%[2]s AWS_ENDPOINT_URL_DYNAMODB=%s
-export CONNECTIONS_TABLE_NAME=ws-connections APIGW_ENDPOINT=http://127.0.0.1:8080
+export CONNECTIONS_TABLE_NAME=ws-connections SUBSCRIPTIONS_TABLE_NAME=ws-subscriptions APIGW_ENDPOINT=http://127.0.0.1:8080
 export NOTIFICATIONS_QUEUE_URL=%s
 export POISON_QUEUE_URL=%s
 # NOTIFICATIONS_TOPIC_ARN=%s (serve subscribes a queue of its own to it)

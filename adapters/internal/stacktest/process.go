@@ -131,11 +131,12 @@ func opsAddress(output string) (string, bool) {
 // environment, which New set.
 func (s *Stack) ServeEnv() map[string]string {
 	return map[string]string{
-		"APIGW_ENDPOINT":          s.Faults.URL,
-		"CONNECTIONS_TABLE_NAME":  Table,
-		"NOTIFICATIONS_QUEUE_URL": s.QueueURL,
-		"POISON_QUEUE_URL":        s.PoisonURL,
-		"OPS_LISTEN":              "127.0.0.1:0",
+		"APIGW_ENDPOINT":           s.Faults.URL,
+		"CONNECTIONS_TABLE_NAME":   Table,
+		"SUBSCRIPTIONS_TABLE_NAME": SubscriptionsTable,
+		"NOTIFICATIONS_QUEUE_URL":  s.QueueURL,
+		"POISON_QUEUE_URL":         s.PoisonURL,
+		"OPS_LISTEN":               "127.0.0.1:0",
 	}
 }
 

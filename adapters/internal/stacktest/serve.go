@@ -6,7 +6,6 @@ import (
 	"time"
 
 	pusher "github.com/apigw-pusher/apigw-pusher"
-	"github.com/apigw-pusher/apigw-pusher/adapters/dynamodb"
 	"github.com/apigw-pusher/apigw-pusher/adapters/modes/custom"
 	"github.com/apigw-pusher/apigw-pusher/adapters/modes/onaws"
 	"github.com/apigw-pusher/apigw-pusher/adapters/modes/serve"
@@ -21,7 +20,7 @@ func (s *Stack) Serve(t testing.TB, tune func(*serve.Config)) (svc *serve.Servic
 	cfg := serve.Config{
 		Config: onaws.Config{
 			APIGWEndpoint:  s.Faults.URL,
-			Table:          dynamodb.Config{Table: Table},
+			Table:          Tables(),
 			PoisonQueueURL: s.PoisonURL,
 			Pipeline: pipeline.Config{
 				Retry:        pipeline.RetryConfig{MaxAttempts: 3, InitialInterval: 10 * time.Millisecond, MaxInterval: 50 * time.Millisecond},

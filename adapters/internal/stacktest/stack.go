@@ -19,8 +19,17 @@ import (
 	"github.com/apigw-pusher/apigw-pusher/adapters/modes/gateway"
 )
 
-// Table is the connections table of a Stack.
-const Table = "ws-connections"
+// Table is the connections table of a Stack, and SubscriptionsTable its table of
+// topic subscriptions.
+const (
+	Table              = "ws-connections"
+	SubscriptionsTable = "ws-subscriptions"
+)
+
+// Tables is the stack's tables, as a store of the pusher or the gateway reads them.
+func Tables() dynamodb.Config {
+	return dynamodb.Config{Table: Table, SubscriptionsTable: SubscriptionsTable}
+}
 
 // Stack is a local AWS. The AWS SDK finds the emulators through the environment
 // (AWS_ENDPOINT_URL_SQS, ...), which New sets for the test, as a deployment's would.
@@ -30,7 +39,8 @@ type Stack struct {
 	SQS      *awssqs.Client
 	SNS      *sns.Client
 	DynamoDB *ddb.Client
-	// Store is the connections table, as the gateway and the pusher see it.
+	// Store is the connections and subscriptions tables, as the gateway and the pusher
+	// see them.
 	Store *dynamodb.Store
 	// QueueURL is the notifications queue, with a visibility timeout of 2s.
 	QueueURL string
@@ -58,7 +68,8 @@ func New(t testing.TB) *Stack {
 	t.Setenv("AWS_ENDPOINT_URL_DYNAMODB", dyn)
 	s := &Stack{SQS: awstest.SQSClient(goaws), SNS: awstest.SNSClient(goaws), DynamoDB: awstest.DynamoDBClient(dyn)}
 	awstest.CreateConnectionsTable(t, s.DynamoDB, Table)
-	store, err := dynamodb.New(s.DynamoDB, dynamodb.Config{Table: Table})
+	awstest.CreateSubscriptionsTable(t, s.DynamoDB, SubscriptionsTable)
+	store, err := dynamodb.New(s.DynamoDB, Tables())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +78,7 @@ func New(t testing.TB) *Stack {
 	s.PoisonURL = awstest.CreateQueue(t, s.SQS, "poison", nil)
 	s.TopicARN = awstest.CreateTopic(t, s.SNS, "notifications")
 
-	cfg, err := gateway.Defaults(gateway.Config{Listen: "127.0.0.1:0", Table: dynamodb.Config{Table: Table}})
+	cfg, err := gateway.Defaults(gateway.Config{Listen: "127.0.0.1:0", Table: Tables()})
 	if err != nil {
 		t.Fatal(err)
 	}

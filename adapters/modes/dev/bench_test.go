@@ -50,13 +50,17 @@ const benchClients = 10_000
 // pusher's alone, as in production where the gateway is AWS's.
 //
 // The pipeline posts with each of:
+//
 //   - poster=signed: the adapters/apigw poster signing with SigV4, as a deployment posts;
+//
 //   - poster=unsigned: the same poster unsigned, as `pusher dev` posts to its own gateway;
+//
 //   - poster=sdk-client: the SDK's apigatewaymanagementapi client, signing, for comparison;
+//
 //   - poster=http: bare net/http like the plain loop's, so that its ratio is the cost of
 //     the pipeline alone.
 //
-//	go test -run '^$' -bench Broadcast -benchtime 10x ./adapters/modes/dev/
+//     go test -run '^$' -bench Broadcast -benchtime 10x ./adapters/modes/dev/
 func BenchmarkBroadcast(b *testing.B) {
 	clients := startClients(b, benchClients)
 	signed := aws.Config{Region: "eu-west-1", Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {

@@ -68,6 +68,7 @@ func Defaults(c Config) (Config, error) {
 	c.Listen = cmp.Or(c.Listen, "127.0.0.1:8080")
 	c.IdentityParam = cmp.Or(c.IdentityParam, "user_id")
 	c.ScanPageSize = cmp.Or(max(c.ScanPageSize, 0), 100)
+	c.Topics = c.Topics.WithDefaults()
 	return c, c.Validate()
 }
 

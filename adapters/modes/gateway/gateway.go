@@ -50,6 +50,7 @@ func Flags(f *settings.Flags, c *Config) {
 func Defaults(c Config) (Config, error) {
 	c.Listen = cmp.Or(c.Listen, "127.0.0.1:8080")
 	c.IdentityParam = cmp.Or(c.IdentityParam, "user_id")
+	c.Topics = c.Topics.WithDefaults()
 	if c.Table.Table == "" {
 		return c, errors.New("CONNECTIONS_TABLE_NAME is not set: the DynamoDB table of connections")
 	}

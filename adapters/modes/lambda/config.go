@@ -76,6 +76,7 @@ func Defaults(c Config) (Config, error) {
 	c.AuthorizerKey = cmp.Or(c.AuthorizerKey, "user_id")
 	c.DeadlineMargin = cmp.Or(c.DeadlineMargin, 2*time.Second)
 	c.LogLevel = cmp.Or(c.LogLevel, "info")
+	c.Topics = c.Topics.WithDefaults()
 	return c, c.Validate()
 }
 

@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/apigw-pusher/apigw-pusher/adapters/dynamodb"
 	"github.com/apigw-pusher/apigw-pusher/adapters/internal/stacktest"
 	"github.com/apigw-pusher/apigw-pusher/adapters/modes/lambda"
 	"github.com/apigw-pusher/apigw-pusher/pipeline"
@@ -26,7 +25,7 @@ func start(t *testing.T, s *stacktest.Stack, tune func(*lambda.Config)) (*lambda
 	cfg := lambda.Config{
 		Config: onaws.Config{
 			APIGWEndpoint:  s.Faults.URL,
-			Table:          dynamodb.Config{Table: stacktest.Table},
+			Table:          stacktest.Tables(),
 			PoisonQueueURL: s.PoisonURL,
 			Pipeline: pipeline.Config{
 				// A post that keeps failing is retried for 10s: still in flight at the deadline.

@@ -6,7 +6,9 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -122,6 +124,104 @@ func TestWebSocketRoutes(t *testing.T) {
 		}
 		if n := len(stored(t)); n != 2 {
 			t.Errorf("%d connections left, want erin's and grace's", n)
+		}
+	})
+	// call sends the fixture, changed by edit, and returns the answer.
+	call := func(t *testing.T, fixture string, edit func(*events.APIGatewayWebsocketProxyRequest)) events.APIGatewayProxyResponse {
+		t.Helper()
+		payload, err := os.ReadFile(filepath.Join("testdata", fixture))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var req events.APIGatewayWebsocketProxyRequest
+		if err := json.Unmarshal(payload, &req); err != nil {
+			t.Fatal(err)
+		}
+		edit(&req)
+		payload, _ = json.Marshal(req)
+		out, err := fn.Handle(context.Background(), payload)
+		resp, ok := out.(events.APIGatewayProxyResponse)
+		if !ok {
+			t.Fatalf("answered %v, %v", out, err)
+		}
+		return resp
+	}
+	// message is a client message on route from the connection id of connect-query.json,
+	// without a user, as API Gateway sends it when no authorizer runs.
+	message := func(route, body string) func(*events.APIGatewayWebsocketProxyRequest) {
+		return func(r *events.APIGatewayWebsocketProxyRequest) {
+			r.RequestContext.RouteKey, r.RequestContext.EventType, r.Body = route, "MESSAGE", body
+			r.RequestContext.ConnectionID, r.RequestContext.Authorizer = "CnPq2eHgoAMCLsR=", nil
+		}
+	}
+	topicsOf := func(t *testing.T, id string) []string {
+		t.Helper()
+		topics, err := s.Store.Topics(context.Background(), handlers.Connection{ConnectionID: id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		slices.Sort(topics)
+		return topics
+	}
+	t.Run("$connect subscribes to its topic query parameters", func(t *testing.T) {
+		resp := call(t, "connect-query.json", func(r *events.APIGatewayWebsocketProxyRequest) {
+			r.RequestContext.ConnectionID = "CnPq5hKjoAMCOvU="
+			r.MultiValueQueryStringParameters = map[string][]string{"user_id": {"heidi"}, "topic": {"news", "vehicle-7"}}
+			r.QueryStringParameters = map[string]string{"user_id": "heidi", "topic": "vehicle-7"}
+		})
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("answered %d %s", resp.StatusCode, resp.Body)
+		}
+		if got := topicsOf(t, "CnPq5hKjoAMCOvU="); !slices.Equal(got, []string{"news", "vehicle-7"}) {
+			t.Errorf("subscribed to %v, want news and vehicle-7", got)
+		}
+	})
+	t.Run("$connect with a topic over the length limit is refused and stores nothing", func(t *testing.T) {
+		resp := call(t, "connect-query.json", func(r *events.APIGatewayWebsocketProxyRequest) {
+			r.RequestContext.ConnectionID = "CnPq6iLkoAMCPwV="
+			r.QueryStringParameters = map[string]string{"user_id": "ivan", "topic": strings.Repeat("x", 2000)}
+		})
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Fatalf("answered %d %s, want 400", resp.StatusCode, resp.Body)
+		}
+		if conns, _ := s.Store.UserConnections(context.Background(), "ivan"); len(conns) != 0 {
+			t.Errorf("ivan has %v", conns)
+		}
+		if got := topicsOf(t, "CnPq6iLkoAMCPwV="); len(got) != 0 {
+			t.Errorf("subscribed to %v", got)
+		}
+	})
+	t.Run("subscribe and unsubscribe routes answer the client", func(t *testing.T) {
+		resp := call(t, "message.json", message("subscribe", `{"action":"subscribe","entityId":"order-42"}`))
+		if resp.StatusCode != http.StatusOK || !strings.Contains(resp.Body, `"order-42"`) {
+			t.Fatalf("subscribe answered %d %s", resp.StatusCode, resp.Body)
+		}
+		call(t, "message.json", message("subscribe", `{"action":"subscribe","topic":"news"}`))
+		if got := topicsOf(t, "CnPq2eHgoAMCLsR="); !slices.Equal(got, []string{"news", "order-42"}) {
+			t.Errorf("subscribed to %v, want news and order-42", got)
+		}
+		if resp := call(t, "message.json", message("unsubscribe", `{"action":"unsubscribe","topic":"news"}`)); resp.StatusCode != http.StatusOK {
+			t.Fatalf("unsubscribe answered %d %s", resp.StatusCode, resp.Body)
+		}
+		if got := topicsOf(t, "CnPq2eHgoAMCLsR="); !slices.Equal(got, []string{"order-42"}) {
+			t.Errorf("subscribed to %v after unsubscribing news, want order-42", got)
+		}
+		resp = call(t, "message.json", message("subscribe", `{"action":"subscribe"}`))
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(resp.Body, `"error"`) {
+			t.Errorf("subscribe without a topic answered %d %s, want 400 and an error frame", resp.StatusCode, resp.Body)
+		}
+	})
+	t.Run("$disconnect without a user forgets the subscriptions", func(t *testing.T) {
+		if resp := call(t, "disconnect-authorizer.json", message("$disconnect", "")); resp.StatusCode != http.StatusOK {
+			t.Fatalf("answered %d %s", resp.StatusCode, resp.Body)
+		}
+		if got := topicsOf(t, "CnPq2eHgoAMCLsR="); len(got) != 0 {
+			t.Errorf("still subscribed to %v", got)
+		}
+		// Its row stays for the TTL or a prune: API Gateway names no user without an
+		// authorizer, and the connections table is keyed by user.
+		if conns, _ := s.Store.UserConnections(context.Background(), "erin"); len(conns) != 1 {
+			t.Errorf("erin has %v", conns)
 		}
 	})
 	t.Run("other events are refused", func(t *testing.T) {

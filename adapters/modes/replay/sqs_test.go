@@ -13,7 +13,6 @@ import (
 	"time"
 
 	pusher "github.com/apigw-pusher/apigw-pusher"
-	"github.com/apigw-pusher/apigw-pusher/adapters/dynamodb"
 	"github.com/apigw-pusher/apigw-pusher/adapters/internal/awstest"
 	"github.com/apigw-pusher/apigw-pusher/adapters/internal/gatewaytest"
 	"github.com/apigw-pusher/apigw-pusher/adapters/internal/stacktest"
@@ -68,7 +67,7 @@ func TestReplaySQS(t *testing.T) {
 	cfg := replay.Config{
 		Config: onaws.Config{
 			PoisonQueueURL: s.PoisonURL, APIGWEndpoint: s.Faults.URL,
-			Table:    dynamodb.Config{Table: stacktest.Table},
+			Table:    stacktest.Tables(),
 			Pipeline: pipeline.Config{Retry: retry, CloseTimeout: 10 * time.Second},
 		},
 		QueueURL: s.QueueURL,

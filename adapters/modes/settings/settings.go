@@ -5,6 +5,7 @@
 package settings
 
 import (
+	"cmp"
 	"flag"
 	"fmt"
 	"io"
@@ -159,6 +160,16 @@ type Topics struct {
 	MaxTopics int
 	// MaxTopicLength bounds a topic name in bytes (MAX_TOPIC_LENGTH); default 256.
 	MaxTopicLength int
+}
+
+// WithDefaults returns t with its defaults where it has no setting.
+func (t Topics) WithDefaults() Topics {
+	if t.Params == nil {
+		t.Params = []string{"topic"}
+	}
+	t.MaxTopics = cmp.Or(t.MaxTopics, handlers.DefaultMaxTopics)
+	t.MaxTopicLength = cmp.Or(t.MaxTopicLength, handlers.DefaultMaxTopicLength)
+	return t
 }
 
 // TopicFlags defines the settings of subscriptions.
