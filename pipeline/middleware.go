@@ -113,8 +113,8 @@ func (p *Pipeline) forward(s stage, in, next string) message.HandlerMiddleware {
 					err = fmt.Errorf("%s: panic outside the stage: %v", s.name, r)
 				}
 				p.flow.release(in)
+				p.observers.Progressed(delta) // before settle: a settled request's progress is all observed
 				p.tracker.settle(id, delta, err)
-				p.observers.Progressed(delta)
 			}()
 			if p.ended(msg) {
 				return nil, nil
