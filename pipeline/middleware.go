@@ -121,7 +121,12 @@ func (p *Pipeline) forward(s stage, in, next string) message.HandlerMiddleware {
 			}
 			out, err := h(msg)
 			if err == nil && len(out) > 0 {
-				for _, m := range out {
+				for i, m := range out {
+					if m == msg { // passed on as it came: the bus hands messages over, and msg is still read here
+						m = msg.Copy()
+						m.SetContext(msg.Context())
+						out[i] = m
+					}
 					carry(msg, m)
 				}
 				p.tracker.add(id, len(out))

@@ -12,7 +12,6 @@ import (
 	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
-	"github.com/ThreeDotsLabs/watermill/pubsub/gochannel"
 
 	"github.com/apigw-pusher/apigw-pusher/handlers"
 )
@@ -54,7 +53,7 @@ type Pipeline struct {
 	plugins   []message.RouterPlugin
 	extra     []message.HandlerMiddleware
 
-	bus        *gochannel.GoChannel
+	bus        *bus
 	flow       *flow
 	posters    *workers
 	tracker    *tracker
@@ -92,7 +91,7 @@ func New(cfg Config, store Store, gateway handlers.Poster, poison message.Publis
 	p := &Pipeline{
 		cfg: cfg, store: store, gateway: gateway, poison: poison, logger: logger, wmlog: wmlog,
 		// The flow, not the bus, bounds what is in flight: see flow.
-		bus:        gochannel.NewGoChannel(gochannel.Config{PreserveContext: true}, wmlog),
+		bus:        newBus(),
 		tracker:    newTracker(),
 		admissions: make(chan struct{}, cfg.MaxRequests),
 		work:       work,

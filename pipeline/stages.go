@@ -130,13 +130,15 @@ func fanoutStage(msg *message.Message) ([]*message.Message, error) {
 
 func postStage(post handlers.Post, timeout time.Duration, pool *workers, observe Observer) message.HandlerFunc {
 	return func(msg *message.Message) ([]*message.Message, error) {
-		ctx, cancel := context.WithTimeout(msg.Context(), timeout)
-		defer cancel()
 		d := handlers.Delivery{Connection: connectionOf(msg), Frame: msg.Payload}
 		var outcome handlers.Outcome
 		var err error
 		start := time.Now()
-		pool.do(func() { outcome, err = post.Post(ctx, d) })
+		pool.do(func() {
+			ctx, cancel := context.WithTimeout(msg.Context(), timeout)
+			defer cancel()
+			outcome, err = post.Post(ctx, d)
+		})
 		if err == nil && outcome != handlers.Delivered {
 			observe.Posted(time.Since(start), handlers.ErrGone)
 		} else {
