@@ -25,7 +25,7 @@ func FuzzSplitCursor(f *testing.F) {
 	f.Add("split:+10:0:0")
 	f.Add("split:1000001:0:0")
 	f.Add(handlers.Connection{UserID: "split:10:0:0-9", ConnectionID: "c"}.Cursor()) // a memory store's
-	f.Add("eyJzIjpbeyJkIjp0cnVlfV19")                                                  // a DynamoDB scan's
+	f.Add("eyJzIjpbeyJkIjp0cnVlfV19")                                                // a DynamoDB scan's
 	f.Fuzz(func(t *testing.T, cursor string) {
 		st, ok := parseSplitCursor(cursor)
 		if !ok {
