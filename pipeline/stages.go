@@ -82,11 +82,16 @@ func (p *Pipeline) dedupeStage(msg *message.Message) ([]*message.Message, error)
 		return nil, err
 	}
 	req = handlers.Dedupe(req)
+	id := msg.Metadata.Get(RequestIDKey)
 	shape := Shape{Kind: KindOf(req), Users: len(req.Users), Topics: len(req.Topics)}
 	if req.Segment != nil {
 		shape.Segment = req.Segment.String()
+		// A task's receipt, under its request's correlation id: which instance or
+		// invocation took which share of a split broadcast.
+		p.logger.Info("segment task received", "request_id", id, "correlation_id", msg.Metadata.Get(CorrelationIDKey),
+			"kind", shape.Kind, "segment", shape.Segment)
 	}
-	p.tracker.describe(msg.Metadata.Get(RequestIDKey), shape)
+	p.tracker.describe(id, shape)
 	return encodeOne(msg, req)
 }
 
