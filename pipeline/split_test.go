@@ -58,12 +58,21 @@ func (q *taskQueue) taken() []*message.Message {
 	return slices.Clone(q.tasks)
 }
 
-// countingStore is a memory store whose estimates are counted, and fail while err is set.
+// countingStore is a memory store whose estimates are counted, and fail while err is
+// set, and which records the cursors its scans start from.
 type countingStore struct {
 	*memory.Store
 	mu        sync.Mutex
 	estimates int
 	err       error
+	scans     []string
+}
+
+func (s *countingStore) ScanConnections(ctx context.Context, cursor string, page func([]handlers.Connection, string) error) error {
+	s.mu.Lock()
+	s.scans = append(s.scans, cursor)
+	s.mu.Unlock()
+	return s.Store.ScanConnections(ctx, cursor, page)
 }
 
 func (s *countingStore) EstimateConnections(ctx context.Context) (int, error) {
@@ -381,4 +390,23 @@ func TestSplitReplayedWithoutQueue(t *testing.T) {
 		t.Fatalf("replay: %+v, %v; want the %d connections of the 3 segments left", r.Stats, err, len(f.conns)-byTasks)
 	}
 	f.checkOnce(t, f.conns)
+}
+
+// TestSplitCursorRefusedWhole replays, at the resolve stage, a split none of whose tasks
+// is on the queue, onto a queue that refuses them for good: the request is resolved
+// whole, from the start, each connection once.
+func TestSplitCursorRefusedWhole(t *testing.T) {
+	q := newTaskQueue(func(string, int) error { return handlers.Permanent(errors.New("message too long")) })
+	f := startSplit(t, pipeline.Config{Split: pipeline.SplitConfig{Above: 30, SegmentSize: 10}}, q, 60)
+	parked := message.NewMessage(watermill.NewUUID(), []byte(`{"data":1}`))
+	parked.Metadata.Set(middleware.PoisonedHandlerKey, pipeline.StageResolve)
+	parked.Metadata.Set(pipeline.CursorKey, "split:6:0:0-5")
+	res, err := f.p.Replay(t.Context(), parked)
+	if err != nil || res.Delivered != len(f.conns) || res.Split != 0 {
+		t.Fatalf("replay: %+v, %v; want the %d connections delivered here", res.Stats, err, len(f.conns))
+	}
+	f.checkOnce(t, f.conns)
+	if got := fmt.Sprintf("%q", f.store.scans); got != `[""]` {
+		t.Errorf("the scans started from %s, want one from the start", got)
+	}
 }

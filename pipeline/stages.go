@@ -119,11 +119,11 @@ func (p *Pipeline) resolveStage(r handlers.Resolver) message.HandlerFunc {
 			msg.Metadata.Set(CursorKey, next)
 			return nil
 		}
-		cursor := msg.Metadata.Get(CursorKey)
-		if split, err := p.splitResolve(msg, r, req, cursor, emit); split {
+		if split, err := p.splitResolve(msg, r, req, msg.Metadata.Get(CursorKey), emit); split {
 			return nil, err
 		}
-		return nil, r.Resolve(msg.Context(), req, cursor, emit)
+		// Not split, or not any more: from the cursor as splitResolve left it.
+		return nil, r.Resolve(msg.Context(), req, msg.Metadata.Get(CursorKey), emit)
 	}
 }
 
