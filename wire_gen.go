@@ -93,27 +93,37 @@ func BuildServe(ctx context.Context, cfg serve.Config, opts custom.Options, logg
 		cleanup()
 		return nil, nil, err
 	}
+	taskQueue, cleanup3, err := serve.NewTaskQueue(cfg, awsConfig, sources)
+	if err != nil {
+		cleanup2()
+		cleanup()
+		return nil, nil, err
+	}
 	metricsMetrics, err := metrics.New()
-	if err != nil {
-		cleanup2()
-		cleanup()
-		return nil, nil, err
-	}
-	address := cfg.OpsListen
-	listener, cleanup3, err := httpserve.Listen(address)
-	if err != nil {
-		cleanup2()
-		cleanup()
-		return nil, nil, err
-	}
-	service, err := serve.NewService(pipelinePipeline, sources, opts, metricsMetrics, listener, logger)
 	if err != nil {
 		cleanup3()
 		cleanup2()
 		cleanup()
 		return nil, nil, err
 	}
+	address := cfg.OpsListen
+	listener, cleanup4, err := httpserve.Listen(address)
+	if err != nil {
+		cleanup3()
+		cleanup2()
+		cleanup()
+		return nil, nil, err
+	}
+	service, err := serve.NewService(pipelinePipeline, sources, taskQueue, opts, metricsMetrics, listener, logger)
+	if err != nil {
+		cleanup4()
+		cleanup3()
+		cleanup2()
+		cleanup()
+		return nil, nil, err
+	}
 	return service, func() {
+		cleanup4()
 		cleanup3()
 		cleanup2()
 		cleanup()

@@ -69,7 +69,36 @@ func (d Decoder) decode(body []byte) (Request, error) {
 			return Request{}, fmt.Errorf("%q[%d]: %w", "topics", i, err)
 		}
 	}
-	return Request{Users: users, Topics: topics, ExcludeUsers: excluded, Data: data.Bytes()}, nil
+	segment, err := segmentOf(fields)
+	if err != nil {
+		return Request{}, err
+	}
+	if segment != nil && (len(users) > 0 || len(topics) > 0) {
+		return Request{}, errors.New(`"segment" goes with a broadcast or an exclusion, not with "users" or "topics"`)
+	}
+	return Request{Users: users, Topics: topics, ExcludeUsers: excluded, Data: data.Bytes(), Segment: segment}, nil
+}
+
+// segmentOf reads the optional segment of a segment task: {"index":i,"total":n} with
+// 0 <= i < n <= MaxSegments; absent and null mean none.
+func segmentOf(fields map[string]json.RawMessage) (*Segment, error) {
+	raw, ok := fields["segment"]
+	if !ok || string(raw) == "null" {
+		return nil, nil
+	}
+	var seg struct {
+		Index *int `json:"index"`
+		Total *int `json:"total"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&seg); err != nil || seg.Index == nil || seg.Total == nil {
+		return nil, errors.New(`"segment" is not {"index":i,"total":n} of whole numbers`)
+	}
+	if *seg.Total < 1 || *seg.Total > MaxSegments || *seg.Index < 0 || *seg.Index >= *seg.Total {
+		return nil, fmt.Errorf(`"segment" %d/%d is not 0 <= index < total <= %d`, *seg.Index, *seg.Total, MaxSegments)
+	}
+	return &Segment{Index: *seg.Index, Total: *seg.Total}, nil
 }
 
 // userList reads an optional list of non-empty ids (users, topics); absent and null

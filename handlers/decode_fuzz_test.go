@@ -36,12 +36,21 @@ func FuzzDecode(f *testing.F) {
 		checkDecodedData(t, body, req.Data, limit)
 		checkDecodedUsers(t, body, "users", req.Users)
 		checkDecodedUsers(t, body, "exclude_users", req.ExcludeUsers)
+		if seg := req.Segment; seg != nil {
+			if seg.Index < 0 || seg.Index >= seg.Total || seg.Total > handlers.MaxSegments {
+				t.Fatalf("Decode(%q): segment %s is none", body, seg)
+			}
+			if req.Kind() == handlers.Multicast {
+				t.Fatalf("Decode(%q): a multicast with segment %s", body, seg)
+			}
+		}
 
 		again, err := d.Decode(reencode(t, req))
 		if err != nil {
 			t.Fatalf("Decode(%q) = %+v, which does not decode once encoded again: %v", body, req, err)
 		}
-		if !slices.Equal(again.Users, req.Users) || !slices.Equal(again.ExcludeUsers, req.ExcludeUsers) || !bytes.Equal(again.Data, req.Data) {
+		if !slices.Equal(again.Users, req.Users) || !slices.Equal(again.ExcludeUsers, req.ExcludeUsers) || !bytes.Equal(again.Data, req.Data) ||
+			!reflect.DeepEqual(again.Segment, req.Segment) {
 			t.Fatalf("Decode(%q) = %+v, encoded again it decodes to %+v", body, req, again)
 		}
 	})
@@ -130,5 +139,10 @@ func reencode(t *testing.T, req handlers.Request) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return slices.Concat([]byte(`{"users":`), users, []byte(`,"exclude_users":`), excluded, []byte(`,"data":`), req.Data, []byte(`}`))
+	segment, err := json.Marshal(req.Segment)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return slices.Concat([]byte(`{"users":`), users, []byte(`,"exclude_users":`), excluded, []byte(`,"segment":`), segment,
+		[]byte(`,"data":`), req.Data, []byte(`}`))
 }

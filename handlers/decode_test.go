@@ -24,6 +24,7 @@ func TestDecodeValid(t *testing.T) {
 		users    []string
 		excluded []string
 		data     string
+		segment  *handlers.Segment
 	}{
 		{
 			name:  "multicast",
@@ -116,6 +117,27 @@ func TestDecodeValid(t *testing.T) {
 			data:    `"12345678"`,
 		},
 		{
+			name:    "segment task of a broadcast",
+			body:    `{"data":1,"segment":{"index":0,"total":10}}`,
+			kind:    handlers.Broadcast,
+			data:    `1`,
+			segment: &handlers.Segment{Index: 0, Total: 10},
+		},
+		{
+			name:     "segment task of an exclusion, at DynamoDB's most segments",
+			body:     `{"exclude_users":["bob"],"data":1,"segment":{"index":999999,"total":1000000}}`,
+			kind:     handlers.Exclusion,
+			excluded: []string{"bob"},
+			data:     `1`,
+			segment:  &handlers.Segment{Index: 999999, Total: 1000000},
+		},
+		{
+			name: "null segment and empty users",
+			body: `{"users":[],"data":1,"segment":null}`,
+			kind: handlers.Broadcast,
+			data: `1`,
+		},
+		{
 			name:    "negative custom limit means the default",
 			decoder: handlers.Decoder{MaxFrameBytes: -1},
 			body:    `{"data":` + jsonString(handlers.MaxFrameBytes) + `}`,
@@ -140,6 +162,9 @@ func TestDecodeValid(t *testing.T) {
 			}
 			if string(req.Data) != tt.data {
 				t.Errorf("Data = %.200s, want %.200s", req.Data, tt.data)
+			}
+			if (req.Segment == nil) != (tt.segment == nil) || req.Segment != nil && *req.Segment != *tt.segment {
+				t.Errorf("Segment = %v, want %v", req.Segment, tt.segment)
 			}
 		})
 	}
@@ -172,6 +197,16 @@ func TestDecodeInvalid(t *testing.T) {
 		{name: "exclude_users is a string", body: `{"exclude_users":"bob","data":1}`, wantMsg: `"exclude_users" is not a list of strings`},
 		{name: "exclude_users holds a number", body: `{"exclude_users":[1],"data":1}`, wantMsg: `"exclude_users" is not a list of strings`},
 		{name: "exclude_users holds an empty id", body: `{"exclude_users":["bob",""],"data":1}`, wantMsg: `"exclude_users"[1] is an empty user id`},
+		{name: "segment is a string", body: `{"data":1,"segment":"0/2"}`, wantMsg: `"segment" is not {"index":i,"total":n}`},
+		{name: "segment without a total", body: `{"data":1,"segment":{"index":0}}`, wantMsg: `"segment" is not {"index":i,"total":n}`},
+		{name: "segment of fractions", body: `{"data":1,"segment":{"index":0.5,"total":2}}`, wantMsg: `"segment" is not {"index":i,"total":n}`},
+		{name: "segment with more", body: `{"data":1,"segment":{"index":0,"total":2,"of":"x"}}`, wantMsg: `"segment" is not {"index":i,"total":n}`},
+		{name: "segment index at total", body: `{"data":1,"segment":{"index":2,"total":2}}`, wantMsg: `"segment" 2/2 is not 0 <= index < total <= 1000000`},
+		{name: "segment index negative", body: `{"data":1,"segment":{"index":-1,"total":2}}`, wantMsg: `"segment" -1/2 is not`},
+		{name: "segment of no total", body: `{"data":1,"segment":{"index":0,"total":0}}`, wantMsg: `"segment" 0/0 is not`},
+		{name: "segment over DynamoDB's total", body: `{"data":1,"segment":{"index":0,"total":1000001}}`, wantMsg: `"segment" 0/1000001 is not`},
+		{name: "segment of a multicast", body: `{"users":["a"],"data":1,"segment":{"index":0,"total":2}}`, wantMsg: `"segment" goes with a broadcast or an exclusion, not with "users" or "topics"`},
+		{name: "segment of topics", body: `{"topics":["t"],"data":1,"segment":{"index":0,"total":2}}`, wantMsg: `"segment" goes with a broadcast or an exclusion`},
 		{
 			name:    "data one byte over the default limit",
 			body:    `{"data":` + jsonString(handlers.MaxFrameBytes+1) + `}`,

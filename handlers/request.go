@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"encoding/json"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -11,13 +12,31 @@ import (
 // Users or Topics non-empty make it a multicast: to the connections of the users and
 // the subscribers of the topics, each connection once, less those of ExcludeUsers.
 // Otherwise it is a broadcast to every connection less those of ExcludeUsers (an
-// exclusion when ExcludeUsers is non-empty).
+// exclusion when ExcludeUsers is non-empty); with a Segment, to those of one segment of
+// the store only.
 type Request struct {
 	Users        []string        `json:"users,omitempty"`
 	Topics       []string        `json:"topics,omitempty"`
 	ExcludeUsers []string        `json:"exclude_users,omitempty"`
 	Data         json.RawMessage `json:"data"`
+	// Segment makes a broadcast or an exclusion a segment task: one of the parts a
+	// large one is split into so that a fleet shares it (see SegmentScanner).
+	Segment *Segment `json:"segment,omitempty"`
 }
+
+// MaxSegments bounds Segment.Total: DynamoDB's bound on a Scan's TotalSegments
+// (1,000,000), so that a segment is one segment of a parallel Scan.
+const MaxSegments = 1_000_000
+
+// Segment names one of Total disjoint parts of the connection store, which together
+// hold every connection: segment Index of a parallel Scan of Total segments.
+type Segment struct {
+	Index int `json:"index"`
+	Total int `json:"total"`
+}
+
+// String returns the segment as the logs show it: "index/total".
+func (s Segment) String() string { return strconv.Itoa(s.Index) + "/" + strconv.Itoa(s.Total) }
 
 // Kind tells the three request forms apart.
 type Kind string

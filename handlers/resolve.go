@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -22,6 +23,28 @@ type ConnectionLister interface {
 	ScanConnections(ctx context.Context, cursor string, page func(conns []Connection, next string) error) error
 }
 
+// SegmentScanner is what the resolve stage needs of a store to resolve a segment task:
+// a sequential scan of one of total disjoint segments, which together hold every
+// connection (a Scan's Segment of TotalSegments, on DynamoDB).
+type SegmentScanner interface {
+	// ScanSegment calls page with every connection of segment (of total), one page at
+	// a time and never concurrently, starting after cursor ("" starts at the
+	// beginning); next resumes after that page and is "" with the last.
+	ScanSegment(ctx context.Context, segment, total int, cursor string, page func(conns []Connection, next string) error) error
+}
+
+// ConnectionCounter is what the resolve stage needs of a store to decide whether to
+// split a broadcast: about how many connections it holds. An estimate may be off by a
+// few percent, or stale; it must be cheap next to the scan it decides on.
+type ConnectionCounter interface {
+	// EstimateConnections returns about how many connections the store holds.
+	EstimateConnections(ctx context.Context) (int, error)
+}
+
+// ErrNoSegments is returned, permanent, for a segment task by a store that cannot scan
+// a segment.
+var ErrNoSegments = errors.New("the store cannot scan a segment")
+
 // EmitFunc receives one page of recipients. next is the cursor that resumes the
 // resolution after this page, for a retry that must not emit it twice.
 type EmitFunc func(page Recipients, next string) error
@@ -38,13 +61,41 @@ type Resolver struct {
 // Resolve calls emit with the connections req targets, a page at a time, starting after
 // cursor. A multicast looks up each of its users, then streams the subscribers of each of
 // its topics (less the excluded users, and each connection once); a broadcast or an
-// exclusion streams the whole store, so memory stays flat however many there are.
+// exclusion streams the whole store, so memory stays flat however many there are; a
+// segment task streams its segment of the store (see SegmentScanner).
 func (r Resolver) Resolve(ctx context.Context, req Request, cursor string, emit EmitFunc) error {
 	if req.Kind() == Multicast {
 		return r.multicast(ctx, req, cursor, emit)
 	}
+	if req.Segment != nil {
+		return r.ResolveSegment(ctx, req, *req.Segment, cursor, emit)
+	}
+	err := r.Store.ScanConnections(ctx, cursor, r.excluding(req, emit))
+	if err != nil {
+		return fmt.Errorf("resolve %s: %w", req.Kind(), err)
+	}
+	return nil
+}
+
+// ResolveSegment calls emit with the connections of seg that req, a broadcast or an
+// exclusion, targets, a page at a time, starting after cursor: a segment task's
+// resolution, whatever req.Segment says.
+func (r Resolver) ResolveSegment(ctx context.Context, req Request, seg Segment, cursor string, emit EmitFunc) error {
+	scanner, ok := r.Store.(SegmentScanner)
+	if !ok {
+		return Permanent(fmt.Errorf("resolve %s segment %s: %w", req.Kind(), seg, ErrNoSegments))
+	}
+	if err := scanner.ScanSegment(ctx, seg.Index, seg.Total, cursor, r.excluding(req, emit)); err != nil {
+		return fmt.Errorf("resolve %s segment %s: %w", req.Kind(), seg, err)
+	}
+	return nil
+}
+
+// excluding returns the page function of a scan that emits each page less the
+// connections of req's excluded users.
+func (r Resolver) excluding(req Request, emit EmitFunc) func(conns []Connection, next string) error {
 	excluded := lo.Keyify(req.ExcludeUsers)
-	err := r.Store.ScanConnections(ctx, cursor, func(conns []Connection, next string) error {
+	return func(conns []Connection, next string) error {
 		if len(excluded) > 0 {
 			conns = lo.Reject(conns, func(c Connection, _ int) bool { _, ok := excluded[c.UserID]; return ok })
 		}
@@ -52,11 +103,7 @@ func (r Resolver) Resolve(ctx context.Context, req Request, cursor string, emit 
 			return nil
 		}
 		return emit(Recipients{Data: req.Data, Connections: conns}, next)
-	})
-	if err != nil {
-		return fmt.Errorf("resolve %s: %w", req.Kind(), err)
 	}
-	return nil
 }
 
 // multicast emits the connections of the request's users, then the subscribers of its

@@ -43,6 +43,25 @@ type Config struct {
 	Retry RetryConfig
 	// Breaker tunes the circuit breaker of the post stage.
 	Breaker BreakerConfig
+	// Split tunes the splitting of large broadcasts into segment tasks (see SplitTo).
+	Split SplitConfig
+}
+
+// SplitConfig tunes when and how the resolve stage splits a broadcast or an exclusion
+// into segment tasks that a fleet shares (see Pipeline.SplitTo). The store's estimate
+// of its size decides; it is asked at most once every EstimateMaxAge.
+type SplitConfig struct {
+	// Above is the estimated number of connections over which a broadcast is split;
+	// 0 (the default) splits none.
+	Above int
+	// SegmentSize is about how many connections one segment task gets: a split makes
+	// one task per SegmentSize connections of the estimate; default 10,000.
+	SegmentSize int
+	// MaxSegments bounds the tasks of one split, up to handlers.MaxSegments; default
+	// 1,000.
+	MaxSegments int
+	// EstimateMaxAge is how long an estimate of the store's size is used; default 1m.
+	EstimateMaxAge time.Duration
 }
 
 // BreakerConfig tunes the circuit breaker in front of the gateway: after Failures posts
@@ -92,6 +111,9 @@ func (c *Config) setDefaults() {
 	c.Breaker.Failures = cmp.Or(c.Breaker.Failures, 50)
 	c.Breaker.OpenFor = cmp.Or(c.Breaker.OpenFor, 5*time.Second)
 	c.Breaker.Probes = cmp.Or(c.Breaker.Probes, 8)
+	c.Split.SegmentSize = cmp.Or(c.Split.SegmentSize, 10_000)
+	c.Split.MaxSegments = cmp.Or(c.Split.MaxSegments, 1_000)
+	c.Split.EstimateMaxAge = cmp.Or(c.Split.EstimateMaxAge, time.Minute)
 }
 
 // Validate reports every setting that cannot work.
@@ -101,6 +123,7 @@ func (c Config) Validate() error {
 		"PostConcurrency": c.PostConcurrency, "StageConcurrency": c.StageConcurrency,
 		"MaxRequests": c.MaxRequests, "PageSize": c.PageSize, "MaxFrameBytes": c.MaxFrameBytes,
 		"Retry.MaxAttempts": c.Retry.MaxAttempts, "Breaker.Failures": c.Breaker.Failures, "Breaker.Probes": c.Breaker.Probes,
+		"Split.Above": c.Split.Above, "Split.SegmentSize": c.Split.SegmentSize, "Split.MaxSegments": c.Split.MaxSegments,
 	} {
 		if v < 0 {
 			errs = append(errs, fmt.Errorf("%s is %d, below 0", name, v))
@@ -114,10 +137,17 @@ func (c Config) Validate() error {
 	}
 	for name, d := range map[string]time.Duration{
 		"PostTimeout": c.PostTimeout, "RequestTimeout": c.RequestTimeout, "PruneGrace": c.PruneGrace, "CloseTimeout": c.CloseTimeout, "Breaker.OpenFor": c.Breaker.OpenFor,
+		"Split.EstimateMaxAge": c.Split.EstimateMaxAge,
 	} {
 		if d < 0 {
 			errs = append(errs, fmt.Errorf("%s is %s, below 0", name, d))
 		}
+	}
+	if c.Split.MaxSegments > handlers.MaxSegments {
+		errs = append(errs, fmt.Errorf("Split.MaxSegments is %d, over DynamoDB's %d segments of a Scan", c.Split.MaxSegments, handlers.MaxSegments))
+	}
+	if c.Split.MaxSegments == 1 {
+		errs = append(errs, errors.New("Split.MaxSegments is 1: a split makes at least 2 tasks"))
 	}
 	if c.MaxFrameBytes > handlers.MaxFrameBytes {
 		errs = append(errs, fmt.Errorf("MaxFrameBytes is %d, over the gateway's %d", c.MaxFrameBytes, handlers.MaxFrameBytes))

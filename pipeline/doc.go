@@ -37,6 +37,21 @@
 // ones before it, hand-overs stay asynchronous, and a broadcast streams the store page
 // by page, so memory stays flat however many connections there are.
 //
+// # Splitting
+//
+// With SplitTo, the resolve stage splits a broadcast or an exclusion over a store whose
+// estimate (handlers.ConnectionCounter) is over Config.Split.Above into segment tasks:
+// one request per segment of the store ("segment":{"index":i,"total":n}), put on the
+// task queue, the queue the pipeline's sources read, so that every instance or
+// invocation reading it takes a share. The request settles once they are all on the
+// queue (its Result says Split = n), and each task is a request of its own, with the
+// request's correlation id, settled, retried and parked alone; its resolution scans
+// its segment (handlers.SegmentScanner). The resolve cursor records the split, so a
+// retry enqueues no task twice. Tasks the queue refuses for good are resolved here:
+// all of them, by resolving the request as a whole; the rest of a split some of whose
+// tasks are on the queue, segment by segment, as is a split replayed on a pipeline with
+// no task queue.
+//
 // # Deadlines
 //
 // A request's messages carry its context, which ends at RequestTimeout, when the

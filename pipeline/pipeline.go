@@ -56,6 +56,7 @@ type Pipeline struct {
 	bus        *bus
 	flow       *flow
 	posters    *workers
+	split      *splitter
 	tracker    *tracker
 	admissions chan struct{}
 
@@ -298,6 +299,12 @@ func (p *Pipeline) admit(ctx context.Context, msg *message.Message, topic string
 	attrs := []any{"request_id", id, "correlation_id", corr, "kind", res.Kind, "users", res.Users, "topics", res.Topics,
 		"connections", res.Connections, "delivered", res.Delivered,
 		"pruned", res.Pruned, "connecting", res.Connecting, "failed", res.Failed, "duration_ms", res.Duration.Milliseconds()}
+	if res.Segment != "" {
+		attrs = append(attrs, "segment", res.Segment)
+	}
+	if res.Split > 0 {
+		attrs = append(attrs, "split", res.Split)
+	}
 	if res.Err != nil {
 		p.logger.Error("request not settled", append(attrs, "error", res.Err)...)
 		return res, fmt.Errorf("request %s: %w", corr, res.Err)

@@ -46,7 +46,9 @@ func (p *Pipeline) builtins() []stage {
 		{name: StageDedupe, handler: p.dedupeStage},
 		{name: StageResolve, resumable: true, handler: p.resolveStage(handlers.Resolver{
 			Store: p.store, PageSize: c.PageSize, Concurrency: c.StageConcurrency,
-		})},
+		}), note: func(s *Stats, in *message.Message, _ []*message.Message) {
+			s.Split, _ = strconv.Atoi(in.Metadata.Get(splitKey))
+		}},
 		{name: StageFanout, handler: fanoutStage,
 			note: func(s *Stats, _ *message.Message, out []*message.Message) { s.Connections += len(out) }},
 		{name: StagePost, concurrency: c.PostConcurrency, handler: postStage(handlers.Post{Gateway: p.gateway, Grace: c.PruneGrace}, c.PostTimeout, p.posters, &p.observers),
@@ -80,13 +82,23 @@ func (p *Pipeline) dedupeStage(msg *message.Message) ([]*message.Message, error)
 		return nil, err
 	}
 	req = handlers.Dedupe(req)
-	p.tracker.describe(msg.Metadata.Get(RequestIDKey), Shape{Kind: KindOf(req), Users: len(req.Users), Topics: len(req.Topics)})
+	id := msg.Metadata.Get(RequestIDKey)
+	shape := Shape{Kind: KindOf(req), Users: len(req.Users), Topics: len(req.Topics)}
+	if req.Segment != nil {
+		shape.Segment = req.Segment.String()
+		// A task's receipt, under its request's correlation id: which instance or
+		// invocation took which share of a split broadcast.
+		p.logger.Info("segment task received", "request_id", id, "correlation_id", msg.Metadata.Get(CorrelationIDKey),
+			"kind", shape.Kind, "segment", shape.Segment)
+	}
+	p.tracker.describe(id, shape)
 	return encodeOne(msg, req)
 }
 
 // resolveStage publishes each page as soon as the store yields it, so that a broadcast
 // streams through fan-out instead of piling up in memory. A retry resumes after the
-// last page published.
+// last page published. A broadcast over a large store may be split into segment tasks
+// instead (see SplitTo), which it publishes nothing for.
 func (p *Pipeline) resolveStage(r handlers.Resolver) message.HandlerFunc {
 	return func(msg *message.Message) ([]*message.Message, error) {
 		req, err := Decode[handlers.Request](msg)
@@ -107,6 +119,10 @@ func (p *Pipeline) resolveStage(r handlers.Resolver) message.HandlerFunc {
 			msg.Metadata.Set(CursorKey, next)
 			return nil
 		}
+		if split, err := p.splitResolve(msg, r, req, msg.Metadata.Get(CursorKey), emit); split {
+			return nil, err
+		}
+		// Not split, or not any more: from the cursor as splitResolve left it.
 		return nil, r.Resolve(msg.Context(), req, msg.Metadata.Get(CursorKey), emit)
 	}
 }

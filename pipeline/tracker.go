@@ -20,6 +20,9 @@ type Stats struct {
 	Connecting int `json:"connecting"`
 	// Failed is how many messages were parked in the poison queue.
 	Failed int `json:"failed"`
+	// Split is how many segment tasks the request was split into and put on the task
+	// queue (see Pipeline.SplitTo), for the fleet to deliver.
+	Split int `json:"split,omitempty"`
 }
 
 func (s *Stats) add(d Stats) {
@@ -28,6 +31,7 @@ func (s *Stats) add(d Stats) {
 	s.Pruned += d.Pruned
 	s.Connecting += d.Connecting
 	s.Failed += d.Failed
+	s.Split += d.Split
 }
 
 // Shape is what a request addresses, once decoded.
@@ -38,6 +42,8 @@ type Shape struct {
 	// Users and Topics count the distinct users and topics it names.
 	Users  int `json:"users,omitempty"`
 	Topics int `json:"topics,omitempty"`
+	// Segment is the segment of a segment task, "index/total"; empty for a request.
+	Segment string `json:"segment,omitempty"`
 }
 
 // KindOf returns the Shape.Kind of req.

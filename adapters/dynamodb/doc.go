@@ -17,6 +17,14 @@
 // return one removed during it. Reads are eventually consistent and project the keys and
 // connected_at only.
 //
+// A segment task of a split broadcast (handlers.SegmentScanner) reads one segment of a
+// parallel Scan, Segment i of TotalSegments n, page by page, with a cursor that names
+// its segment. Whether to split is decided on EstimateConnections
+// (handlers.ConnectionCounter): a Select COUNT of segment 0 of a parallel Scan of 4096,
+// 256, 16 or 1 segments, the first that holds 500 items, times the segments: a few
+// thousand items read at most, and as fresh as the Scan it decides on, where
+// DescribeTable's ItemCount lags up to six hours.
+//
 // # Prunes
 //
 // A connection is judged by the ConnectedAt its read saw, which no later write changes:

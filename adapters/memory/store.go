@@ -2,6 +2,8 @@ package memory
 
 import (
 	"context"
+	"fmt"
+	"hash/fnv"
 	"maps"
 	"slices"
 	"strings"
@@ -28,8 +30,10 @@ type Store struct {
 }
 
 var (
-	_ handlers.TopicLister   = (*Store)(nil)
-	_ handlers.Subscriptions = (*Store)(nil)
+	_ handlers.TopicLister       = (*Store)(nil)
+	_ handlers.Subscriptions     = (*Store)(nil)
+	_ handlers.SegmentScanner    = (*Store)(nil)
+	_ handlers.ConnectionCounter = (*Store)(nil)
 )
 
 // NewStore returns an empty store whose scans return pages of up to pageSize
@@ -247,6 +251,72 @@ func (s *Store) ScanConnections(ctx context.Context, cursor string, page func([]
 			return nil
 		}
 	}
+}
+
+// EstimateConnections returns how many connections are stored: exactly, at no cost.
+func (s *Store) EstimateConnections(context.Context) (int, error) { return s.Len(), nil }
+
+// ScanSegment walks the connections of segment (of total) a page at a time, in key
+// order: those whose connection id hashes to segment, modulo total (FNV-1a), so that
+// the segments of a total are disjoint and together hold every connection. The cursor
+// is the key of the last connection of the previous page, as ScanConnections's.
+func (s *Store) ScanSegment(ctx context.Context, segment, total int, cursor string, page func([]handlers.Connection, string) error) error {
+	if total < 1 || segment < 0 || segment >= total {
+		return handlers.Permanent(fmt.Errorf("scan segment %d of %d: not a segment", segment, total))
+	}
+	after, hasCursor := handlers.CursorConnection(cursor)
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		conns, last, more := s.segmentPageAfter(after, hasCursor, segment, total)
+		if len(conns) == 0 {
+			return nil
+		}
+		after, hasCursor = last, true
+		next := after.Cursor()
+		if !more {
+			next = ""
+		}
+		if err := page(conns, next); err != nil {
+			return err
+		}
+		if next == "" {
+			return nil
+		}
+	}
+}
+
+// segmentPageAfter returns the next page of up to pageSize connections of segment after
+// after, the last connection it read (the page's last), and whether any is left past it.
+func (s *Store) segmentPageAfter(after handlers.Connection, hasCursor bool, segment, total int) (page []handlers.Connection, last handlers.Connection, more bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	i := 0
+	if hasCursor {
+		var found bool
+		if i, found = slices.BinarySearchFunc(s.sorted, after, compare); found {
+			i++
+		}
+	}
+	for ; i < len(s.sorted); i++ {
+		c := s.sorted[i]
+		if SegmentOf(c.ConnectionID, total) != segment {
+			continue
+		}
+		if len(page) == s.pageSize {
+			return page, last, true
+		}
+		page, last = append(page, c), c
+	}
+	return page, last, false
+}
+
+// SegmentOf returns the segment, of total, that the connection id falls in.
+func SegmentOf(connectionID string, total int) int {
+	h := fnv.New64a()
+	_, _ = h.Write([]byte(connectionID)) // a hash.Hash does not fail
+	return int(h.Sum64() % uint64(total))
 }
 
 func (s *Store) pageAfter(after handlers.Connection, hasCursor bool) []handlers.Connection {

@@ -11,6 +11,9 @@
 //     concurrent parks into SendMessageBatch calls and making each message fit the
 //     queue's size (compressed, or at worst truncated and marked so), and
 //     ParkedMessage reads them back for pipeline.ParkedFrom and replays.
+//   - NewTaskQueue puts the segment tasks of a split broadcast back on the notifications
+//     queue (pipeline.TaskQueue), as plain requests with their correlation id, in
+//     SendMessageBatch calls, for every pusher reading the queue to share.
 //
 // Producers are plain SDK or boto3 calls: a body is the request itself, and a
 // "correlation_id" string attribute, when present, becomes its correlation id.

@@ -378,13 +378,19 @@ func (q *PoisonQueue) logFitting(msg *message.Message, f fitting) {
 
 // sendBatch sends entries with one SendMessageBatch call and returns the result of each.
 func (q *PoisonQueue) sendBatch(ctx context.Context, entries []types.SendMessageBatchRequestEntry) []error {
+	return sendBatch(ctx, q.client, q.queueURL, entries)
+}
+
+// sendBatch sends entries to queueURL with one SendMessageBatch call and returns the
+// result of each: an entry SQS blames on the sender fails with a permanent error.
+func sendBatch(ctx context.Context, client *sqs.Client, queueURL string, entries []types.SendMessageBatchRequestEntry) []error {
 	batch := make([]types.SendMessageBatchRequestEntry, len(entries))
 	for i, e := range entries {
 		e.Id = aws.String(strconv.Itoa(i))
 		batch[i] = e
 	}
 	errs := make([]error, len(entries))
-	out, err := q.client.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: aws.String(q.queueURL), Entries: batch})
+	out, err := client.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: aws.String(queueURL), Entries: batch})
 	if err != nil {
 		err = fmt.Errorf("SendMessageBatch of %d messages: %w", len(entries), err)
 		for i := range errs {

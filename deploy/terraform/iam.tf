@@ -78,6 +78,17 @@ data "aws_iam_policy_document" "pusher" {
     }
   }
 
+  # Segment tasks of split broadcasts, put back on the notifications queue, when
+  # broadcasts are split.
+  dynamic "statement" {
+    for_each = local.task_queue_arns
+    content {
+      sid       = "SegmentTasks"
+      actions   = ["sqs:SendMessage"]
+      resources = [statement.value]
+    }
+  }
+
   statement {
     sid       = "PoisonQueue"
     actions   = ["sqs:SendMessage"]

@@ -9,6 +9,20 @@ locals {
   # a subscriptions table is given. A list, not count: its length is known when
   # planning even if the ARN of a table created in the same apply is not.
   subscriptions_tables = var.subscriptions_table == null ? [] : [var.subscriptions_table]
+
+  # Zero or one queue: the notifications queue, when broadcasts are split into segment
+  # tasks put back on it; the function may send to it then only. (Without a queue the
+  # function's precondition refuses the split.)
+  task_queue_arns = var.broadcast_split == null || var.notifications_queue_arn == null ? [] : [var.notifications_queue_arn]
+
+  # The function's settings of splitting, with the queue's URL, made of its ARN
+  # (arn:PARTITION:sqs:REGION:ACCOUNT:NAME is https://sqs.REGION.DOMAIN/ACCOUNT/NAME).
+  split_environment = merge([for arn in local.task_queue_arns : {
+    NOTIFICATIONS_QUEUE_URL = format("https://sqs.%s.%s/%s/%s", split(":", arn)[3], split(":", arn)[1] == "aws-cn" ? "amazonaws.com.cn" : "amazonaws.com", split(":", arn)[4], split(":", arn)[5])
+    BROADCAST_SPLIT_ABOVE   = tostring(var.broadcast_split.above)
+    BROADCAST_SEGMENT_SIZE  = tostring(var.broadcast_split.segment_size)
+    BROADCAST_MAX_SEGMENTS  = tostring(var.broadcast_split.max_segments)
+  }]...)
 }
 
 # The pusher: one function for SQS batches, SNS notifications and the WebSocket API's
@@ -31,10 +45,19 @@ resource "aws_lambda_function" "pusher" {
       APIGW_ENDPOINT         = var.apigw_endpoint
       CONNECTIONS_TABLE_NAME = var.connections_table.name
       POISON_QUEUE_URL       = aws_sqs_queue.poison.url
-    }, { for t in local.subscriptions_tables : "SUBSCRIPTIONS_TABLE_NAME" => t.name })
+    }, { for t in local.subscriptions_tables : "SUBSCRIPTIONS_TABLE_NAME" => t.name }, local.split_environment)
   }
 
   tags = var.common_tags
+
+  lifecycle {
+    # Segment tasks go on the queue the function reads; a FIFO queue would lose its
+    # order to them.
+    precondition {
+      condition     = var.broadcast_split == null || (var.notifications_queue_arn != null && !endswith(coalesce(var.notifications_queue_arn, "none"), ".fifo"))
+      error_message = "The broadcast_split needs notifications_queue_arn, a standard (not FIFO) queue: the segment tasks go on it."
+    }
+  }
 
   # The log group must exist before the first invocation (the role may not create
   # it), and the role must be allowed what the function does.

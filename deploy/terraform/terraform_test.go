@@ -21,6 +21,7 @@ import (
 	"github.com/hashicorp/hcl/v2/hclparse"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
 	"github.com/zclconf/go-cty/cty/function"
 	"github.com/zclconf/go-cty/cty/function/stdlib"
 )
@@ -63,6 +64,13 @@ var wantGrants = []grant{
 		forEach:   "var.notifications_queue_arn==null?[]:[var.notifications_queue_arn]",
 	},
 	{
+		sid:     "SegmentTasks",
+		actions: []string{"sqs:SendMessage"},
+		// Only when broadcasts are split, onto the notifications queue.
+		resources: []string{"statement.value"},
+		forEach:   "var.broadcast_split==null||var.notifications_queue_arn==null?[]:[var.notifications_queue_arn]",
+	},
+	{
 		sid:       "PoisonQueue",
 		actions:   []string{"sqs:SendMessage"},
 		resources: []string{"aws_sqs_queue.poison.arn"},
@@ -90,9 +98,56 @@ var wantEnvironment = map[string]string{
 	"POISON_QUEUE_URL":       "aws_sqs_queue.poison.url",
 }
 
-// wantSubscriptionsEnvironment is the last argument of the environment's merge: the
+// wantSubscriptionsEnvironment is the third argument of the environment's merge: the
 // subscriptions table's name, exactly when there is one (and so the grants on it).
 const wantSubscriptionsEnvironment = `{fortinlocal.subscriptions_tables:"SUBSCRIPTIONS_TABLE_NAME"=>t.name}`
+
+// splitCase is the inputs of broadcast splitting and what the function gets of them:
+// its environment of splitting (NOTIFICATIONS_QUEUE_URL, the queue the SegmentTasks
+// grant is on, and the BROADCAST_* settings), and whether its precondition holds.
+type splitCase struct {
+	name  string
+	split cty.Value // var.broadcast_split
+	queue string    // var.notifications_queue_arn; "" for null
+	env   map[string]string
+	ok    bool
+}
+
+var splitCases = []splitCase{
+	{name: "none", split: cty.NullVal(splitType), queue: standardQueue, env: map[string]string{}, ok: true},
+	{name: "none without a queue", split: cty.NullVal(splitType), env: map[string]string{}, ok: true},
+	{name: "split", split: splitVal(50000, 10000, 1000), queue: standardQueue, ok: true, env: map[string]string{
+		"NOTIFICATIONS_QUEUE_URL": "https://sqs.eu-west-1.amazonaws.com/123456789012/n",
+		"BROADCAST_SPLIT_ABOVE":   "50000", "BROADCAST_SEGMENT_SIZE": "10000", "BROADCAST_MAX_SEGMENTS": "1000",
+	}},
+	{name: "split in China", split: splitVal(1000, 500, 20), queue: "arn:aws-cn:sqs:cn-north-1:123456789012:n", ok: true, env: map[string]string{
+		"NOTIFICATIONS_QUEUE_URL": "https://sqs.cn-north-1.amazonaws.com.cn/123456789012/n",
+		"BROADCAST_SPLIT_ABOVE":   "1000", "BROADCAST_SEGMENT_SIZE": "500", "BROADCAST_MAX_SEGMENTS": "20",
+	}},
+	{name: "split without a queue", split: splitVal(50000, 10000, 1000), env: map[string]string{}, ok: false},
+	{name: "split onto a FIFO queue", split: splitVal(50000, 10000, 1000), queue: fifoQueue, ok: false, env: map[string]string{
+		"NOTIFICATIONS_QUEUE_URL": "https://sqs.eu-west-1.amazonaws.com/123456789012/n.fifo",
+		"BROADCAST_SPLIT_ABOVE":   "50000", "BROADCAST_SEGMENT_SIZE": "10000", "BROADCAST_MAX_SEGMENTS": "1000",
+	}},
+}
+
+var splitType = cty.Object(map[string]cty.Type{"above": cty.Number, "segment_size": cty.Number, "max_segments": cty.Number})
+
+func splitVal(above, size, most int64) cty.Value {
+	return cty.ObjectVal(map[string]cty.Value{
+		"above": cty.NumberIntVal(above), "segment_size": cty.NumberIntVal(size), "max_segments": cty.NumberIntVal(most),
+	})
+}
+
+// toString is Terraform's tostring of a number or a string, which cty's standard
+// library lacks.
+var toString = function.New(&function.Spec{
+	Params: []function.Parameter{{Name: "v", Type: cty.DynamicPseudoType}},
+	Type:   function.StaticReturnType(cty.String),
+	Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+		return convert.Convert(args[0], cty.String)
+	},
+})
 
 // ---- reading the module ----
 
@@ -154,6 +209,16 @@ func (m *module) local(name string) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// localExpr returns the expression of a local value.
+func (m *module) localExpr(name string) (hclsyntax.Expression, bool) {
+	for _, b := range m.find("locals") {
+		if a, ok := b.Body.Attributes[name]; ok {
+			return a.Expr, true
+		}
+	}
+	return nil, false
 }
 
 // attrText returns the source of block's argument name, "" without one.
@@ -457,12 +522,16 @@ func checkFunction(m *module) error {
 			}
 		}
 	}
-	// merge(var.environment, {...}, {subscriptions}): the module's own names come last,
-	// so they win.
+	// merge(var.environment, {...}, {subscriptions}, local.split_environment): the
+	// module's own names come last, so they win.
 	merge, ok := env.(*hclsyntax.FunctionCallExpr)
-	if !ok || merge.Name != "merge" || len(merge.Args) != 3 || m.text(merge.Args[0]) != "var.environment" {
-		return errors.Join(append(errs, errors.New("function: environment.variables is not merge(var.environment, {...}, {for ...})"))...)
+	if !ok || merge.Name != "merge" || len(merge.Args) != 4 || m.text(merge.Args[0]) != "var.environment" {
+		return errors.Join(append(errs, errors.New("function: environment.variables is not merge(var.environment, {...}, {for ...}, local.split_environment)"))...)
 	}
+	if got := m.text(merge.Args[3]); got != "local.split_environment" {
+		errs = append(errs, fmt.Errorf("function: the environment of splitting is %s, want local.split_environment", got))
+	}
+	errs = append(errs, checkSplit(m, fn))
 	if got := m.text(merge.Args[2]); got != wantSubscriptionsEnvironment {
 		errs = append(errs, fmt.Errorf("function: the subscriptions table's environment is %s, want %s", got, wantSubscriptionsEnvironment))
 	}
@@ -494,6 +563,78 @@ func checkFunction(m *module) error {
 	}
 	if fnName, lgName := m.attrText(fn, "function_name"), m.attrText(lg, "name"); fnName != "local.name" || lgName != `"/aws/lambda/${local.name}"` {
 		errs = append(errs, fmt.Errorf("log group %s is not /aws/lambda/ followed by the function's name %s", lgName, fnName))
+	}
+	return errors.Join(errs...)
+}
+
+// checkSplit evaluates, for each of splitCases, the function's environment of splitting
+// and its preconditions: the queue's URL is made right of its ARN, the settings are
+// passed on, and a split without a standard queue is refused.
+func checkSplit(m *module, fn *hclsyntax.Block) error {
+	arns, ok := m.localExpr("task_queue_arns")
+	if !ok {
+		return errors.New("no local.task_queue_arns")
+	}
+	env, ok := m.localExpr("split_environment")
+	if !ok {
+		return errors.New("no local.split_environment")
+	}
+	var conds []hclsyntax.Expression
+	for _, b := range fn.Body.Blocks {
+		for _, p := range b.Body.Blocks {
+			if b.Type == "lifecycle" && p.Type == "precondition" {
+				conds = append(conds, p.Body.Attributes["condition"].Expr)
+			}
+		}
+	}
+	funcs := map[string]function.Function{
+		"merge": stdlib.MergeFunc, "format": stdlib.FormatFunc, "split": stdlib.SplitFunc, "tostring": toString,
+		"endswith": endsWith, "coalesce": stdlib.CoalesceFunc,
+	}
+	var errs []error
+	for _, c := range splitCases {
+		queue := cty.NullVal(cty.String)
+		if c.queue != "" {
+			queue = cty.StringVal(c.queue)
+		}
+		ctx := &hcl.EvalContext{
+			Variables: map[string]cty.Value{"var": cty.ObjectVal(map[string]cty.Value{
+				"broadcast_split": c.split, "notifications_queue_arn": queue,
+			})},
+			Functions: funcs,
+		}
+		a, diags := arns.Value(ctx)
+		if diags.HasErrors() {
+			errs = append(errs, fmt.Errorf("%s: local.task_queue_arns: %v", c.name, diags))
+			continue
+		}
+		ctx.Variables["local"] = cty.ObjectVal(map[string]cty.Value{"task_queue_arns": a})
+		v, diags := env.Value(ctx)
+		if diags.HasErrors() || !v.CanIterateElements() {
+			errs = append(errs, fmt.Errorf("%s: local.split_environment: %v", c.name, diags))
+			continue
+		}
+		got := map[string]string{}
+		for k, x := range v.AsValueMap() {
+			if x.Type() == cty.String && x.IsKnown() && !x.IsNull() {
+				got[k] = x.AsString()
+			}
+		}
+		if !reflect.DeepEqual(got, c.env) {
+			errs = append(errs, fmt.Errorf("%s: the function's environment of splitting\n have %v\n want %v", c.name, got, c.env))
+		}
+		ok := true
+		for _, cond := range conds {
+			v, diags := cond.Value(ctx)
+			if diags.HasErrors() || v.Type() != cty.Bool {
+				errs = append(errs, fmt.Errorf("%s: precondition %s: %v", c.name, m.text(cond), diags))
+				continue
+			}
+			ok = ok && v.True()
+		}
+		if ok != c.ok {
+			errs = append(errs, fmt.Errorf("%s: the function's preconditions hold %v, want %v", c.name, ok, c.ok))
+		}
 	}
 	return errors.Join(errs...)
 }
@@ -664,11 +805,13 @@ func TestChecksCatchChanges(t *testing.T) {
 	cases := []struct {
 		name, file, old, new string
 	}{
-		{"action added", "iam.tf", `actions   = ["sqs:SendMessage"]`, `actions   = ["sqs:SendMessage", "sqs:PurgeQueue"]`},
+		{"action added", "iam.tf", `sid       = "PoisonQueue"
+    actions   = ["sqs:SendMessage"]`, `sid       = "PoisonQueue"
+    actions   = ["sqs:SendMessage", "sqs:PurgeQueue"]`},
 		{"action removed", "iam.tf", `"dynamodb:Scan",`, ``},
 		{"action moved to another resource", "iam.tf", `"sqs:DeleteMessage",`, `"sqs:DeleteMessage", "sqs:SendMessage",`},
 		{"wildcard resource", "iam.tf", `resources = [aws_sqs_queue.poison.arn]`, `resources = ["*"]`},
-		{"queue statement always", "main.tf", `var.notifications_queue_arn == null ? [] : [var.notifications_queue_arn]`, `["*"]`},
+		{"queue statement always", "main.tf", `notifications_queue_arns = var.notifications_queue_arn == null ? [] : [var.notifications_queue_arn]`, `notifications_queue_arns = ["*"]`},
 		{"statement added", "iam.tf", `data "aws_iam_policy_document" "pusher" {`, `data "aws_iam_policy_document" "pusher" {
   statement {
     sid       = "More"
@@ -702,9 +845,19 @@ resource "aws_iam_role_policy" "pusher" {`},
         "dynamodb:Scan",
         "dynamodb:PutItem",`},
 		{"subscriptions index written", "iam.tf", `actions   = ["dynamodb:Query"]`, `actions   = ["dynamodb:Query", "dynamodb:PutItem"]`},
-		{"subscriptions table not in the environment", "main.tf", `}, { for t in local.subscriptions_tables : "SUBSCRIPTIONS_TABLE_NAME" => t.name })`, `})`},
+		{"subscriptions table not in the environment", "main.tf", `}, { for t in local.subscriptions_tables : "SUBSCRIPTIONS_TABLE_NAME" => t.name }, local.split_environment)`, `}, {}, local.split_environment)`},
 		{"subscriptions table's name misspelt", "main.tf", `"SUBSCRIPTIONS_TABLE_NAME" => t.name`, `"SUBSCRIPTIONS_TABLE" => t.name`},
 		{"log group not the function's", "main.tf", `"/aws/lambda/${local.name}"`, `"/pusher/${local.name}"`},
+		{"segment tasks sent always", "main.tf", `var.broadcast_split == null || var.notifications_queue_arn == null ? [] : [var.notifications_queue_arn]`, `[var.notifications_queue_arn]`},
+		{"segment tasks sent anywhere", "iam.tf", `sid       = "SegmentTasks"
+      actions   = ["sqs:SendMessage"]
+      resources = [statement.value]`, `sid       = "SegmentTasks"
+      actions   = ["sqs:SendMessage"]
+      resources = ["*"]`},
+		{"split environment dropped", "main.tf", `, local.split_environment)`, `)`},
+		{"queue URL of the wrong region", "main.tf", `split(":", arn)[3], split(":", arn)[1]`, `"us-east-1", split(":", arn)[1]`},
+		{"split setting misspelt", "main.tf", `BROADCAST_SEGMENT_SIZE  = tostring`, `BROADCAST_SEGMENT      = tostring`},
+		{"split onto a FIFO queue allowed", "main.tf", ` && !endswith(coalesce(var.notifications_queue_arn, "none"), ".fifo")`, ``},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

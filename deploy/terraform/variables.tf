@@ -100,6 +100,32 @@ variable "notifications_queue_arn" {
   }
 }
 
+variable "broadcast_split" {
+  description = "Splitting of broadcasts over a large table into segment tasks put back on the notifications queue, which the function's concurrent invocations share (see the repository's README, Fleet broadcasts), or null to split none: above is the estimated number of connections over which a broadcast is split (BROADCAST_SPLIT_ABOVE), segment_size the connections of one task (BROADCAST_SEGMENT_SIZE, 10000 by default), max_segments the most tasks of one broadcast (BROADCAST_MAX_SEGMENTS, 1000 by default). It needs notifications_queue_arn, a standard queue, which the function may then send to."
+  type = object({
+    above        = number
+    segment_size = optional(number, 10000)
+    max_segments = optional(number, 1000)
+  })
+  default = null
+
+  # try: an attribute of null is an error, and || may evaluate both of its operands.
+  validation {
+    condition     = var.broadcast_split == null || try(var.broadcast_split.above >= 1 && floor(var.broadcast_split.above) == var.broadcast_split.above, false)
+    error_message = "The broadcast_split.above must be a whole number of connections, at least 1."
+  }
+
+  validation {
+    condition     = var.broadcast_split == null || try(var.broadcast_split.segment_size >= 1 && floor(var.broadcast_split.segment_size) == var.broadcast_split.segment_size, false)
+    error_message = "The broadcast_split.segment_size must be a whole number of connections, at least 1."
+  }
+
+  validation {
+    condition     = var.broadcast_split == null || try(var.broadcast_split.max_segments >= 2 && var.broadcast_split.max_segments <= 1000000 && floor(var.broadcast_split.max_segments) == var.broadcast_split.max_segments, false)
+    error_message = "The broadcast_split.max_segments must be a whole number from 2 to 1000000 (DynamoDB's most segments of a Scan)."
+  }
+}
+
 variable "poison_queue" {
   description = "The poison queue the module creates (POISON_QUEUE_URL), where the pusher parks what it could neither deliver nor retry, with the reason: message_retention_seconds is how long parked messages are kept (60 to 1209600, 14 days by default)."
   type = object({
@@ -197,7 +223,7 @@ variable "log_retention_in_days" {
 }
 
 variable "environment" {
-  description = "More environment variables of the function: IDENTITY_PARAM, AUTHORIZER_USER_KEY, TTL_ATTRIBUTE and CONNECTION_TTL, POST_CONCURRENCY, MAX_ATTEMPTS, DEADLINE_MARGIN, LOG_LEVEL, ... (see the repository's README). APIGW_ENDPOINT, CONNECTIONS_TABLE_NAME, SUBSCRIPTIONS_TABLE_NAME and POISON_QUEUE_URL come from the other inputs."
+  description = "More environment variables of the function: IDENTITY_PARAM, AUTHORIZER_USER_KEY, TTL_ATTRIBUTE and CONNECTION_TTL, POST_CONCURRENCY, MAX_ATTEMPTS, DEADLINE_MARGIN, LOG_LEVEL, ... (see the repository's README). APIGW_ENDPOINT, CONNECTIONS_TABLE_NAME, SUBSCRIPTIONS_TABLE_NAME, POISON_QUEUE_URL, NOTIFICATIONS_QUEUE_URL and BROADCAST_* come from the other inputs."
   type        = map(string)
   default     = {}
   nullable    = false
@@ -208,7 +234,7 @@ variable "environment" {
   }
 
   validation {
-    condition     = length([for k in keys(var.environment) : k if contains(["APIGW_ENDPOINT", "CONNECTIONS_TABLE_NAME", "SUBSCRIPTIONS_TABLE_NAME", "POISON_QUEUE_URL"], k)]) == 0
-    error_message = "The environment must not set APIGW_ENDPOINT, CONNECTIONS_TABLE_NAME, SUBSCRIPTIONS_TABLE_NAME or POISON_QUEUE_URL: they come from apigw_endpoint, connections_table, subscriptions_table and the module's poison queue."
+    condition     = length([for k in keys(var.environment) : k if contains(["APIGW_ENDPOINT", "CONNECTIONS_TABLE_NAME", "SUBSCRIPTIONS_TABLE_NAME", "POISON_QUEUE_URL", "NOTIFICATIONS_QUEUE_URL", "BROADCAST_SPLIT_ABOVE", "BROADCAST_SEGMENT_SIZE", "BROADCAST_MAX_SEGMENTS"], k)]) == 0
+    error_message = "The environment must not set APIGW_ENDPOINT, CONNECTIONS_TABLE_NAME, SUBSCRIPTIONS_TABLE_NAME, POISON_QUEUE_URL, NOTIFICATIONS_QUEUE_URL or BROADCAST_*: they come from apigw_endpoint, connections_table, subscriptions_table, the module's poison queue and broadcast_split (the role may send to the queue only then)."
   }
 }

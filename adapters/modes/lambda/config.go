@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/apigw-pusher/apigw-pusher/adapters/modes/onaws"
@@ -25,6 +26,10 @@ type Config struct {
 	AuthorizerKey string
 	// Topics are the settings of subscriptions.
 	Topics settings.Topics
+	// QueueURL is the notifications queue the function reads (NOTIFICATIONS_QUEUE_URL):
+	// where the segment tasks of the broadcasts it splits go, for the function's
+	// concurrent invocations to share. Required when Pipeline.Split.Above is set.
+	QueueURL string
 	// DeadlineMargin is how long before the invocation's deadline the records still in
 	// flight are given up and reported as failures (DEADLINE_MARGIN); default 2s.
 	DeadlineMargin time.Duration
@@ -38,6 +43,8 @@ func Flags(f *settings.Flags, c *Config) {
 	f.String(&c.IdentityParam, "identity-param", "IDENTITY_PARAM", "user_id", "$connect query parameter naming the user when no authorizer does")
 	f.String(&c.AuthorizerKey, "authorizer-user-key", "AUTHORIZER_USER_KEY", "user_id", "key of the authorizer context naming the user")
 	settings.TopicFlags(f, &c.Topics)
+	f.String(&c.QueueURL, "queue-url", "NOTIFICATIONS_QUEUE_URL", "", "SQS queue of notification requests the function reads, where split broadcasts' segment tasks go")
+	settings.Split(f, &c.Pipeline.Split)
 	f.Duration(&c.DeadlineMargin, "deadline-margin", "DEADLINE_MARGIN", 2*time.Second, "how long before the deadline the records in flight are given up")
 	f.String(&c.LogLevel, "log-level", "LOG_LEVEL", "info", "debug, info, warn or error")
 }
@@ -62,6 +69,12 @@ func (c Config) Validate() error {
 	}
 	var level slog.Level
 	switch {
+	case c.Pipeline.Split.Above > 0 && c.QueueURL == "":
+		return fmt.Errorf("BROADCAST_SPLIT_ABOVE=%d is set without NOTIFICATIONS_QUEUE_URL, the queue its segment tasks go on", c.Pipeline.Split.Above)
+	case c.QueueURL != "" && !onaws.AbsoluteURL(c.QueueURL):
+		return fmt.Errorf("NOTIFICATIONS_QUEUE_URL=%q is not an http(s) URL", c.QueueURL)
+	case c.Pipeline.Split.Above > 0 && strings.HasSuffix(c.QueueURL, ".fifo"):
+		return fmt.Errorf("BROADCAST_SPLIT_ABOVE=%d is set with the FIFO queue %q: segment tasks would break its order", c.Pipeline.Split.Above, c.QueueURL)
 	case c.DeadlineMargin < 0:
 		return fmt.Errorf("DEADLINE_MARGIN=%s is negative", c.DeadlineMargin)
 	case level.UnmarshalText([]byte(c.LogLevel)) != nil:

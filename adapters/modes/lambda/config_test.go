@@ -26,6 +26,14 @@ func TestConfigFromEnv(t *testing.T) {
 		}
 		return env
 	}
+	withAll := func(vars map[string]string) map[string]string {
+		env := with("", "")
+		for k, v := range vars {
+			env[k] = v
+		}
+		return env
+	}
+	const queue = "https://sqs.eu-west-1.amazonaws.com/123456789012/notifications"
 	for _, tc := range []struct {
 		name string
 		env  map[string]string
@@ -40,6 +48,10 @@ func TestConfigFromEnv(t *testing.T) {
 		{"bad duration", with("DEADLINE_MARGIN", "2"), `DEADLINE_MARGIN="2" is not a duration`},
 		{"bad log level", with("LOG_LEVEL", "loud"), `LOG_LEVEL="loud"`},
 		{"ttl without attribute", with("CONNECTION_TTL", "1h"), "ttl is set without a ttl attribute"},
+		{"split without a queue", with("BROADCAST_SPLIT_ABOVE", "50000"), "BROADCAST_SPLIT_ABOVE=50000 is set without NOTIFICATIONS_QUEUE_URL"},
+		{"split on a FIFO queue", withAll(map[string]string{"BROADCAST_SPLIT_ABOVE": "50000", "NOTIFICATIONS_QUEUE_URL": "https://sqs.eu-west-1.amazonaws.com/123456789012/n.fifo"}), "FIFO queue"},
+		{"queue not a URL", with("NOTIFICATIONS_QUEUE_URL", "notifications"), `NOTIFICATIONS_QUEUE_URL="notifications"`},
+		{"negative segment size", withAll(map[string]string{"BROADCAST_SPLIT_ABOVE": "5", "BROADCAST_SEGMENT_SIZE": "-1", "NOTIFICATIONS_QUEUE_URL": queue}), "Split.SegmentSize is -1"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := lambda.ConfigFromEnv(func(k string) (string, bool) { v, ok := tc.env[k]; return v, ok })
@@ -59,5 +71,16 @@ func TestConfigFromEnv(t *testing.T) {
 	}
 	if cfg.DeadlineMargin != 2*time.Second || cfg.IdentityParam != "user_id" || cfg.AuthorizerKey != "user_id" || cfg.Pipeline.PostConcurrency != 64 || cfg.LogLevel != "info" {
 		t.Errorf("config %+v", cfg)
+	}
+	if s := cfg.Pipeline.Split; s.Above != 0 || s.SegmentSize != 10_000 || s.MaxSegments != 1_000 {
+		t.Errorf("split settings %+v, want none split by default", s)
+	}
+	split := withAll(map[string]string{"BROADCAST_SPLIT_ABOVE": "50000", "BROADCAST_SEGMENT_SIZE": "20000", "NOTIFICATIONS_QUEUE_URL": queue})
+	cfg, err = lambda.ConfigFromEnv(func(k string) (string, bool) { v, ok := split[k]; return v, ok })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := cfg.Pipeline.Split; s.Above != 50_000 || s.SegmentSize != 20_000 || s.MaxSegments != 1_000 || cfg.QueueURL != queue {
+		t.Errorf("split settings %+v of queue %q", s, cfg.QueueURL)
 	}
 }

@@ -8,9 +8,11 @@ import (
 	"log/slog"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/apigw-pusher/apigw-pusher/adapters/emf"
 	"github.com/apigw-pusher/apigw-pusher/adapters/modes/custom"
+	"github.com/apigw-pusher/apigw-pusher/adapters/sqs"
 	"github.com/apigw-pusher/apigw-pusher/handlers"
 	"github.com/apigw-pusher/apigw-pusher/pipeline"
 )
@@ -32,10 +34,22 @@ type Function struct {
 	logger   *slog.Logger
 }
 
-// New returns the function working through p with the team's options, registering
+// NewTaskQueue returns, when broadcasts are split (BROADCAST_SPLIT_ABOVE), the queue
+// their segment tasks go on: NOTIFICATIONS_QUEUE_URL, the queue the function reads, so
+// that its concurrent invocations share them. It returns nil when nothing is split, and
+// makes no network call.
+func NewTaskQueue(cfg Config, awsCfg aws.Config) (*sqs.TaskQueue, error) {
+	if cfg.Pipeline.Split.Above == 0 {
+		return nil, nil
+	}
+	return sqs.NewTaskQueue(awsCfg, sqs.TaskQueueConfig{QueueURL: cfg.QueueURL})
+}
+
+// New returns the function working through p with the team's options, putting the
+// segment tasks of the broadcasts p splits on tasks (when not nil), registering
 // connections in conns and writing p's metrics with m at the end of each invocation. It
 // makes no network call.
-func New(cfg Config, p *pipeline.Pipeline, conns Registry, m *emf.Metrics, o custom.Options, logger *slog.Logger) (*Function, error) {
+func New(cfg Config, p *pipeline.Pipeline, tasks *sqs.TaskQueue, conns Registry, m *emf.Metrics, o custom.Options, logger *slog.Logger) (*Function, error) {
 	cfg, err := Defaults(cfg)
 	if err != nil {
 		return nil, err
@@ -45,6 +59,11 @@ func New(cfg Config, p *pipeline.Pipeline, conns Registry, m *emf.Metrics, o cus
 	}
 	if logger == nil {
 		logger = slog.Default()
+	}
+	if tasks != nil {
+		if err := p.SplitTo(tasks); err != nil {
+			return nil, err
+		}
 	}
 	if err := o.Apply(p); err != nil {
 		return nil, err

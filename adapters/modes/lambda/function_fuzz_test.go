@@ -66,7 +66,7 @@ func FuzzHandle(f *testing.F) {
 		f.Fatal(err)
 	}
 	registry := memory.NewStore(0)
-	fn, err := lambda.New(cfg, p, registry, emf.New(io.Discard), custom.Options{}, slog.New(slog.DiscardHandler))
+	fn, err := lambda.New(cfg, p, nil, registry, emf.New(io.Discard), custom.Options{}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -25,6 +25,7 @@ func Build(ctx context.Context, cfg Config, opts custom.Options, logger *slog.Lo
 		wire.FieldsOf(new(Config), "Config"),
 		pipeline.New,
 		emf.New,
+		NewTaskQueue,
 		wire.Bind(new(Registry), new(custom.Store)),
 		New,
 	)

@@ -48,8 +48,13 @@ func Build(ctx context.Context, cfg Config, opts custom.Options, logger *slog.Lo
 		cleanup()
 		return nil, nil, err
 	}
+	taskQueue, err := NewTaskQueue(cfg, awsConfig)
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
 	emfMetrics := emf.New(metrics)
-	function, err := New(cfg, pipelinePipeline, store, emfMetrics, opts, logger)
+	function, err := New(cfg, pipelinePipeline, taskQueue, store, emfMetrics, opts, logger)
 	if err != nil {
 		cleanup()
 		return nil, nil, err

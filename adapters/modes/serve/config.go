@@ -41,6 +41,7 @@ func Flags(f *settings.Flags, c *Config) {
 	f.String(&c.QueueURL, "queue-url", "NOTIFICATIONS_QUEUE_URL", "", "SQS queue of notification requests")
 	f.String(&c.TopicARN, "topic-arn", "NOTIFICATIONS_TOPIC_ARN", "", "SNS topic of notification requests")
 	f.Int(&c.Concurrency, "concurrency", "CONCURRENCY", 10, "SQS messages worked on at once")
+	settings.Split(f, &c.Pipeline.Split)
 	f.Duration(&c.VisibilityTimeout, "visibility-timeout", "VISIBILITY_TIMEOUT", 0, "how long a received message stays hidden (default: the queue's)")
 	f.String((*string)(&c.OpsListen), "ops-listen", "OPS_LISTEN", ":9090", "address of /metrics, /healthz and /readyz")
 }

@@ -31,6 +31,11 @@ func TestConfigNamesTheBadSetting(t *testing.T) {
 		{name: "no source", change: func(c *serve.Config) { c.QueueURL = "" }, want: "NOTIFICATIONS_QUEUE_URL"},
 		{name: "no poison queue", change: func(c *serve.Config) { c.PoisonQueueURL = "" }, want: "POISON_QUEUE_URL is not set"},
 		{name: "FIFO queue", change: func(c *serve.Config) { c.QueueURL += ".fifo" }, want: "is a FIFO queue"},
+		{name: "split", change: func(c *serve.Config) { c.Pipeline.Split.Above = 50_000 }},
+		{name: "split onto a topic's queue", change: func(c *serve.Config) {
+			c.QueueURL, c.TopicARN, c.Pipeline.Split.Above = "", "arn:aws:sns:eu-west-1:123456789012:n", 50_000
+		}},
+		{name: "negative split", change: func(c *serve.Config) { c.Pipeline.Split.Above = -1 }, want: "Split.Above is -1"},
 		{name: "bad ops address", change: func(c *serve.Config) { c.OpsListen = "9090" }, want: `OPS_LISTEN: listen address "9090"`},
 	}
 	for _, tt := range tests {

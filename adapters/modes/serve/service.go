@@ -71,22 +71,52 @@ func NewSources(cfg Config, awsCfg aws.Config, logger *slog.Logger) (Sources, fu
 	return sources, closeAll, nil
 }
 
+// NewTaskQueue returns, when broadcasts are split (BROADCAST_SPLIT_ABOVE), the queue
+// their segment tasks go on: the service's own, that every instance reads, so that the
+// fleet shares them: NOTIFICATIONS_QUEUE_URL, else the queue it subscribes to the
+// topic. It returns nil when nothing is split.
+func NewTaskQueue(cfg Config, awsCfg aws.Config, sources Sources) (*sqs.TaskQueue, func(), error) {
+	if cfg.Pipeline.Split.Above == 0 {
+		return nil, func() {}, nil
+	}
+	tc := sqs.TaskQueueConfig{QueueURL: cfg.QueueURL}
+	if tc.QueueURL == "" {
+		sns, ok := sources["sns"]
+		if !ok {
+			return nil, nil, errors.New("segment tasks: no queue to put them on")
+		}
+		tc.FindQueueURL = sns.QueueURL
+	}
+	q, err := sqs.NewTaskQueue(awsCfg, tc)
+	if err != nil {
+		return nil, nil, err
+	}
+	return q, func() { _ = q.Close() }, nil
+}
+
 // Set builds `pusher serve` from a Config.
 var Set = wire.NewSet(
 	onaws.Set,
 	wire.FieldsOf(new(Config), "Config", "OpsListen"),
 	pipeline.New,
 	NewSources,
+	NewTaskQueue,
 	metrics.New,
 	httpserve.Listen,
 	NewService,
 )
 
-// NewService gathers the parts, making p take requests from sources and the team's, run
-// its stages and report to m.
-func NewService(p *pipeline.Pipeline, sources Sources, o custom.Options, m *metrics.Metrics, ops net.Listener, logger *slog.Logger) (*Service, error) {
+// NewService gathers the parts, making p take requests from sources and the team's, put
+// the segment tasks of the broadcasts it splits on tasks (when not nil), run its stages
+// and report to m.
+func NewService(p *pipeline.Pipeline, sources Sources, tasks *sqs.TaskQueue, o custom.Options, m *metrics.Metrics, ops net.Listener, logger *slog.Logger) (*Service, error) {
 	for name, s := range sources {
 		p.AddSource(name, s, name)
+	}
+	if tasks != nil {
+		if err := p.SplitTo(tasks); err != nil {
+			return nil, err
+		}
 	}
 	o.AddSources(p)
 	if err := o.Apply(p); err != nil {

@@ -112,6 +112,15 @@ func Pipeline(f *Flags, c *pipeline.Config) {
 	f.Duration(&c.RequestTimeout, "request-timeout", "REQUEST_TIMEOUT", 15*time.Minute, "how long a request may take before what is left of it is redelivered")
 }
 
+// Split defines the settings of splitting large broadcasts into segment tasks, for the
+// modes with a fleet to share them: `pusher serve` and the Lambda function.
+func Split(f *Flags, c *pipeline.SplitConfig) {
+	f.Int(&c.Above, "broadcast-split-above", "BROADCAST_SPLIT_ABOVE", 0,
+		"split a broadcast over about this many connections into segment tasks on the notifications queue, for the fleet to share; 0: never")
+	f.Int(&c.SegmentSize, "broadcast-segment-size", "BROADCAST_SEGMENT_SIZE", 10_000, "connections of one segment task")
+	f.Int(&c.MaxSegments, "broadcast-max-segments", "BROADCAST_MAX_SEGMENTS", 1_000, "most segment tasks of one broadcast")
+}
+
 // LogLevel defines the log level setting.
 func LogLevel(f *Flags) *string {
 	level := new(string)
