@@ -93,6 +93,21 @@ func (s *Store) ScanConnections(ctx context.Context, cursor string, page func(co
 // scanSegment reads segment i of total, after the key after (nil: from its start),
 // and sends each page to out, waiting until the funnel takes it or ctx ends.
 func (s *Store) scanSegment(ctx context.Context, i, total int, after map[string]string, out chan<- scanPage) error {
+	return s.scanPages(ctx, i, total, after, func(conns []handlers.Connection, last map[string]string) error {
+		select {
+		case out <- scanPage{segment: i, conns: conns, last: last}:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	})
+}
+
+// scanPages reads segment i of a parallel Scan of total segments (1: the whole table),
+// after the key after (nil: from its start), one eventually consistent page of the
+// projected attributes at a time, and calls page with each page's connections and its
+// LastEvaluatedKey's string attributes, nil with the last page.
+func (s *Store) scanPages(ctx context.Context, i, total int, after map[string]string, page func(conns []handlers.Connection, last map[string]string) error) error {
 	in := &ddb.ScanInput{
 		TableName:                aws.String(s.cfg.Table),
 		ProjectionExpression:     aws.String(s.projection),
@@ -117,10 +132,8 @@ func (s *Store) scanSegment(ctx context.Context, i, total int, after map[string]
 		if err != nil {
 			return handlers.Permanent(fmt.Errorf("segment %d of %d: %w", i, total, err))
 		}
-		select {
-		case out <- scanPage{segment: i, conns: conns, last: last}:
-		case <-ctx.Done():
-			return ctx.Err()
+		if err := page(conns, last); err != nil {
+			return err
 		}
 		if last == nil {
 			return nil

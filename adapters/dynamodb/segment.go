@@ -29,45 +29,21 @@ func (s *Store) ScanSegment(ctx context.Context, segment, total int, cursor stri
 	if err != nil {
 		return handlers.Permanent(fmt.Errorf("scan segment %d of %d: %w", segment, total, err))
 	}
-	in := &ddb.ScanInput{
-		TableName:                aws.String(s.cfg.Table),
-		ProjectionExpression:     aws.String(s.projection),
-		ExpressionAttributeNames: s.names,
-		Limit:                    aws.Int32(s.cfg.PageSize),
-		ConsistentRead:           aws.Bool(false),
-		ExclusiveStartKey:        startKey(after),
-	}
-	if total > 1 {
-		in.Segment, in.TotalSegments = aws.Int32(int32(segment)), aws.Int32(int32(total))
-	}
-	for {
-		res, err := s.client.Scan(ctx, in, oneAttempt)
-		if err != nil {
-			return fmt.Errorf("scan segment %d of %d: %w", segment, total, classify(err))
-		}
-		conns, err := s.connections(res.Items)
-		if err != nil {
-			return fmt.Errorf("scan segment %d of %d: %w", segment, total, err)
-		}
-		last, err := lastKey(res.LastEvaluatedKey)
-		if err != nil {
-			return handlers.Permanent(fmt.Errorf("scan segment %d of %d: %w", segment, total, err))
-		}
+	err = s.scanPages(ctx, segment, total, after, func(conns []handlers.Connection, last map[string]string) error {
 		next := ""
 		if last != nil {
 			next = encodeSegmentCursor(segment, total, last)
 		}
 		// A page may be empty (the segment's last often is): none is handed over.
-		if len(conns) > 0 {
-			if err := page(conns, next); err != nil {
-				return err
-			}
-		}
-		if next == "" {
+		if len(conns) == 0 {
 			return nil
 		}
-		in.ExclusiveStartKey = res.LastEvaluatedKey
+		return page(conns, next)
+	})
+	if err != nil {
+		return fmt.Errorf("scan %w", err)
 	}
+	return nil
 }
 
 // segmentCursor is where a scan of one segment stands: the segment it belongs to, and
