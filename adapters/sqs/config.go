@@ -180,14 +180,22 @@ func (c PoisonConfig) Validate() error {
 	if c.QueueURL == "" {
 		errs = append(errs, errors.New("QueueURL is required"))
 	}
-	if c.MaxMessageBytes < minMessageBytes || c.MaxMessageBytes > maxMessageBytes {
-		errs = append(errs, fmt.Errorf("MaxMessageBytes is %d, want %d to %d", c.MaxMessageBytes, minMessageBytes, maxMessageBytes))
-	}
-	if c.BatchesInFlight < 1 {
-		errs = append(errs, fmt.Errorf("BatchesInFlight is %d, want at least 1", c.BatchesInFlight))
-	}
-	if c.SendTimeout <= 0 {
-		errs = append(errs, fmt.Errorf("SendTimeout is %s, want more than 0", c.SendTimeout))
-	}
+	errs = append(errs, validateSending(c.MaxMessageBytes, c.BatchesInFlight, c.SendTimeout)...)
 	return errors.Join(errs...)
+}
+
+// validateSending reports the settings of a batcher's sends, the poison queue's or the
+// task queue's, that cannot work.
+func validateSending(messageBytes, inFlight int, timeout time.Duration) []error {
+	var errs []error
+	if messageBytes < minMessageBytes || messageBytes > maxMessageBytes {
+		errs = append(errs, fmt.Errorf("MaxMessageBytes is %d, want %d to %d", messageBytes, minMessageBytes, maxMessageBytes))
+	}
+	if inFlight < 1 {
+		errs = append(errs, fmt.Errorf("BatchesInFlight is %d, want at least 1", inFlight))
+	}
+	if timeout <= 0 {
+		errs = append(errs, fmt.Errorf("SendTimeout is %s, want more than 0", timeout))
+	}
+	return errs
 }

@@ -55,15 +55,7 @@ func (c TaskQueueConfig) Validate() error {
 	if c.QueueURL == "" && c.FindQueueURL == nil {
 		errs = append(errs, errors.New("QueueURL or FindQueueURL is required"))
 	}
-	if c.MaxMessageBytes < minMessageBytes || c.MaxMessageBytes > maxMessageBytes {
-		errs = append(errs, fmt.Errorf("MaxMessageBytes is %d, want %d to %d", c.MaxMessageBytes, minMessageBytes, maxMessageBytes))
-	}
-	if c.BatchesInFlight < 1 {
-		errs = append(errs, fmt.Errorf("BatchesInFlight is %d, want at least 1", c.BatchesInFlight))
-	}
-	if c.SendTimeout <= 0 {
-		errs = append(errs, fmt.Errorf("SendTimeout is %s, want more than 0", c.SendTimeout))
-	}
+	errs = append(errs, validateSending(c.MaxMessageBytes, c.BatchesInFlight, c.SendTimeout)...)
 	return errors.Join(errs...)
 }
 
