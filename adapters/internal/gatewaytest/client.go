@@ -42,6 +42,11 @@ func Open(ctx context.Context, t testing.TB, addr, name, user string) (*Client, 
 	return open(ctx, t, addr, name, "user_id="+url.QueryEscape(user))
 }
 
+// OpenQuery is Open with the query string query, such as "user_id=alice&topic=order-7".
+func OpenQuery(ctx context.Context, t testing.TB, addr, name, query string) (*Client, error) {
+	return open(ctx, t, addr, name, query)
+}
+
 // DialQuery connects a client with the query string query, such as
 // "user_id=alice&topic=order-7", and closes it when the test ends.
 func DialQuery(t testing.TB, addr, name, query string) *Client {

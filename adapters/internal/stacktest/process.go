@@ -76,6 +76,9 @@ func StartProcess(t testing.TB, name, bin string, args []string, env map[string]
 	return p
 }
 
+// Pid returns the process's id.
+func (p *Process) Pid() int { return p.cmd.Process.Pid }
+
 // Output returns what the process wrote so far, stdout and stderr interleaved.
 func (p *Process) Output() string { return p.out.String() }
 

@@ -4,8 +4,10 @@ import (
 	"io"
 	"log"
 	"net/http"
+	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"testing"
 )
 
 // newProxy returns a reverse proxy to target for the fault proxies. It keeps as many
@@ -23,4 +25,16 @@ func newProxy(target *url.URL) *httputil.ReverseProxy {
 	proxy.ErrorLog = log.New(io.Discard, "", 0) // the copy of an upgraded connection that ends
 
 	return proxy
+}
+
+// serveUntilCleanup serves h on a local listener until the test ends and returns its
+// URL. At the end it cuts the connections still open first: a long poll in flight
+// would hold Close until it returned.
+func serveUntilCleanup(t testing.TB, h http.Handler) string {
+	srv := httptest.NewServer(h)
+	t.Cleanup(func() {
+		srv.CloseClientConnections()
+		srv.Close()
+	})
+	return srv.URL
 }

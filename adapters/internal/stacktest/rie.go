@@ -40,6 +40,7 @@ func BuildBootstrap(t testing.TB, pkg string) string {
 type RIE struct {
 	url string
 	out *Buffer
+	pid int
 }
 
 // StartRIE runs bootstrap under the Lambda Runtime Interface Emulator until the test
@@ -74,6 +75,7 @@ func StartRIE(t testing.TB, bootstrap string, env map[string]string) *RIE {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	r.pid = cmd.Process.Pid
 	exited := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(exited) }()
 	t.Cleanup(func() {
@@ -116,6 +118,9 @@ func (r *RIE) Invoke(t testing.TB, payload []byte) ([]byte, time.Duration) {
 	}
 	return body, time.Since(began)
 }
+
+// Pid returns the RIE's process id; the bootstrap is its child, once invoked.
+func (r *RIE) Pid() int { return r.pid }
 
 // Output returns what the RIE and the bootstrap wrote so far.
 func (r *RIE) Output() string { return r.out.String() }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
@@ -77,7 +76,7 @@ func NewSQSFaults(t testing.TB, endpoint string) *SQSFaults {
 	}
 	proxy := newProxy(target)
 	f := &SQSFaults{}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	f.URL = serveUntilCleanup(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !strings.HasPrefix(r.Header.Get("X-Amz-Target"), "AmazonSQS.") {
 			proxy.ServeHTTP(w, r)
 			return
@@ -95,11 +94,6 @@ func NewSQSFaults(t testing.TB, endpoint string) *SQSFaults {
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		proxy.ServeHTTP(w, r)
 	}))
-	t.Cleanup(func() {
-		srv.CloseClientConnections() // long polls in flight would hold Close
-		srv.Close()
-	})
-	f.URL = srv.URL
 	return f
 }
 
