@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -37,6 +38,10 @@ type Subscriber struct {
 	// so that a heartbeat late by a third still comes in time.
 	visibility time.Duration
 
+	// deletes merges the deletions of messages acked at about the same time into
+	// DeleteMessageBatch calls; one acked alone is deleted at once.
+	deletes *batcher[string]
+
 	slots   chan struct{} // a token per message asked for or handed out, and not settled
 	life    context.Context
 	stop    context.CancelFunc // cancels life, the context of the messages handed out
@@ -68,7 +73,7 @@ func NewSubscriber(awsCfg aws.Config, cfg SubscriberConfig) (*Subscriber, error)
 // newSubscriber returns a Subscriber of a valid cfg whose queue is still to be set.
 func newSubscriber(awsCfg aws.Config, cfg SubscriberConfig) *Subscriber {
 	life, stop := context.WithCancel(context.Background())
-	return &Subscriber{
+	s := &Subscriber{
 		cfg:     cfg,
 		client:  sqs.NewFromConfig(awsCfg, cfg.OptFns...),
 		logger:  cfg.Logger,
@@ -77,7 +82,18 @@ func newSubscriber(awsCfg aws.Config, cfg SubscriberConfig) *Subscriber {
 		stop:    stop,
 		closing: make(chan struct{}),
 	}
+	s.deletes = &batcher[string]{
+		maxItems:    maxBatchEntries,
+		maxBytes:    math.MaxInt, // receipt handles: the count bounds a batch
+		maxInFlight: 4,
+		timeout:     deleteTimeout,
+		send:        s.deleteBatch,
+	}
+	return s
 }
+
+// deleteTimeout bounds one DeleteMessageBatch call, the SDK's retries included.
+const deleteTimeout = 20 * time.Second
 
 // Subscribe starts receiving from the queue and returns the channel of the messages
 // received. The topic is ignored: the queue is the configured one. The channel closes
@@ -276,11 +292,7 @@ func (s *Subscriber) settle(queueURL string, visibility time.Duration, msg *mess
 			s.keepHidden(queueURL, visibility, m)
 			continue
 		case <-msg.Acked():
-			_, err := s.client.DeleteMessage(s.life, &sqs.DeleteMessageInput{
-				QueueUrl:      aws.String(queueURL),
-				ReceiptHandle: m.ReceiptHandle,
-			})
-			if err != nil {
+			if err := s.deletes.do([]string{aws.ToString(m.ReceiptHandle)}, []int{0})[0]; err != nil {
 				s.logger.Error("delete an acked message: SQS will deliver it again", "queue", queueURL,
 					"message_id", aws.ToString(m.MessageId), "error", err)
 			}
@@ -291,6 +303,47 @@ func (s *Subscriber) settle(queueURL string, visibility time.Duration, msg *mess
 		}
 		return
 	}
+}
+
+// deleteBatch deletes the messages of receipts from the queue with one
+// DeleteMessageBatch call and returns the result of each. It needs no grant beyond
+// sqs:DeleteMessage: "setting permissions for SendMessage, DeleteMessage, or
+// ChangeMessageVisibility sets permissions for the corresponding batch versions of the
+// actions" ("Amazon SQS batch actions", Amazon SQS Developer Guide).
+func (s *Subscriber) deleteBatch(ctx context.Context, receipts []string) []error {
+	s.queueMu.Lock()
+	queueURL := s.queueURL // set before any message is handed out
+	s.queueMu.Unlock()
+	entries := make([]types.DeleteMessageBatchRequestEntry, len(receipts))
+	for i, r := range receipts {
+		entries[i] = types.DeleteMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), ReceiptHandle: aws.String(r)}
+	}
+	errs := make([]error, len(receipts))
+	out, err := s.client.DeleteMessageBatch(ctx, &sqs.DeleteMessageBatchInput{QueueUrl: aws.String(queueURL), Entries: entries})
+	if err != nil {
+		err = fmt.Errorf("DeleteMessageBatch of %d messages: %w", len(receipts), err)
+		for i := range errs {
+			errs[i] = err
+		}
+		return errs
+	}
+	deleted := make([]bool, len(receipts))
+	for _, d := range out.Successful {
+		if i, ok := entryIndex(d.Id, len(receipts)); ok {
+			deleted[i] = true
+		}
+	}
+	for _, f := range out.Failed {
+		if i, ok := entryIndex(f.Id, len(receipts)); ok {
+			errs[i] = &EntryError{Code: aws.ToString(f.Code), Message: aws.ToString(f.Message), SenderFault: f.SenderFault}
+		}
+	}
+	for i := range errs {
+		if errs[i] == nil && !deleted[i] {
+			errs[i] = errors.New("DeleteMessageBatch reported neither its success nor its failure")
+		}
+	}
+	return errs
 }
 
 // keepHidden hides m for another visibility timeout.

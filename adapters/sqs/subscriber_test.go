@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/apigw-pusher/apigw-pusher/adapters/internal/awstest"
+	"github.com/apigw-pusher/apigw-pusher/adapters/internal/stacktest"
 	pushersqs "github.com/apigw-pusher/apigw-pusher/adapters/sqs"
 )
 
@@ -119,6 +120,36 @@ func TestSubscriberHandsOutABatchAtOnce(t *testing.T) {
 		m.Ack()
 	}
 	e.waitEmpty(t, queue)
+}
+
+// TestSubscriberDeletesAcksInBatches acks 30 messages at once: they are all deleted,
+// in DeleteMessageBatch calls that each take several, and not one DeleteMessage.
+func TestSubscriberDeletesAcksInBatches(t *testing.T) {
+	const n = 30
+	e := newEmulator(t)
+	queue := e.queue(t, "acks", 30)
+	for i := range n {
+		e.send(t, queue, fmt.Sprintf(`{"data":%d}`, i), nil)
+	}
+	rec := stacktest.NewRecorder(t, e.endpoint)
+	cfg := e.config(queue)
+	cfg.Concurrency = n
+	cfg.OptFns = []func(*sqs.Options){func(o *sqs.Options) { o.BaseEndpoint = aws.String(rec.URL) }}
+	ch := subscribe(t, e.subscriber(t, cfg))
+	got := make([]*message.Message, n)
+	for i := range got {
+		got[i] = receive(t, ch, 5*time.Second)
+	}
+	for _, m := range got {
+		go m.Ack()
+	}
+	e.waitEmpty(t, queue)
+
+	calls := rec.Snapshot().Calls
+	if calls["DeleteMessage"] != 0 || calls["DeleteMessageBatch"] == 0 || calls["DeleteMessageBatch"] > n/3 {
+		t.Errorf("%d DeleteMessage and %d DeleteMessageBatch calls for %d acks at once, want none and 1 to %d",
+			calls["DeleteMessage"], calls["DeleteMessageBatch"], n, n/3)
+	}
 }
 
 // TestSubscriberBoundsOpenMessages checks that no more than Concurrency messages are
