@@ -1,6 +1,7 @@
 package sqs
 
 import (
+	"cmp"
 	"context"
 	"sync"
 	"time"
@@ -20,6 +21,8 @@ type batcher[T any] struct {
 	maxBytes    int
 	maxInFlight int
 	timeout     time.Duration
+	// life, when set, ends every batch's call when it ends.
+	life context.Context
 	// send sends one batch and returns one result per item, in order.
 	send func(ctx context.Context, items []T) []error
 
@@ -81,7 +84,7 @@ func (b *batcher[T]) drain() {
 			values[i] = it.value
 		}
 		// One batch serves several callers, so it runs on no caller's context.
-		ctx, cancel := context.WithTimeout(context.Background(), b.timeout)
+		ctx, cancel := context.WithTimeout(cmp.Or(b.life, context.Background()), b.timeout)
 		errs := b.send(ctx, values)
 		cancel()
 		for i, it := range batch {

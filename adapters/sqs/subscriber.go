@@ -87,6 +87,7 @@ func newSubscriber(awsCfg aws.Config, cfg SubscriberConfig) *Subscriber {
 		maxBytes:    math.MaxInt, // receipt handles: the count bounds a batch
 		maxInFlight: 4,
 		timeout:     deleteTimeout,
+		life:        life, // Close gives up on the deletes with the messages' context
 		send:        s.deleteBatch,
 	}
 	return s
