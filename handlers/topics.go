@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -118,20 +119,22 @@ type ClientMessage struct {
 }
 
 // ParseClientMessage reads a client's message, a JSON object with an action. A body
-// that is not one has no action: API Gateway routes it to $default.
+// that is not one has no action: API Gateway routes it to $default. Keys are matched
+// exactly, as a route selection expression such as $request.body.action selects the
+// JSON property of that name ("Working with routes for WebSocket APIs", API Gateway
+// Developer Guide): {"Action":"subscribe"} has no action, where encoding/json's
+// case-insensitive matching would give it one.
 func ParseClientMessage(body []byte) ClientMessage {
-	var m struct {
-		Action   string `json:"action"`
-		Topic    string `json:"topic"`
-		EntityID string `json:"entityId"`
-	}
+	var m map[string]json.RawMessage
 	if json.Unmarshal(body, &m) != nil {
 		return ClientMessage{}
 	}
-	if m.Topic == "" {
-		m.Topic = m.EntityID
+	str := func(key string) string {
+		var s string
+		_ = json.Unmarshal(m[key], &s) // absent, or not a string: ""
+		return s
 	}
-	return ClientMessage{Action: m.Action, Topic: m.Topic}
+	return ClientMessage{Action: str("action"), Topic: cmp.Or(str("topic"), str("entityId"))}
 }
 
 // AckFrame is the frame that answers a subscribe or unsubscribe that passed:
