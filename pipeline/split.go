@@ -11,7 +11,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
@@ -51,7 +50,7 @@ func (p *Pipeline) SplitTo(q TaskQueue) error {
 	if _, scans := p.store.(handlers.SegmentScanner); !ok || !scans {
 		return fmt.Errorf("split broadcasts above %d connections: the store %T does not estimate its size and scan a segment", p.cfg.Split.Above, p.store)
 	}
-	p.split = &splitter{cfg: p.cfg.Split, queue: q, counter: counter, logger: p.logger}
+	p.split = &splitter{cfg: p.cfg.Split, queue: q, counter: counter, logger: p.logger, asking: make(chan struct{}, 1)}
 	return nil
 }
 
@@ -62,9 +61,11 @@ type splitter struct {
 	counter handlers.ConnectionCounter
 	logger  *slog.Logger
 
-	mu        sync.Mutex // held while the estimate is refreshed: one refresh at a time
-	estimate  int
-	estimated time.Time
+	asking   chan struct{} // held while the estimate is asked for: one ask at a time
+	asked    time.Time     // when the store was last asked, whatever it answered
+	estimate int           // its last estimate, if known
+	known    bool
+	err      error // why the last ask failed, while no estimate is known
 }
 
 // splitResolve resolves req, a broadcast or an exclusion (not a segment task), by
@@ -117,6 +118,9 @@ func (p *Pipeline) enqueueTasks(msg *message.Message, req handlers.Request, st *
 		tasks[i] = t
 	}
 	errs := p.split.queue.Enqueue(ctx, tasks)
+	if len(errs) != len(tasks) {
+		return fmt.Errorf("enqueue %d segment tasks: the queue answered for %d", len(tasks), len(errs))
+	}
 	var failed []int
 	var causes []error
 	permanent := true
@@ -129,9 +133,6 @@ func (p *Pipeline) enqueueTasks(msg *message.Message, req handlers.Request, st *
 			causes = append(causes, fmt.Errorf("segment %d/%d: %w", segments[i], st.total, err))
 		}
 		permanent = permanent && handlers.IsPermanent(err)
-	}
-	if len(errs) != len(tasks) {
-		return fmt.Errorf("enqueue %d segment tasks: the queue answered for %d", len(tasks), len(errs))
 	}
 	st.enqueued += len(tasks) - len(failed)
 	st.pending = spansOf(failed)
@@ -217,20 +218,38 @@ func (s *splitter) decide(ctx context.Context, requestID string) (int, bool) {
 	return tasks, ok
 }
 
+// estimateTimeout bounds one ask for the store's estimate, which the other broadcasts
+// of the instance wait for.
+const estimateTimeout = 10 * time.Second
+
 // estimateConnections returns the store's estimate, asking it at most once every
-// EstimateMaxAge.
+// EstimateMaxAge, whether it answered or failed. Once one is known, a failed ask keeps
+// it, as the best guess there is.
 func (s *splitter) estimateConnections(ctx context.Context) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !s.estimated.IsZero() && time.Since(s.estimated) < s.cfg.EstimateMaxAge {
-		return s.estimate, nil
+	select {
+	case s.asking <- struct{}{}:
+	case <-ctx.Done():
+		return 0, ctx.Err()
 	}
-	n, err := s.counter.EstimateConnections(ctx)
-	if err != nil {
-		return 0, err
+	defer func() { <-s.asking }()
+	if s.asked.IsZero() || time.Since(s.asked) >= s.cfg.EstimateMaxAge {
+		s.asked = time.Now()
+		ctx, cancel := context.WithTimeout(ctx, estimateTimeout)
+		n, err := s.counter.EstimateConnections(ctx)
+		cancel()
+		switch {
+		case err == nil:
+			s.estimate, s.known, s.err = n, true, nil
+		case s.known:
+			s.logger.Warn("estimate the connections: keeping the last estimate", "estimate", s.estimate, "error", err)
+		default:
+			s.err = err
+		}
 	}
-	s.estimate, s.estimated = n, time.Now()
-	return n, nil
+	if !s.known {
+		return 0, s.err
+	}
+	return s.estimate, nil
 }
 
 // tasks returns into how many tasks to split a broadcast over about n connections, and
@@ -373,7 +392,8 @@ func parseSplitCursor(cursor string) (splitState, bool) {
 	for _, s := range pending {
 		left += s.to - s.from + 1
 	}
-	if st.enqueued+left > st.total {
+	if st.enqueued+left > st.total || !st.here && st.enqueued+left != st.total {
+		// Until it is resolved here, a split's tasks are on the queue or to enqueue.
 		return splitState{}, false
 	}
 	if st.here {

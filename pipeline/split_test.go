@@ -276,8 +276,29 @@ func TestSplitDecision(t *testing.T) {
 
 	failing := startSplit(t, pipeline.Config{Split: pipeline.SplitConfig{Above: 5}}, newTaskQueue(nil), 25)
 	failing.store.err = errors.New("throttled")
-	if res := failing.process(t, `{"data":1}`, "c"); res.Split != 0 || res.Delivered != 25 {
-		t.Errorf("with a failing estimate: %+v, want delivered here", res.Stats)
+	for range 2 {
+		if res := failing.process(t, `{"data":1}`, "c"); res.Split != 0 || res.Delivered != 25 {
+			t.Errorf("with a failing estimate: %+v, want delivered here", res.Stats)
+		}
+	}
+	if failing.store.estimates != 1 {
+		t.Errorf("a failing store was asked %d estimates in a minute, want 1", failing.store.estimates)
+	}
+
+	// Asked every time: a failed ask keeps the estimate known before it.
+	keeping := startSplit(t, pipeline.Config{Split: pipeline.SplitConfig{Above: 5, SegmentSize: 10, EstimateMaxAge: time.Nanosecond}}, newTaskQueue(nil), 25)
+	for i, fail := range []bool{false, true} {
+		keeping.store.mu.Lock()
+		if fail {
+			keeping.store.err = errors.New("throttled")
+		}
+		keeping.store.mu.Unlock()
+		if res := keeping.process(t, `{"data":1}`, "c"); res.Split != 3 {
+			t.Errorf("request %d (estimate failing: %t): split %d, want 3", i, fail, res.Split)
+		}
+	}
+	if keeping.store.estimates != 2 {
+		t.Errorf("the store was asked %d estimates, want 2", keeping.store.estimates)
 	}
 }
 
