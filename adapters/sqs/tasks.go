@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/apigw-pusher/apigw-pusher/handlers"
 	"github.com/apigw-pusher/apigw-pusher/pipeline"
@@ -125,10 +126,40 @@ func (q *TaskQueue) Enqueue(ctx context.Context, tasks []*message.Message) []err
 	}
 	for j, err := range q.batches.do(entries, sizes) {
 		if err != nil {
+			if refusedForGood(err) {
+				err = handlers.Permanent(err)
+			}
 			errs[index[j]] = fmt.Errorf("enqueue task %s on %s: %w", tasks[index[j]].UUID, url, err)
 		}
 	}
 	return errs
+}
+
+// refusedForGood reports whether err, the failure of a whole SendMessageBatch call, is
+// one that no retry passes: the role may not send to the queue, or the queue or its
+// KMS key is not there or not usable (the errors of SendMessageBatch, Amazon SQS API
+// Reference). Then the broadcast is resolved where it is, not parked after its tries.
+func refusedForGood(err error) bool {
+	var (
+		noQueue    *types.QueueDoesNotExist
+		address    *types.InvalidAddress
+		security   *types.InvalidSecurity
+		kmsDenied  *types.KmsAccessDenied
+		kmsOff     *types.KmsDisabled
+		kmsUsage   *types.KmsInvalidKeyUsage
+		kmsState   *types.KmsInvalidState
+		kmsMissing *types.KmsNotFound
+		kmsOptIn   *types.KmsOptInRequired
+	)
+	if errors.As(err, &noQueue) || errors.As(err, &address) || errors.As(err, &security) || errors.As(err, &kmsDenied) ||
+		errors.As(err, &kmsOff) || errors.As(err, &kmsUsage) || errors.As(err, &kmsState) || errors.As(err, &kmsMissing) ||
+		errors.As(err, &kmsOptIn) {
+		return true
+	}
+	// IAM's refusal is no error of SQS's model: "AccessDenied" in the query code SQS
+	// sends along, AccessDeniedException in its JSON type.
+	var api smithy.APIError
+	return errors.As(err, &api) && (api.ErrorCode() == "AccessDenied" || api.ErrorCode() == "AccessDeniedException")
 }
 
 // queue returns the queue's URL, finding it on first use.

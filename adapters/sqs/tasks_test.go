@@ -21,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/apigw-pusher/apigw-pusher/adapters/internal/awstest"
+	"github.com/apigw-pusher/apigw-pusher/adapters/internal/stacktest"
 	"github.com/apigw-pusher/apigw-pusher/adapters/memory"
 	pushersqs "github.com/apigw-pusher/apigw-pusher/adapters/sqs"
 	"github.com/apigw-pusher/apigw-pusher/handlers"
@@ -260,3 +261,48 @@ func (b *syncBuffer) lines(msg string) []map[string]any {
 }
 
 func jsonLogger(w io.Writer) *slog.Logger { return slog.New(slog.NewJSONHandler(w, nil)) }
+
+// TestTaskQueueRefusedForGood checks that a queue that is not there, or that the role
+// may not send to, fails every task for good, so that the broadcast is resolved where
+// it is instead of being parked after its tries; throttling stays a failure to retry.
+func TestTaskQueueRefusedForGood(t *testing.T) {
+	e := newEmulator(t)
+	queue := e.queue(t, "notifications", 30)
+	faults := stacktest.NewSQSFaults(t, e.endpoint)
+	enqueue := func(t *testing.T, url string) error {
+		t.Helper()
+		q, err := pushersqs.NewTaskQueue(awstest.Config(), pushersqs.TaskQueueConfig{QueueURL: url,
+			OptFns: []func(*sqs.Options){func(o *sqs.Options) { o.BaseEndpoint = aws.String(faults.URL) }}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		errs := q.Enqueue(t.Context(), []*message.Message{task(`{"data":1}`, "c", "0/2"), task(`{"data":1}`, "c", "1/2")})
+		if errs[0] == nil || errs[1] == nil {
+			t.Fatalf("enqueued on %s: %v", url, errs)
+		}
+		return errs[1]
+	}
+	for _, tt := range []struct {
+		name      string
+		fault     stacktest.SQSFault // "" for none: the queue is not there
+		permanent bool
+	}{
+		{name: "no such queue", permanent: true},
+		{name: "access denied", fault: stacktest.SQSAccessDenied, permanent: true},
+		{name: "throttled", fault: stacktest.SQSThrottled, permanent: false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			url := queue
+			if tt.fault == "" {
+				url = strings.TrimSuffix(queue, "notifications") + "gone"
+			}
+			faults.FailQueue(url, tt.fault)
+			if tt.fault == "" {
+				faults.FailQueue("", "")
+			}
+			if err := enqueue(t, url); handlers.IsPermanent(err) != tt.permanent {
+				t.Errorf("%v: permanent %t, want %t", err, handlers.IsPermanent(err), tt.permanent)
+			}
+		})
+	}
+}

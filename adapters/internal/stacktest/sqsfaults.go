@@ -27,6 +27,9 @@ const (
 	// SQSInternalFailure is InternalFailure, 500: "an unknown error, exception or
 	// failure".
 	SQSInternalFailure SQSFault = "InternalFailure"
+	// SQSAccessDenied is IAM's refusal, 400 AccessDeniedException (query code
+	// AccessDenied): the role may not make the call on the queue.
+	SQSAccessDenied SQSFault = "AccessDenied"
 )
 
 // response returns the HTTP status, the query-protocol code (x-amzn-query-error), who
@@ -40,6 +43,8 @@ func (f SQSFault) response() (status int, queryCode, fault, msg string) {
 		return http.StatusForbidden, "RequestThrottled", "Sender", "Request is throttled."
 	case SQSUnavailable:
 		return http.StatusServiceUnavailable, "ServiceUnavailable", "Receiver", "The request has failed due to a temporary failure of the server."
+	case SQSAccessDenied:
+		return http.StatusBadRequest, "AccessDenied", "Sender", "User is not authorized to perform: sqs:sendmessage on the queue."
 	default:
 		return http.StatusInternalServerError, "InternalFailure", "Receiver", "The request processing has failed because of an unknown error, exception or failure."
 	}
@@ -125,7 +130,11 @@ func (f *SQSFaults) decide(queueURL string) (SQSFault, bool) {
 // writeSQSFault answers as SQS's JSON protocol does an error.
 func writeSQSFault(w http.ResponseWriter, f SQSFault) {
 	status, code, fault, msg := f.response()
-	body := fmt.Sprintf(`{"__type":"com.amazonaws.sqs#%s","message":%s}`, code, strconv.Quote(msg))
+	typ := "com.amazonaws.sqs#" + code
+	if f == SQSAccessDenied { // not of SQS's model: AWS's common error
+		typ = "com.amazon.coral.service#AccessDeniedException"
+	}
+	body := fmt.Sprintf(`{"__type":%q,"message":%s}`, typ, strconv.Quote(msg))
 	w.Header().Set("Content-Type", "application/x-amz-json-1.0")
 	w.Header().Set("X-Amzn-Requestid", requestID())
 	w.Header().Set("X-Amzn-Query-Error", code+";"+fault)
