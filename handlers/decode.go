@@ -86,13 +86,15 @@ func segmentOf(fields map[string]json.RawMessage) (*Segment, error) {
 	if !ok || string(raw) == "null" {
 		return nil, nil
 	}
-	var seg struct {
-		Index *int `json:"index"`
-		Total *int `json:"total"`
+	// Its keys are matched exactly, as the request's are: encoding/json would take
+	// "Index" for index, and the last of two spellings.
+	var obj map[string]json.RawMessage
+	if json.Unmarshal(raw, &obj) != nil || len(obj) != 2 {
+		return nil, errors.New(`"segment" is not {"index":i,"total":n} of whole numbers`)
 	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&seg); err != nil || seg.Index == nil || seg.Total == nil {
+	var seg struct{ Index, Total *int }
+	if json.Unmarshal(obj["index"], &seg.Index) != nil || json.Unmarshal(obj["total"], &seg.Total) != nil ||
+		seg.Index == nil || seg.Total == nil {
 		return nil, errors.New(`"segment" is not {"index":i,"total":n} of whole numbers`)
 	}
 	if *seg.Total < 1 || *seg.Total > MaxSegments || *seg.Index < 0 || *seg.Index >= *seg.Total {

@@ -200,6 +200,7 @@ func TestDecodeInvalid(t *testing.T) {
 		{name: "segment is a string", body: `{"data":1,"segment":"0/2"}`, wantMsg: `"segment" is not {"index":i,"total":n}`},
 		{name: "segment without a total", body: `{"data":1,"segment":{"index":0}}`, wantMsg: `"segment" is not {"index":i,"total":n}`},
 		{name: "segment of fractions", body: `{"data":1,"segment":{"index":0.5,"total":2}}`, wantMsg: `"segment" is not {"index":i,"total":n}`},
+		{name: "segment of other keys", body: `{"data":1,"segment":{"Index":0,"TOTAL":2}}`, wantMsg: `"segment" is not {"index":i,"total":n}`},
 		{name: "segment with more", body: `{"data":1,"segment":{"index":0,"total":2,"of":"x"}}`, wantMsg: `"segment" is not {"index":i,"total":n}`},
 		{name: "segment index at total", body: `{"data":1,"segment":{"index":2,"total":2}}`, wantMsg: `"segment" 2/2 is not 0 <= index < total <= 1000000`},
 		{name: "segment index negative", body: `{"data":1,"segment":{"index":-1,"total":2}}`, wantMsg: `"segment" -1/2 is not`},
