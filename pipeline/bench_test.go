@@ -28,8 +28,8 @@ func (c *counter) PostToConnection(context.Context, string, []byte) error {
 }
 
 // benchPipeline runs, until the benchmark ends, a pipeline over a memory store of n
-// connections posting through gw; tune, if not nil, changes it before Run.
-func benchPipeline(b *testing.B, n int, cfg pipeline.Config, gw handlers.Poster, tune func(*pipeline.Pipeline)) *pipeline.Pipeline {
+// connections posting through gw.
+func benchPipeline(b *testing.B, n int, cfg pipeline.Config, gw handlers.Poster) *pipeline.Pipeline {
 	b.Helper()
 	store := memory.NewStore(100)
 	for i := range n {
@@ -38,9 +38,6 @@ func benchPipeline(b *testing.B, n int, cfg pipeline.Config, gw handlers.Poster,
 	p, err := pipeline.New(cfg, store, gw, memory.NewPoisonQueue(), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		b.Fatal(err)
-	}
-	if tune != nil {
-		tune(p)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
@@ -66,7 +63,7 @@ func broadcast(b *testing.B, p *pipeline.Pipeline, n int) {
 func BenchmarkPipelineBroadcast(b *testing.B) {
 	for _, n := range []int{10_000, 100_000} {
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
-			p := benchPipeline(b, n, pipeline.Config{}, &counter{}, nil)
+			p := benchPipeline(b, n, pipeline.Config{}, &counter{})
 			runtime.GC()
 			base := heapBytes()
 			ctx, stop := context.WithCancel(context.Background())
@@ -102,7 +99,7 @@ func BenchmarkPostConcurrency(b *testing.B) {
 				case <-ctx.Done():
 					return ctx.Err()
 				}
-			}), nil)
+			}))
 			start := time.Now()
 			b.ResetTimer()
 			for range b.N {

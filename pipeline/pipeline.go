@@ -55,7 +55,6 @@ type Pipeline struct {
 
 	bus        *bus
 	flow       *flow
-	posters    *workers
 	split      *splitter
 	tracker    *tracker
 	admissions chan struct{}
@@ -101,7 +100,6 @@ func New(cfg Config, store Store, gateway handlers.Poster, poison message.Publis
 		stopping:   make(chan struct{}),
 	}
 	p.flow = newFlow(p.bus)
-	p.posters = newWorkers()
 	p.stages = p.builtins()
 	return p, nil
 }
@@ -128,8 +126,6 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	p.posters.start(p.cfg.PostConcurrency)
-	defer p.posters.close()
 	defer context.AfterFunc(ctx, func() { close(p.stopping) })()
 	stagesDone := make(chan error, 1)
 	go func() { stagesDone <- stageRouter.Run(p.work) }()

@@ -51,7 +51,7 @@ func (p *Pipeline) builtins() []stage {
 		}},
 		{name: StageFanout, handler: fanoutStage,
 			note: func(s *Stats, _ *message.Message, out []*message.Message) { s.Connections += len(out) }},
-		{name: StagePost, concurrency: c.PostConcurrency, handler: postStage(handlers.Post{Gateway: p.gateway, Grace: c.PruneGrace}, c.PostTimeout, p.posters, &p.observers),
+		{name: StagePost, concurrency: c.PostConcurrency, handler: postStage(handlers.Post{Gateway: p.gateway, Grace: c.PruneGrace}, c.PostTimeout, &p.observers),
 			note: func(s *Stats, in *message.Message, _ []*message.Message) {
 				switch in.Metadata.Get(outcomeKey) {
 				case outcomeDelivered:
@@ -144,17 +144,13 @@ func fanoutStage(msg *message.Message) ([]*message.Message, error) {
 	return out, nil
 }
 
-func postStage(post handlers.Post, timeout time.Duration, pool *workers, observe Observer) message.HandlerFunc {
+func postStage(post handlers.Post, timeout time.Duration, observe Observer) message.HandlerFunc {
 	return func(msg *message.Message) ([]*message.Message, error) {
 		d := handlers.Delivery{Connection: connectionOf(msg), Frame: msg.Payload}
-		var outcome handlers.Outcome
-		var err error
 		start := time.Now()
-		pool.do(func() {
-			ctx, cancel := context.WithTimeout(msg.Context(), timeout)
-			defer cancel()
-			outcome, err = post.Post(ctx, d)
-		})
+		ctx, cancel := context.WithTimeout(msg.Context(), timeout)
+		outcome, err := post.Post(ctx, d)
+		cancel()
 		if err == nil && outcome != handlers.Delivered {
 			observe.Posted(time.Since(start), handlers.ErrGone)
 		} else {
