@@ -389,36 +389,51 @@ func sendBatch(ctx context.Context, client *sqs.Client, queueURL string, entries
 		e.Id = aws.String(strconv.Itoa(i))
 		batch[i] = e
 	}
-	errs := make([]error, len(entries))
 	out, err := client.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: aws.String(queueURL), Entries: batch})
-	if err != nil {
-		err = fmt.Errorf("SendMessageBatch of %d messages: %w", len(entries), err)
+	var done []*string
+	var failed []types.BatchResultErrorEntry
+	if err == nil {
+		for _, s := range out.Successful {
+			done = append(done, s.Id)
+		}
+		failed = out.Failed
+	}
+	errs := batchResults("SendMessageBatch", len(entries), err, done, failed)
+	for i, err := range errs {
+		var e *EntryError
+		if errors.As(err, &e) && e.SenderFault {
+			errs[i] = handlers.Permanent(e)
+		}
+	}
+	return errs
+}
+
+// batchResults returns the result of each of the n entries of a batch call op from its
+// answer: the call's error callErr for all of them, else nil for the ids in done, an
+// *EntryError for those failed, and an error for an entry it names in neither.
+func batchResults(op string, n int, callErr error, done []*string, failed []types.BatchResultErrorEntry) []error {
+	errs := make([]error, n)
+	if callErr != nil {
+		callErr = fmt.Errorf("%s of %d messages: %w", op, n, callErr)
 		for i := range errs {
-			errs[i] = err
+			errs[i] = callErr
 		}
 		return errs
 	}
-	sent := make([]bool, len(entries))
-	for _, s := range out.Successful {
-		if i, ok := entryIndex(s.Id, len(entries)); ok {
-			sent[i] = true
+	ok := make([]bool, n)
+	for _, id := range done {
+		if i, in := entryIndex(id, n); in {
+			ok[i] = true
 		}
 	}
-	for _, f := range out.Failed {
-		i, ok := entryIndex(f.Id, len(entries))
-		if !ok {
-			continue
-		}
-		e := &EntryError{Code: aws.ToString(f.Code), Message: aws.ToString(f.Message), SenderFault: f.SenderFault}
-		if f.SenderFault {
-			errs[i] = handlers.Permanent(e)
-		} else {
-			errs[i] = e
+	for _, f := range failed {
+		if i, in := entryIndex(f.Id, n); in {
+			errs[i] = &EntryError{Code: aws.ToString(f.Code), Message: aws.ToString(f.Message), SenderFault: f.SenderFault}
 		}
 	}
 	for i := range errs {
-		if errs[i] == nil && !sent[i] {
-			errs[i] = errors.New("SendMessageBatch reported neither its success nor its failure")
+		if errs[i] == nil && !ok[i] {
+			errs[i] = fmt.Errorf("%s reported neither its success nor its failure", op)
 		}
 	}
 	return errs

@@ -319,32 +319,16 @@ func (s *Subscriber) deleteBatch(ctx context.Context, receipts []string) []error
 	for i, r := range receipts {
 		entries[i] = types.DeleteMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), ReceiptHandle: aws.String(r)}
 	}
-	errs := make([]error, len(receipts))
 	out, err := s.client.DeleteMessageBatch(ctx, &sqs.DeleteMessageBatchInput{QueueUrl: aws.String(queueURL), Entries: entries})
-	if err != nil {
-		err = fmt.Errorf("DeleteMessageBatch of %d messages: %w", len(receipts), err)
-		for i := range errs {
-			errs[i] = err
+	var done []*string
+	var failed []types.BatchResultErrorEntry
+	if err == nil {
+		for _, d := range out.Successful {
+			done = append(done, d.Id)
 		}
-		return errs
+		failed = out.Failed
 	}
-	deleted := make([]bool, len(receipts))
-	for _, d := range out.Successful {
-		if i, ok := entryIndex(d.Id, len(receipts)); ok {
-			deleted[i] = true
-		}
-	}
-	for _, f := range out.Failed {
-		if i, ok := entryIndex(f.Id, len(receipts)); ok {
-			errs[i] = &EntryError{Code: aws.ToString(f.Code), Message: aws.ToString(f.Message), SenderFault: f.SenderFault}
-		}
-	}
-	for i := range errs {
-		if errs[i] == nil && !deleted[i] {
-			errs[i] = errors.New("DeleteMessageBatch reported neither its success nor its failure")
-		}
-	}
-	return errs
+	return batchResults("DeleteMessageBatch", len(receipts), err, done, failed)
 }
 
 // keepHidden hides m for another visibility timeout.
