@@ -19,7 +19,7 @@ import (
 // is nacked to be redelivered; the flow, not the bus, bounds what is in flight. As with
 // gochannel, a message of a topic no one subscribes to is dropped: the last stage's.
 type bus struct {
-	mu     sync.Mutex
+	mu     sync.RWMutex // over topics, which only Subscribe and its end change
 	topics map[string]*subscription
 	closed chan struct{}
 	once   sync.Once
@@ -51,9 +51,9 @@ func (b *bus) Publish(topic string, msgs ...*message.Message) error {
 		return fmt.Errorf("publish to %s: %w", topic, errBusClosed)
 	default:
 	}
-	b.mu.Lock()
+	b.mu.RLock()
 	sub := b.topics[topic]
-	b.mu.Unlock()
+	b.mu.RUnlock()
 	if sub == nil {
 		return nil
 	}
