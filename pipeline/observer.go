@@ -1,9 +1,12 @@
 package pipeline
 
 import (
+	"errors"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
+
+	"github.com/apigw-pusher/apigw-pusher/handlers"
 )
 
 // Observer learns what the pipeline does, as it happens, for metrics: a long broadcast
@@ -108,4 +111,16 @@ func (o observers) BreakerChanged(open bool) {
 	for _, x := range o {
 		x.BreakerChanged(open)
 	}
+}
+
+// PostResult names what a post's outcome err, as Observer.Posted reports it, was for
+// metrics: "delivered", "gone" (handlers.ErrGone) or "error".
+func PostResult(err error) string {
+	switch {
+	case err == nil:
+		return "delivered"
+	case errors.Is(err, handlers.ErrGone):
+		return "gone"
+	}
+	return "error"
 }

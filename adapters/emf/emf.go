@@ -8,7 +8,6 @@ package emf
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -19,7 +18,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/apigw-pusher/apigw-pusher/handlers"
 	"github.com/apigw-pusher/apigw-pusher/pipeline"
 )
 
@@ -126,13 +124,7 @@ func (m *Metrics) ParkFailed(stage string, _ error) {
 
 // Posted implements pipeline.Observer.
 func (m *Metrics) Posted(took time.Duration, err error) {
-	result := "delivered"
-	switch {
-	case errors.Is(err, handlers.ErrGone):
-		result = "gone"
-	case err != nil:
-		result = "error"
-	}
+	result := pipeline.PostResult(err)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	values := m.latency[result]

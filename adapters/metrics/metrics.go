@@ -5,7 +5,6 @@
 package metrics
 
 import (
-	"errors"
 	"net/http"
 	"time"
 
@@ -15,7 +14,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/apigw-pusher/apigw-pusher/handlers"
 	"github.com/apigw-pusher/apigw-pusher/pipeline"
 )
 
@@ -137,12 +135,6 @@ func (m *Metrics) Parked(stage string, class pipeline.Class) {
 
 // Posted implements pipeline.Observer.
 func (m *Metrics) Posted(took time.Duration, err error) {
-	result := "delivered"
-	switch {
-	case errors.Is(err, handlers.ErrGone):
-		result = "gone"
-	case err != nil:
-		result = "error"
-	}
+	result := pipeline.PostResult(err)
 	m.postLatency.WithLabelValues(result).Observe(took.Seconds())
 }

@@ -144,6 +144,14 @@ func runReplaySend(ctx context.Context, args []string, stdout, stderr io.Writer,
 		send.Progress = replay.NewProgress(f, logger, 5*time.Second)
 	}
 
+	// build validates the settings of pusher serve's queues and table, and assembles
+	// what a replay through them needs.
+	build := func() (*replay.Service, func(), error) {
+		if err := rf.cfg.Validate(); err != nil {
+			return nil, nil, err
+		}
+		return pusher.BuildReplay(ctx, rf.cfg, o, logger)
+	}
 	var q replay.Queue
 	var r replay.Replayer
 	switch {
@@ -165,10 +173,7 @@ func runReplaySend(ctx context.Context, args []string, stdout, stderr io.Writer,
 			if rf.cfg.QueueURL == "" {
 				return errors.New("NOTIFICATIONS_QUEUE_URL is not set: where --to queue sends the requests")
 			}
-			if err := rf.cfg.Validate(); err != nil {
-				return err
-			}
-			svc, cleanup, err := pusher.BuildReplay(ctx, rf.cfg, o, logger)
+			svc, cleanup, err := build()
 			if err != nil {
 				return err
 			}
@@ -176,10 +181,7 @@ func runReplaySend(ctx context.Context, args []string, stdout, stderr io.Writer,
 			q, r = svc.Queue, svc.Forwarder
 		}
 	default:
-		if err := rf.cfg.Validate(); err != nil {
-			return err
-		}
-		svc, cleanup, err := pusher.BuildReplay(ctx, rf.cfg, o, logger)
+		svc, cleanup, err := build()
 		if err != nil {
 			return err
 		}
