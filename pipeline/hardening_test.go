@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -15,6 +17,7 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
 
+	"github.com/apigw-pusher/apigw-pusher/adapters/intake"
 	"github.com/apigw-pusher/apigw-pusher/adapters/memory"
 	"github.com/apigw-pusher/apigw-pusher/handlers"
 	"github.com/apigw-pusher/apigw-pusher/pipeline"
@@ -415,6 +418,42 @@ func TestResolveRetriesWhileItGetsOn(t *testing.T) {
 	for id, frames := range gw.received() {
 		if len(frames) != 1 {
 			t.Errorf("%s received %d frames", id, len(frames))
+		}
+	}
+}
+
+// TestStopFinishesTakenRequests stops the pipeline right after a source handed it a
+// request (the dev intake answers 202 at that moment, and has no queue to redeliver
+// from): the request is still delivered and acknowledged, not refused as "stopping".
+func TestStopFinishesTakenRequests(t *testing.T) {
+	for i := range 100 {
+		gw := newGateway()
+		store := memory.NewStore(0)
+		_ = store.AddConnection(t.Context(), conn("alice", "c1"))
+		p, err := pipeline.New(pipeline.Config{}, store, gw, memory.NewPoisonQueue(), slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatal(err)
+		}
+		in := intake.New(slog.New(slog.DiscardHandler))
+		p.AddSource("intake", in, intake.Topic)
+		mux := http.NewServeMux()
+		in.Register(mux)
+
+		ctx, stop := context.WithCancel(t.Context())
+		done := make(chan error)
+		go func() { done <- p.Run(ctx) }()
+		<-p.Running()
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/notifications", strings.NewReader(`{"data":1}`)))
+		stop() // the request was taken: Run must finish it before it returns
+		if err := <-done; err != nil {
+			t.Fatalf("run %d: %v", i, err)
+		}
+		if rec.Code != http.StatusAccepted {
+			t.Fatalf("run %d: POST answered %d", i, rec.Code)
+		}
+		if got := gw.received()["c1"]; len(got) != 1 {
+			t.Fatalf("run %d: the accepted request was delivered %d times, want once", i, len(got))
 		}
 	}
 }

@@ -179,8 +179,11 @@ func (p *Pipeline) sourceRouter() (*message.Router, error) {
 	}
 	r.AddPlugin(p.plugins...)
 	for _, s := range p.sources {
+		// A message the router took from a source is admitted even once Run's context
+		// is done: the source may have let go of it (the dev intake answered 202), and
+		// closing the router waits for it.
 		r.AddConsumerHandler(s.name, s.topic, s.sub, func(msg *message.Message) error {
-			_, err := p.Process(msg.Context(), msg)
+			_, err := p.process(msg.Context(), msg)
 			return err
 		})
 	}
@@ -218,6 +221,13 @@ func (p *Pipeline) topicAfter(stage string) string { return "after-" + stage }
 // or ctx is done, and logs its outcome in one line. It returns an error when the request
 // is not settled: its source should then redeliver it.
 func (p *Pipeline) Process(ctx context.Context, src *message.Message) (Result, error) {
+	if !p.isRunning() {
+		return Result{}, fmt.Errorf("process %s: %w", src.UUID, ErrNotRunning)
+	}
+	return p.process(ctx, src)
+}
+
+func (p *Pipeline) process(ctx context.Context, src *message.Message) (Result, error) {
 	req := message.NewMessage(watermill.NewUUID(), src.Payload)
 	corr := middleware.MessageCorrelationID(src)
 	if corr == "" {
@@ -233,6 +243,9 @@ func (p *Pipeline) Process(ctx context.Context, src *message.Message) (Result, e
 // back to post, for its one connection only. Its correlation id and attempts are carried
 // on: if it fails again, the stage parks it again with its attempts counted on.
 func (p *Pipeline) Replay(ctx context.Context, parked *message.Message) (Result, error) {
+	if !p.isRunning() {
+		return Result{}, fmt.Errorf("replay %s: %w", parked.UUID, ErrNotRunning)
+	}
 	at := parked.Metadata.Get(middleware.PoisonedHandlerKey)
 	if at == "intake" { // refused before the pipeline: the request itself
 		at = StageDecode
@@ -262,7 +275,7 @@ func (p *Pipeline) Replay(ctx context.Context, parked *message.Message) (Result,
 // retried nor parked, and reports the request unsettled, for its source to redeliver.
 func (p *Pipeline) admit(ctx context.Context, msg *message.Message, topic string) (Result, error) {
 	corr := middleware.MessageCorrelationID(msg)
-	if !p.isRunning() {
+	if p.work.Err() != nil {
 		return Result{}, fmt.Errorf("admit %s: %w", corr, ErrNotRunning)
 	}
 	select {
