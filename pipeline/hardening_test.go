@@ -457,3 +457,87 @@ func TestStopFinishesTakenRequests(t *testing.T) {
 		}
 	}
 }
+
+// TestIntakeParksWhatItCannotSettle: a request the dev intake answered 202 has no queue
+// to come back from, so when the pipeline cannot settle it (its deadline passes while
+// the gateway hangs, or the pusher stops first) the intake parks it whole, with its
+// reason, and a replay delivers it.
+func TestIntakeParksWhatItCannotSettle(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		cfg  pipeline.Config
+		stop bool // stop the pipeline while the post hangs
+	}{
+		{"deadline passes", pipeline.Config{RequestTimeout: 300 * time.Millisecond}, false},
+		{"stopped first", pipeline.Config{CloseTimeout: 200 * time.Millisecond}, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var hang atomic.Bool
+			hang.Store(true)
+			gw := newGateway()
+			poster := gatewayFunc(func(ctx context.Context, id string, frame []byte) error {
+				if hang.Load() {
+					<-ctx.Done()
+					return ctx.Err()
+				}
+				return gw.PostToConnection(ctx, id, frame)
+			})
+			store := memory.NewStore(0)
+			_ = store.AddConnection(t.Context(), conn("alice", "c1"))
+			poison := memory.NewPoisonQueue()
+			p, err := pipeline.New(tt.cfg, store, poster, poison, slog.New(slog.DiscardHandler))
+			if err != nil {
+				t.Fatal(err)
+			}
+			in := intake.New(slog.New(slog.DiscardHandler))
+			in.Poison = poison
+			p.AddSource("intake", in, intake.Topic)
+			mux := http.NewServeMux()
+			in.Register(mux)
+			ctx, stop := context.WithCancel(t.Context())
+			done := make(chan error, 1)
+			go func() { done <- p.Run(ctx) }()
+			var stopped error
+			stopOnce := sync.OnceFunc(func() {
+				stop()
+				stopped = <-done
+			})
+			t.Cleanup(stopOnce)
+			<-p.Running()
+
+			const body = `{"users":["alice"],"data":1}`
+			rec := httptest.NewRecorder()
+			mux.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/notifications", strings.NewReader(body)))
+			if rec.Code != http.StatusAccepted {
+				t.Fatalf("POST answered %d", rec.Code)
+			}
+			if tt.stop {
+				stopOnce()
+				if stopped != nil {
+					t.Fatalf("run: %v", stopped)
+				}
+				_ = in.Close()
+				if err := in.Wait(within(t, 10*time.Second)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			eventually(t, "the request is parked", func() bool { return len(poison.Messages()) == 1 })
+			parked := poison.Messages()[0]
+			if string(parked.Payload) != body || parked.Metadata.Get(middleware.PoisonedHandlerKey) != "intake" ||
+				!strings.Contains(parked.Metadata.Get(middleware.ReasonForPoisonedKey), "not settled") {
+				t.Fatalf("parked %q at %q because %q; want the request, at intake, not settled", parked.Payload,
+					parked.Metadata.Get(middleware.PoisonedHandlerKey), parked.Metadata.Get(middleware.ReasonForPoisonedKey))
+			}
+			if tt.stop {
+				return // the pipeline that would replay it is gone
+			}
+			hang.Store(false)
+			if _, err := p.Replay(within(t, 10*time.Second), parked); err != nil {
+				t.Fatalf("replay: %v", err)
+			}
+			if got := gw.received()["c1"]; len(got) != 1 || got[0] != "1" {
+				t.Errorf("after the replay alice got %q, want one frame 1", got)
+			}
+		})
+	}
+}

@@ -30,15 +30,18 @@ const MaxBodyBytes = 256 * 1024
 // Intake is a message.Subscriber fed by HTTP. A POST is answered 202 once the pipeline
 // has taken the request, so a request answered 202 is in the pipeline's hands.
 type Intake struct {
-	// Poison, when set, parks a body that is not JSON (stage "intake") besides
-	// answering 400, as the pipeline parks every other malformed request. A body it
-	// fails to park is answered 503, so that its sender keeps it.
+	// Poison, when set, parks (stage "intake") a body that is not JSON, besides
+	// answering 400, as the pipeline parks every other malformed request; a body it
+	// fails to park is answered 503, so that its sender keeps it. It also parks a
+	// request answered 202 that the pipeline could not settle (its deadline passed, or
+	// the pusher stopped first): no queue would deliver it again.
 	Poison message.Publisher
 	// PoisonTopic is the topic Poison is published to; default "poison".
 	PoisonTopic string
 
-	logger *slog.Logger
-	out    chan *message.Message
+	logger   *slog.Logger
+	out      chan *message.Message
+	watching sync.WaitGroup // a watch per request handed out and not yet settled
 
 	mu        sync.RWMutex // held for reading while sending on out, for writing to close it
 	closing   chan struct{}
@@ -78,7 +81,7 @@ func (in *Intake) post(w http.ResponseWriter, r *http.Request) {
 	middleware.SetCorrelationID(corr, msg)
 	if !json.Valid(body) {
 		reason := "body is not JSON"
-		if err := in.park(msg, reason); err != nil {
+		if err := in.park(msg, handlers.Permanent(errors.New(reason))); err != nil {
 			// Not parked: say so, so that the sender keeps the request rather than
 			// believe it is in the poison queue.
 			in.logger.Error("park a body that is not JSON", "message_id", msg.UUID, "error", err)
@@ -95,11 +98,11 @@ func (in *Intake) post(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusAccepted, map[string]string{"message_id": msg.UUID})
 }
 
-func (in *Intake) park(msg *message.Message, reason string) error {
+func (in *Intake) park(msg *message.Message, reason error) error {
 	if in.Poison == nil {
 		return nil
 	}
-	pipeline.MarkParked(msg, "intake", handlers.Permanent(errors.New(reason)))
+	pipeline.MarkParked(msg, "intake", reason)
 	topic := in.PoisonTopic
 	if topic == "" {
 		topic = "poison"
@@ -126,17 +129,44 @@ func (in *Intake) hand(ctx context.Context, msg *message.Message) error {
 	case <-ctx.Done():
 		return fmt.Errorf("hand request %s to the pipeline: %w", msg.UUID, ctx.Err())
 	}
+	in.watching.Add(1) // under mu: Close, then Wait, sees every Add
 	go in.watch(msg)
 	return nil
 }
 
-// watch logs a request the pipeline could not settle: with no queue behind it, the
-// dev intake cannot redeliver it.
+// errUnsettled is the reason a request answered 202 is parked with.
+var errUnsettled = errors.New("request not settled: its deadline passed or the pusher stopped first (its log line says which)")
+
+// watch parks a request the pipeline could not settle: with no queue behind it, the
+// intake cannot have it delivered again, and a replay sends it back whole.
 func (in *Intake) watch(msg *message.Message) {
+	defer in.watching.Done()
 	select {
 	case <-msg.Acked():
 	case <-msg.Nacked():
-		in.logger.Error("request not settled and not redeliverable", "message_id", msg.UUID)
+		if in.Poison == nil {
+			in.logger.Error("request not settled, and no poison queue to park it", "message_id", msg.UUID)
+			return
+		}
+		if err := in.park(msg.Copy(), errUnsettled); err != nil {
+			in.logger.Error("request not settled, and parking it failed", "message_id", msg.UUID, "error", err)
+		}
+	}
+}
+
+// Wait waits until every request handed out is settled, or parked when it could not
+// be, or ctx is done. Call it after Close, once the pipeline has stopped.
+func (in *Intake) Wait(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() {
+		in.watching.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("wait for the requests handed out: %w", ctx.Err())
 	}
 }
 

@@ -184,11 +184,13 @@ func (d *Pusher) replay(w http.ResponseWriter, r *http.Request) {
 }
 
 // Run serves until ctx is done, then stops taking requests, lets the admitted ones
-// settle (the gateway keeps serving meanwhile), and closes the connections.
+// settle (the gateway keeps serving meanwhile) or parks those that do not, and closes
+// the connections.
 func (d *Pusher) Run(ctx context.Context) error {
 	srv := httpserve.Start(d.Listener, d.Handler())
 	err := d.Pipeline.Run(ctx)
 	closeCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	return errors.Join(err, d.Gateway.Close(closeCtx), srv.Stop(closeCtx))
+	_ = d.Intake.Close()
+	return errors.Join(err, d.Intake.Wait(closeCtx), d.Gateway.Close(closeCtx), srv.Stop(closeCtx))
 }
