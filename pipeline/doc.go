@@ -56,8 +56,9 @@
 //
 // A request's messages carry its context, which ends at RequestTimeout, when the
 // caller of Process gives up (the Lambda function's deadline margin) or when the
-// pipeline stops. Then its work is cut: not retried, not parked (it is redelivered,
-// never both), its admission freed at once, and nothing it does later counts.
+// pipeline stops. Then its work is cut: not retried, not parked (it is redelivered;
+// only a park already being sent then can leave a delivery both parked and
+// redelivered), its admission freed at once, and nothing it does later counts.
 //
 // # Failures
 //
