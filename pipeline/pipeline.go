@@ -261,7 +261,8 @@ func (p *Pipeline) Replay(ctx context.Context, parked *message.Message) (Result,
 	msg := message.NewMessage(watermill.NewUUID(), parked.Payload)
 	for k, v := range parked.Metadata {
 		switch k {
-		case middleware.ReasonForPoisonedKey, middleware.PoisonedHandlerKey, middleware.PoisonedTopicKey, middleware.PoisonedSubscriberKey:
+		case middleware.ReasonForPoisonedKey, middleware.PoisonedHandlerKey, middleware.PoisonedTopicKey, middleware.PoisonedSubscriberKey,
+			stalledKey: // a replay's retries are bounded afresh; its attempts are counted on
 		default:
 			msg.Metadata.Set(k, v)
 		}
