@@ -219,7 +219,8 @@ func (p *Pipeline) topicAfter(stage string) string { return "after-" + stage }
 
 // Process admits one request message, waits until everything derived from it is settled
 // or ctx is done, and logs its outcome in one line. It returns an error when the request
-// is not settled: its source should then redeliver it.
+// is not settled: its source should then redeliver it. Before Run, and once Run's
+// context is done, it admits nothing and returns ErrNotRunning.
 func (p *Pipeline) Process(ctx context.Context, src *message.Message) (Result, error) {
 	if !p.isRunning() {
 		return Result{}, fmt.Errorf("process %s: %w", src.UUID, ErrNotRunning)
@@ -227,6 +228,8 @@ func (p *Pipeline) Process(ctx context.Context, src *message.Message) (Result, e
 	return p.process(ctx, src)
 }
 
+// process is Process without the check: a message a source's router has taken is
+// admitted while Run stops.
 func (p *Pipeline) process(ctx context.Context, src *message.Message) (Result, error) {
 	req := message.NewMessage(watermill.NewUUID(), src.Payload)
 	corr := middleware.MessageCorrelationID(src)
