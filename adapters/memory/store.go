@@ -292,14 +292,7 @@ func (s *Store) ScanSegment(ctx context.Context, segment, total int, cursor stri
 func (s *Store) segmentPageAfter(after handlers.Connection, hasCursor bool, segment, total int) (page []handlers.Connection, last handlers.Connection, more bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	i := 0
-	if hasCursor {
-		var found bool
-		if i, found = slices.BinarySearchFunc(s.sorted, after, compare); found {
-			i++
-		}
-	}
-	for ; i < len(s.sorted); i++ {
+	for i := s.indexAfter(after, hasCursor); i < len(s.sorted); i++ {
 		c := s.sorted[i]
 		if SegmentOf(c.ConnectionID, total) != segment {
 			continue
@@ -322,12 +315,19 @@ func SegmentOf(connectionID string, total int) int {
 func (s *Store) pageAfter(after handlers.Connection, hasCursor bool) []handlers.Connection {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	i := 0
-	if hasCursor {
-		var found bool
-		if i, found = slices.BinarySearchFunc(s.sorted, after, compare); found {
-			i++
-		}
-	}
+	i := s.indexAfter(after, hasCursor)
 	return slices.Clone(s.sorted[i:min(i+s.pageSize, len(s.sorted))])
+}
+
+// indexAfter returns the index in s.sorted of the first connection after after, or 0
+// without a cursor. The caller holds s.mu.
+func (s *Store) indexAfter(after handlers.Connection, hasCursor bool) int {
+	if !hasCursor {
+		return 0
+	}
+	i, found := slices.BinarySearchFunc(s.sorted, after, compare)
+	if found {
+		i++
+	}
+	return i
 }
