@@ -14,7 +14,11 @@ const emptyHash = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b
 //
 // A frame is known by where it lives and its length, which is sound because a frame is
 // never changed once posted (handlers.Fanout shares one among all deliveries) and the
-// cache holds every frame it remembers, so none other can take its place in memory. It
+// cache holds every frame it remembers, so none other can take its place in memory. A
+// slice of a posted frame that aliases it (shorter, or starting further in) has a key
+// of its own over bytes that did not change; an append to a frame must not write into
+// the array it shares, which is why pipeline.MapFrames hands a stage its frame with no
+// spare capacity: an append there copies. It
 // forgets everything once it holds more than maxFrames frames or maxBytes bytes: a stage
 // that makes a frame per connection only costs a map insert per post.
 type frameHashes struct {

@@ -7,6 +7,14 @@
 // per-call middleware stack costs about twice the POST itself; and it hashes a frame once,
 // however many connections it is posted to (see frameHashes). BenchmarkPostToConnection
 // compares the two.
+//
+// Like the SDK's retryer, it corrects its signing time for the gateway's clock and
+// refreshes expired credentials (see signingClock): a call whose signature the gateway
+// refuses is made once more, corrected, inside PostToConnection. That one retry is made
+// here rather than left to the pipeline because only the Poster can correct it, and at
+// once: a whole broadcast signed by a skewed clock is refused together, and waiting out
+// the pipeline's backoff would only delay it; a refusal the correction does not pass is
+// returned as a transient error, for the pipeline to retry and its breaker to count.
 package apigw
 
 import (
@@ -19,6 +27,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -37,16 +46,21 @@ const maxErrorBody = 4 << 10
 
 // Poster sends frames to connections through the Management API. It is safe for
 // concurrent use. The caller's context bounds a call: the pipeline's PostTimeout does.
-// It does not retry: the pipeline does.
+// It retries only a refused signature, once, corrected: the pipeline retries the rest.
 type Poster struct {
 	client *awshttp.BuildableClient
 	// connections is the endpoint's URL of the connections, ending in "/@connections/".
 	connections string
 	// creds is nil for a gateway that checks no signature.
-	creds  aws.CredentialsProvider
-	signer *v4.Signer
-	region string
-	hashes frameHashes
+	creds aws.CredentialsProvider
+	// cache is creds when it is a cache, which a refused signature invalidates, one
+	// refresh at a time.
+	cache      *aws.CredentialsCache
+	refreshing sync.Mutex
+	signer     *v4.Signer
+	region     string
+	clock      signingClock
+	hashes     frameHashes
 }
 
 var _ handlers.Poster = (*Poster)(nil)
@@ -74,8 +88,10 @@ func New(awsCfg aws.Config, cfg Config) (*Poster, error) {
 	case aws.IsCredentialsProvider(creds, (*aws.AnonymousCredentials)(nil)):
 	case aws.IsCredentialsProvider(creds, (*aws.CredentialsCache)(nil)):
 		p.creds = creds
+		p.cache, _ = creds.(*aws.CredentialsCache)
 	default:
-		p.creds = aws.NewCredentialsCache(creds)
+		p.cache = aws.NewCredentialsCache(creds)
+		p.creds = p.cache
 	}
 	if p.creds != nil && p.region == "" {
 		return nil, errors.New("apigw: no region to sign for (AWS_REGION)")
@@ -87,7 +103,9 @@ func New(awsCfg aws.Config, cfg Config) (*Poster, error) {
 // wrapping handlers.ErrGone for a connection the gateway no longer knows, one wrapping
 // handlers.ErrThrottled for a post the gateway throttled (429), a
 // handlers.PermanentError for a post no retry can pass (no frame, too large, forbidden,
-// any other 4xx but 408 and 429), and any other error as it is, to be retried.
+// any other 4xx but 408, 429 and a refused signature), and any other error as it is, to
+// be retried: 5xx, 408, no answer, and a signature or token still refused after the
+// corrected retry.
 func (p *Poster) PostToConnection(ctx context.Context, connectionID string, frame []byte) error {
 	if len(frame) == 0 {
 		return fmt.Errorf("post to connection %s: %w", connectionID, handlers.Permanent(errors.New("no frame")))
@@ -106,41 +124,72 @@ func (p *Poster) DeleteConnection(ctx context.Context, connectionID string) erro
 	return nil
 }
 
-// call makes one signed call on a connection and classifies its failure.
+// call makes a signed call on a connection, once more if the gateway refused it for a
+// reason a corrected clock or fresh credentials remove, and classifies its failure.
 func (p *Poster) call(ctx context.Context, method, connectionID string, body []byte) error {
+	refused, err := p.attempt(ctx, method, connectionID, body, true)
+	if refused != nil && refused.retry {
+		refused, err = p.attempt(ctx, method, connectionID, body, false)
+	}
+	switch {
+	case err != nil:
+		return err
+	case refused != nil:
+		return classify(refused.Error)
+	}
+	return nil
+}
+
+// refusal is the gateway's answer to an attempt it refused, and whether the Poster
+// corrected what made it refuse, for one more attempt.
+type refusal struct {
+	*Error
+	retry bool
+}
+
+// attempt makes one signed call; when correct is set and the gateway refuses the
+// signature, it corrects the clock or credentials for a retry (see Poster.corrected).
+// It returns the gateway's refusal, or the error of a call that got no answer.
+func (p *Poster) attempt(ctx context.Context, method, connectionID string, body []byte, correct bool) (*refusal, error) {
 	// The id is escaped as the SDK escapes it ('=' too), and the signer escapes the path
 	// once more for the canonical request, as SigV4 wants for every service but S3.
 	req, err := http.NewRequestWithContext(ctx, method, p.connections+httpbinding.EscapePath(connectionID, true), bytes.NewReader(body))
 	if err != nil {
-		return handlers.Permanent(err)
+		return nil, handlers.Permanent(err)
 	}
+	var signed signature
 	if p.creds != nil {
-		if err := p.sign(ctx, req, body); err != nil {
-			return err
+		if signed, err = p.sign(ctx, req, body); err != nil {
+			return nil, err
 		}
 	}
 	resp, err := p.client.Do(req)
 	if err != nil {
-		return err // the network or the context: retried
+		return nil, err // the network or the context: retried
 	}
+	at := time.Now()
 	defer resp.Body.Close()
 	if resp.StatusCode/100 == 2 {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorBody))
-		return nil
+		return nil, nil
 	}
-	return classify(responseError(resp))
+	r := &refusal{Error: responseError(resp)}
+	r.retry = correct && p.corrected(ctx, r.Error, signed, resp.Header.Get("Date"), at)
+	return r, nil
 }
 
-// sign signs req, whose body is body, with SigV4 for execute-api.
-func (p *Poster) sign(ctx context.Context, req *http.Request, body []byte) error {
+// sign signs req, whose body is body, with SigV4 for execute-api, at the gateway's time
+// as the signing clock knows it, and returns what it signed with.
+func (p *Poster) sign(ctx context.Context, req *http.Request, body []byte) (signature, error) {
 	creds, err := p.creds.Retrieve(ctx)
 	if err != nil {
-		return fmt.Errorf("retrieve credentials: %w", err)
+		return signature{}, fmt.Errorf("retrieve credentials: %w", err)
 	}
-	if err := p.signer.SignHTTP(ctx, creds, req, p.hashes.of(body), signingName, p.region, time.Now()); err != nil {
-		return fmt.Errorf("sign: %w", err)
+	s := signature{skew: p.clock.offset(), creds: creds}
+	if err := p.signer.SignHTTP(ctx, creds, req, p.hashes.of(body), signingName, p.region, time.Now().Add(s.skew)); err != nil {
+		return signature{}, fmt.Errorf("sign: %w", err)
 	}
-	return nil
+	return s, nil
 }
 
 // Error is the Management API's answer to a call it refused.
@@ -205,6 +254,8 @@ func classify(e *Error) error {
 		return fmt.Errorf("%w: %w", handlers.ErrGone, e)
 	case s == http.StatusTooManyRequests:
 		return fmt.Errorf("%w: %w", handlers.ErrThrottled, e)
+	case signingRefused(e):
+		return e // still refused after the corrected retry: the credentials may yet be renewed
 	case s >= 400 && s < 500 && s != http.StatusRequestTimeout:
 		return handlers.Permanent(e) // 413 too large, 403 forbidden, 400 bad request…
 	default: // 5xx, 408 and anything else

@@ -5,10 +5,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -27,27 +29,66 @@ var testCreds = aws.Credentials{AccessKeyID: "AKIDEXAMPLE", SecretAccessKey: "wJ
 // verifyingAPI is a Management API that checks SigV4 as AWS does: it signs what it
 // received again, with the credentials it knows, the region, service and time the
 // Authorization header names, and the SHA-256 of the body it read, and answers 403
-// unless the signatures match. Its frames are the bodies it accepted.
+// unless the signatures match, the signing time is within five minutes of its clock
+// and the session token has not expired; its refusals are worded as API Gateway's.
+// Its frames are the bodies it accepted.
 type verifyingAPI struct {
-	mu     sync.Mutex
-	frames []string
+	// ahead is how far its clock runs ahead of the test's; negative for behind.
+	ahead time.Duration
+	// expired are the session tokens it answers ExpiredTokenException to.
+	expired map[string]bool
+
+	mu      sync.Mutex
+	frames  []string
+	refused []string // the messages of its refusals
 }
 
+// sigV4Format is the format of SigV4's times (X-Amz-Date).
+const sigV4Format = "20060102T150405Z"
+
 func (v *verifyingAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	now := time.Now().Add(v.ahead).UTC()
+	w.Header().Set("Date", now.Format(http.TimeFormat))
 	body, _ := io.ReadAll(r.Body)
-	if err := verify(r, body); err != nil {
-		w.Header().Set("X-Amzn-ErrorType", "ForbiddenException")
+	code, err := v.check(r, body, now)
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if err != nil {
+		v.refused = append(v.refused, err.Error())
+		w.Header().Set("X-Amzn-ErrorType", code)
 		w.WriteHeader(http.StatusForbidden)
 		fmt.Fprintf(w, `{"message":%q}`, err.Error())
 		return
 	}
-	v.mu.Lock()
 	v.frames = append(v.frames, string(body))
-	v.mu.Unlock()
 }
 
-// verify checks r's SigV4 signature over body.
-func verify(r *http.Request, body []byte) error {
+// check checks r's token, signing time and signature over body at the gateway's time
+// now, and returns the error type and message of a refusal.
+func (v *verifyingAPI) check(r *http.Request, body []byte, now time.Time) (string, error) {
+	if v.expired[r.Header.Get("X-Amz-Security-Token")] {
+		return "ExpiredTokenException", errors.New("The security token included in the request is expired")
+	}
+	at, err := time.Parse(sigV4Format, r.Header.Get("X-Amz-Date"))
+	if err != nil {
+		return "IncompleteSignatureException", fmt.Errorf("X-Amz-Date: %w", err)
+	}
+	switch earliest, latest := now.Add(-5*time.Minute), now.Add(5*time.Minute); {
+	case at.Before(earliest):
+		return "InvalidSignatureException", fmt.Errorf("Signature expired: %s is now earlier than %s (%s - 5 min.)",
+			at.Format(sigV4Format), earliest.Format(sigV4Format), now.Format(sigV4Format))
+	case at.After(latest):
+		return "InvalidSignatureException", fmt.Errorf("Signature not yet current: %s is still later than %s (%s + 5 min.)",
+			at.Format(sigV4Format), latest.Format(sigV4Format), now.Format(sigV4Format))
+	}
+	if err := verify(r, body, at); err != nil {
+		return "InvalidSignatureException", err
+	}
+	return "", nil
+}
+
+// verify checks r's SigV4 signature over body, signed at at.
+func verify(r *http.Request, body []byte, at time.Time) error {
 	auth := r.Header.Get("Authorization")
 	fields := map[string]string{}
 	for _, f := range strings.Split(strings.TrimPrefix(auth, "AWS4-HMAC-SHA256 "), ", ") {
@@ -57,10 +98,6 @@ func verify(r *http.Request, body []byte) error {
 	scope := strings.Split(fields["Credential"], "/") // AKID/date/region/service/aws4_request
 	if len(scope) != 5 || scope[0] != testCreds.AccessKeyID || scope[3] != "execute-api" {
 		return fmt.Errorf("credential scope %q", fields["Credential"])
-	}
-	at, err := time.Parse("20060102T150405Z", r.Header.Get("X-Amz-Date"))
-	if err != nil {
-		return fmt.Errorf("X-Amz-Date: %w", err)
 	}
 	again, _ := http.NewRequest(r.Method, "http://"+r.Host+r.URL.EscapedPath(), bytes.NewReader(body))
 	for _, h := range strings.Split(fields["SignedHeaders"], ";") {
@@ -73,9 +110,17 @@ func verify(r *http.Request, body []byte) error {
 		return err
 	}
 	if got, want := auth, again.Header.Get("Authorization"); got != want {
-		return fmt.Errorf("signature does not match: got %q, want %q", got, want)
+		return errors.New("The request signature we calculated does not match the signature you provided. " +
+			"Check your AWS Secret Access Key and signing method. Consult the service documentation for details.")
 	}
 	return nil
+}
+
+// taken returns the frames the gateway accepted and the messages of its refusals.
+func (v *verifyingAPI) taken() (frames, refused []string) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return slices.Clone(v.frames), slices.Clone(v.refused)
 }
 
 // TestSignature posts through the SDK's own client and through the Poster to a gateway
@@ -118,9 +163,8 @@ func TestSignature(t *testing.T) {
 	if err := p.DeleteConnection(context.Background(), "L0SM9cOFvHcCIhw="); err != nil {
 		t.Fatalf("delete: %v", err)
 	}
-	api.mu.Lock()
-	got := strings.Join(api.frames, "\n")
-	api.mu.Unlock()
+	frames, _ := api.taken()
+	got := strings.Join(frames, "\n")
 	if want := `{"from":"sdk"}` + strings.Repeat("\n"+string(shared), 20) + "\n" + string(own) + "\n"; got != want {
 		t.Errorf("the gateway took:\n%s\nwant:\n%s", got, want)
 	}
@@ -128,8 +172,13 @@ func TestSignature(t *testing.T) {
 	wrong := testCreds
 	wrong.SecretAccessKey = "not the secret"
 	bad := newPoster(t, aws.Config{Region: "eu-west-1", Credentials: credentials(wrong)}, apigw.Config{Endpoint: endpoint})
-	if err := bad.PostToConnection(context.Background(), "abc=", own); kind(err) != "permanent" || !strings.Contains(err.Error(), "ForbiddenException") {
-		t.Fatalf("post with a wrong secret: %s (%v), want a permanent ForbiddenException", kind(err), err)
+	// A refused signature is tried once more with the credentials refreshed, then left
+	// to the pipeline's retries and breaker: the secret may yet be rotated.
+	if err := bad.PostToConnection(context.Background(), "abc=", own); kind(err) != "transient" || !strings.Contains(err.Error(), "InvalidSignatureException") {
+		t.Fatalf("post with a wrong secret: %s (%v), want a transient InvalidSignatureException", kind(err), err)
+	}
+	if _, refused := api.taken(); len(refused) != 2 {
+		t.Errorf("the gateway refused %d calls with a wrong secret, want 2 (one corrected retry)", len(refused))
 	}
 }
 
@@ -150,7 +199,7 @@ func TestSignatureOfManyFrames(t *testing.T) {
 			t.Fatalf("post %d: %v", i, err)
 		}
 	}
-	if len(api.frames) != 200 {
-		t.Fatalf("the gateway took %d frames, want 200", len(api.frames))
+	if frames, _ := api.taken(); len(frames) != 200 {
+		t.Fatalf("the gateway took %d frames, want 200", len(frames))
 	}
 }
