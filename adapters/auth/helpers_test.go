@@ -87,7 +87,8 @@ func signHS256(t testing.TB, secret []byte, c jwt.MapClaims, headers map[string]
 	return s
 }
 
-// sign returns c signed with k, RS256 or ES256 as its key is, with its kid.
+// sign returns c signed with k, RS256 or ES256 as its key is, with its kid if it has
+// one.
 func sign(t testing.TB, k signingKey, c jwt.MapClaims) string {
 	t.Helper()
 	method := jwt.SigningMethod(jwt.SigningMethodRS256)
@@ -95,7 +96,9 @@ func sign(t testing.TB, k signingKey, c jwt.MapClaims) string {
 		method = jwt.SigningMethodES256
 	}
 	tok := jwt.NewWithClaims(method, c)
-	tok.Header["kid"] = k.kid
+	if k.kid != "" {
+		tok.Header["kid"] = k.kid
+	}
 	s, err := tok.SignedString(k.key)
 	if err != nil {
 		t.Fatal(err)

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"sync"
@@ -66,10 +67,24 @@ func newJWKSKeys(ctx context.Context, cfg VerifierConfig, client *http.Client) (
 	return k, nil
 }
 
+// errKeyNotFound is a token's key not found in the JWK set: its kid is unknown, or it
+// has none and the set holds no key.
+var errKeyNotFound = errors.New("no key in the JWK set for the token")
+
 // keyfuncCtx returns the jwt.Keyfunc that finds a token's key, fetching the set within
-// ctx when the key id is unknown.
+// ctx when the key id is unknown. A token without kid is tried with every key.
 func (k *jwksKeys) keyfuncCtx(ctx context.Context) jwt.Keyfunc {
-	return k.keyfunc.KeyfuncCtx(ctx)
+	find := k.keyfunc.KeyfuncCtx(ctx)
+	return func(token *jwt.Token) (any, error) {
+		key, err := find(token)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", errKeyNotFound, err)
+		}
+		if set, ok := key.(jwt.VerificationKeySet); ok && len(set.Keys) == 0 {
+			return nil, fmt.Errorf("%w: it has no kid and the set no key", errKeyNotFound)
+		}
+		return key, nil
+	}
 }
 
 // err returns the error of the last fetch, nil if it succeeded.

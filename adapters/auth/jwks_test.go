@@ -35,6 +35,7 @@ func TestJWKS(t *testing.T) {
 			{name: "unknown kid", key: unknown, want: handlers.CodeForbidden, reason: "signing key is unknown", fetches: 2},
 			{name: "unknown kid again, within the min refresh", key: unknown, want: handlers.CodeForbidden, reason: "signing key is unknown", fetches: 2},
 			{name: "known kid, not fetched", key: old, fetches: 2},
+			{name: "no kid: every key is tried", key: signingKey{key: keys.rsa1}, fetches: 2},
 		}},
 		{name: "the key rotates: the new kid is fetched and taken, the old one is gone", steps: []step{
 			{name: "old kid", key: old, fetches: 1},
@@ -48,6 +49,7 @@ func TestJWKS(t *testing.T) {
 		}},
 		{name: "the server is down from the start: unavailable", steps: []step{
 			{name: "known kid", before: func(s *jwksServer) { s.Close() }, key: old, want: handlers.CodeUnavailable, reason: "signing keys could not be fetched"},
+			{name: "no kid", key: signingKey{key: keys.rsa1}, want: handlers.CodeUnavailable, reason: "signing keys could not be fetched"},
 		}},
 	}
 	for _, tc := range cases {

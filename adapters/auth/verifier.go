@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"slices"
 
-	"github.com/MicahParks/keyfunc/v3"
 	"github.com/golang-jwt/jwt/v5"
 )
 
@@ -144,7 +143,7 @@ func (v *Verifier) keyfunc(ctx context.Context) jwt.Keyfunc {
 func (v *Verifier) refusal(token *jwt.Token, err error) *TokenError {
 	reason := "the token is invalid"
 	switch {
-	case errors.Is(err, keyfunc.ErrKeyfunc):
+	case errors.Is(err, errKeyNotFound):
 		if keysErr := v.keys.err(); keysErr != nil {
 			return &TokenError{Reason: "the token's signing keys could not be fetched", Err: fmt.Errorf("%w: %w", ErrKeysUnavailable, keysErr)}
 		}
