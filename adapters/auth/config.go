@@ -86,7 +86,8 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("user-scoped: pattern %q does not name %s: make it public", p, userPlaceholder))
 		}
 	}
-	if c.Token.Configured() {
+	// An issuer or audience without a key would be quietly ignored: say so instead.
+	if c.Token != (VerifierConfig{}) {
 		errs = append(errs, c.Token.Validate())
 	}
 	if c.HookURL != "" && !absoluteHTTP(c.HookURL) {
