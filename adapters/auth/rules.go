@@ -63,12 +63,13 @@ func (r *Rules) AuthorizeTopic(ctx context.Context, req handlers.TopicRequest) e
 		matchAny(compileAll(req.Grants), user, topic) {
 		return nil
 	}
-	why, unavailable := r.missed(req), false
-	switch allowed, reason, unknown := r.tokenAllows(ctx, req); {
-	case allowed:
+	why := r.missed(req)
+	allowed, reason, unavailable := r.tokenAllows(ctx, req)
+	if allowed {
 		return nil
-	case reason != "":
-		why, unavailable = append(why, reason), unavailable || unknown
+	}
+	if reason != "" {
+		why = append(why, reason)
 	}
 	if r.hook != nil {
 		verdict, reason := r.hook.ask(ctx, req)
