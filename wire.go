@@ -24,7 +24,7 @@ import (
 )
 
 // BuildDev builds `pusher dev` from cfg (already defaulted with dev.Defaults).
-func BuildDev(cfg dev.Config, opts custom.Options, logger *slog.Logger) (*dev.Pusher, func(), error) {
+func BuildDev(ctx context.Context, cfg dev.Config, opts custom.Options, logger *slog.Logger) (*dev.Pusher, func(), error) {
 	wire.Build(dev.Set)
 	return nil, nil, nil
 }

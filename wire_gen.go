@@ -25,7 +25,7 @@ import (
 // Injectors from wire.go:
 
 // BuildDev builds `pusher dev` from cfg (already defaulted with dev.Defaults).
-func BuildDev(cfg dev.Config, opts custom.Options, logger *slog.Logger) (*dev.Pusher, func(), error) {
+func BuildDev(ctx context.Context, cfg dev.Config, opts custom.Options, logger *slog.Logger) (*dev.Pusher, func(), error) {
 	address := cfg.Listen
 	listener, cleanup, err := httpserve.Listen(address)
 	if err != nil {
@@ -45,7 +45,7 @@ func BuildDev(cfg dev.Config, opts custom.Options, logger *slog.Logger) (*dev.Pu
 		cleanup()
 		return nil, nil, err
 	}
-	gateway, err := dev.NewGateway(cfg, store, logger)
+	gateway, err := dev.NewGateway(ctx, cfg, store, logger)
 	if err != nil {
 		cleanup()
 		return nil, nil, err
@@ -150,7 +150,7 @@ func BuildGateway(ctx context.Context, cfg gateway.Config, logger *slog.Logger) 
 		cleanup()
 		return nil, nil, err
 	}
-	localgatewayGateway, err := gateway.NewLocalGateway(cfg, store, logger)
+	localgatewayGateway, err := gateway.NewLocalGateway(ctx, cfg, store, logger)
 	if err != nil {
 		cleanup()
 		return nil, nil, err

@@ -160,7 +160,7 @@ func BenchmarkTopic(b *testing.B) {
 			for i := range n {
 				conn := handlers.Connection{UserID: fmt.Sprint("user-", i), ConnectionID: fmt.Sprint("conn-", i)}
 				_ = store.AddConnection(context.Background(), conn)
-				_ = store.Subscribe(context.Background(), conn, "news")
+				_ = store.Subscribe(context.Background(), conn, []string{"news"}, handlers.DefaultMaxTopics)
 			}
 			p, err := pipeline.New(pipeline.Config{}, store, &counter{}, memory.NewPoisonQueue(), slog.New(slog.DiscardHandler))
 			if err != nil {

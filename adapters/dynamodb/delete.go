@@ -57,7 +57,7 @@ func (s *Store) PruneConnections(ctx context.Context, conns []handlers.Connectio
 	} else {
 		gone = append(gone, lo.Map(old, func(c handlers.Connection, _ int) string { return c.ConnectionID })...)
 	}
-	errs = append(errs, s.forget(ctx, gone, false))
+	errs = append(errs, s.forget(ctx, gone, nil, false))
 	return errors.Join(errs...)
 }
 

@@ -287,6 +287,9 @@ func subscriptions(t *testing.T, client *ddb.Client, subs string) []subscription
 		for _, it := range out.Items {
 			var r subscription
 			r.topic = it["topic"].(*types.AttributeValueMemberS).Value
+			if strings.HasPrefix(r.topic, handlers.ReservedTopicPrefix) {
+				continue // a connection's record, not a subscription
+			}
 			r.conn = it["connection_id"].(*types.AttributeValueMemberS).Value
 			if u, ok := it["user_id"].(*types.AttributeValueMemberS); ok {
 				r.user = u.Value
@@ -316,11 +319,21 @@ func subscribedTo(rows []subscription) map[string][]string {
 	return out
 }
 
+// countItems returns the number of items in table, read strongly consistent.
+func countItems(t *testing.T, client *ddb.Client, table string) int {
+	t.Helper()
+	out, err := client.Scan(t.Context(), &ddb.ScanInput{TableName: aws.String(table), ConsistentRead: aws.Bool(true), Select: types.SelectCount})
+	if err != nil {
+		t.Fatalf("count the items of %s: %v", table, err)
+	}
+	return int(out.Count)
+}
+
 // subscribe subscribes c to each of topics, failing the test on an error.
 func subscribe(t *testing.T, s *dynamodb.Store, c handlers.Connection, topics ...string) {
 	t.Helper()
 	for _, topic := range topics {
-		if err := s.Subscribe(t.Context(), c, topic); err != nil {
+		if err := s.Subscribe(t.Context(), c, []string{topic}, handlers.DefaultMaxTopics); err != nil {
 			t.Fatalf("Subscribe(%v, %q): %v", c, topic, err)
 		}
 	}

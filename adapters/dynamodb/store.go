@@ -1,6 +1,7 @@
 package dynamodb
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strconv"
@@ -16,6 +17,8 @@ import (
 // API is the part of the DynamoDB client that a Store uses; *ddb.Client implements it.
 type API interface {
 	PutItem(ctx context.Context, in *ddb.PutItemInput, optFns ...func(*ddb.Options)) (*ddb.PutItemOutput, error)
+	GetItem(ctx context.Context, in *ddb.GetItemInput, optFns ...func(*ddb.Options)) (*ddb.GetItemOutput, error)
+	UpdateItem(ctx context.Context, in *ddb.UpdateItemInput, optFns ...func(*ddb.Options)) (*ddb.UpdateItemOutput, error)
 	DeleteItem(ctx context.Context, in *ddb.DeleteItemInput, optFns ...func(*ddb.Options)) (*ddb.DeleteItemOutput, error)
 	BatchWriteItem(ctx context.Context, in *ddb.BatchWriteItemInput, optFns ...func(*ddb.Options)) (*ddb.BatchWriteItemOutput, error)
 	Query(ctx context.Context, in *ddb.QueryInput, optFns ...func(*ddb.Options)) (*ddb.QueryOutput, error)
@@ -61,38 +64,60 @@ func New(client API, cfg Config) (*Store, error) {
 
 // AddConnection stores c with the time it connected (its ConnectedAt, or now) and, when
 // the config has a TTL, the time it expires (TTL from now); storing it again replaces
-// it. It is the $connect route's call, outside the pipeline: the client's own retryer
-// retries it.
+// it. With a subscriptions table, it first writes the connection's record there (see
+// Connection), which a failed write of the row takes back. It is the $connect route's
+// call, outside the pipeline: the client's own retryer retries it.
 func (s *Store) AddConnection(ctx context.Context, c handlers.Connection) error {
 	now := s.now()
-	connected := c.ConnectedAt
-	if connected.IsZero() {
-		connected = now
+	if c.ConnectedAt.IsZero() {
+		c.ConnectedAt = now
+	}
+	if s.cfg.SubscriptionsTable != "" {
+		if err := s.putRecord(ctx, c, now); err != nil {
+			return fmt.Errorf("add connection %s of %s: %w", c.ConnectionID, c.UserID, err)
+		}
 	}
 	item := s.key(c)
-	item[s.cfg.ConnectedAtAttribute] = epoch(connected)
+	item[s.cfg.ConnectedAtAttribute] = epoch(c.ConnectedAt)
 	if s.cfg.TTLAttribute != "" && s.cfg.TTL > 0 {
 		item[s.cfg.TTLAttribute] = epoch(now.Add(s.cfg.TTL))
 	}
 	_, err := s.client.PutItem(ctx, &ddb.PutItemInput{TableName: aws.String(s.cfg.Table), Item: item})
 	if err != nil {
+		if s.cfg.SubscriptionsTable != "" {
+			_, _ = s.client.DeleteItem(ctx, &ddb.DeleteItemInput{ // best effort; the TTL is the backstop
+				TableName: aws.String(s.cfg.SubscriptionsTable), Key: s.recordKey(c.ConnectionID)})
+		}
 		return fmt.Errorf("add connection %s of %s: %w", c.ConnectionID, c.UserID, classify(err))
 	}
 	return nil
 }
 
-// RemoveConnection deletes c if it is stored, then its subscriptions. Without a user
-// (API Gateway's $disconnect carries none without an authorizer) there is no row to
-// address, but the subscriptions, keyed by connection alone, still go. It is the
-// $disconnect route's call, outside the pipeline: the client's own retryer retries it.
+// RemoveConnection deletes c's row, its subscriptions and its record. c's user may be
+// unknown (API Gateway's $disconnect carries none without an authorizer): with a
+// subscriptions table, the connection's record names it. Without one, a c without a
+// user has no row to address, and its row is left to the table's TTL, or to the prune
+// stage once a post to it is answered 410. It is the $disconnect route's call, outside
+// the pipeline: the client's own retryer retries it.
 func (s *Store) RemoveConnection(ctx context.Context, c handlers.Connection) error {
+	var followed []string
+	if s.cfg.SubscriptionsTable != "" && c.ConnectionID != "" {
+		rec, found, err := s.record(ctx, c.ConnectionID)
+		if err != nil {
+			return fmt.Errorf("remove connection %s of %s: %w", c.ConnectionID, c.UserID, err)
+		}
+		if found {
+			c.UserID = cmp.Or(c.UserID, rec.UserID)
+			followed = rec.topics
+		}
+	}
 	if storable(c) {
 		_, err := s.client.DeleteItem(ctx, &ddb.DeleteItemInput{TableName: aws.String(s.cfg.Table), Key: s.key(c)})
 		if err != nil {
 			return fmt.Errorf("remove connection %s of %s: %w", c.ConnectionID, c.UserID, classify(err))
 		}
 	}
-	if err := s.forget(ctx, []string{c.ConnectionID}, true); err != nil {
+	if err := s.forget(ctx, []string{c.ConnectionID}, followed, true); err != nil {
 		return fmt.Errorf("remove connection %s of %s: %w", c.ConnectionID, c.UserID, err)
 	}
 	return nil

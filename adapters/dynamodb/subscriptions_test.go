@@ -141,7 +141,7 @@ func TestSubscribeRefusesEmptyKeys(t *testing.T) {
 		c     handlers.Connection
 		topic string
 	}{{conn("alice", ""), "t"}, {conn("alice", "a1"), ""}} {
-		err := s.Subscribe(t.Context(), tt.c, tt.topic)
+		err := s.Subscribe(t.Context(), tt.c, []string{tt.topic}, handlers.DefaultMaxTopics)
 		if err == nil || !handlers.IsPermanent(err) {
 			t.Errorf("Subscribe(%v, %q) = %v, want a permanent error", tt.c, tt.topic, err)
 		}
@@ -196,7 +196,7 @@ func subscribeMany(t *testing.T, s *dynamodb.Store, topic string, n int) []handl
 		slots <- struct{}{}
 		go func() {
 			defer func() { <-slots }()
-			errs <- s.Subscribe(t.Context(), c, topic)
+			errs <- s.Subscribe(t.Context(), c, []string{topic}, handlers.DefaultMaxTopics)
 		}()
 	}
 	for range conns {
@@ -404,7 +404,7 @@ func TestNoSubscriptionsTable(t *testing.T) {
 		"TopicConnections": func() error {
 			return s.TopicConnections(ctx, "news", "", func([]handlers.Connection, string) error { return nil })
 		},
-		"Subscribe":   func() error { return s.Subscribe(ctx, old, "news") },
+		"Subscribe":   func() error { return s.Subscribe(ctx, old, []string{"news"}, handlers.DefaultMaxTopics) },
 		"Unsubscribe": func() error { return s.Unsubscribe(ctx, old, "news") },
 		"Topics": func() error {
 			_, err := s.Topics(ctx, old)

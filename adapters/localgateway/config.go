@@ -24,9 +24,15 @@ type Config struct {
 	// topics at $connect, each repeatable (?topic=a&topic=b), such as seed 002's
 	// VehicleID. Empty means "topic".
 	TopicParams []string
-	// MaxTopics and MaxTopicLength bound a connection's subscriptions; see
-	// handlers.Subscriber.
-	MaxTopics, MaxTopicLength int
+	// TokenParam is the query parameter of a $connect that carries a signed
+	// subscription token for the topics it names (see handlers.TopicRequest). Empty
+	// means "topic_token".
+	TokenParam string
+	// Topics subscribes connections, within its limits and as its Authorizer allows; a
+	// Store of nil turns topics off. Nil means subscriptions in the registry if it keeps
+	// them (handlers.Subscriptions), every topic open to everyone, default limits: what
+	// tests want, not a deployment.
+	Topics *handlers.Subscriber
 	// Backend is the URL a client message whose action is neither subscribe nor
 	// unsubscribe (and one with no action: the $default route) is posted to, as API
 	// Gateway's HTTP proxy integration does; its answer goes back to the client. Empty
@@ -45,6 +51,7 @@ func (c *Config) setDefaults() {
 	c.MaxPayloadBytes = cmp.Or(c.MaxPayloadBytes, handlers.MaxFrameBytes)
 	c.WriteTimeout = cmp.Or(c.WriteTimeout, 10*time.Second)
 	c.BackendTimeout = cmp.Or(c.BackendTimeout, 29*time.Second)
+	c.TokenParam = cmp.Or(c.TokenParam, "topic_token")
 	if len(c.TopicParams) == 0 {
 		c.TopicParams = []string{"topic"}
 	}

@@ -73,8 +73,8 @@ func (g *Gateway) connect(w http.ResponseWriter, r *http.Request) {
 		close(c.ready)
 		var refused *handlers.ClientError
 		if errors.As(err, &refused) {
-			log.Debug("connection refused", "reason", err)
-			http.Error(w, refused.Reason, http.StatusBadRequest)
+			log.Debug("connection refused", "code", refused.Code, "reason", err)
+			http.Error(w, refused.Reason, refused.ConnectStatus())
 			return
 		}
 		log.Error("register connection", "error", err)
@@ -140,13 +140,18 @@ func (g *Gateway) remove(c *conn, log *slog.Logger) {
 	}
 }
 
-// register is the work of the $connect integration: it stores c, and subscribes it to
-// the topics its request names. A connection it cannot subscribe is not kept.
+// register is the work of the $connect integration: it checks the topics the request
+// names, then stores c and subscribes it to them. A refused topic refuses the
+// connection before anything is written; a connection it cannot subscribe is not kept.
 func (g *Gateway) register(r *http.Request, c *conn) error {
+	topics, err := g.checkTopics(r.Context(), c, r)
+	if err != nil {
+		return err
+	}
 	if err := g.reg.AddConnection(r.Context(), c.connection()); err != nil {
 		return err
 	}
-	if err := g.subscribeAtConnect(r.Context(), c, r); err != nil {
+	if err := g.topics.SubscribeChecked(r.Context(), c.connection(), topics); err != nil {
 		g.remove(c, g.cfg.Logger)
 		return err
 	}

@@ -29,8 +29,9 @@ type Registry interface {
 
 // Gateway is a local API Gateway WebSocket endpoint and Management API.
 type Gateway struct {
-	cfg Config
-	reg Registry
+	cfg    Config
+	reg    Registry
+	topics handlers.Subscriber
 
 	mu     sync.RWMutex
 	conns  map[string]*conn
@@ -48,7 +49,13 @@ func New(cfg Config, reg Registry) (*Gateway, error) {
 	if reg == nil {
 		return nil, errors.New("local gateway: registry is nil")
 	}
-	return &Gateway{cfg: cfg, reg: reg, conns: make(map[string]*conn)}, nil
+	g := &Gateway{cfg: cfg, reg: reg, conns: make(map[string]*conn)}
+	if cfg.Topics != nil {
+		g.topics = *cfg.Topics
+	} else if subs, ok := reg.(handlers.Subscriptions); ok {
+		g.topics.Store = subs
+	}
+	return g, nil
 }
 
 // Register mounts the gateway's routes on mux: the WebSocket endpoint at GET / and the

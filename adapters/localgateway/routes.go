@@ -23,36 +23,15 @@ const (
 	routeDefault     = "$default"
 )
 
-// errNoTopics answers a subscription when the registry keeps none.
-var errNoTopics = &handlers.ClientError{Reason: "topics are not set up on this gateway"}
-
-// subscriber returns the subscriber of the registry, or false if it keeps no
-// subscriptions.
-func (g *Gateway) subscriber() (handlers.Subscriber, bool) {
-	subs, ok := g.reg.(handlers.Subscriptions)
-	return handlers.Subscriber{Store: subs, MaxTopics: g.cfg.MaxTopics, MaxTopicLength: g.cfg.MaxTopicLength}, ok
-}
-
-// subscribeAtConnect subscribes c to the topics its $connect request names in the
-// TopicParams query parameters, as a $connect integration does.
-func (g *Gateway) subscribeAtConnect(ctx context.Context, c *conn, r *http.Request) error {
+// checkTopics returns the topics that the $connect request r names in the
+// TopicParams query parameters, deduplicated, once they are valid, allowed for c and
+// within the limit, as a $connect integration checks them before it writes anything.
+func (g *Gateway) checkTopics(ctx context.Context, c *conn, r *http.Request) ([]string, error) {
 	var topics []string
 	for _, name := range g.cfg.TopicParams {
 		topics = append(topics, r.URL.Query()[name]...)
 	}
-	if len(topics) == 0 {
-		return nil
-	}
-	s, ok := g.subscriber()
-	if !ok {
-		return errNoTopics
-	}
-	for _, topic := range topics {
-		if err := s.Subscribe(ctx, c.connection(), topic); err != nil {
-			return err
-		}
-	}
-	return nil
+	return g.topics.Check(ctx, c.connection(), topics, r.URL.Query().Get(g.cfg.TokenParam), nil)
 }
 
 // handleMessages reads the client's messages until the connection fails or closes, and
@@ -83,12 +62,11 @@ func (g *Gateway) route(ctx context.Context, c *conn, body []byte) []byte {
 	log := g.cfg.Logger.With("connection_id", c.id, "user_id", c.user, "action", msg.Action, "topic", msg.Topic)
 	switch msg.Action {
 	case routeSubscribe, routeUnsubscribe:
-		s, ok := g.subscriber()
-		err := error(errNoTopics)
-		if ok && msg.Action == routeSubscribe {
-			err = s.Subscribe(ctx, c.connection(), msg.Topic)
-		} else if ok {
-			err = s.Unsubscribe(ctx, c.connection(), msg.Topic)
+		var err error
+		if msg.Action == routeSubscribe {
+			err = g.topics.Subscribe(ctx, c.connection(), msg.Topic, msg.Token, nil)
+		} else {
+			err = g.topics.Unsubscribe(ctx, c.connection(), msg.Topic)
 		}
 		if err != nil {
 			log.Debug("client message refused", "error", err)

@@ -27,6 +27,9 @@ type Store struct {
 	// the topics of each connection.
 	topics   map[string][]handlers.Connection
 	followed map[string]map[string]struct{}
+	// byID is the record of each stored connection by its id alone, as message routes
+	// and $disconnect name it.
+	byID map[string]handlers.Connection
 }
 
 var (
@@ -43,7 +46,8 @@ func NewStore(pageSize int) *Store {
 		pageSize = 100
 	}
 	return &Store{pageSize: pageSize, now: time.Now,
-		topics: map[string][]handlers.Connection{}, followed: map[string]map[string]struct{}{}}
+		topics: map[string][]handlers.Connection{}, followed: map[string]map[string]struct{}{},
+		byID: map[string]handlers.Connection{}}
 }
 
 func compare(a, b handlers.Connection) int {
@@ -66,10 +70,12 @@ func (s *Store) AddConnection(_ context.Context, c handlers.Connection) error {
 	} else {
 		s.sorted = slices.Insert(s.sorted, i, c)
 	}
+	s.byID[c.ConnectionID] = c
 	return nil
 }
 
-// RemoveConnection deletes c if it is stored.
+// RemoveConnection deletes c if it is stored, and its subscriptions; c's user may be
+// unknown ("", as on a $disconnect without an authorizer): the store knows it.
 func (s *Store) RemoveConnection(ctx context.Context, c handlers.Connection) error {
 	return s.DeleteConnections(ctx, []handlers.Connection{c})
 }
@@ -79,12 +85,23 @@ func (s *Store) DeleteConnections(_ context.Context, conns []handlers.Connection
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, c := range conns {
-		if i, found := slices.BinarySearchFunc(s.sorted, c, compare); found {
-			s.sorted = slices.Delete(s.sorted, i, i+1)
+		if stored, ok := s.byID[c.ConnectionID]; ok && c.UserID == "" {
+			c = stored
 		}
-		s.unfollowAll(c.ConnectionID)
+		s.remove(c)
 	}
 	return nil
+}
+
+// remove forgets c, its record and its subscriptions. Call it with mu held.
+func (s *Store) remove(c handlers.Connection) {
+	if i, found := slices.BinarySearchFunc(s.sorted, c, compare); found {
+		s.sorted = slices.Delete(s.sorted, i, i+1)
+	}
+	if s.byID[c.ConnectionID].UserID == c.UserID {
+		delete(s.byID, c.ConnectionID)
+	}
+	s.unfollowAll(c.ConnectionID)
 }
 
 // PruneConnections deletes each of conns that was stored before storedBefore, by the
@@ -96,20 +113,46 @@ func (s *Store) PruneConnections(_ context.Context, conns []handlers.Connection,
 	for _, c := range conns {
 		i, found := slices.BinarySearchFunc(s.sorted, c, compare)
 		if found && s.sorted[i].ConnectedAt.Before(storedBefore) {
-			s.sorted = slices.Delete(s.sorted, i, i+1)
-			s.unfollowAll(c.ConnectionID)
+			s.remove(c)
 		}
 	}
 	return nil
 }
 
-// Subscribe makes c receive the requests to topic; subscribing twice keeps one.
-func (s *Store) Subscribe(_ context.Context, c handlers.Connection, topic string) error {
+// Connection returns the stored connection of id.
+func (s *Store) Connection(_ context.Context, id string) (handlers.Connection, bool, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	c, ok := s.byID[id]
+	return c, ok, nil
+}
+
+// Subscribe makes c follow topics, with its stored user and time when the store knows
+// them, unless it would then follow more than maxTopics.
+func (s *Store) Subscribe(_ context.Context, c handlers.Connection, topics []string, maxTopics int) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if i, found := slices.BinarySearchFunc(s.sorted, c, compare); found {
-		c = s.sorted[i] // with the time it connected
+	if stored, ok := s.byID[c.ConnectionID]; ok {
+		c = stored
 	}
+	followed := s.followed[c.ConnectionID]
+	added := 0
+	for _, topic := range slices.Compact(slices.Sorted(slices.Values(topics))) {
+		if _, ok := followed[topic]; !ok {
+			added++
+		}
+	}
+	if len(followed)+added > maxTopics {
+		return handlers.Refuse(handlers.CodeTooManyTopics, "a connection may follow at most %d topics", maxTopics)
+	}
+	for _, topic := range topics {
+		s.follow(c, topic)
+	}
+	return nil
+}
+
+// follow records that c follows topic. Call it with mu held.
+func (s *Store) follow(c handlers.Connection, topic string) {
 	subs := s.topics[topic]
 	if i, found := slices.BinarySearchFunc(subs, c.ConnectionID, byConnectionID); found {
 		subs[i] = c
@@ -120,7 +163,6 @@ func (s *Store) Subscribe(_ context.Context, c handlers.Connection, topic string
 		s.followed[c.ConnectionID] = map[string]struct{}{}
 	}
 	s.followed[c.ConnectionID][topic] = struct{}{}
-	return nil
 }
 
 // Unsubscribe stops c receiving the requests to topic.
@@ -148,41 +190,6 @@ func (s *Store) Subscriptions() int {
 	}
 	return n
 }
-
-// TopicConnections calls page with the subscribers of topic, in connection id order, a
-// page at a time, starting after the connection id cursor.
-func (s *Store) TopicConnections(ctx context.Context, topic, cursor string, page func([]handlers.Connection, string) error) error {
-	for {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		conns := s.topicPage(topic, cursor)
-		if len(conns) == 0 {
-			return nil
-		}
-		next := conns[len(conns)-1].ConnectionID
-		if len(conns) < s.pageSize {
-			next = ""
-		}
-		if err := page(conns, next); err != nil || next == "" {
-			return err
-		}
-		cursor = next
-	}
-}
-
-func (s *Store) topicPage(topic, after string) []handlers.Connection {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	subs := s.topics[topic]
-	i, found := slices.BinarySearchFunc(subs, after, byConnectionID)
-	if found {
-		i++
-	}
-	return slices.Clone(subs[i:min(i+s.pageSize, len(subs))])
-}
-
-func byConnectionID(c handlers.Connection, id string) int { return strings.Compare(c.ConnectionID, id) }
 
 // unfollow forgets that connection id follows topic. Call it with mu held.
 func (s *Store) unfollow(id, topic string) {

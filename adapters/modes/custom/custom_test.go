@@ -100,7 +100,7 @@ func TestOptionsInDevMode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, cleanup, err := pusher.BuildDev(cfg, opts, opts.PickLogger(nil))
+	p, cleanup, err := pusher.BuildDev(t.Context(), cfg, opts, opts.PickLogger(nil))
 	if err != nil {
 		t.Fatal(err)
 	}

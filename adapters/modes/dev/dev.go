@@ -50,7 +50,7 @@ type Config struct {
 func Flags(f *settings.Flags, c *Config) {
 	f.String((*string)(&c.Listen), "listen", "", "127.0.0.1:8080", "address of the gateway, Management API and intake")
 	f.String(&c.IdentityParam, "identity-param", "IDENTITY_PARAM", "user_id", "query parameter naming the connecting user")
-	settings.TopicFlags(f, &c.Topics)
+	settings.TopicFlags(f, &c.Topics, true)
 	f.String(&c.Backend, "route-backend", "ROUTE_BACKEND", "", "URL client messages of other actions go to, as an HTTP proxy integration")
 	settings.Pipeline(f, &c.Pipeline)
 }
@@ -100,10 +100,15 @@ type Pusher struct {
 	replaying sync.Map
 }
 
-// NewGateway returns the local gateway, registering connections in store.
-func NewGateway(cfg Config, store *memory.Store, logger *slog.Logger) (*localgateway.Gateway, error) {
+// NewGateway returns the local gateway, registering connections in store, and
+// subscriptions by cfg's topic rules: every topic open unless told otherwise.
+func NewGateway(ctx context.Context, cfg Config, store *memory.Store, logger *slog.Logger) (*localgateway.Gateway, error) {
+	topics, err := settings.NewSubscriber(ctx, cfg.Topics, store, logger)
+	if err != nil {
+		return nil, err
+	}
 	return localgateway.New(localgateway.Config{IdentityParam: cfg.IdentityParam, TopicParams: cfg.Topics.Params,
-		MaxTopics: cfg.Topics.MaxTopics, MaxTopicLength: cfg.Topics.MaxTopicLength, Backend: cfg.Backend, Logger: logger}, store)
+		TokenParam: cfg.Topics.TokenParam, Topics: &topics, Backend: cfg.Backend, Logger: logger}, store)
 }
 
 // NewPoster returns the team's poster (custom.WithPoster), else a Management API client

@@ -43,7 +43,7 @@ func buildDev(t testing.TB, cfg dev.Config) *dev.Pusher {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, cleanup, err := pusher.BuildDev(cfg, custom.Options{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	p, cleanup, err := pusher.BuildDev(t.Context(), cfg, custom.Options{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	pusher "github.com/apigw-pusher/apigw-pusher"
+	"github.com/apigw-pusher/apigw-pusher/adapters/auth"
 	"github.com/apigw-pusher/apigw-pusher/adapters/internal/gatewaytest"
 	"github.com/apigw-pusher/apigw-pusher/adapters/internal/stacktest"
 	"github.com/apigw-pusher/apigw-pusher/adapters/modes/custom"
@@ -25,14 +26,15 @@ import (
 func topicsDev(t *testing.T, backend string) *dev.Pusher {
 	t.Helper()
 	cfg, err := dev.Defaults(dev.Config{
-		Listen:  "127.0.0.1:0",
-		Topics:  settings.Topics{Params: []string{"topic", "VehicleID"}, MaxTopics: 3, MaxTopicLength: 32},
+		Listen: "127.0.0.1:0",
+		Topics: settings.Topics{Params: []string{"topic", "VehicleID"}, MaxTopics: 3, MaxTopicLength: 32,
+			Auth: auth.Config{Open: true}}, // pusher dev's default, as its flag sets it
 		Backend: backend,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, cleanup, err := pusher.BuildDev(cfg, custom.Options{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	p, cleanup, err := pusher.BuildDev(t.Context(), cfg, custom.Options{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,7 +179,7 @@ func TestTopics(t *testing.T) {
 		if err := p.Store.AddConnection(t.Context(), gone); err != nil {
 			t.Fatal(err)
 		}
-		if err := p.Store.Subscribe(t.Context(), gone, "vehicle-42"); err != nil {
+		if err := p.Store.Subscribe(t.Context(), gone, []string{"vehicle-42"}, handlers.DefaultMaxTopics); err != nil {
 			t.Fatal(err)
 		}
 		before := p.Store.Subscriptions()

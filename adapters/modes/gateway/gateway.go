@@ -20,6 +20,7 @@ import (
 	"github.com/apigw-pusher/apigw-pusher/adapters/modes/httpserve"
 	"github.com/apigw-pusher/apigw-pusher/adapters/modes/onaws"
 	"github.com/apigw-pusher/apigw-pusher/adapters/modes/settings"
+	"github.com/apigw-pusher/apigw-pusher/handlers"
 )
 
 // Config is the configuration of `pusher gateway`.
@@ -41,7 +42,7 @@ type Config struct {
 func Flags(f *settings.Flags, c *Config) {
 	f.String((*string)(&c.Listen), "listen", "GATEWAY_LISTEN", "127.0.0.1:8080", "address of the WebSocket endpoint and its Management API")
 	f.String(&c.IdentityParam, "identity-param", "IDENTITY_PARAM", "user_id", "query parameter naming the connecting user")
-	settings.TopicFlags(f, &c.Topics)
+	settings.TopicFlags(f, &c.Topics, false)
 	f.String(&c.Backend, "route-backend", "ROUTE_BACKEND", "", "URL client messages of other actions go to, as an HTTP proxy integration")
 	settings.Table(f, &c.Table)
 }
@@ -78,10 +79,19 @@ type Gateway struct {
 	Store    *dynamodb.Store
 }
 
-// NewLocalGateway returns the local gateway, registering connections in store.
-func NewLocalGateway(cfg Config, store *dynamodb.Store, logger *slog.Logger) (*localgateway.Gateway, error) {
+// NewLocalGateway returns the local gateway, registering connections in store, and
+// subscriptions there by cfg's topic rules when it has a subscriptions table.
+func NewLocalGateway(ctx context.Context, cfg Config, store *dynamodb.Store, logger *slog.Logger) (*localgateway.Gateway, error) {
+	var subs handlers.Subscriptions
+	if cfg.Table.SubscriptionsTable != "" {
+		subs = store
+	}
+	topics, err := settings.NewSubscriber(ctx, cfg.Topics, subs, logger)
+	if err != nil {
+		return nil, err
+	}
 	return localgateway.New(localgateway.Config{IdentityParam: cfg.IdentityParam, TopicParams: cfg.Topics.Params,
-		MaxTopics: cfg.Topics.MaxTopics, MaxTopicLength: cfg.Topics.MaxTopicLength, Backend: cfg.Backend, Logger: logger}, store)
+		TokenParam: cfg.Topics.TokenParam, Topics: &topics, Backend: cfg.Backend, Logger: logger}, store)
 }
 
 // URL is the base URL of the gateway: its Management API endpoint (APIGW_ENDPOINT).

@@ -42,7 +42,7 @@ func Flags(f *settings.Flags, c *Config) {
 	onaws.Flags(f, &c.Config)
 	f.String(&c.IdentityParam, "identity-param", "IDENTITY_PARAM", "user_id", "$connect query parameter naming the user when no authorizer does")
 	f.String(&c.AuthorizerKey, "authorizer-user-key", "AUTHORIZER_USER_KEY", "user_id", "key of the authorizer context naming the user")
-	settings.TopicFlags(f, &c.Topics)
+	settings.TopicFlags(f, &c.Topics, false)
 	f.String(&c.QueueURL, "queue-url", "NOTIFICATIONS_QUEUE_URL", "", "SQS queue of notification requests the function reads, where split broadcasts' segment tasks go")
 	settings.Split(f, &c.Pipeline.Split)
 	f.Duration(&c.DeadlineMargin, "deadline-margin", "DEADLINE_MARGIN", 2*time.Second, "how long before the deadline the records in flight are given up")

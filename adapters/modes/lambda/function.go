@@ -12,6 +12,7 @@ import (
 
 	"github.com/apigw-pusher/apigw-pusher/adapters/emf"
 	"github.com/apigw-pusher/apigw-pusher/adapters/modes/custom"
+	"github.com/apigw-pusher/apigw-pusher/adapters/modes/settings"
 	"github.com/apigw-pusher/apigw-pusher/adapters/sqs"
 	"github.com/apigw-pusher/apigw-pusher/handlers"
 	"github.com/apigw-pusher/apigw-pusher/pipeline"
@@ -30,6 +31,7 @@ type Function struct {
 	cfg      Config
 	pipeline *pipeline.Pipeline
 	conns    Registry
+	topics   handlers.Subscriber
 	metrics  *emf.Metrics
 	logger   *slog.Logger
 }
@@ -45,11 +47,22 @@ func NewTaskQueue(cfg Config, awsCfg aws.Config) (*sqs.TaskQueue, error) {
 	return sqs.NewTaskQueue(awsCfg, sqs.TaskQueueConfig{QueueURL: cfg.QueueURL})
 }
 
+// NewTopics returns the subscriber of the $connect, subscribe and unsubscribe routes:
+// on conns when it keeps subscriptions (SUBSCRIPTIONS_TABLE_NAME), as cfg's rules allow.
+// It makes no network call but to fetch a JWK set of subscription tokens.
+func NewTopics(ctx context.Context, cfg Config, conns Registry, logger *slog.Logger) (handlers.Subscriber, error) {
+	subs, ok := conns.(handlers.Subscriptions)
+	if !ok || cfg.Table.SubscriptionsTable == "" {
+		subs = nil
+	}
+	return settings.NewSubscriber(ctx, cfg.Topics, subs, logger)
+}
+
 // New returns the function working through p with the team's options, putting the
 // segment tasks of the broadcasts p splits on tasks (when not nil), registering
-// connections in conns and writing p's metrics with m at the end of each invocation. It
-// makes no network call.
-func New(cfg Config, p *pipeline.Pipeline, tasks *sqs.TaskQueue, conns Registry, m *emf.Metrics, o custom.Options, logger *slog.Logger) (*Function, error) {
+// connections in conns, subscribing them with topics, and writing p's metrics with m at
+// the end of each invocation. It makes no network call.
+func New(cfg Config, p *pipeline.Pipeline, tasks *sqs.TaskQueue, conns Registry, topics handlers.Subscriber, m *emf.Metrics, o custom.Options, logger *slog.Logger) (*Function, error) {
 	cfg, err := Defaults(cfg)
 	if err != nil {
 		return nil, err
@@ -69,7 +82,7 @@ func New(cfg Config, p *pipeline.Pipeline, tasks *sqs.TaskQueue, conns Registry,
 		return nil, err
 	}
 	m.Attach(p)
-	return &Function{cfg: cfg, pipeline: p, conns: conns, metrics: m, logger: logger}, nil
+	return &Function{cfg: cfg, pipeline: p, conns: conns, topics: topics, metrics: m, logger: logger}, nil
 }
 
 // Start runs the pipeline in the background until ctx is done, which a deployment never

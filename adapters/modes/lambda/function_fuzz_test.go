@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/apigw-pusher/apigw-pusher/adapters/modes/custom"
 	"io"
 	"log/slog"
 	"net/http"
@@ -13,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/apigw-pusher/apigw-pusher/adapters/modes/custom"
 
 	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
 	"github.com/aws/aws-lambda-go/events"
@@ -66,7 +67,7 @@ func FuzzHandle(f *testing.F) {
 		f.Fatal(err)
 	}
 	registry := memory.NewStore(0)
-	fn, err := lambda.New(cfg, p, nil, registry, emf.New(io.Discard), custom.Options{}, slog.New(slog.DiscardHandler))
+	fn, err := lambda.New(cfg, p, nil, registry, handlers.Subscriber{Store: registry}, emf.New(io.Discard), custom.Options{}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -27,6 +27,7 @@ func Build(ctx context.Context, cfg Config, opts custom.Options, logger *slog.Lo
 		emf.New,
 		NewTaskQueue,
 		wire.Bind(new(Registry), new(custom.Store)),
+		NewTopics,
 		New,
 	)
 	return nil, nil, nil

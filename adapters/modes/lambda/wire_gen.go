@@ -53,8 +53,13 @@ func Build(ctx context.Context, cfg Config, opts custom.Options, logger *slog.Lo
 		cleanup()
 		return nil, nil, err
 	}
+	subscriber, err := NewTopics(ctx, cfg, store, logger)
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
 	emfMetrics := emf.New(metrics)
-	function, err := New(cfg, pipelinePipeline, taskQueue, store, emfMetrics, opts, logger)
+	function, err := New(cfg, pipelinePipeline, taskQueue, store, subscriber, emfMetrics, opts, logger)
 	if err != nil {
 		cleanup()
 		return nil, nil, err

@@ -39,7 +39,7 @@ func startDev(t *testing.T) (*dev.Pusher, *stacktest.Faults) {
 	}
 	f := stacktest.NewFaults(t, "http://"+ln.Addr().String())
 	store := memory.NewStore(cfg.ScanPageSize)
-	gw, err := dev.NewGateway(cfg, store, stacktest.Quiet())
+	gw, err := dev.NewGateway(t.Context(), cfg, store, stacktest.Quiet())
 	if err != nil {
 		t.Fatal(err)
 	}

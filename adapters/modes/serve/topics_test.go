@@ -91,7 +91,7 @@ func TestServeTopics(t *testing.T) {
 		if err := s.Store.AddConnection(context.Background(), ghost); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.Store.Subscribe(context.Background(), ghost, "vehicle-42"); err != nil {
+		if err := s.Store.Subscribe(context.Background(), ghost, []string{"vehicle-42"}, handlers.DefaultMaxTopics); err != nil {
 			t.Fatal(err)
 		}
 		s.Send(t, `{"topics":["vehicle-42"],"data":6}`)

@@ -5,7 +5,6 @@
 package settings
 
 import (
-	"cmp"
 	"flag"
 	"fmt"
 	"io"
@@ -15,7 +14,6 @@ import (
 	"time"
 
 	"github.com/apigw-pusher/apigw-pusher/adapters/dynamodb"
-	"github.com/apigw-pusher/apigw-pusher/handlers"
 	"github.com/apigw-pusher/apigw-pusher/pipeline"
 )
 
@@ -81,6 +79,18 @@ func (f *Flags) Duration(p *time.Duration, name, env string, def time.Duration, 
 		def = d
 	}
 	f.DurationVar(p, name, def, usage(env, help))
+}
+
+// Boolean defines a bool flag defaulting to $env, else def.
+func (f *Flags) Boolean(p *bool, name, env string, def bool, help string) {
+	if v := f.env(env); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			f.bad = append(f.bad, fmt.Errorf("%s=%q is not true or false", env, v))
+		}
+		def = b
+	}
+	f.BoolVar(p, name, def, usage(env, help))
 }
 
 // Parse parses args and reports the first environment value that did not parse.
@@ -157,33 +167,4 @@ func splitList(v string) []string {
 		}
 	}
 	return out
-}
-
-// Topics are the settings of subscriptions to topics, which the local gateway and the
-// Lambda function's $connect and subscribe routes share.
-type Topics struct {
-	// Params are the $connect query parameters whose values subscribe the connection
-	// (TOPIC_PARAMS); default topic.
-	Params []string
-	// MaxTopics bounds the topics of one connection (MAX_TOPICS); default 50.
-	MaxTopics int
-	// MaxTopicLength bounds a topic name in bytes (MAX_TOPIC_LENGTH); default 256.
-	MaxTopicLength int
-}
-
-// WithDefaults returns t with its defaults where it has no setting.
-func (t Topics) WithDefaults() Topics {
-	if t.Params == nil {
-		t.Params = []string{"topic"}
-	}
-	t.MaxTopics = cmp.Or(t.MaxTopics, handlers.DefaultMaxTopics)
-	t.MaxTopicLength = cmp.Or(t.MaxTopicLength, handlers.DefaultMaxTopicLength)
-	return t
-}
-
-// TopicFlags defines the settings of subscriptions.
-func TopicFlags(f *Flags, t *Topics) {
-	f.StringList(&t.Params, "topic-params", "TOPIC_PARAMS", []string{"topic"}, "$connect query parameters that subscribe the connection to their values")
-	f.Int(&t.MaxTopics, "max-topics", "MAX_TOPICS", handlers.DefaultMaxTopics, "topics one connection may follow")
-	f.Int(&t.MaxTopicLength, "max-topic-length", "MAX_TOPIC_LENGTH", handlers.DefaultMaxTopicLength, "longest topic name, in bytes")
 }

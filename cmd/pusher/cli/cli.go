@@ -83,7 +83,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer, o cust
 		if err != nil {
 			return nil, nil, err
 		}
-		p, cleanup, err := pusher.BuildDev(cfg, o, logger)
+		p, cleanup, err := pusher.BuildDev(ctx, cfg, o, logger)
 		if err != nil {
 			return nil, nil, err
 		}
