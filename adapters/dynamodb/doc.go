@@ -60,7 +60,13 @@
 //     pruning the connection deletes with BatchWriteItem, 25 at a time: no Scan, and no
 //     list of topics kept on the connection's row (which would put an UpdateItem of the
 //     connections table on every subscribe, and a 400 KB bound on the list);
-//   - subscribe and unsubscribe are one PutItem and one DeleteItem, idempotent.
+//   - each connection has a record in the table, under the reserved topic
+//     "$connection:" + its id: its user, time and the set of topics it follows. $connect
+//     writes it (PutItem) before the connection's row; a message route and $disconnect,
+//     which carry no user without an authorizer, read it by the connection id alone,
+//     strongly consistent (GetItem); subscribe adds to its set with an UpdateItem whose
+//     condition holds MAX_TOPICS under concurrent subscribes, then writes the rows with
+//     the record's user; unsubscribe deletes the row, then takes the topic from the set.
 //
 // The index costs one more write per subscribe and unsubscribe, and its keys-only rows
 // are small. A topic is one partition key: DynamoDB splits a hot partition by its range
@@ -70,9 +76,11 @@
 // Every read of a global secondary index is eventually consistent
 // (docs.aws.amazon.com/amazondynamodb/latest/developerguide/HowItWorks.ReadConsistency.html):
 // a write reaches the index within a second, AWS says, later under load
-// (repost.aws/knowledge-center/dynamodb-missing-table-items-gsi). A $disconnect that
-// comes within that time of a subscribe may not see it, and a subscribe may race a
-// $disconnect outright. Such a row is not left for good: the first
+// (repost.aws/knowledge-center/dynamodb-missing-table-items-gsi). So $disconnect reads
+// the connection's record, strongly consistent, and sees every subscribe that completed;
+// the index is only a second source (rows written before records were kept) and the
+// prune's. A subscribe may still race a $disconnect outright. Such a row is not left for
+// good: the first
 // request to its topic posts to the connection, the gateway answers 410, and the prune
 // deletes the subscriptions of the connection, stored or not, once its time is older
 // than the grace; and the TTL attribute, when set, expires it with its connection.

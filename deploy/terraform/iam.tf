@@ -36,16 +36,21 @@ data "aws_iam_policy_document" "pusher" {
     resources = [var.connections_table.arn]
   }
 
-  # Topic subscriptions, when a table is given: a request to a topic (Query),
-  # subscribe (PutItem), unsubscribe (DeleteItem), forgetting a connection's
-  # subscriptions on $disconnect or a prune (BatchWriteItem).
+  # Topic subscriptions and each connection's record, when a table is given: a
+  # request to a topic (Query), $connect's record (PutItem), a message route's or
+  # $disconnect's read of it (GetItem, strongly consistent), subscribe (UpdateItem of
+  # the record, bounded by a condition, and BatchWriteItem of the rows), unsubscribe
+  # (DeleteItem, UpdateItem), forgetting a connection's subscriptions on $disconnect
+  # or a prune (BatchWriteItem).
   dynamic "statement" {
     for_each = local.subscriptions_tables
     content {
       sid = "SubscriptionsTable"
       actions = [
         "dynamodb:Query",
+        "dynamodb:GetItem",
         "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
         "dynamodb:DeleteItem",
         "dynamodb:BatchWriteItem",
       ]

@@ -38,8 +38,12 @@ func (f *Function) WebSocket(ctx context.Context, req events.APIGatewayWebsocket
 	resp, err := f.route(ctx, req, c)
 	level, attrs := slog.LevelInfo, []any{"event", "websocket", "route", rc.RouteKey, "connection_id", c.ConnectionID,
 		"user_id", c.UserID, "status", resp.StatusCode, "elapsed_ms", time.Since(start).Milliseconds()}
-	if err != nil {
+	switch {
+	case err != nil:
 		level, attrs = slog.LevelError, append(attrs, "error", err)
+	case resp.StatusCode >= 400:
+		// The reason or error frame the client gets: it names the topic, never a token.
+		attrs = append(attrs, "refused", resp.Body)
 	}
 	f.logger.Log(ctx, level, "invocation", attrs...)
 	return resp, err

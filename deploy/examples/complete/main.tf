@@ -59,5 +59,8 @@ module "pusher" {
     # API Gateway closes a connection after two hours at most.
     CONNECTION_TTL = "3h"
     LOG_LEVEL      = "info"
+    # Who may follow which topic; without a rule, only what an authorizer grants. Here
+    # a connection may follow its own user's topics, such as user:alice:orders.
+    TOPICS_USER_SCOPED = "user:{user}:*"
   }
 }
