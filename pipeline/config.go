@@ -65,8 +65,11 @@ type SplitConfig struct {
 }
 
 // BreakerConfig tunes the circuit breaker in front of the gateway: after Failures posts
-// in a row that got a 5xx or no answer, it parks posts without making them (class Shed)
-// for OpenFor, then lets Probes through. 429s, 4xx and 410s do not count.
+// in a row that got a 5xx, a 408, a 401 or 403 or no answer, it holds posts without
+// making them for OpenFor, then lets Probes through; once they pass it closes and the
+// posts held are made, and if one fails it opens again. A post waits for it at most
+// until its request's deadline, and is not parked for it. 429s, 410s and other 4xx do
+// not count.
 type BreakerConfig struct {
 	// Failures is how many posts in a row must fail to open the breaker; default 50.
 	Failures int
@@ -88,9 +91,13 @@ type RetryConfig struct {
 	MaxInterval time.Duration
 	// Multiplier grows the wait after each retry; default 2.
 	Multiplier float64
-	// Jitter spreads each wait by ± this fraction; default 0.5.
+	// Jitter spreads each wait by ± this fraction; default 0.5; NoJitter for none.
 	Jitter float64
 }
+
+// NoJitter, as RetryConfig.Jitter, makes each wait exactly the backoff's interval (the
+// zero value means the default).
+const NoJitter = -1.0
 
 func (c *Config) setDefaults() {
 	c.PostConcurrency = cmp.Or(c.PostConcurrency, 256)
@@ -132,8 +139,8 @@ func (c Config) Validate() error {
 	if c.Retry.Multiplier != 0 && c.Retry.Multiplier < 1 {
 		errs = append(errs, fmt.Errorf("Retry.Multiplier is %v, below 1", c.Retry.Multiplier))
 	}
-	if c.Retry.Jitter < 0 || c.Retry.Jitter >= 1 {
-		errs = append(errs, fmt.Errorf("Retry.Jitter is %v, outside [0, 1)", c.Retry.Jitter))
+	if c.Retry.Jitter != NoJitter && (c.Retry.Jitter < 0 || c.Retry.Jitter >= 1) {
+		errs = append(errs, fmt.Errorf("Retry.Jitter is %v, outside [0, 1) and not NoJitter", c.Retry.Jitter))
 	}
 	for name, d := range map[string]time.Duration{
 		"PostTimeout": c.PostTimeout, "RequestTimeout": c.RequestTimeout, "PruneGrace": c.PruneGrace, "CloseTimeout": c.CloseTimeout, "Breaker.OpenFor": c.Breaker.OpenFor,

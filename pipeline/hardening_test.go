@@ -246,54 +246,6 @@ func TestParkIsRetried(t *testing.T) {
 	}
 }
 
-// TestBreakerShedsWhileTheGatewayIsDown broadcasts to 200 connections while every post
-// fails with 503: the breaker opens after a few failures and the rest are parked as shed
-// without a post, instead of each being posted MaxAttempts times. Once the gateway is
-// back, posts go through again.
-func TestBreakerShedsWhileTheGatewayIsDown(t *testing.T) {
-	var down atomic.Bool
-	down.Store(true)
-	var posts atomic.Int64
-	gw := gatewayFunc(func(context.Context, string, []byte) error {
-		posts.Add(1)
-		if down.Load() {
-			return errors.New("503 service unavailable")
-		}
-		return nil
-	})
-	poison := memory.NewPoisonQueue()
-	cfg := pipeline.Config{
-		PostConcurrency: 16,
-		Retry:           pipeline.RetryConfig{MaxAttempts: 5, MaxInterval: 5 * time.Millisecond},
-		Breaker:         pipeline.BreakerConfig{Failures: 10, OpenFor: 200 * time.Millisecond, Probes: 2},
-	}
-	p, _ := run(t, cfg, gw, poison, users(200)...)
-
-	res, err := p.Process(within(t, 10*time.Second), request(`{"data":1}`))
-
-	if err != nil || res.Failed != 200 {
-		t.Fatalf("Process = %+v, %v; want all 200 deliveries parked", res.Stats, err)
-	}
-	if n := posts.Load(); n >= 200 {
-		t.Errorf("%d posts for 200 deliveries during the outage, want fewer than one each", n)
-	}
-	shed := 0
-	for _, m := range poison.Messages() {
-		if pipeline.ParkedFrom(m).Class == string(pipeline.Shed) {
-			shed++
-		}
-	}
-	if shed < 150 {
-		t.Errorf("%d of 200 parked as shed, want most", shed)
-	}
-
-	down.Store(false)
-	eventually(t, "a delivery once the gateway is back", func() bool {
-		res, err := p.Process(within(t, 10*time.Second), request(`{"users":["u007"],"data":2}`))
-		return err == nil && res.Delivered == 1
-	})
-}
-
 // observer records what the pipeline reports.
 type observer struct {
 	pipeline.NopObserver

@@ -37,13 +37,7 @@ func (pk parking) Close() error { return nil }
 
 func (pk parking) park(topic string, msg *message.Message) error {
 	ctx := msg.Context()
-	wait := &backoff.ExponentialBackOff{
-		InitialInterval:     pk.retry.InitialInterval,
-		RandomizationFactor: pk.retry.Jitter,
-		Multiplier:          pk.retry.Multiplier,
-		MaxInterval:         pk.retry.MaxInterval,
-	}
-	wait.Reset()
+	wait := newBackOff(pk.retry)
 	for attempt := 1; ; attempt++ {
 		if ctx.Err() != nil {
 			return fmt.Errorf("park %s: its request ended: %w", msg.UUID, context.Cause(ctx))
@@ -65,4 +59,17 @@ func (pk parking) park(topic string, msg *message.Message) error {
 			return fmt.Errorf("park %s: %d attempts until its request ended (%v): %w", msg.UUID, attempt, context.Cause(ctx), err)
 		}
 	}
+}
+
+// newBackOff returns the waits between the runs of a message, or the parks of one, as r
+// configures them. Each wait is read once, with NextBackOff, before it is waited.
+func newBackOff(r RetryConfig) *backoff.ExponentialBackOff {
+	b := &backoff.ExponentialBackOff{
+		InitialInterval:     r.InitialInterval,
+		RandomizationFactor: max(r.Jitter, 0), // NoJitter is below 0
+		Multiplier:          r.Multiplier,
+		MaxInterval:         r.MaxInterval,
+	}
+	b.Reset()
+	return b
 }
