@@ -56,10 +56,16 @@ func FilterConnections(keep func(ctx context.Context, c handlers.Connection) (bo
 // MapFrames returns a Handler for a stage after StageFanout that replaces each
 // delivery's frame by what mapFrame makes of it, for its connection; a nil frame drops
 // the delivery.
+//
+// The frame mapFrame gets is shared by every delivery of the page: mapFrame may return
+// it as it is, or append to it (it has no spare capacity, so an append copies it), but
+// must not write into its bytes. The frame it returns must not change afterwards: the
+// gateway's poster remembers a frame's hash by where it lives.
 func MapFrames(mapFrame func(ctx context.Context, c handlers.Connection, frame []byte) ([]byte, error)) message.HandlerFunc {
 	return func(msg *message.Message) ([]*message.Message, error) {
 		c := connectionOf(msg)
-		frame, err := mapFrame(msg.Context(), c, msg.Payload)
+		shared := msg.Payload
+		frame, err := mapFrame(msg.Context(), c, shared[:len(shared):len(shared)])
 		if err != nil || frame == nil {
 			return nil, err
 		}

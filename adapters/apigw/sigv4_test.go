@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"path"
 	"slices"
 	"strings"
 	"sync"
@@ -40,6 +41,7 @@ type verifyingAPI struct {
 
 	mu      sync.Mutex
 	frames  []string
+	to      []string // the connection each frame was posted to
 	refused []string // the messages of its refusals
 }
 
@@ -61,6 +63,7 @@ func (v *verifyingAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v.frames = append(v.frames, string(body))
+	v.to = append(v.to, path.Base(r.URL.Path))
 }
 
 // check checks r's token, signing time and signature over body at the gateway's time
@@ -114,6 +117,17 @@ func verify(r *http.Request, body []byte, at time.Time) error {
 			"Check your AWS Secret Access Key and signing method. Consult the service documentation for details.")
 	}
 	return nil
+}
+
+// received returns the frames the gateway accepted, by connection.
+func (v *verifyingAPI) received() map[string][]string {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	out := map[string][]string{}
+	for i, id := range v.to {
+		out[id] = append(out[id], v.frames[i])
+	}
+	return out
 }
 
 // taken returns the frames the gateway accepted and the messages of its refusals.
