@@ -31,7 +31,9 @@ type Config struct {
 	// concurrent invocations to share. Required when Pipeline.Split.Above is set.
 	QueueURL string
 	// DeadlineMargin is how long before the invocation's deadline the records still in
-	// flight are given up and reported as failures (DEADLINE_MARGIN); default 2s.
+	// flight are given up and reported as failures (DEADLINE_MARGIN); default 2s. It is
+	// at most half the time an invocation has left: a larger one is cut to that, with a
+	// warning, rather than failing every record.
 	DeadlineMargin time.Duration
 	// LogLevel is debug, info, warn or error (LOG_LEVEL); default info.
 	LogLevel string

@@ -24,8 +24,8 @@ var errSkipped = errors.New("not worked on: an earlier message of its FIFO messa
 // applied per message group, the unit of FIFO order, as Powertools for AWS Lambda's
 // SqsFifoPartialProcessor does with skipGroupOnError; other requests are worked on at once.
 //
-// Whatever is still in flight DeadlineMargin before the invocation's deadline is cut
-// short and reported unsettled, so that the response makes it back before Lambda ends
+// Whatever is still in flight DeadlineMargin (at most half the time the invocation has
+// left) before the invocation's deadline is cut short and reported unsettled, so that the response makes it back before Lambda ends
 // the invocation: the pipeline cancels that work, which would otherwise be frozen with
 // the execution environment and resume, delivering what SQS is about to deliver again,
 // at the next invocation.
@@ -65,12 +65,23 @@ func group(groups []string, i int) string {
 	return ""
 }
 
-// cutoff returns ctx ending DeadlineMargin before ctx's deadline, if it has one.
+// cutoff returns ctx ending DeadlineMargin before ctx's deadline, if it has one. A
+// margin over half the time the invocation has left is cut to half of it, with a
+// warning: a DEADLINE_MARGIN at or over the function's timeout would otherwise end every
+// invocation before it began, and fail every record at every delivery.
 func (f *Function) cutoff(ctx context.Context) (context.Context, context.CancelFunc) {
-	if d, ok := ctx.Deadline(); ok {
-		return context.WithDeadline(ctx, d.Add(-f.cfg.DeadlineMargin))
+	d, ok := ctx.Deadline()
+	if !ok {
+		return context.WithCancel(ctx)
 	}
-	return context.WithCancel(ctx)
+	margin := f.cfg.DeadlineMargin
+	if left := time.Until(d); margin > left/2 {
+		margin = max(left/2, 0)
+		f.logger.Warn("DEADLINE_MARGIN is over half the invocation's time: half of it is used",
+			"deadline_margin", f.cfg.DeadlineMargin.String(), "remaining", left.Round(time.Millisecond).String(),
+			"margin_used", margin.Round(time.Millisecond).String())
+	}
+	return context.WithDeadline(ctx, d.Add(-margin))
 }
 
 // logInvocation logs the one line of an invocation.
