@@ -161,7 +161,7 @@ func TestBreakerCountsAFailingGateway(t *testing.T) {
 // outage is a gateway that answers 503 to every post for a while from the moment it
 // has taken from frames, and records the frames it takes.
 type outage struct {
-	from int64
+	from  int64
 	lasts time.Duration
 
 	taken    atomic.Int64
