@@ -18,9 +18,10 @@
 // holds the work); forward, which publishes what the stage emitted, reports to the
 // tracker, drops the work of a request that has ended and turns a panic anywhere below
 // into a settled message; Watermill's poison queue, whose parks are retried until the
-// request ends; the error's class and times in the metadata; Watermill's retry, with
-// exponential backoff and jitter, for transient errors; on the post stage, Watermill's
-// circuit breaker; the attempt count; Watermill's recoverer.
+// request ends; the error's class and times in the metadata; a retry with exponential
+// backoff and jitter for transient errors (the pipeline's own: Watermill's read each
+// wait twice); on the post stage, a circuit breaker on sony/gobreaker that makes posts
+// wait while it is open; the attempt count; Watermill's recoverer.
 //
 // # Settlement
 //
@@ -64,9 +65,11 @@
 //
 // Classify sorts errors once. Permanent ones (a malformed request, a post the gateway
 // refuses, a panic) are parked at once; transient ones (throttling, 5xx, timeouts,
-// store errors) are retried, then parked; posts the open breaker refused are Shed,
-// parked at once for a replay. The resolve stage counts only the runs in a row that got
-// no further: a long broadcast on a throttled table goes on while it gets on. A gone
-// connection is no error but a prune, unless it is younger than PruneGrace (still in
-// $connect).
+// store errors) are retried, then parked. While the breaker is open, after a run of
+// posts the gateway failed (5xx, 408, 401/403, no answer), posts wait for it to
+// half-open, within their request's deadline, and are not parked for it; the probes it
+// then lets through decide whether they go on. The resolve stage counts only the runs
+// in a row that got no further: a long broadcast on a throttled table goes on while it
+// gets on. A gone connection is no error but a prune, unless it is younger than
+// PruneGrace (still in $connect).
 package pipeline
