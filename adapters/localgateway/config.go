@@ -3,7 +3,10 @@ package localgateway
 import (
 	"cmp"
 	"errors"
+	"fmt"
 	"log/slog"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/apigw-pusher/apigw-pusher/handlers"
@@ -38,9 +41,24 @@ type Config struct {
 	// Gateway's HTTP proxy integration does; its answer goes back to the client. Empty
 	// answers such a message with an error frame.
 	Backend string
-	// BackendTimeout bounds a call to Backend. Zero means 29s, API Gateway's
-	// integration timeout.
+	// BackendTimeout bounds a call to Backend, or an invocation of Integration. Zero
+	// means 29s, API Gateway's integration timeout.
 	BackendTimeout time.Duration
+	// Integration is the invocation URL of a Lambda function that serves every route,
+	// as API Gateway's Lambda proxy (AWS_PROXY) integration does, such as the Runtime
+	// Interface Emulator's http://127.0.0.1:9000/2015-03-31/functions/function/invocations:
+	// $connect (a response status outside 2xx refuses the handshake with it), each
+	// client message (the response's body, if any, goes back to the client) and
+	// $disconnect. The gateway then stores nothing itself, and IdentityParam,
+	// TopicParams, TokenParam and Topics are the function's business. Unlike AWS, the
+	// gateway invokes the function one invocation at a time: the emulator runs one at
+	// a time, and crashes on a concurrent one. Empty means the gateway serves the
+	// routes itself, with its Registry. Set Integration or Backend, not both.
+	Integration string
+	// Routes are the route keys of client messages with an Integration, selected by
+	// $request.body.action; a message whose action is not one of them takes $default.
+	// Empty means subscribe and unsubscribe.
+	Routes []string
 	// Logger receives connection events at debug level and registry failures as errors.
 	// Nil discards them.
 	Logger *slog.Logger
@@ -54,6 +72,9 @@ func (c *Config) setDefaults() {
 	c.TokenParam = cmp.Or(c.TokenParam, "topic_token")
 	if len(c.TopicParams) == 0 {
 		c.TopicParams = []string{"topic"}
+	}
+	if len(c.Routes) == 0 {
+		c.Routes = []string{routeSubscribe, routeUnsubscribe}
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
@@ -71,6 +92,27 @@ func (c Config) Validate() error {
 	}
 	if c.WriteTimeout < 0 {
 		errs = append(errs, errors.New("write timeout is negative"))
+	}
+	if c.Integration != "" {
+		errs = append(errs, c.validateIntegration())
+	}
+	return errors.Join(errs...)
+}
+
+// validateIntegration reports an Integration the gateway cannot invoke, or Routes it
+// cannot select.
+func (c Config) validateIntegration() error {
+	var errs []error
+	if u, err := url.Parse(c.Integration); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		errs = append(errs, fmt.Errorf("integration %q is not an http(s) URL", c.Integration))
+	}
+	if c.Backend != "" {
+		errs = append(errs, errors.New("both a backend and an integration are set: the integration serves every route"))
+	}
+	for _, route := range c.Routes {
+		if route == "" || strings.HasPrefix(route, "$") {
+			errs = append(errs, fmt.Errorf("route %q is empty or reserved ($connect, $disconnect, $default)", route))
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -26,6 +26,7 @@ type conn struct {
 	user        string
 	sourceIP    string
 	userAgent   string
+	host        string // the Host of its $connect: the domain name of the integration's events
 	connectedAt time.Time
 	lastActive  atomic.Int64 // Unix nanoseconds of the last message read
 
@@ -55,7 +56,7 @@ func (c *conn) connection() handlers.Connection {
 // here exactly as it does there.
 func (g *Gateway) connect(w http.ResponseWriter, r *http.Request) {
 	user := r.URL.Query().Get(g.cfg.IdentityParam)
-	if user == "" {
+	if user == "" && g.integration == nil { // an integration's function decides
 		http.Error(w, "missing query parameter "+g.cfg.IdentityParam, http.StatusUnauthorized)
 		return
 	}
@@ -77,6 +78,12 @@ func (g *Gateway) connect(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, refused.Reason, refused.ConnectStatus())
 			return
 		}
+		var integrated *refusal
+		if errors.As(err, &integrated) {
+			log.Debug("connection refused by the integration", "status", integrated.status, "reason", err)
+			integrated.write(w)
+			return
+		}
 		log.Error("register connection", "error", err)
 		http.Error(w, "register connection failed", http.StatusInternalServerError)
 		return
@@ -89,7 +96,7 @@ func (g *Gateway) connect(w http.ResponseWriter, r *http.Request) {
 	if err != nil { // Accept has answered the request
 		g.forget(c)
 		close(c.ready)
-		g.remove(c, log)
+		g.remove(c, err, log)
 		log.Debug("upgrade failed", "error", err)
 		return
 	}
@@ -101,7 +108,7 @@ func (g *Gateway) connect(w http.ResponseWriter, r *http.Request) {
 	err = g.handleMessages(r.Context(), c)
 	g.forget(c)
 	_ = ws.CloseNow()
-	g.remove(c, log)
+	g.remove(c, err, log)
 	log.Debug("disconnected", "reason", err)
 }
 
@@ -112,6 +119,7 @@ func (g *Gateway) add(user string, r *http.Request) *conn {
 		user:        user,
 		sourceIP:    remoteIP(r),
 		userAgent:   r.UserAgent(),
+		host:        r.Host,
 		connectedAt: now,
 		connected:   make(chan struct{}),
 		ready:       make(chan struct{}),
@@ -131,8 +139,13 @@ func (g *Gateway) add(user string, r *http.Request) *conn {
 	return c
 }
 
-// remove tells the registry that c is closed.
-func (g *Gateway) remove(c *conn, log *slog.Logger) {
+// remove tells the registry that c is closed, or with an integration, invokes its
+// $disconnect route; cause is why it closed (the read loop's error).
+func (g *Gateway) remove(c *conn, cause error, log *slog.Logger) {
+	if g.integration != nil {
+		g.integration.disconnect(c, cause, log)
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), registryTimeout)
 	defer cancel()
 	if err := g.reg.RemoveConnection(ctx, c.connection()); err != nil {
@@ -143,7 +156,11 @@ func (g *Gateway) remove(c *conn, log *slog.Logger) {
 // register is the work of the $connect integration: it checks the topics the request
 // names, then stores c and subscribes it to them. A refused topic refuses the
 // connection before anything is written; a connection it cannot subscribe is not kept.
+// With an Integration, the function does that work instead.
 func (g *Gateway) register(r *http.Request, c *conn) error {
+	if g.integration != nil {
+		return g.integration.connect(r, c)
+	}
 	topics, err := g.checkTopics(r.Context(), c, r)
 	if err != nil {
 		return err
@@ -152,7 +169,7 @@ func (g *Gateway) register(r *http.Request, c *conn) error {
 		return err
 	}
 	if err := g.topics.SubscribeChecked(r.Context(), c.connection(), topics); err != nil {
-		g.remove(c, g.cfg.Logger)
+		g.remove(c, nil, g.cfg.Logger)
 		return err
 	}
 	return nil

@@ -32,6 +32,9 @@ type Gateway struct {
 	cfg    Config
 	reg    Registry
 	topics handlers.Subscriber
+	// integration, when Config.Integration is set, serves $connect, the client
+	// messages and $disconnect instead of reg and topics.
+	integration *integration
 
 	mu     sync.RWMutex
 	conns  map[string]*conn
@@ -40,16 +43,17 @@ type Gateway struct {
 	open sync.WaitGroup
 }
 
-// New returns a Gateway that reports connections to reg.
+// New returns a Gateway that reports connections to reg. With cfg.Integration set, the
+// function it names stores connections instead: reg is not used, and may be nil.
 func New(cfg Config, reg Registry) (*Gateway, error) {
 	cfg.setDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("local gateway config: %w", err)
 	}
-	if reg == nil {
+	if reg == nil && cfg.Integration == "" {
 		return nil, errors.New("local gateway: registry is nil")
 	}
-	g := &Gateway{cfg: cfg, reg: reg, conns: make(map[string]*conn)}
+	g := &Gateway{cfg: cfg, reg: reg, conns: make(map[string]*conn), integration: newIntegration(cfg)}
 	if cfg.Topics != nil {
 		g.topics = *cfg.Topics
 	} else if subs, ok := reg.(handlers.Subscriptions); ok {

@@ -56,8 +56,12 @@ func (g *Gateway) handleMessages(ctx context.Context, c *conn) error {
 	}
 }
 
-// route answers one client message: the frame to send back, nil for none.
+// route answers one client message: the frame to send back, nil for none. With an
+// Integration, the function answers it.
 func (g *Gateway) route(ctx context.Context, c *conn, body []byte) []byte {
+	if g.integration != nil {
+		return g.integration.message(c, body)
+	}
 	msg := handlers.ParseClientMessage(body)
 	log := g.cfg.Logger.With("connection_id", c.id, "user_id", c.user, "action", msg.Action, "topic", msg.Topic)
 	switch msg.Action {

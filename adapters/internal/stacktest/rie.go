@@ -119,6 +119,10 @@ func (r *RIE) Invoke(t testing.TB, payload []byte) ([]byte, time.Duration) {
 	return body, time.Since(began)
 }
 
+// URL returns the function's invocation URL, as the Lambda Invoke API's: where `pusher
+// gateway --lambda-integration` points. The RIE takes one invocation at a time.
+func (r *RIE) URL() string { return r.url }
+
 // Pid returns the RIE's process id; the bootstrap is its child, once invoked.
 func (r *RIE) Pid() int { return r.pid }
 
