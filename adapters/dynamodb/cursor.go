@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
@@ -106,40 +107,20 @@ func startKey(after map[string]string) map[string]types.AttributeValue {
 	return key
 }
 
-// encodeTopicCursor returns the cursor of a topic Query that resumes after last, a
-// LastEvaluatedKey of the subscriptions table: base64url of the JSON of its string
-// attributes, NUL-free as a scan's cursor is.
-func encodeTopicCursor(last map[string]string) string {
-	b, err := json.Marshal(last)
-	if err != nil {
-		panic(fmt.Sprintf("marshal topic cursor: %v", err)) // a map of strings always marshals
-	}
-	return base64.RawURLEncoding.EncodeToString(b)
-}
+// maxRangeKeyBytes is the longest value of a range key that DynamoDB keeps ("Sort key
+// length", Constraints in Amazon DynamoDB, Developer Guide): no connection id of a
+// subscription is longer.
+const maxRangeKeyBytes = 1024
 
-// decodeTopicCursor returns the ExclusiveStartKey that cursor resumes a Query of topic
-// after, nil for "". A cursor holds the subscriptions table's two keys, the topic's
-// own: one of another topic would make the Query start in the wrong partition.
-func decodeTopicCursor(cursor, topic string) (map[string]types.AttributeValue, error) {
-	if cursor == "" {
-		return nil, nil
-	}
-	b, err := base64.RawURLEncoding.DecodeString(cursor)
-	if err != nil {
-		return nil, fmt.Errorf("topic cursor %q is not base64url: %w", cursor, err)
-	}
-	var key map[string]string
-	if err := json.Unmarshal(b, &key); err != nil {
-		return nil, fmt.Errorf("topic cursor %q: %w", cursor, err)
-	}
-	conn, ok := key[subConnAttr]
+// checkTopicCursor returns an error naming after, the connection id a topic's Query
+// resumes after, unless DynamoDB can compare it with a range key: UTF-8 text of at most
+// maxRangeKeyBytes (an id that came from the table is). It is "" from the first.
+func checkTopicCursor(after string) error {
 	switch {
-	case len(key) != 2 || !ok:
-		return nil, fmt.Errorf("topic cursor %q does not hold the keys %s and %s", cursor, topicAttr, subConnAttr)
-	case key[topicAttr] != topic:
-		return nil, fmt.Errorf("topic cursor %q is of another topic than %q", cursor, topic)
-	case conn == "":
-		return nil, fmt.Errorf("topic cursor %q has an empty %s", cursor, subConnAttr)
+	case !utf8.ValidString(after):
+		return fmt.Errorf("topic cursor %.64q is not UTF-8 text", after)
+	case len(after) > maxRangeKeyBytes:
+		return fmt.Errorf("topic cursor %.64q is %d bytes, longer than any connection id of the table (%d)", after, len(after), maxRangeKeyBytes)
 	}
-	return startKey(key), nil
+	return nil
 }

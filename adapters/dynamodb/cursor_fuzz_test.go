@@ -4,6 +4,10 @@ import (
 	"maps"
 	"strings"
 	"testing"
+	"unicode/utf8"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
 // FuzzScanCursor decodes arbitrary scan cursors, as a resolve retry or a replay hands
@@ -74,54 +78,52 @@ func sameState(a, b scanState) bool {
 	return true
 }
 
-// FuzzTopicCursor decodes arbitrary topic cursors, as a resolve retry or a replay hands
-// them over. A cursor either is refused with an error naming it, which
-// TopicConnections returns as permanent, or starts the Query after a key of exactly the
-// subscriptions table's two string keys, the topic's own and a connection id that is
-// not empty; and the cursor of such a key decodes to it.
+// FuzzTopicCursor builds the Query of a topic's subscribers after arbitrary connection
+// ids, as a resolve retry or a replay hands them over (a cursor travels in a message's
+// metadata, and a parked one can be edited). An id either is refused with an error
+// naming the topic cursor, which TopicConnections returns as permanent without a Query
+// (one that is not UTF-8 text or is longer than any range key), or starts the Query of
+// the topic's partition after it, with the id itself as the range key's bound; "" reads
+// the topic from its first subscriber.
 func FuzzTopicCursor(f *testing.F) {
 	f.Add("", "news")
-	f.Add(encodeTopicCursor(map[string]string{topicAttr: "news", subConnAttr: "c1"}), "news")
-	f.Add(encodeTopicCursor(map[string]string{topicAttr: "news", subConnAttr: "c1"}), "sport")
-	f.Add(encodeTopicCursor(map[string]string{topicAttr: "a\x00b", subConnAttr: "c\x00"}), "a\x00b")
-	f.Add(encodeTopicCursor(map[string]string{topicAttr: "news", subConnAttr: ""}), "news")
-	f.Add(encodeTopicCursor(map[string]string{topicAttr: "news", subConnAttr: "c1", "user_id": "u"}), "news")
-	f.Add("e30", "news")
-	f.Add("not base64!", "news")
-	f.Fuzz(func(t *testing.T, cursor, topic string) {
-		key, err := decodeTopicCursor(cursor, topic)
-		if err != nil {
-			if cursor == "" {
+	f.Add("L0SM9cOFvHcCIhw=", "news")
+	f.Add("c\x00", "a\x00b")
+	f.Add("\xff", "news")
+	f.Add(strings.Repeat("x", maxRangeKeyBytes), "news")
+	f.Add(strings.Repeat("x", maxRangeKeyBytes+1), "news")
+	f.Add(strings.Repeat("é", maxRangeKeyBytes/2+1), "news")
+	f.Add("eyJjb25uZWN0aW9uX2lkIjoiYzEiLCJ0b3BpYyI6Im5ld3MifQ", "news") // a cursor of the earlier form
+	s := &Store{cfg: Config{SubscriptionsTable: "subscriptions", PageSize: 25}}
+	f.Fuzz(func(t *testing.T, after, topic string) {
+		if err := checkTopicCursor(after); err != nil {
+			if after == "" {
 				t.Fatalf("the empty cursor: %v", err)
 			}
 			if !strings.HasPrefix(err.Error(), "topic cursor ") {
-				t.Fatalf("decodeTopicCursor(%q) = %q: the error does not say it is the topic cursor", cursor, err)
+				t.Fatalf("checkTopicCursor(%q) = %q: the error does not say it is the topic cursor", after, err)
+			}
+			if utf8.ValidString(after) && len(after) <= maxRangeKeyBytes {
+				t.Fatalf("checkTopicCursor(%q) refuses an id the table may hold: %v", after, err)
 			}
 			return
 		}
-		if cursor == "" {
-			if key != nil {
-				t.Fatalf("the empty cursor starts after %v", key)
-			}
-			return
+		in := s.topicQuery(topic, after)
+		if v, ok := in.ExpressionAttributeValues[":t"].(*types.AttributeValueMemberS); !ok || v.Value != topic {
+			t.Fatalf("the Query of %q reads the partition %v", topic, in.ExpressionAttributeValues[":t"])
 		}
-		after, err := lastKey(key)
-		if err != nil {
-			t.Fatalf("decodeTopicCursor(%q) = %v: %v", cursor, key, err)
+		if in.ExclusiveStartKey != nil {
+			t.Fatalf("the Query after %q starts at %v", after, in.ExclusiveStartKey)
 		}
-		if len(after) != 2 || after[topicAttr] != topic || after[subConnAttr] == "" {
-			t.Fatalf("decodeTopicCursor(%q, %q) starts after %q", cursor, topic, after)
-		}
-		next := encodeTopicCursor(after)
-		if strings.ContainsRune(next, 0) {
-			t.Fatalf("the cursor %q holds a NUL", next)
-		}
-		again, err := decodeTopicCursor(next, topic)
-		if err != nil {
-			t.Fatalf("the cursor %q of %q (from %q) does not decode: %v", next, after, cursor, err)
-		}
-		if back, _ := lastKey(again); !maps.Equal(back, after) {
-			t.Fatalf("the cursor %q of %q decodes to %q", next, after, back)
+		cond := aws.ToString(in.KeyConditionExpression)
+		bound, bounded := in.ExpressionAttributeValues[":after"].(*types.AttributeValueMemberS)
+		switch {
+		case after == "" && (cond != "#t = :t" || len(in.ExpressionAttributeValues) != 1):
+			t.Fatalf("the Query from the first has the condition %q and values %v", cond, in.ExpressionAttributeValues)
+		case after != "" && (cond != "#t = :t AND #c > :after" || !bounded || bound.Value != after):
+			t.Fatalf("the Query after %q has the condition %q and values %v", after, cond, in.ExpressionAttributeValues)
+		case in.ExpressionAttributeNames["#c"] != subConnAttr || in.ExpressionAttributeNames["#t"] != topicAttr:
+			t.Fatalf("the Query's names are %v", in.ExpressionAttributeNames)
 		}
 	})
 }
