@@ -18,35 +18,41 @@ import (
 // permanent errors, emits no connection twice and none that the request does not
 // target; from the cursor of a page it emitted, it emits exactly the pages after it.
 //
-// users and excluded are comma-separated user ids; conns is a comma-separated list of
-// user/connection, where a user that is a number n is the request's n-th user.
+// users, excluded and topics are comma-separated user ids and topics; conns is a
+// comma-separated list of user/connection or user/connection/topic+topic (the topics it
+// follows), where a user that is a number n is the request's n-th user, and a topic that
+// is a number n its n-th topic.
 func FuzzResolveCursor(f *testing.F) {
-	f.Fuzz(func(t *testing.T, users, excluded, conns, cursor string, pageSize uint8) {
+	f.Fuzz(func(t *testing.T, users, excluded, topics, conns, cursor string, pageSize uint8) {
 		ctx := context.Background()
 		size := int(pageSize%8) + 1
 		// The request as the resolve stage gets it: decoded (no empty ids), deduplicated.
-		req := handlers.Dedupe(handlers.Request{Users: userIDList(users), ExcludeUsers: userIDList(excluded), Data: json.RawMessage(`1`)})
+		req := handlers.Dedupe(handlers.Request{Users: userIDList(users), ExcludeUsers: userIDList(excluded), Topics: userIDList(topics), Data: json.RawMessage(`1`)})
 		store := memory.NewStore(size)
-		for _, c := range parseConnections(conns, req.Users) {
-			if err := store.AddConnection(ctx, c); err != nil {
+		subs := parseConnections(conns, req.Users, req.Topics)
+		for _, c := range subs {
+			if err := store.AddConnection(ctx, c.Connection); err != nil {
+				t.Fatal(err)
+			}
+			if err := store.Subscribe(ctx, c.Connection, c.topics, len(c.topics)); err != nil {
 				t.Fatal(err)
 			}
 		}
-		want := requestTargets(t, store, req)
+		want := requestTargets(t, store, req, subs)
 		r := handlers.Resolver{Store: store, PageSize: size}
 
 		got, _, err := resolveFrom(ctx, r, req, cursor)
 		if err != nil && !handlers.IsPermanent(err) {
 			t.Fatalf("Resolve from %q: %v, not permanent: retried for ever", cursor, err)
 		}
-		seen := make(map[handlers.Connection]bool, len(got))
+		seen := make(map[string]bool, len(got))
 		for _, c := range got {
-			if seen[c] {
+			if seen[c.ConnectionID] {
 				t.Fatalf("Resolve from %q emitted %q twice", cursor, c)
 			}
-			seen[c] = true
+			seen[c.ConnectionID] = true
 			if !slices.Contains(want, c) {
-				t.Fatalf("Resolve from %q emitted %q, which the request %q less %q does not target", cursor, c, req.Users, req.ExcludeUsers)
+				t.Fatalf("Resolve from %q emitted %q, which the request %q and %q less %q does not target", cursor, c, req.Users, req.Topics, req.ExcludeUsers)
 			}
 		}
 
@@ -93,15 +99,22 @@ func resolveFrom(ctx context.Context, r handlers.Resolver, req handlers.Request,
 	return all, pages, err
 }
 
-// requestTargets returns the connections of store that req is for.
-func requestTargets(t *testing.T, store *memory.Store, req handlers.Request) []handlers.Connection {
+// requestTargets returns the connections of store that req is for: its users', and
+// the subscribers of its topics in subs, less its excluded users'.
+func requestTargets(t *testing.T, store *memory.Store, req handlers.Request, subs []subscriber) []handlers.Connection {
 	t.Helper()
+	follows := map[string]bool{}
+	for _, s := range subs {
+		if slices.ContainsFunc(s.topics, func(topic string) bool { return slices.Contains(req.Topics, topic) }) {
+			follows[s.ConnectionID] = true
+		}
+	}
 	var out []handlers.Connection
 	for _, c := range scanAll(t, store) {
 		if slices.Contains(req.ExcludeUsers, c.UserID) {
 			continue
 		}
-		if req.Kind() == handlers.Multicast && !slices.Contains(req.Users, c.UserID) {
+		if req.Kind() == handlers.Multicast && !slices.Contains(req.Users, c.UserID) && !follows[c.ConnectionID] {
 			continue
 		}
 		out = append(out, c)
@@ -133,21 +146,38 @@ func userIDList(s string) []string {
 // maxFuzzConnections bounds a fuzzed store, so that an input resolves in microseconds.
 const maxFuzzConnections = 64
 
-// parseConnections parses a comma-separated list of user/connection, where a user that is
-// a number n is users[n]. Items without both keys are dropped, as the table refuses
-// empty keys, and so are connection ids holding a NUL, which API Gateway's (base64)
-// never do.
-func parseConnections(s string, users []string) []handlers.Connection {
-	var out []handlers.Connection
+// subscriber is a connection and the topics it follows.
+type subscriber struct {
+	handlers.Connection
+	topics []string
+}
+
+// parseConnections parses a comma-separated list of user/connection[/topic+topic], where
+// a user that is a number n is users[n] and a topic that is a number n is topics[n].
+// Items without both keys are dropped, as the table refuses empty keys, and so are
+// connection ids holding a NUL, which API Gateway's (base64) never do, and ids seen
+// before: a connection id is unique.
+func parseConnections(s string, users, topics []string) []subscriber {
+	var out []subscriber
 	for item := range strings.SplitSeq(s, ",") {
-		user, id, _ := strings.Cut(item, "/")
+		user, rest, _ := strings.Cut(item, "/")
+		id, follows, _ := strings.Cut(rest, "/")
 		if n, err := strconv.Atoi(user); err == nil && n >= 0 && n < len(users) {
 			user = users[n]
 		}
-		if user == "" || id == "" || strings.Contains(id, "\x00") {
+		if user == "" || id == "" || strings.Contains(id, "\x00") || slices.ContainsFunc(out, func(s subscriber) bool { return s.ConnectionID == id }) {
 			continue
 		}
-		if out = append(out, handlers.Connection{UserID: user, ConnectionID: id}); len(out) == maxFuzzConnections {
+		c := subscriber{Connection: handlers.Connection{UserID: user, ConnectionID: id}}
+		for topic := range strings.SplitSeq(follows, "+") {
+			if n, err := strconv.Atoi(topic); err == nil && n >= 0 && n < len(topics) {
+				topic = topics[n]
+			}
+			if topic != "" && !slices.Contains(c.topics, topic) {
+				c.topics = append(c.topics, topic)
+			}
+		}
+		if out = append(out, c); len(out) == maxFuzzConnections {
 			break
 		}
 	}

@@ -3,6 +3,7 @@ package handlers_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -462,5 +463,315 @@ func TestResolveMulticastResumesAfterAPrune(t *testing.T) {
 	}
 	if strings.Join(got, ",") != "a2,b1" {
 		t.Errorf("resumed with %v, want a2,b1", got)
+	}
+}
+
+// topicPopulation is the store the topic tests run against: population, with erin's
+// e1 and e2, frank's f1 and gina's g1, subscribed to news, sport and cars, which
+// overlap. z9 follows news by a subscription made before its user, erin, was known,
+// and sport with her.
+func topicPopulation(t *testing.T, pageSize int) *memory.Store {
+	t.Helper()
+	s := newStore(t, pageSize, population...)
+	follow(t, s, conn("", "z9"), "news")
+	for _, c := range []handlers.Connection{conn("erin", "e1"), conn("erin", "e2"), conn("frank", "f1"), conn("gina", "g1"), conn("erin", "z9")} {
+		if err := s.AddConnection(t.Context(), c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for topic, conns := range map[string][]string{
+		"news":  {"a1", "c2", "e1", "f1", "g1"},
+		"sport": {"b1", "c2", "e1", "e2", "g1", "z9"},
+		"cars":  {"a1", "d1", "e2", "f1"},
+	} {
+		for _, id := range conns {
+			c, _, err := s.Connection(t.Context(), id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			follow(t, s, c, topic)
+		}
+	}
+	return s
+}
+
+// follow subscribes c to topics.
+func follow(t *testing.T, s *memory.Store, c handlers.Connection, topics ...string) {
+	t.Helper()
+	if err := s.Subscribe(t.Context(), c, topics, handlers.DefaultMaxTopics); err != nil {
+		t.Fatalf("Subscribe(%v, %q): %v", c, topics, err)
+	}
+}
+
+// TestResolveTopics resolves requests to several topics that overlap: each connection
+// once, the topics' in connection id order after the users', less the users' and the
+// excluded users', in pages of PageSize that name their topic when the request names
+// one; and a resolution resumed from the cursor of any page it emitted emits exactly
+// the connections after that page.
+func TestResolveTopics(t *testing.T) {
+	tests := []struct {
+		name      string
+		storePage int
+		pageSize  int
+		req       handlers.Request
+		want      []string
+		topic     string // what the topics' pages name
+	}{
+		{
+			name: "one topic", storePage: 2, pageSize: 2,
+			req:  handlers.Request{Topics: []string{"news"}},
+			want: []string{"a1", "c2", "e1", "f1", "g1", "z9"}, topic: "news",
+		},
+		{
+			name: "two topics", storePage: 2, pageSize: 2,
+			req:  handlers.Request{Topics: []string{"news", "sport"}},
+			want: []string{"a1", "b1", "c2", "e1", "e2", "f1", "g1", "z9"},
+		},
+		{
+			name: "three topics, pages of the store smaller", storePage: 1, pageSize: 3,
+			req:  handlers.Request{Topics: []string{"sport", "cars", "news"}},
+			want: []string{"a1", "b1", "c2", "d1", "e1", "e2", "f1", "g1", "z9"},
+		},
+		{
+			name: "three topics, pages of the store larger", storePage: 4, pageSize: 1,
+			req:  handlers.Request{Topics: []string{"news", "sport", "cars"}},
+			want: []string{"a1", "b1", "c2", "d1", "e1", "e2", "f1", "g1", "z9"},
+		},
+		{
+			name: "users and topics overlap", storePage: 2, pageSize: 2,
+			req:  handlers.Request{Users: []string{"erin", "alice"}, Topics: []string{"news", "sport"}},
+			want: []string{"e1", "e2", "z9", "a1", "a2", "a3", "b1", "c2", "f1", "g1"},
+		},
+		{
+			name: "excluded users, by any of a connection's subscriptions", storePage: 2, pageSize: 2,
+			req:  handlers.Request{Topics: []string{"news", "sport", "cars"}, ExcludeUsers: []string{"erin", "carol"}},
+			want: []string{"a1", "b1", "d1", "f1", "g1"},
+		},
+		{
+			name: "a topic no one follows", storePage: 2, pageSize: 2,
+			req:  handlers.Request{Topics: []string{"weather", "cars"}},
+			want: []string{"a1", "d1", "e2", "f1"},
+		},
+		{
+			name: "topics whose every subscriber is left out", storePage: 2, pageSize: 2,
+			req:  handlers.Request{Users: []string{"alice"}, Topics: []string{"cars"}, ExcludeUsers: []string{"dave", "erin", "frank"}},
+			want: []string{"a1", "a2", "a3"}, topic: "cars",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.req.Data = []byte(`"hi"`)
+			r := handlers.Resolver{Store: topicPopulation(t, tt.storePage), PageSize: tt.pageSize}
+			var run emitted
+			if err := r.Resolve(t.Context(), tt.req, "", run.emit); err != nil {
+				t.Fatal(err)
+			}
+			all := run.connections()
+			if got := ids(all); !slices.Equal(got, tt.want) {
+				t.Fatalf("emitted %v, want %v", got, tt.want)
+			}
+			for i, p := range run.pages {
+				if len(p.Connections) > tt.pageSize {
+					t.Errorf("page %d has %d connections, over %d", i, len(p.Connections), tt.pageSize)
+				}
+				users := slices.ContainsFunc(p.Connections, func(c handlers.Connection) bool { return slices.Contains(tt.req.Users, c.UserID) })
+				if want := tt.topic; !users && p.Topic != want || users && p.Topic != "" {
+					t.Errorf("page %d %v names the topic %q", i, ids(p.Connections), p.Topic)
+				}
+			}
+			if i := slices.Index(ids(all), "z9"); i >= 0 && slices.Contains(tt.req.Topics, "sport") && all[i].UserID != "erin" {
+				t.Errorf("z9 went as %+v, without the user its subscription to sport names", all[i])
+			}
+
+			emittedBefore := 0
+			for i, cursor := range run.cursors {
+				emittedBefore += len(run.pages[i].Connections)
+				var rest emitted
+				if err := r.Resolve(t.Context(), tt.req, cursor, rest.emit); err != nil {
+					t.Fatalf("Resolve from the cursor %q of page %d: %v", cursor, i, err)
+				}
+				if got, want := ids(rest.connections()), ids(all[emittedBefore:]); !slices.Equal(got, want) {
+					t.Errorf("Resolve from the cursor %q of page %d emitted %v, want %v", cursor, i, got, want)
+				}
+			}
+		})
+	}
+}
+
+// TestResolveTopicsRetry fails a resolution of news and sport (subscribers a1 c2 e1 f1
+// g1 z9, and b1 c2 e1 e2 g1 z9) after its pages [a1 b1] and [c2 e1], changes the
+// subscriptions, and resumes from the cursor: over both runs each connection goes once,
+// and none is missed that followed a topic at the start and still does. A connection
+// that follows a topic only since the first run is reached if its id comes after the
+// cursor.
+func TestResolveTopicsRetry(t *testing.T) {
+	tests := []struct {
+		name    string
+		between func(t *testing.T, s *memory.Store)
+		want    []string
+	}{
+		{
+			name: "no change",
+			want: []string{"a1", "b1", "c2", "e1", "e2", "f1", "g1", "z9"},
+		},
+		{
+			name:    "one sent through sport follows news, the earlier topic, since",
+			between: func(t *testing.T, s *memory.Store) { follow(t, s, conn("bob", "b1"), "news") },
+			want:    []string{"a1", "b1", "c2", "e1", "e2", "f1", "g1", "z9"},
+		},
+		{
+			name:    "one yet to be sent through sport follows news, the earlier topic, since",
+			between: func(t *testing.T, s *memory.Store) { follow(t, s, conn("erin", "e2"), "news") },
+			want:    []string{"a1", "b1", "c2", "e1", "e2", "f1", "g1", "z9"},
+		},
+		{
+			name: "new subscribers before and after the cursor",
+			between: func(t *testing.T, s *memory.Store) {
+				follow(t, s, conn("bob", "b2"), "news")
+				follow(t, s, conn("harry", "h1"), "sport")
+			},
+			want: []string{"a1", "b1", "c2", "e1", "e2", "f1", "g1", "h1", "z9"},
+		},
+		{
+			name: "one yet to be sent leaves one of its two topics",
+			between: func(t *testing.T, s *memory.Store) {
+				_ = s.Unsubscribe(t.Context(), conn("gina", "g1"), "news")
+			},
+			want: []string{"a1", "b1", "c2", "e1", "e2", "f1", "g1", "z9"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			store := topicPopulation(t, 2)
+			r := handlers.Resolver{Store: store, PageSize: 2}
+			req := handlers.Request{Topics: []string{"news", "sport"}, Data: []byte(`1`)}
+			errPublish := errors.New("publish page: bus down")
+			first := emitted{failAt: 3, err: errPublish}
+			if err := r.Resolve(t.Context(), req, "", first.emit); !errors.Is(err, errPublish) {
+				t.Fatalf("Resolve = %v, want the emit's error", err)
+			}
+			if got := ids(first.connections()); !slices.Equal(got, []string{"a1", "b1", "c2", "e1"}) {
+				t.Fatalf("the first run emitted %v", got)
+			}
+			if tt.between != nil {
+				tt.between(t, store)
+			}
+			var retry emitted
+			if err := r.Resolve(t.Context(), req, first.lastCursor(), retry.emit); err != nil {
+				t.Fatal(err)
+			}
+			all := append(ids(first.connections()), ids(retry.connections())...)
+			if d := duplicates(all); len(d) > 0 {
+				t.Errorf("sent %v twice (first %v, retry %v)", d, ids(first.connections()), ids(retry.connections()))
+			}
+			if !slices.Equal(sorted(all), tt.want) {
+				t.Errorf("sent %v over both runs, want %v", sorted(all), tt.want)
+			}
+		})
+	}
+}
+
+// readCounter is a memory.Store that counts the reads of topics, and the subscriptions
+// they hand over, and fails the read numbered failAt (from 1).
+type readCounter struct {
+	*memory.Store
+	failAt int
+	err    error
+
+	reads, rows int
+}
+
+func (s *readCounter) TopicConnections(ctx context.Context, topic, after string, page func([]handlers.Connection, string) error) error {
+	if s.reads++; s.reads == s.failAt {
+		return s.err
+	}
+	return s.Store.TopicConnections(ctx, topic, after, func(conns []handlers.Connection, next string) error {
+		s.rows += len(conns)
+		return page(conns, next)
+	})
+}
+
+// TestResolveTopicsRetryReads measures what a retry reads: three topics of 200
+// subscribers that overlap (c000-c199, c050-c249, c100-c299), in pages of 10, fail at
+// one page or one read, and the retry from the last cursor reads each topic from there
+// on: the subscriptions after the cursor and none before, so that both runs together
+// read at most one page per topic more than one run that does not fail.
+func TestResolveTopicsRetryReads(t *testing.T) {
+	const page = 10
+	store := memory.NewStore(page)
+	for i := range 300 {
+		c := conn(fmt.Sprintf("u%d", i%7), fmt.Sprintf("c%03d", i))
+		if err := store.AddConnection(t.Context(), c); err != nil {
+			t.Fatal(err)
+		}
+		for j, topic := range []string{"a", "b", "c"} {
+			if i >= 50*j && i < 50*j+200 {
+				follow(t, store, c, topic)
+			}
+		}
+	}
+	req := handlers.Request{Topics: []string{"a", "b", "c"}, Data: []byte(`1`)}
+	whole := &readCounter{Store: store}
+	var run emitted
+	if err := (handlers.Resolver{Store: whole, PageSize: page}).Resolve(t.Context(), req, "", run.emit); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(run.connections()); n != 300 {
+		t.Fatalf("one run emitted %d connections, want 300", n)
+	}
+	t.Logf("one run: %d reads, %d subscriptions, %d pages", whole.reads, whole.rows, len(run.pages))
+
+	errRead := errors.New("throttled")
+	errPublish := errors.New("bus down")
+	tests := []struct {
+		name         string
+		failPage     int // the emit that fails
+		failRead     int // the read that fails
+		retryRows    int // the subscriptions after the cursor
+		firstEmitted int
+	}{
+		{name: "failed at the 26th page of 30", failPage: 26, retryRows: 50, firstEmitted: 250},
+		{name: "failed at the 15th page of 30", failPage: 15, retryRows: 60 + 110 + 160, firstEmitted: 140},
+		{name: "failed at the 40th read of 63", failRead: 40},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := handlers.Resolver{Store: &readCounter{Store: store, failAt: tt.failRead, err: errRead}, PageSize: page}
+			first := emitted{failAt: tt.failPage, err: errPublish}
+			if err := r.Resolve(t.Context(), req, "", first.emit); err == nil {
+				t.Fatal("the first run did not fail")
+			}
+			firstReads := r.Store.(*readCounter)
+			retry := &readCounter{Store: store}
+			r.Store = retry
+			var rest emitted
+			if err := r.Resolve(t.Context(), req, first.lastCursor(), rest.emit); err != nil {
+				t.Fatal(err)
+			}
+			all := append(ids(first.connections()), ids(rest.connections())...)
+			if d := duplicates(all); len(d) > 0 || len(all) != 300 {
+				t.Fatalf("emitted %d connections over both runs, %v twice; want 300 once each", len(all), d)
+			}
+			after := len(first.connections())
+			if tt.firstEmitted != 0 && after != tt.firstEmitted {
+				t.Errorf("the first run emitted %d, want %d", after, tt.firstEmitted)
+			}
+			// The subscriptions after the cursor, c<after> on.
+			want := 0
+			for j := range 3 {
+				want += max(0, 50*j+200-max(after, 50*j))
+			}
+			if tt.retryRows != 0 && want != tt.retryRows {
+				t.Fatalf("the test counts %d subscriptions after the cursor, want %d", want, tt.retryRows)
+			}
+			if retry.rows != want {
+				t.Errorf("the retry read %d subscriptions, want the %d after its cursor", retry.rows, want)
+			}
+			if extra := firstReads.rows + retry.rows - whole.rows; extra > 3*page {
+				t.Errorf("both runs read %d subscriptions more than one run, over one page a topic", extra)
+			}
+			t.Logf("first run: %d reads, %d subscriptions; retry from %q: %d reads, %d subscriptions (one run: %d, %d)",
+				firstReads.reads, firstReads.rows, first.lastCursor(), retry.reads, retry.rows, whole.reads, whole.rows)
+		})
 	}
 }
