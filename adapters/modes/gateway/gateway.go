@@ -34,6 +34,11 @@ type Config struct {
 	// Backend is where client messages of other actions than subscribe and unsubscribe
 	// go (ROUTE_BACKEND); see localgateway.Config.Backend.
 	Backend string
+	// Integration is the invocation URL of the Lambda function that serves every route
+	// (LAMBDA_INTEGRATION_URL), such as the function under the Runtime Interface
+	// Emulator; see localgateway.Config.Integration. The gateway then stores nothing
+	// itself, and the topic settings are the function's.
+	Integration string
 	// Table is the connections table (CONNECTIONS_TABLE_NAME and its keys).
 	Table dynamodb.Config
 }
@@ -44,6 +49,8 @@ func Flags(f *settings.Flags, c *Config) {
 	f.String(&c.IdentityParam, "identity-param", "IDENTITY_PARAM", "user_id", "query parameter naming the connecting user")
 	settings.TopicFlags(f, &c.Topics, false)
 	f.String(&c.Backend, "route-backend", "ROUTE_BACKEND", "", "URL client messages of other actions go to, as an HTTP proxy integration")
+	f.String(&c.Integration, "lambda-integration", "LAMBDA_INTEGRATION_URL", "",
+		"invocation URL of a Lambda function (under the Runtime Interface Emulator) that serves every route, as a Lambda proxy integration")
 	settings.Table(f, &c.Table)
 }
 
@@ -80,8 +87,12 @@ type Gateway struct {
 }
 
 // NewLocalGateway returns the local gateway, registering connections in store, and
-// subscriptions there by cfg's topic rules when it has a subscriptions table.
+// subscriptions there by cfg's topic rules when it has a subscriptions table; or, with
+// an Integration, invoking that function for every route, with no registry.
 func NewLocalGateway(ctx context.Context, cfg Config, store *dynamodb.Store, logger *slog.Logger) (*localgateway.Gateway, error) {
+	if cfg.Integration != "" {
+		return localgateway.New(localgateway.Config{Integration: cfg.Integration, Backend: cfg.Backend, Logger: logger}, nil)
+	}
 	var subs handlers.Subscriptions
 	if cfg.Table.SubscriptionsTable != "" {
 		subs = store
