@@ -80,7 +80,7 @@ func TestFlush(t *testing.T) {
 	m.RequestSettled(pipeline.Result{})
 	m.Progressed(pipeline.Stats{Connections: 3, Delivered: 2})
 	m.Progressed(pipeline.Stats{Delivered: 1, Pruned: 1})
-	m.Parked(pipeline.StagePost, pipeline.Shed)
+	m.Parked(pipeline.StagePost, pipeline.Transient)
 	m.ParkFailed(pipeline.StageDecode, errors.New("throttled"))
 	for i := range 150 {
 		m.Posted(time.Duration(i)*time.Millisecond+time.Millisecond, nil)
@@ -103,7 +103,7 @@ func TestFlush(t *testing.T) {
 		{"pusher_deliveries_total", nil, 3.0},
 		{"pusher_prunes_total", nil, 1.0},
 		{"pusher_requests_total", map[string]string{"outcome": "settled"}, 1.0},
-		{"pusher_failures_total", map[string]string{"stage": "post", "class": "shed"}, 1.0},
+		{"pusher_failures_total", map[string]string{"stage": "post", "class": "transient"}, 1.0},
 		{"pusher_park_failures_total", map[string]string{"stage": "decode"}, 1.0},
 	} {
 		if got := value(docs, c.name, c.dims); got != c.want {
