@@ -13,10 +13,12 @@ import (
 	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	pusher "github.com/apigw-pusher/apigw-pusher"
+	"github.com/apigw-pusher/apigw-pusher/adapters/auth"
 	"github.com/apigw-pusher/apigw-pusher/adapters/dynamodb"
 	"github.com/apigw-pusher/apigw-pusher/adapters/internal/awstest"
 	"github.com/apigw-pusher/apigw-pusher/adapters/internal/gatewaytest"
 	"github.com/apigw-pusher/apigw-pusher/adapters/modes/gateway"
+	"github.com/apigw-pusher/apigw-pusher/adapters/modes/settings"
 )
 
 // Table is the connections table of a Stack, and SubscriptionsTable its table of
@@ -78,7 +80,10 @@ func New(t testing.TB) *Stack {
 	s.PoisonURL = awstest.CreateQueue(t, s.SQS, "poison", nil)
 	s.TopicARN = awstest.CreateTopic(t, s.SNS, "notifications")
 
-	cfg, err := gateway.Defaults(gateway.Config{Listen: "127.0.0.1:0", Table: Tables()})
+	// Topics open to everyone: who may follow what is tested on its own (adapters/auth,
+	// and the Lambda's routes under the RIE).
+	topics := settings.Topics{Auth: auth.Config{Open: true}}
+	cfg, err := gateway.Defaults(gateway.Config{Listen: "127.0.0.1:0", Table: Tables(), Topics: topics})
 	if err != nil {
 		t.Fatal(err)
 	}
