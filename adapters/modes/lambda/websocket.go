@@ -82,7 +82,8 @@ func (f *Function) route(ctx context.Context, req events.APIGatewayWebsocketProx
 		}
 		return answer(http.StatusInternalServerError, handlers.ErrorFrame(route, msg.Topic, err)), err
 	}
-	return answer(http.StatusOK, nil), nil
+	// No body: a two-way route (such as $default) sends a body back to the client.
+	return events.APIGatewayProxyResponse{StatusCode: http.StatusOK}, nil
 }
 
 // connect checks the topics the $connect request names, then stores c and subscribes
