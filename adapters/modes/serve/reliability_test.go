@@ -33,9 +33,10 @@ import (
 // clients, under one fault per row. Each request's data carries its own id, so each
 // client tells the frames it missed from those it got twice. Per row it reports the
 // requests sent, the frames expected (for each request, the clients it targets), those
-// delivered, lost (never received once the system is quiet, after any replay) and
-// duplicated (received more than once), and prints the table at the end. The target is
-// 0 lost in every row and duplicates at most 1% of the frames.
+// delivered, lost (never received once the system is quiet, after any replay, and not
+// parked with its reason for a permanent error the row caused) and duplicated (received
+// more than once), and prints the table at the end. The target is 0 lost in every row
+// and duplicates at most 1% of the frames.
 //
 //	go test -run '^$' -bench Reliability -benchtime 1x ./adapters/modes/serve/
 //
@@ -64,6 +65,7 @@ func BenchmarkReliability(b *testing.B) {
 			b.ReportMetric(float64(res.duplicated), "duplicated")
 			b.ReportMetric(res.dupPercent(), "dup-%")
 			b.ReportMetric(float64(res.parked), "parked")
+			b.ReportMetric(float64(res.refused), "frames-parked")
 			b.ReportMetric(res.wall.Seconds(), "wall-s")
 		})
 	}
@@ -129,14 +131,20 @@ func scenarios() []scenario {
 					return []int{http.StatusInternalServerError, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout}[rand.IntN(4)]
 				})
 			}},
-		{name: "gateway-outage-10s", fault: "every post answered 503 for 10s; then `pusher replay send`", run: func(r *rowRun) {
+		{name: "gateway-outage-10s", fault: "every post answered 503 for 10s: the breaker holds posts, nothing is replayed", run: func(r *rowRun) {
 			r.serve()
 			sent := r.sendPaced(r.mixed(requestsPerRow), requestsPerSec)
+			var held atomic.Int64 // frames received when the gateway is back
 			r.after(2*time.Second, func() { r.gateway(func(string, int) int { return http.StatusServiceUnavailable }) })
-			r.after(12*time.Second, func() { r.gateway(nil) })
+			r.after(12*time.Second, func() {
+				r.gateway(nil)
+				held.Store(r.frames.Load())
+			})
 			r.wait(sent)
 			r.waitQuiet()
-			r.replay()
+			r.timers.Wait() // held is set
+			r.notef("%d frames delivered once the outage was over, the requests all sent by then; breaker opened %d times",
+				r.frames.Load()-held.Load(), strings.Count(r.lastServe().Output(), "gateway circuit breaker open"))
 		}},
 		{name: "dynamodb-throttling", fault: "half the DynamoDB calls answered ProvisionedThroughputExceededException for 15s; then replay", run: func(r *rowRun) {
 			r.serve()
@@ -149,18 +157,25 @@ func scenarios() []scenario {
 			r.notef("%d of %d DynamoDB calls throttled", throttled, calls)
 			r.replay()
 		}},
-		{name: "poison-queue-outage", fault: "every post answered 503 from 1s on; the poison queue answers 503 ServiceUnavailable until it has refused 30 calls, the posts 5s longer; then replay", run: func(r *rowRun) {
+		{name: "poison-queue-outage", fault: "every post to 4 of the clients answered 413 PayloadTooLargeException (permanent: parked at once) from 1s to 9s; the poison queue answers 503 ServiceUnavailable until 6s; no replay", run: func(r *rowRun) {
 			r.serve()
+			refused := r.connectionsOf("user-36", "user-37", "user-38", "user-39")
 			r.sqs.FailQueue(r.s.PoisonURL, stacktest.SQSUnavailable)
 			sent := r.sendPaced(r.mixed(requestsPerRow), requestsPerSec)
-			r.after(time.Second, func() { r.gateway(func(string, int) int { return http.StatusServiceUnavailable }) })
-			r.poll(time.Minute, "the poison queue refused 30 calls", func() bool { return r.sqs.Failed() >= 30 })
-			r.sqs.FailQueue("", "")
-			r.after(5*time.Second, func() { r.gateway(nil) })
+			r.after(time.Second, func() {
+				r.gateway(func(id string, _ int) int {
+					if refused[id] != nil {
+						return http.StatusRequestEntityTooLarge
+					}
+					return 0
+				})
+			})
+			r.after(6*time.Second, func() { r.sqs.FailQueue("", "") })
+			r.after(9*time.Second, func() { r.gateway(nil) })
 			r.wait(sent)
 			r.waitQuiet()
 			r.notef("%d poison-queue calls refused", r.sqs.Failed())
-			r.replay()
+			r.listParked(refused)
 		}},
 		{name: "kill-9-mid-burst", fault: "SIGKILL once 40% of the frames are delivered, then a restart", run: func(r *rowRun) {
 			r.serve()
@@ -207,6 +222,9 @@ type rowClient struct {
 	mu        sync.Mutex
 	got       map[int]int // request id → frames received
 	foreign   int         // frames that carry no request id
+	// parked holds the requests whose delivery to it is in the poison queue, parked
+	// for a permanent error the row caused (see listParked).
+	parked map[int]bool
 }
 
 // rowRequest is a notification request and whom it targets.
@@ -303,7 +321,7 @@ func newRun(b *testing.B, bin string, sc scenario) *rowRun {
 // connect connects a client of user to the gateway at addr and reads its frames.
 func (r *rowRun) connect(addr, name, user string) *rowClient {
 	wc := gatewaytest.Dial(r.b, addr, name, user)
-	c := &rowClient{name: name, user: user, got: map[int]int{}}
+	c := &rowClient{name: name, user: user, got: map[int]int{}, parked: map[int]bool{}}
 	r.mu.Lock()
 	r.ledger++
 	c.connected = r.ledger
@@ -639,6 +657,67 @@ func (r *rowRun) replayOnce() int {
 	return r.s.Queued(r.b, r.s.PoisonURL)
 }
 
+// connectionsOf returns the clients of users by their connection ids, for a fault on
+// their posts; each user must have one connection.
+func (r *rowRun) connectionsOf(users ...string) map[string]*rowClient {
+	byID := map[string]*rowClient{}
+	for _, u := range users {
+		conns, err := r.s.Store.UserConnections(context.Background(), u)
+		if err != nil {
+			r.b.Fatal(err)
+		}
+		r.mu.Lock()
+		clients := slices.DeleteFunc(slices.Clone(r.clients), func(c *rowClient) bool { return c.user != u })
+		r.mu.Unlock()
+		if len(conns) != 1 || len(clients) != 1 {
+			r.b.Fatalf("%s has %d connections in the table and %d clients; want one of each", u, len(conns), len(clients))
+		}
+		byID[conns[0].ConnectionID] = clients[0]
+	}
+	return byID
+}
+
+// listParked lists the poison queue's deliveries with `pusher replay list --json`, as an
+// operator would, and marks on clients (by connection id) the frames parked there for a
+// 413: result counts them neither delivered nor lost.
+func (r *rowRun) listParked(clients map[string]*rowClient) {
+	env := r.s.ServeEnv()
+	env["LOG_LEVEL"] = "warn"
+	p := stacktest.StartProcess(r.b, "list", r.bin, []string{"replay", "list", "--stage", "post", "--json"}, env)
+	r.mu.Lock()
+	r.procs = append(r.procs, p)
+	r.mu.Unlock()
+	if exited, err := p.Wait(2 * time.Minute); !exited || err != nil {
+		r.b.Fatalf("replay list: exited %v, %v:\n%s", exited, err, p.Output())
+	}
+	listed, marked := 0, 0
+	for line := range strings.Lines(p.Output()) {
+		var rec struct {
+			UUID         string
+			Reason       string
+			ConnectionID string `json:"connection_id"`
+			Payload      string
+		}
+		if json.Unmarshal([]byte(line), &rec) != nil || rec.UUID == "" {
+			continue // a log line
+		}
+		listed++
+		var frame struct{ ID *int }
+		c := clients[rec.ConnectionID]
+		if c == nil || !strings.Contains(rec.Reason, "413 PayloadTooLargeException") ||
+			json.Unmarshal([]byte(rec.Payload), &frame) != nil || frame.ID == nil {
+			continue
+		}
+		c.mu.Lock()
+		if !c.parked[*frame.ID] {
+			c.parked[*frame.ID] = true
+			marked++
+		}
+		c.mu.Unlock()
+	}
+	r.notef("`pusher replay list` shows %d deliveries parked, %d of them distinct frames to the 413 clients", listed, marked)
+}
+
 // untilDelivered waits until the clients got share of the frames the row's requests
 // target (those not sent yet included), or notes that they did not within a minute.
 func (r *rowRun) untilDelivered(share float64) {
@@ -713,8 +792,11 @@ func (r *rowRun) expectedTotal() int {
 type rowResult struct {
 	name, fault                                             string
 	requests, expected, delivered, lost, duplicated, parked int
-	wall                                                    time.Duration
-	notes                                                   []string
+	// refused counts the frames expected but parked for a permanent error the row
+	// caused, with its reason: neither delivered nor lost.
+	refused int
+	wall    time.Duration
+	notes   []string
 }
 
 func (res rowResult) dupPercent() float64 {
@@ -743,9 +825,12 @@ func (r *rowRun) result(sc scenario, wall time.Duration) rowResult {
 			switch {
 			case expected(c, q):
 				res.expected++
-				if n > 0 {
+				switch {
+				case n > 0:
 					res.delivered++
-				} else {
+				case c.parked[q.id]:
+					res.refused++
+				default:
 					res.lost++
 				}
 			case n > 0 && q.sent != 0 && q.targets(c.user):
@@ -757,6 +842,9 @@ func (r *rowRun) result(sc scenario, wall time.Duration) rowResult {
 		}
 		foreign += c.foreign
 		c.mu.Unlock()
+	}
+	if res.refused > 0 {
+		r.notes = append(r.notes, fmt.Sprintf("%d frames expected are parked with their reason, counted neither delivered nor lost", res.refused))
 	}
 	if unexpected > 0 {
 		r.notes = append(r.notes, fmt.Sprintf("%d frames to clients the request did not target", unexpected))
