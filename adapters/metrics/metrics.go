@@ -60,7 +60,7 @@ func New() (*Metrics, error) {
 		postLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: namespace, Name: "post_duration_seconds",
 			Help: "Management API post attempts by result: delivered, gone or error.", Buckets: prometheus.DefBuckets}, []string{"result"}),
 		breakerOpen: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: namespace, Name: "post_breaker_open",
-			Help: "1 while the gateway's circuit breaker is open and posts are parked instead of made."}),
+			Help: "1 while the gateway's circuit breaker is open and posts wait for it to half-open."}),
 	}
 	for _, c := range []prometheus.Collector{m.requests, m.inFlight, m.connections, m.deliveries, m.prunes, m.connecting, m.failures,
 		m.parkFailures, m.postLatency, m.breakerOpen,
