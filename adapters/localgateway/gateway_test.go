@@ -90,7 +90,22 @@ func start(t *testing.T, reg *registry) env {
 // it; env.reg is left nil.
 func serve(t *testing.T, reg localgateway.Registry) env {
 	t.Helper()
-	gw, err := localgateway.New(localgateway.Config{}, reg)
+	gw, srv := serveGateway(t, localgateway.Config{}, reg)
+	client := apigatewaymanagementapi.NewFromConfig(
+		aws.Config{Region: "us-east-1", Credentials: aws.AnonymousCredentials{}},
+		func(o *apigatewaymanagementapi.Options) {
+			o.BaseEndpoint = aws.String(srv.URL)
+			o.Retryer = aws.NopRetryer{}
+		})
+	return env{gw: gw, srv: srv, client: client}
+}
+
+// serveGateway serves, until the test ends, a gateway of cfg registering connections
+// in reg; its Close waits for the connections' $disconnect work, so that the next test's
+// gateway does not overlap it.
+func serveGateway(t *testing.T, cfg localgateway.Config, reg localgateway.Registry) (*localgateway.Gateway, *httptest.Server) {
+	t.Helper()
+	gw, err := localgateway.New(cfg, reg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,13 +120,7 @@ func serve(t *testing.T, reg localgateway.Registry) env {
 			t.Errorf("close gateway: %v", err)
 		}
 	})
-	client := apigatewaymanagementapi.NewFromConfig(
-		aws.Config{Region: "us-east-1", Credentials: aws.AnonymousCredentials{}},
-		func(o *apigatewaymanagementapi.Options) {
-			o.BaseEndpoint = aws.String(srv.URL)
-			o.Retryer = aws.NopRetryer{}
-		})
-	return env{gw: gw, srv: srv, client: client}
+	return gw, srv
 }
 
 func (e env) url(query string) string {

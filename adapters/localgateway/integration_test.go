@@ -156,23 +156,7 @@ func echoRIE(t *testing.T) (*stacktest.RIE, *recorder) {
 // and returns its ws:// URL.
 func serveIntegration(t *testing.T, cfg localgateway.Config) (*localgateway.Gateway, string) {
 	t.Helper()
-	gw, err := localgateway.New(cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mux := http.NewServeMux()
-	gw.Register(mux)
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
-	// Close waits for the $disconnect invocations: the next test's gateway must not
-	// invoke the emulator while they run.
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := gw.Close(ctx); err != nil {
-			t.Errorf("close gateway: %v", err)
-		}
-	})
+	gw, srv := serveGateway(t, cfg, nil)
 	return gw, "ws" + strings.TrimPrefix(srv.URL, "http") + "/"
 }
 
