@@ -25,6 +25,10 @@ type TokenError struct {
 	Reason string
 	// Err is the cause, for logs; it does not hold the token either.
 	Err error
+	// Forbidden is set when the token is genuine but shows nothing that may be allowed,
+	// such as a $connect token that names no user: a $connect authorizer answers it with
+	// a Deny policy (403) rather than Unauthorized (401).
+	Forbidden bool
 }
 
 // Error returns the reason and its cause.
