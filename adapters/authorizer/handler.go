@@ -47,7 +47,9 @@ func (h *Handler) Authorize(ctx context.Context, ev Event) (Response, error) {
 	id, err := h.connect.Authorize(ctx, ev.QueryStringParameters[h.connect.TokenParam()])
 	attrs := []any{"event", "authorizer", "connection_id", ev.RequestContext.ConnectionID,
 		"request_id", ev.RequestContext.RequestID, "source_ip", ev.RequestContext.Identity.SourceIP}
-	defer func() { h.logger.Log(ctx, slog.LevelInfo, "authorize", append(attrs, "elapsed_ms", time.Since(start).Milliseconds())...) }()
+	defer func() {
+		h.logger.Log(ctx, slog.LevelInfo, "authorize", append(attrs, "elapsed_ms", time.Since(start).Milliseconds())...)
+	}()
 
 	var refused *auth.TokenError
 	switch {
