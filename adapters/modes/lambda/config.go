@@ -24,6 +24,10 @@ type Config struct {
 	// AuthorizerKey is the key of the authorizer context naming the user, before its
 	// principalId (AUTHORIZER_USER_KEY); default user_id.
 	AuthorizerKey string
+	// AuthorizerRequired refuses a $connect that no authorizer named a user for, with
+	// 401, and never reads IdentityParam (AUTHORIZER_REQUIRED): what a deployment with
+	// the $connect authorizer sets, so that a route left without it fails closed.
+	AuthorizerRequired bool
 	// Topics are the settings of subscriptions.
 	Topics settings.Topics
 	// QueueURL is the notifications queue the function reads (NOTIFICATIONS_QUEUE_URL):
@@ -44,6 +48,7 @@ func Flags(f *settings.Flags, c *Config) {
 	onaws.Flags(f, &c.Config)
 	f.String(&c.IdentityParam, "identity-param", "IDENTITY_PARAM", "user_id", "$connect query parameter naming the user when no authorizer does")
 	f.String(&c.AuthorizerKey, "authorizer-user-key", "AUTHORIZER_USER_KEY", "user_id", "key of the authorizer context naming the user")
+	f.Boolean(&c.AuthorizerRequired, "authorizer-required", "AUTHORIZER_REQUIRED", false, "refuse a $connect no authorizer named a user for; never read the identity parameter")
 	settings.TopicFlags(f, &c.Topics, false)
 	f.String(&c.QueueURL, "queue-url", "NOTIFICATIONS_QUEUE_URL", "", "SQS queue of notification requests the function reads, where split broadcasts' segment tasks go")
 	settings.Split(f, &c.Pipeline.Split)
@@ -96,8 +101,10 @@ func Defaults(c Config) (Config, error) {
 }
 
 // NewLogger returns the JSON logger of cfg.LogLevel.
-func NewLogger(cfg Config, w io.Writer) *slog.Logger {
-	logger, err := settings.Logger(w, cfg.LogLevel)
+func NewLogger(cfg Config, w io.Writer) *slog.Logger { return newLogger(cfg.LogLevel, w) }
+
+func newLogger(level string, w io.Writer) *slog.Logger {
+	logger, err := settings.Logger(w, level)
 	if err != nil { // Validate checked the level
 		return slog.New(slog.NewJSONHandler(w, nil))
 	}

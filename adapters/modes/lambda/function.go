@@ -107,6 +107,8 @@ func (f *Function) Start(ctx context.Context) (done <-chan error, err error) {
 
 // probe is what Handle reads of an event to tell its kind.
 type probe struct {
+	Type      string `json:"type"`      // an authorizer event's
+	MethodArn string `json:"methodArn"` // an authorizer event's
 	Records []struct {
 		SQSSource string `json:"eventSource"` // SQS's spelling
 		SNSSource string `json:"EventSource"` // SNS's
@@ -145,6 +147,10 @@ func (f *Function) Handle(ctx context.Context, payload json.RawMessage) (any, er
 			return nil, fmt.Errorf("decode SNS event: %w", err)
 		}
 		return nil, f.SNS(ctx, e)
+	case isAuthorizerEvent(p.Type, p.MethodArn):
+		// It carries a $connect request context too: answered as a route, it would
+		// store a connection and give API Gateway no policy.
+		return nil, errors.New("an API Gateway authorizer event reached the pusher: deploy the $connect authorizer as its own function, with PUSHER_ROLE=authorizer")
 	case p.RequestContext.RouteKey != "" || p.RequestContext.EventType != "":
 		var e events.APIGatewayWebsocketProxyRequest
 		if err := json.Unmarshal(payload, &e); err != nil {

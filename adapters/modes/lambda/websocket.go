@@ -132,14 +132,17 @@ func authorizerContext(req events.APIGatewayWebsocketProxyRequest) map[string]an
 }
 
 // user names the user of a WebSocket request: the authorizer's context entry
-// AuthorizerKey, else its principalId, else the query parameter IdentityParam (which
-// only $connect carries).
+// AuthorizerKey, else its principalId, else, unless AuthorizerRequired, the query
+// parameter IdentityParam (which only $connect carries).
 func (f *Function) user(req events.APIGatewayWebsocketProxyRequest) string {
 	auth := authorizerContext(req)
 	for _, key := range []string{f.cfg.AuthorizerKey, "principalId"} {
 		if v, ok := auth[key].(string); ok && v != "" {
 			return v
 		}
+	}
+	if f.cfg.AuthorizerRequired {
+		return ""
 	}
 	return req.QueryStringParameters[f.cfg.IdentityParam]
 }

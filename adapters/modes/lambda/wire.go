@@ -32,3 +32,11 @@ func Build(ctx context.Context, cfg Config, opts custom.Options, logger *slog.Lo
 	)
 	return nil, nil, nil
 }
+
+// BuildAuthorizer builds the function deployed as the $connect authorizer from cfg
+// (already read with AuthorizerConfigFromEnv). It reads the secret of the tokens, or
+// fetches their JWK set, and makes no other network call.
+func BuildAuthorizer(ctx context.Context, cfg AuthorizerConfig, logger *slog.Logger) (*Authorizer, error) {
+	wire.Build(onaws.NewAWSConfig, NewAuthorizer)
+	return nil, nil
+}

@@ -68,3 +68,18 @@ func Build(ctx context.Context, cfg Config, opts custom.Options, logger *slog.Lo
 		cleanup()
 	}, nil
 }
+
+// BuildAuthorizer builds the function deployed as the $connect authorizer from cfg
+// (already read with AuthorizerConfigFromEnv). It reads the secret of the tokens, or
+// fetches their JWK set, and makes no other network call.
+func BuildAuthorizer(ctx context.Context, cfg AuthorizerConfig, logger *slog.Logger) (*Authorizer, error) {
+	config, err := onaws.NewAWSConfig(ctx)
+	if err != nil {
+		return nil, err
+	}
+	authorizer, err := NewAuthorizer(ctx, cfg, config, logger)
+	if err != nil {
+		return nil, err
+	}
+	return authorizer, nil
+}
