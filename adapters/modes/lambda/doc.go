@@ -9,6 +9,10 @@
 //     stores the connection of the user the authorizer or a query parameter names,
 //     $disconnect deletes it.
 //
+// Deployed with PUSHER_ROLE=authorizer, the same binary is the WebSocket API's $connect
+// authorizer instead (Authorizer.Handle, package authorizer): it reads only the
+// CONNECT_TOKEN_ settings and answers API Gateway's REQUEST authorizer events.
+//
 // The pipeline is the one of `pusher serve`, built from the same providers and
 // environment variables, and runs for the life of the execution environment: requests
 // enter it through pipeline.Pipeline.Process, not through sources.

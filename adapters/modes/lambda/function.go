@@ -109,7 +109,7 @@ func (f *Function) Start(ctx context.Context) (done <-chan error, err error) {
 type probe struct {
 	Type      string `json:"type"`      // an authorizer event's
 	MethodArn string `json:"methodArn"` // an authorizer event's
-	Records []struct {
+	Records   []struct {
 		SQSSource string `json:"eventSource"` // SQS's spelling
 		SNSSource string `json:"EventSource"` // SNS's
 	} `json:"Records"`
