@@ -46,12 +46,19 @@ func Validate(name string) error {
 
 func parse(name string) (arn.ARN, error) {
 	a, err := arn.Parse(name)
-	switch {
-	case err != nil:
+	if err != nil {
 		return a, fmt.Errorf("secret %q is not an ARN: %w", name, err)
-	case a.Service == "secretsmanager" && strings.HasPrefix(a.Resource, "secret:"):
-	case a.Service == "ssm" && strings.HasPrefix(a.Resource, "parameter/"):
-	default:
+	}
+	var prefix string
+	switch a.Service {
+	case "secretsmanager":
+		prefix = "secret:"
+	case "ssm":
+		prefix = "parameter/"
+	}
+	// Neither service reads a secret of no region, no account or no name.
+	rest, ok := strings.CutPrefix(a.Resource, prefix)
+	if prefix == "" || !ok || rest == "" || a.Region == "" || a.AccountID == "" {
 		return a, fmt.Errorf("secret %q is neither a Secrets Manager secret's ARN (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME) nor an SSM parameter's (arn:aws:ssm:REGION:ACCOUNT:parameter/NAME)", name)
 	}
 	return a, nil
