@@ -41,7 +41,7 @@ func Allows(resp Response, methodArn string) bool {
 	}
 	allowed := false
 	for _, s := range resp.PolicyDocument.Statement {
-		if !matchesAny(s.Action, invoke) || !matchesAny(s.Resource, methodArn) {
+		if !matchesAny(s.Action, invoke, true) || !matchesAny(s.Resource, methodArn, false) {
 			continue
 		}
 		switch s.Effect {
@@ -54,8 +54,17 @@ func Allows(resp Response, methodArn string) bool {
 	return allowed
 }
 
-func matchesAny(patterns []string, s string) bool {
+// matchesAny reports whether s matches one of patterns; fold for an action, which IAM
+// matches case-insensitively ("*:invoke" is execute-api:Invoke), not for a resource:
+// an ARN's case is exact.
+func matchesAny(patterns []string, s string, fold bool) bool {
+	if fold {
+		s = strings.ToLower(s)
+	}
 	for _, p := range patterns {
+		if fold {
+			p = strings.ToLower(p)
+		}
 		if wildcard(p, s) {
 			return true
 		}
@@ -64,12 +73,8 @@ func matchesAny(patterns []string, s string) bool {
 }
 
 // wildcard reports whether s matches p, where '*' matches any run of characters and
-// '?' any one, as in IAM's actions and resources (actions case-insensitively; a
-// resource's case is kept: an ARN's is exact).
+// '?' any one, as in IAM's actions and resources.
 func wildcard(p, s string) bool {
-	if strings.HasPrefix(strings.ToLower(p), "execute-api:") || p == "*" {
-		p, s = strings.ToLower(p), strings.ToLower(s)
-	}
 	for len(p) > 0 {
 		switch p[0] {
 		case '*':
