@@ -137,8 +137,10 @@ func SSMClient(endpoint string) *ssm.Client {
 	})
 }
 
-// Calls returns how many GetSecretValue and GetParameter calls the emulator answered,
-// errors included: a test can tell a cached secret from one read each time.
+// Calls returns how many GetSecretValue and GetParameter calls the emulator read, those
+// answered with an error such as ResourceNotFoundException included (a request refused
+// before it is read, such as an unsigned one, is not counted): a test can tell a cached
+// secret from one read each time.
 func (s *Secrets) Calls() int { return int(s.calls.Load()) }
 
 // PutSecret stores value as the current version of the Secrets Manager secret name,
