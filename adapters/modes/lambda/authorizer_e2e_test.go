@@ -23,6 +23,7 @@ import (
 
 	"github.com/apigw-pusher/apigw-pusher/adapters/auth"
 	"github.com/apigw-pusher/apigw-pusher/adapters/authorizer"
+	"github.com/apigw-pusher/apigw-pusher/adapters/internal/awstest"
 	"github.com/apigw-pusher/apigw-pusher/adapters/internal/stacktest"
 )
 
@@ -86,6 +87,53 @@ func TestAuthorizerAsDeployed(t *testing.T) {
 		})
 
 		fn.neverLogged(t, good)
+	})
+
+	// HS256 tokens, their secret read at init from Secrets Manager or SSM Parameter
+	// Store, as a deployment keeps it.
+	secrets := awstest.StartSecrets(t)
+	for _, store := range []struct{ name, arn string }{
+		{"Secrets Manager", secrets.PutSecret("pusher/connect-key", connectSecret)},
+		{"SSM Parameter Store", secrets.PutParameter("/pusher/connect-key", connectSecret, true)},
+	} {
+		t.Run("HS256 tokens, the secret from "+store.name, func(t *testing.T) {
+			env := secrets.Env()
+			env["CONNECT_TOKEN_SECRET_ARN"] = store.arn
+			env["CONNECT_TOKEN_ISSUER"], env["CONNECT_TOKEN_AUDIENCE"] = tokenIssuer, tokenAudience
+			fn := startAuthorizer(t, bootstrap, env)
+			good := hs256(t, connectSecret, claims("carol", nil))
+			fn.allows(t, good, "carol", []string{"user:alice:*", "news"})
+			for _, tc := range []struct{ name, token string }{
+				{"expired", hs256(t, connectSecret, claims("carol", func(c jwt.MapClaims) { c["exp"] = time.Now().Add(-time.Minute).Unix() }))},
+				{"not yet valid", hs256(t, connectSecret, claims("carol", func(c jwt.MapClaims) { c["nbf"] = time.Now().Add(time.Hour).Unix() }))},
+				{"another issuer", hs256(t, connectSecret, claims("carol", func(c jwt.MapClaims) { c["iss"] = "https://evil.test" }))},
+				{"another audience", hs256(t, connectSecret, claims("carol", func(c jwt.MapClaims) { c["aud"] = "someone-else" }))},
+				{"alg none", unsigned(t, claims("carol", nil))},
+				{"another secret", hs256(t, "another-secret-of-thirty-two-bytes", claims("carol", nil))},
+				{"a bad signature", tamper(good)},
+				{"missing", ""},
+			} {
+				t.Run(tc.name, func(t *testing.T) { fn.unauthorized(t, tc.token) })
+			}
+			fn.neverLogged(t, good)
+			if strings.Contains(fn.rie.Output(), connectSecret) {
+				t.Errorf("the log holds the secret")
+			}
+		})
+	}
+
+	t.Run("a secret that cannot be read ends the init, naming it", func(t *testing.T) {
+		env := secrets.Env()
+		env["CONNECT_TOKEN_SECRET_ARN"] = "arn:aws:secretsmanager:us-east-1:123456789012:secret:pusher/missing-AbCdEf"
+		fn := startAuthorizer(t, bootstrap, env)
+		resp, err := http.Post(fn.rie.URL(), "application/json", strings.NewReader(`{}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		stacktest.Eventually(t, "the init error in the log", func() bool {
+			return strings.Contains(fn.rie.Output(), "pusher-lambda: CONNECT_TOKEN_SECRET_ARN: get secret arn:aws:secretsmanager:us-east-1:123456789012:secret:pusher/missing-AbCdEf")
+		})
 	})
 
 	t.Run("an unknown key id refreshes the set once, then is refused", func(t *testing.T) {

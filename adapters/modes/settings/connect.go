@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
@@ -41,19 +42,29 @@ func ConnectFlags(f *Flags, c *Connect) {
 	f.String(&c.TopicsClaim, "connect-topics-claim", "CONNECT_TOPICS_CLAIM", auth.DefaultTokenClaim, "claim of a $connect token listing the topic patterns it grants")
 }
 
-// Validate reports settings the check cannot run with: a secret given twice, or an ARN
-// that names no secret. The rest is auth.ConnectConfig's to say.
+// Validate reports settings the check cannot run with, naming them: a secret given
+// twice, an ARN that names no secret, and what auth.ConnectConfig.Validate refuses.
+// Settings that name no key are valid: connections are then not checked.
 func (c Connect) Validate() error {
-	if c.SecretARN == "" {
+	if !c.Configured() {
+		if c.Token.Issuer != "" || c.Token.Audience != "" {
+			// Checked by nothing, they would be quietly ignored.
+			return errors.New("CONNECT_TOKEN_ISSUER or CONNECT_TOKEN_AUDIENCE is set without a key: set CONNECT_TOKEN_SECRET, CONNECT_TOKEN_SECRET_ARN or CONNECT_TOKEN_JWKS_URL")
+		}
 		return nil
 	}
-	if c.Token.Secret != "" {
-		return errors.New("CONNECT_TOKEN_SECRET and CONNECT_TOKEN_SECRET_ARN are both set: set one")
+	check := c.ConnectConfig
+	if c.SecretARN != "" {
+		if c.Token.Secret != "" {
+			return errors.New("CONNECT_TOKEN_SECRET and CONNECT_TOKEN_SECRET_ARN are both set: set one")
+		}
+		if err := secrets.Validate(c.SecretARN); err != nil {
+			return fmt.Errorf("CONNECT_TOKEN_SECRET_ARN: %w", err)
+		}
+		// The secret is read at start: a stand-in of the least length checks the rest.
+		check.Token.Secret = strings.Repeat("-", auth.MinSecretLength)
 	}
-	if err := secrets.Validate(c.SecretARN); err != nil {
-		return fmt.Errorf("CONNECT_TOKEN_SECRET_ARN: %w", err)
-	}
-	return nil
+	return check.Validate()
 }
 
 // NewConnectHandler returns the $connect authorizer of c: it reads the secret c's ARN
