@@ -45,7 +45,7 @@ resource "aws_lambda_function" "pusher" {
       APIGW_ENDPOINT         = var.apigw_endpoint
       CONNECTIONS_TABLE_NAME = var.connections_table.name
       POISON_QUEUE_URL       = aws_sqs_queue.poison.url
-    }, { for t in local.subscriptions_tables : "SUBSCRIPTIONS_TABLE_NAME" => t.name }, local.split_environment)
+    }, { for t in local.subscriptions_tables : "SUBSCRIPTIONS_TABLE_NAME" => t.name }, local.split_environment, local.authorizer_required)
   }
 
   tags = var.common_tags

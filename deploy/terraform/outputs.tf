@@ -37,3 +37,18 @@ output "poison_queue_arn" {
   description = "ARN of the poison queue."
   value       = aws_sqs_queue.poison.arn
 }
+
+output "authorizer_id" {
+  description = "Id of the $connect authorizer on the API of agma_arn, for the $connect route's authorizer_id (with authorization_type \"CUSTOM\"), or null without var.authorizer."
+  value       = one(aws_apigatewayv2_authorizer.connect[*].id)
+}
+
+output "authorizer_function_name" {
+  description = "Name of the authorizer's Lambda function, or null without var.authorizer."
+  value       = one(aws_lambda_function.authorizer[*].function_name)
+}
+
+output "authorizer_role_name" {
+  description = "Name of the authorizer's IAM role, to grant it more (kms:Decrypt on the customer managed key of its secret, say), or null without var.authorizer."
+  value       = one(aws_iam_role.authorizer[*].name)
+}

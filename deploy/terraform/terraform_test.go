@@ -2,9 +2,11 @@ package terraform_test
 
 // What terraform fmt, tflint and trivy (run by .ci/terraform) cannot know about the
 // module, because it is this project's contract rather than good Terraform: the exact
-// IAM grants of the function's role, the event source mapping's settings and
-// preconditions, and the function's runtime, handler, environment names and log group;
-// and of the example, the two-way routes whose answers reach the client.
+// IAM grants of the function's role and of the authorizer's, the event source
+// mapping's settings and preconditions, the function's runtime, handler, environment
+// names and log group, and the $connect authorizer's function, identity source and
+// permission; and of the example, the two-way routes whose answers reach the client
+// and the authorizer on $connect.
 
 import (
 	"encoding/json"
@@ -18,6 +20,7 @@ import (
 	"testing"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/ext/tryfunc"
 	"github.com/hashicorp/hcl/v2/hclparse"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
@@ -87,7 +90,53 @@ var wantGrants = []grant{
 	},
 }
 
-// wantTrust is the role's trust policy: only Lambda may assume it.
+// wantAuthorizerGrants is every statement the authorizer's role is allowed, and no
+// other: its key, read once at init, by where it is kept, and its logs.
+var wantAuthorizerGrants = []grant{
+	{
+		sid:       "ConnectTokenSecret",
+		actions:   []string{"secretsmanager:GetSecretValue"},
+		resources: []string{"statement.value"},
+		forEach:   `[forainlocal.authorizers:a.secret_arnifcan(regex("^arn:[^:]+:secretsmanager:",a.secret_arn))]`,
+	},
+	{
+		sid:       "ConnectTokenParameter",
+		actions:   []string{"ssm:GetParameter"},
+		resources: []string{"statement.value"},
+		forEach:   `[forainlocal.authorizers:a.secret_arnifcan(regex("^arn:[^:]+:ssm:",a.secret_arn))]`,
+	},
+	{
+		sid:       "Logs",
+		actions:   []string{"logs:CreateLogStream", "logs:PutLogEvents"},
+		resources: []string{"aws_cloudwatch_log_group.authorizer[0].arn", `"${aws_cloudwatch_log_group.authorizer[0].arn}:*"`},
+	},
+}
+
+// role is one of the module's IAM roles: the name of its role, role policy and policy
+// document, the statements of that document, and the count they exist with ("" for
+// always).
+type role struct {
+	name   string
+	grants []grant
+	count  string
+}
+
+// ref is the address of r's resource of type typ.
+func (r role) ref(typ string) string {
+	if r.count == "" {
+		return typ + "." + r.name
+	}
+	return typ + "." + r.name + "[0]"
+}
+
+// roles are every role of the module: the pusher's, and the authorizer's when there is
+// one.
+var roles = []role{
+	{name: "pusher", grants: wantGrants},
+	{name: "authorizer", grants: wantAuthorizerGrants, count: "length(local.authorizers)"},
+}
+
+// wantTrust is each role's trust policy: only Lambda may assume it.
 const wantTrust = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Principal":{"Service":"lambda.amazonaws.com"}}]}`
 
 // wantEnvironment is what the module sets in the function's environment, over
@@ -249,9 +298,11 @@ func literalStrings(expr hcl.Expression) ([]string, error) {
 // ---- IAM ----
 
 var (
-	documentSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{
-		{Type: "statement"}, {Type: "dynamic", LabelNames: []string{"type"}},
-	}}
+	// A document is statements, and the count of its role.
+	documentSchema = &hcl.BodySchema{
+		Attributes: []hcl.AttributeSchema{{Name: "count"}},
+		Blocks:     []hcl.BlockHeaderSchema{{Type: "statement"}, {Type: "dynamic", LabelNames: []string{"type"}}},
+	}
 	dynamicSchema = &hcl.BodySchema{
 		Attributes: []hcl.AttributeSchema{{Name: "for_each", Required: true}},
 		Blocks:     []hcl.BlockHeaderSchema{{Type: "content"}},
@@ -263,19 +314,22 @@ var (
 	}}
 )
 
-// grants reads the statements of the role's policy document, strictly: anything in it
-// but statements of actions on resources is an error.
-func grants(m *module) ([]grant, error) {
-	doc, err := m.one("data", "aws_iam_policy_document")
+// grants reads the statements of r's policy document, strictly: anything in it but
+// statements of actions on resources (and r's count) is an error.
+func grants(m *module, r role) ([]grant, error) {
+	doc, err := m.one("data", "aws_iam_policy_document", r.name)
 	if err != nil {
 		return nil, err
 	}
 	content, diags := doc.Body.Content(documentSchema)
 	if diags.HasErrors() {
-		return nil, fmt.Errorf("policy document: %w", diags)
+		return nil, fmt.Errorf("policy document %s: %w", r.name, diags)
 	}
 	var out []grant
 	var errs []error
+	if got := m.attrText(doc, "count"); got != r.count {
+		errs = append(errs, fmt.Errorf("policy document %s: count = %q, want %q", r.name, got, r.count))
+	}
 	for _, b := range content.Blocks {
 		body, forEach := b.Body, ""
 		if b.Type == "dynamic" {
@@ -325,43 +379,69 @@ func readGrant(m *module, body hcl.Body) (grant, error) {
 	return g, nil
 }
 
-// checkGrants reports how what the module allows differs from wantGrants and wantTrust,
-// and any way of granting besides the role policy's one document.
+// checkGrants reports how what the module allows differs from roles and wantTrust, and
+// any way of granting besides each role policy's one document.
 func checkGrants(m *module) error {
 	var errs []error
-	got, err := grants(m)
+	byName := map[string]role{}
+	for _, r := range roles {
+		byName[r.name] = r
+		errs = append(errs, checkDocument(m, r))
+	}
+
+	// Each document is its role's only policy.
+	for _, res := range m.find("resource") {
+		typ, name := res.Labels[0], res.Labels[1]
+		r, ok := byName[name]
+		switch {
+		case ok && typ == "aws_iam_role":
+			if err := checkRole(m, res); err != nil {
+				errs = append(errs, fmt.Errorf("%s %w", name, err))
+			}
+		case ok && typ == "aws_iam_role_policy":
+			for attr, want := range map[string]string{
+				"policy": r.ref("data.aws_iam_policy_document") + ".json",
+				"role":   r.ref("aws_iam_role") + ".id",
+			} {
+				if got := m.attrText(res, attr); got != want {
+					errs = append(errs, fmt.Errorf("role policy %s: %s = %s, want %s", name, attr, got, want))
+				}
+			}
+		case strings.HasPrefix(typ, "aws_iam_"):
+			errs = append(errs, fmt.Errorf("resource %s.%s: each role gets its grants from one policy document", typ, name))
+			continue
+		default:
+			continue
+		}
+		if got := m.attrText(res, "count"); got != r.count {
+			errs = append(errs, fmt.Errorf("%s.%s: count = %q, want %q", typ, name, got, r.count))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// checkDocument reports how r's policy document differs from r.grants.
+func checkDocument(m *module, r role) error {
+	var errs []error
+	got, err := grants(m, r)
 	errs = append(errs, err)
 	want := map[string]grant{}
-	for _, g := range wantGrants {
+	for _, g := range r.grants {
 		want[g.sid] = g
 	}
 	for _, g := range got {
 		w, ok := want[g.sid]
 		switch {
 		case !ok:
-			errs = append(errs, fmt.Errorf("statement %s is not in wantGrants: %+v", g.sid, g))
+			errs = append(errs, fmt.Errorf("role %s: statement %s is not wanted: %+v", r.name, g.sid, g))
 		case !slices.Equal(slices.Sorted(slices.Values(g.actions)), slices.Sorted(slices.Values(w.actions))) ||
 			!reflect.DeepEqual(g.resources, w.resources) || g.forEach != w.forEach:
-			errs = append(errs, fmt.Errorf("statement %s:\n have %+v\n want %+v", g.sid, g, w))
+			errs = append(errs, fmt.Errorf("role %s: statement %s:\n have %+v\n want %+v", r.name, g.sid, g, w))
 		}
 		delete(want, g.sid)
 	}
 	for sid := range want {
-		errs = append(errs, fmt.Errorf("statement %s missing", sid))
-	}
-
-	// The document is the role's only policy.
-	for _, r := range m.find("resource") {
-		switch typ, name := r.Labels[0], r.Labels[1]; {
-		case typ == "aws_iam_role" && name == "pusher":
-			errs = append(errs, checkRole(m, r))
-		case typ == "aws_iam_role_policy" && name == "pusher":
-			if p := m.attrText(r, "policy"); p != "data.aws_iam_policy_document.pusher.json" {
-				errs = append(errs, fmt.Errorf("role policy: policy = %s, want the document's json", p))
-			}
-		case strings.HasPrefix(typ, "aws_iam_"):
-			errs = append(errs, fmt.Errorf("resource %s.%s: the role gets its grants from one policy document", typ, name))
-		}
+		errs = append(errs, fmt.Errorf("role %s: statement %s missing", r.name, sid))
 	}
 	return errors.Join(errs...)
 }
@@ -508,7 +588,7 @@ func checkFunction(m *module) error {
 		return err
 	}
 	var errs []error
-	for attr, want := range map[string]string{"runtime": `"provided.al2023"`, "handler": `"bootstrap"`} {
+	for attr, want := range map[string]string{"runtime": `"provided.al2023"`, "handler": `"bootstrap"`, "role": "aws_iam_role.pusher.arn"} {
 		if got := m.attrText(fn, attr); got != want {
 			errs = append(errs, fmt.Errorf("function: %s = %s, want %s", attr, got, want))
 		}
@@ -522,14 +602,18 @@ func checkFunction(m *module) error {
 			}
 		}
 	}
-	// merge(var.environment, {...}, {subscriptions}, local.split_environment): the
-	// module's own names come last, so they win.
+	// merge(var.environment, {...}, {subscriptions}, local.split_environment,
+	// local.authorizer_required): the module's own names come last, so they win.
 	merge, ok := env.(*hclsyntax.FunctionCallExpr)
-	if !ok || merge.Name != "merge" || len(merge.Args) != 4 || m.text(merge.Args[0]) != "var.environment" {
-		return errors.Join(append(errs, errors.New("function: environment.variables is not merge(var.environment, {...}, {for ...}, local.split_environment)"))...)
+	if !ok || merge.Name != "merge" || len(merge.Args) != 5 || m.text(merge.Args[0]) != "var.environment" {
+		return errors.Join(append(errs, errors.New("function: environment.variables is not merge(var.environment, {...}, {for ...}, local.split_environment, local.authorizer_required)"))...)
 	}
 	if got := m.text(merge.Args[3]); got != "local.split_environment" {
 		errs = append(errs, fmt.Errorf("function: the environment of splitting is %s, want local.split_environment", got))
+	}
+	// What it is, checkAuthorizer evaluates.
+	if got := m.text(merge.Args[4]); got != "local.authorizer_required" {
+		errs = append(errs, fmt.Errorf("function: the environment of the authorizer is %s, want local.authorizer_required", got))
 	}
 	errs = append(errs, checkSplit(m, fn))
 	if got := m.text(merge.Args[2]); got != wantSubscriptionsEnvironment {
@@ -639,6 +723,397 @@ func checkSplit(m *module, fn *hclsyntax.Block) error {
 	return errors.Join(errs...)
 }
 
+// ---- the $connect authorizer ----
+
+// authorizerType is var.authorizer's type, as Terraform passes it to the module.
+var authorizerType = cty.Object(map[string]cty.Type{
+	"jwks_url": cty.String, "secret_arn": cty.String, "issuer": cty.String, "audience": cty.String,
+	"user_claim": cty.String, "topics_claim": cty.String, "token_param": cty.String,
+})
+
+// authorizerVal is var.authorizer of the attributes set, with Terraform's defaults of
+// the optional ones.
+func authorizerVal(set map[string]string) cty.Value {
+	attrs := map[string]cty.Value{}
+	for name := range authorizerType.AttributeTypes() {
+		attrs[name] = cty.NullVal(cty.String)
+	}
+	for name, def := range map[string]string{"user_claim": "sub", "topics_claim": "topics", "token_param": "token"} {
+		attrs[name] = cty.StringVal(def)
+	}
+	for name, v := range set {
+		attrs[name] = cty.StringVal(v)
+	}
+	return cty.ObjectVal(attrs)
+}
+
+const (
+	jwksURL       = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc/.well-known/jwks.json"
+	secretARN     = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:pusher-connect-token-AbC123"
+	parameterARN  = "arn:aws:ssm:eu-west-1:123456789012:parameter/pusher/connect-token"
+	authorizerID  = "a1b2c3"
+	testAgmaARN   = "arn:aws:execute-api:eu-west-1:123456789012:abc123/prod/POST/@connections"
+	testExecution = "arn:aws:execute-api:eu-west-1:123456789012:abc123"
+	testAPIID     = "abc123"
+)
+
+// authorizerCase is an authorizer input and what the module makes of it: the
+// authorizer function's environment, what its grants of a key are on, its identity
+// source, and the pusher's environment of the authorizer.
+type authorizerCase struct {
+	name       string
+	authorizer cty.Value
+	env        map[string]string
+	secrets    []string // the ConnectTokenSecret grant's resources
+	parameters []string // the ConnectTokenParameter grant's
+	identity   string   // "" without an authorizer
+	pusher     map[string]string
+}
+
+var required = map[string]string{"AUTHORIZER_REQUIRED": "true"}
+
+var authorizerCases = []authorizerCase{
+	{name: "none", authorizer: cty.NullVal(authorizerType), env: map[string]string{}, pusher: map[string]string{}},
+	{
+		name:       "JWK set",
+		authorizer: authorizerVal(map[string]string{"jwks_url": jwksURL, "issuer": "https://issuer", "audience": "app"}),
+		env: map[string]string{
+			"PUSHER_ROLE": "authorizer", "CONNECT_TOKEN_JWKS_URL": jwksURL,
+			"CONNECT_TOKEN_ISSUER": "https://issuer", "CONNECT_TOKEN_AUDIENCE": "app",
+			"CONNECT_TOKEN_PARAM": "token", "CONNECT_USER_CLAIM": "sub", "CONNECT_TOPICS_CLAIM": "topics",
+		},
+		identity: "route.request.querystring.token",
+		pusher:   required,
+	},
+	{
+		name:       "Secrets Manager",
+		authorizer: authorizerVal(map[string]string{"secret_arn": secretARN, "token_param": "jwt", "user_claim": "email", "topics_claim": "scopes"}),
+		env: map[string]string{
+			"PUSHER_ROLE": "authorizer", "CONNECT_TOKEN_SECRET_ARN": secretARN,
+			"CONNECT_TOKEN_PARAM": "jwt", "CONNECT_USER_CLAIM": "email", "CONNECT_TOPICS_CLAIM": "scopes",
+		},
+		secrets:  []string{secretARN},
+		identity: "route.request.querystring.jwt",
+		pusher:   required,
+	},
+	{
+		name:       "SSM",
+		authorizer: authorizerVal(map[string]string{"secret_arn": parameterARN}),
+		env: map[string]string{
+			"PUSHER_ROLE": "authorizer", "CONNECT_TOKEN_SECRET_ARN": parameterARN,
+			"CONNECT_TOKEN_PARAM": "token", "CONNECT_USER_CLAIM": "sub", "CONNECT_TOPICS_CLAIM": "topics",
+		},
+		parameters: []string{parameterARN},
+		identity:   "route.request.querystring.token",
+		pusher:     required,
+	},
+}
+
+// apiCase is an agma_arn and the API it names.
+type apiCase struct{ agma, execution, id string }
+
+var apiCases = []apiCase{
+	{testAgmaARN, testExecution, testAPIID},
+	{testAgmaARN + "/*", testExecution, testAPIID},
+	{"arn:aws-cn:execute-api:cn-north-1:123456789012:xyz789/live/POST/@connections", "arn:aws-cn:execute-api:cn-north-1:123456789012:xyz789", "xyz789"},
+}
+
+// authorizerFuncs are the Terraform functions the authorizer's expressions call.
+var authorizerFuncs = map[string]function.Function{
+	"merge": stdlib.MergeFunc, "split": stdlib.SplitFunc, "regex": stdlib.RegexFunc, "can": tryfunc.CanFunc,
+	"try": tryfunc.TryFunc, "length": stdlib.LengthFunc,
+}
+
+// wantAuthorizerAttrs are the arguments of the authorizer's resources, as written: each
+// exists only with var.authorizer; the function runs the pusher's zip on its role; the
+// log group is the function's; API Gateway's authorizer is a REQUEST authorizer of the
+// function on the API of agma_arn; the permission lets only that authorizer invoke it.
+var wantAuthorizerAttrs = map[[2]string]map[string]string{
+	{"aws_lambda_function", "authorizer"}: {
+		"count":         "length(local.authorizers)",
+		"function_name": "local.authorizer_name",
+		"role":          "aws_iam_role.authorizer[0].arn",
+		"filename":      "var.lambda_zip_path",
+		"runtime":       `"provided.al2023"`,
+		"handler":       `"bootstrap"`,
+		"architectures": "[var.architecture]",
+	},
+	{"aws_cloudwatch_log_group", "authorizer"}: {
+		"count": "length(local.authorizers)",
+		"name":  `"/aws/lambda/${local.authorizer_name}"`,
+	},
+	{"aws_apigatewayv2_authorizer", "connect"}: {
+		"count":           "length(local.authorizers)",
+		"api_id":          "local.api_id",
+		"authorizer_type": `"REQUEST"`,
+		"authorizer_uri":  "aws_lambda_function.authorizer[0].invoke_arn",
+	},
+	{"aws_lambda_permission", "authorizer"}: {
+		"count":         "length(local.authorizers)",
+		"action":        `"lambda:InvokeFunction"`,
+		"function_name": "aws_lambda_function.authorizer[0].function_name",
+		"principal":     `"apigateway.amazonaws.com"`,
+	},
+}
+
+// wantAuthorizerLocals are locals of the authorizer, as written.
+var wantAuthorizerLocals = map[string]string{
+	"authorizers":     "var.authorizer==null?[]:[var.authorizer]",
+	"authorizer_name": `"${var.prefix}-pusher-authorizer"`,
+	// The context's keys, which the authorizer writes and the pusher reads.
+	"authorizer_shared_environment": `["AUTHORIZER_USER_KEY","TOPIC_GRANTS_KEY","LOG_LEVEL"]`,
+}
+
+// wantAuthorizerEnvironment is the authorizer function's environment, as written: the
+// shared settings of var.environment, under the module's own.
+const wantAuthorizerEnvironment = "merge({fork,vinvar.environment:k=>vifcontains(local.authorizer_shared_environment,k)},local.authorizer_environment)"
+
+// checkAuthorizer checks the $connect authorizer: its resources' arguments, and, for
+// each of authorizerCases, the authorizer function's environment, what its role may
+// read, its identity source and the pusher's AUTHORIZER_REQUIRED; for each of apiCases,
+// the API it is put on and the permission's source ARN.
+func checkAuthorizer(m *module) error {
+	var errs []error
+	for key, attrs := range wantAuthorizerAttrs {
+		r, err := m.one("resource", key[0], key[1])
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		for attr, want := range attrs {
+			if got := m.attrText(r, attr); got != want {
+				errs = append(errs, fmt.Errorf("%s.%s: %s = %q, want %s", key[0], key[1], attr, got, want))
+			}
+		}
+	}
+	for name, want := range wantAuthorizerLocals {
+		if got, _ := m.local(name); got != want {
+			errs = append(errs, fmt.Errorf("local.%s = %q, want %s", name, got, want))
+		}
+	}
+	fn, err := m.one("resource", "aws_lambda_function", "authorizer")
+	if err != nil {
+		return errors.Join(append(errs, err)...)
+	}
+	env := ""
+	for _, b := range fn.Body.Blocks {
+		if b.Type == "environment" {
+			env = m.attrText(b, "variables")
+		}
+	}
+	if env != wantAuthorizerEnvironment {
+		errs = append(errs, fmt.Errorf("authorizer function: environment.variables = %s, want %s", env, wantAuthorizerEnvironment))
+	}
+	az, err := m.one("resource", "aws_apigatewayv2_authorizer", "connect")
+	if err != nil {
+		return errors.Join(append(errs, err)...)
+	}
+	// WebSocket APIs cache no authorizer's answer.
+	if _, ok := az.Body.Attributes["authorizer_result_ttl_in_seconds"]; ok {
+		errs = append(errs, errors.New("aws_apigatewayv2_authorizer.connect: authorizer_result_ttl_in_seconds is for HTTP APIs"))
+	}
+	for _, c := range authorizerCases {
+		errs = append(errs, checkAuthorizerCase(m, az, c))
+	}
+	for _, c := range apiCases {
+		errs = append(errs, checkAPI(m, c))
+	}
+	return errors.Join(errs...)
+}
+
+// evalLocals evaluates locals in order into ctx, each seeing those before it.
+func evalLocals(m *module, ctx *hcl.EvalContext, names ...string) (map[string]cty.Value, error) {
+	vals := map[string]cty.Value{}
+	for _, name := range names {
+		expr, ok := m.localExpr(name)
+		if !ok {
+			return nil, fmt.Errorf("no local.%s", name)
+		}
+		v, diags := expr.Value(ctx)
+		if diags.HasErrors() {
+			return nil, fmt.Errorf("local.%s: %w", name, diags)
+		}
+		vals[name] = v
+		ctx.Variables["local"] = cty.ObjectVal(vals)
+	}
+	return vals, nil
+}
+
+// stringMap is v, an object or map of strings, as a Go map.
+func stringMap(v cty.Value) map[string]string {
+	out := map[string]string{}
+	if v.IsNull() || !v.IsKnown() || !v.CanIterateElements() {
+		return out
+	}
+	for k, x := range v.AsValueMap() {
+		if x.Type() == cty.String && x.IsKnown() && !x.IsNull() {
+			out[k] = x.AsString()
+		}
+	}
+	return out
+}
+
+// stringList is v, a list or tuple of strings, as a Go slice.
+func stringList(v cty.Value) []string {
+	var out []string
+	if v.IsNull() || !v.IsKnown() || !v.CanIterateElements() {
+		return out
+	}
+	for _, x := range v.AsValueSlice() {
+		if x.Type() == cty.String && x.IsKnown() && !x.IsNull() {
+			out = append(out, x.AsString())
+		}
+	}
+	return out
+}
+
+func checkAuthorizerCase(m *module, az *hclsyntax.Block, c authorizerCase) error {
+	ctx := &hcl.EvalContext{
+		Variables: map[string]cty.Value{"var": cty.ObjectVal(map[string]cty.Value{"authorizer": c.authorizer})},
+		Functions: authorizerFuncs,
+	}
+	vals, err := evalLocals(m, ctx, "authorizers", "connect_token_secrets", "connect_token_parameters", "authorizer_environment", "authorizer_required")
+	if err != nil {
+		return fmt.Errorf("%s: %w", c.name, err)
+	}
+	var errs []error
+	if got := stringMap(vals["authorizer_environment"]); !reflect.DeepEqual(got, c.env) {
+		errs = append(errs, fmt.Errorf("%s: the authorizer's environment\n have %v\n want %v", c.name, got, c.env))
+	}
+	if got := stringMap(vals["authorizer_required"]); !reflect.DeepEqual(got, c.pusher) {
+		errs = append(errs, fmt.Errorf("%s: the pusher's environment of the authorizer\n have %v\n want %v", c.name, got, c.pusher))
+	}
+	if got := stringList(vals["connect_token_secrets"]); !slices.Equal(got, c.secrets) {
+		errs = append(errs, fmt.Errorf("%s: the authorizer may read the secrets %q, want %q", c.name, got, c.secrets))
+	}
+	if got := stringList(vals["connect_token_parameters"]); !slices.Equal(got, c.parameters) {
+		errs = append(errs, fmt.Errorf("%s: the authorizer may read the parameters %q, want %q", c.name, got, c.parameters))
+	}
+	if c.authorizer.IsNull() {
+		return errors.Join(errs...) // the authorizer's resources do not exist
+	}
+	a, ok := az.Body.Attributes["identity_sources"]
+	if !ok {
+		return errors.Join(append(errs, fmt.Errorf("%s: aws_apigatewayv2_authorizer.connect has no identity_sources", c.name))...)
+	}
+	v, diags := a.Expr.Value(ctx)
+	if got := stringList(v); diags.HasErrors() || !slices.Equal(got, []string{c.identity}) {
+		errs = append(errs, fmt.Errorf("%s: identity_sources = %q (%v), want [%s]", c.name, got, diags, c.identity))
+	}
+	return errors.Join(errs...)
+}
+
+func checkAPI(m *module, c apiCase) error {
+	ctx := &hcl.EvalContext{
+		Variables: map[string]cty.Value{
+			"var": cty.ObjectVal(map[string]cty.Value{"agma_arn": cty.StringVal(c.agma)}),
+			"aws_apigatewayv2_authorizer": cty.ObjectVal(map[string]cty.Value{
+				"connect": cty.TupleVal([]cty.Value{cty.ObjectVal(map[string]cty.Value{"id": cty.StringVal(authorizerID)})}),
+			}),
+		},
+		Functions: authorizerFuncs,
+	}
+	vals, err := evalLocals(m, ctx, "api_execution_arn", "api_id")
+	if err != nil {
+		return fmt.Errorf("%s: %w", c.agma, err)
+	}
+	var errs []error
+	if got := vals["api_execution_arn"]; got.Type() != cty.String || got.AsString() != c.execution {
+		errs = append(errs, fmt.Errorf("%s: local.api_execution_arn = %#v, want %s", c.agma, got, c.execution))
+	}
+	if got := vals["api_id"]; got.Type() != cty.String || got.AsString() != c.id {
+		errs = append(errs, fmt.Errorf("%s: local.api_id = %#v, want %s", c.agma, got, c.id))
+	}
+	perm, err := m.one("resource", "aws_lambda_permission", "authorizer")
+	if err != nil {
+		return errors.Join(append(errs, err)...)
+	}
+	// API Gateway invokes an authorizer's function as <execution ARN>/authorizers/ID.
+	want := c.execution + "/authorizers/" + authorizerID
+	a, ok := perm.Body.Attributes["source_arn"]
+	if !ok {
+		return errors.Join(append(errs, errors.New("aws_lambda_permission.authorizer: no source_arn"))...)
+	}
+	if v, diags := a.Expr.Value(ctx); diags.HasErrors() || v.Type() != cty.String || v.AsString() != want {
+		errs = append(errs, fmt.Errorf("%s: the permission's source_arn = %#v (%v), want %s", c.agma, v, diags, want))
+	}
+	return errors.Join(errs...)
+}
+
+// validationCase is an authorizer input and whether the variable's validations take
+// it.
+type validationCase struct {
+	name       string
+	authorizer cty.Value
+	ok         bool
+}
+
+var validationCases = []validationCase{
+	{"none", cty.NullVal(authorizerType), true},
+	{"JWK set", authorizerVal(map[string]string{"jwks_url": jwksURL}), true},
+	{"Secrets Manager", authorizerVal(map[string]string{"secret_arn": secretARN}), true},
+	{"SSM", authorizerVal(map[string]string{"secret_arn": parameterARN}), true},
+	{"SSM in China", authorizerVal(map[string]string{"secret_arn": "arn:aws-cn:ssm:cn-north-1:123456789012:parameter/k"}), true},
+	// Made in the same apply, as the example's secret: checked once known.
+	{"secret's ARN unknown", cty.ObjectVal(func() map[string]cty.Value {
+		attrs := authorizerVal(nil).AsValueMap()
+		attrs["secret_arn"] = cty.UnknownVal(cty.String)
+		return attrs
+	}()), true},
+	{"neither", authorizerVal(nil), false},
+	{"both", authorizerVal(map[string]string{"jwks_url": jwksURL, "secret_arn": secretARN}), false},
+	{"JWK set over http", authorizerVal(map[string]string{"jwks_url": "http://example.com/jwks.json"}), false},
+	{"secret's partial ARN", authorizerVal(map[string]string{"secret_arn": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:pusher"}), false},
+	{"not a secret", authorizerVal(map[string]string{"secret_arn": "arn:aws:s3:::bucket/key"}), false},
+	{"secret's name", authorizerVal(map[string]string{"secret_arn": "pusher-connect-token"}), false},
+	{"parameter with a blank", authorizerVal(map[string]string{"jwks_url": jwksURL, "token_param": "my token"}), false},
+	{"no parameter", authorizerVal(map[string]string{"jwks_url": jwksURL, "token_param": ""}), false},
+	{"no user claim", authorizerVal(map[string]string{"jwks_url": jwksURL, "user_claim": ""}), false},
+	{"one claim for both", authorizerVal(map[string]string{"jwks_url": jwksURL, "user_claim": "topics"}), false},
+}
+
+// TestAuthorizerValidation evaluates var.authorizer's validations, whose operands of
+// || are all evaluated: a null authorizer, or a null attribute, must not make them
+// fail.
+func TestAuthorizerValidation(t *testing.T) {
+	m, err := loadModule(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := m.one("variable", "authorizer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range validationCases {
+		t.Run(c.name, func(t *testing.T) {
+			ctx := &hcl.EvalContext{
+				Variables: map[string]cty.Value{"var": cty.ObjectVal(map[string]cty.Value{"authorizer": c.authorizer})},
+				Functions: authorizerFuncs,
+			}
+			ok := true
+			for _, b := range v.Body.Blocks {
+				if b.Type != "validation" {
+					continue
+				}
+				got, diags := b.Body.Attributes["condition"].Expr.Value(ctx)
+				if diags.HasErrors() || !got.Type().Equals(cty.Bool) && got.IsKnown() {
+					t.Fatalf("condition %s: %v", m.text(b.Body.Attributes["condition"].Expr), diags)
+				}
+				// Terraform checks an unknown condition once it is known.
+				if got.IsKnown() && got.False() {
+					ok = false
+					if msg, diags := b.Body.Attributes["error_message"].Expr.Value(nil); !diags.HasErrors() && msg.Type() == cty.String {
+						t.Log(msg.AsString())
+					}
+				}
+			}
+			if ok != c.ok {
+				t.Errorf("the validations hold %v, want %v", ok, c.ok)
+			}
+		})
+	}
+}
+
 // ---- the example's WebSocket routes ----
 
 // exampleDir is the example whose WebSocket API the route checks read.
@@ -733,6 +1208,7 @@ var checks = []struct {
 	{"grants", checkGrants},
 	{"event source", checkEventSource},
 	{"function", checkFunction},
+	{"authorizer", checkAuthorizer},
 }
 
 func TestModule(t *testing.T) {
@@ -800,7 +1276,7 @@ resource "aws_apigatewayv2_deployment"`},
 }
 
 // TestChecksCatchChanges edits a copy of the module in ways that grant more or less, or
-// break the mapping or the function, and expects the checks to see each.
+// break the mapping, the function or the authorizer, and expects the checks to see each.
 func TestChecksCatchChanges(t *testing.T) {
 	cases := []struct {
 		name, file, old, new string
@@ -845,7 +1321,7 @@ resource "aws_iam_role_policy" "pusher" {`},
         "dynamodb:Scan",
         "dynamodb:GetItem",`},
 		{"subscriptions index written", "iam.tf", `actions   = ["dynamodb:Query"]`, `actions   = ["dynamodb:Query", "dynamodb:PutItem"]`},
-		{"subscriptions table not in the environment", "main.tf", `}, { for t in local.subscriptions_tables : "SUBSCRIPTIONS_TABLE_NAME" => t.name }, local.split_environment)`, `}, {}, local.split_environment)`},
+		{"subscriptions table not in the environment", "main.tf", `}, { for t in local.subscriptions_tables : "SUBSCRIPTIONS_TABLE_NAME" => t.name }, local.split_environment,`, `}, {}, local.split_environment,`},
 		{"subscriptions table's name misspelt", "main.tf", `"SUBSCRIPTIONS_TABLE_NAME" => t.name`, `"SUBSCRIPTIONS_TABLE" => t.name`},
 		{"log group not the function's", "main.tf", `"/aws/lambda/${local.name}"`, `"/pusher/${local.name}"`},
 		{"segment tasks sent always", "main.tf", `var.broadcast_split == null || var.notifications_queue_arn == null ? [] : [var.notifications_queue_arn]`, `[var.notifications_queue_arn]`},
@@ -854,10 +1330,44 @@ resource "aws_iam_role_policy" "pusher" {`},
       resources = [statement.value]`, `sid       = "SegmentTasks"
       actions   = ["sqs:SendMessage"]
       resources = ["*"]`},
-		{"split environment dropped", "main.tf", `, local.split_environment)`, `)`},
+		{"split environment dropped", "main.tf", `, local.split_environment,`, `, {},`},
 		{"queue URL of the wrong region", "main.tf", `split(":", arn)[3], split(":", arn)[1]`, `"us-east-1", split(":", arn)[1]`},
 		{"split setting misspelt", "main.tf", `BROADCAST_SEGMENT_SIZE  = tostring`, `BROADCAST_SEGMENT      = tostring`},
 		{"split onto a FIFO queue allowed", "main.tf", ` && !endswith(coalesce(var.notifications_queue_arn, "none"), ".fifo")`, ``},
+		{"authorizer may read any secret", "authorizer.tf", `actions   = ["secretsmanager:GetSecretValue"]
+      resources = [statement.value]`, `actions   = ["secretsmanager:GetSecretValue"]
+      resources = ["*"]`},
+		{"authorizer reads its key by another call", "authorizer.tf", `["ssm:GetParameter"]`, `["ssm:GetParameters"]`},
+		{"authorizer given a table", "authorizer.tf", `data "aws_iam_policy_document" "authorizer" {
+  count = length(local.authorizers)
+`, `data "aws_iam_policy_document" "authorizer" {
+  count = length(local.authorizers)
+
+  statement {
+    sid       = "ConnectionsTable"
+    actions   = ["dynamodb:PutItem"]
+    resources = [var.connections_table.arn]
+  }
+`},
+		{"parameter read as a secret", "authorizer.tf", `if can(regex("^arn:[^:]+:secretsmanager:", a.secret_arn))`, `if can(regex("^arn:", a.secret_arn))`},
+		{"authorizer's policy on the pusher's role", "authorizer.tf", `role   = aws_iam_role.authorizer[0].id`, `role   = aws_iam_role.pusher.id`},
+		{"authorizer runs as the pusher", "authorizer.tf", `role             = aws_iam_role.authorizer[0].arn`, `role             = aws_iam_role.pusher.arn`},
+		{"authorizer's trust widened", "authorizer.tf", `Principal = { Service = "lambda.amazonaws.com" }`, `Principal = { Service = "apigateway.amazonaws.com" }`},
+		{"authorizer always", "authorizer.tf", `authorizers = var.authorizer == null ? [] : [var.authorizer]`, `authorizers = [var.authorizer]`},
+		{"authorizer started as the pusher", "authorizer.tf", `PUSHER_ROLE              = "authorizer"`, `PUSHER_ROLE              = "pusher"`},
+		{"authorizer's setting misspelt", "authorizer.tf", `CONNECT_TOKEN_PARAM      = a.token_param`, `CONNECT_TOKEN_PARAMETER  = a.token_param`},
+		{"authorizer's issuer not passed on", "authorizer.tf", `    CONNECT_TOKEN_ISSUER     = a.issuer
+`, ``},
+		{"authorizer gets the pusher's environment", "authorizer.tf", `merge({ for k, v in var.environment : k => v if contains(local.authorizer_shared_environment, k) }, local.authorizer_environment)`, `merge(var.environment, local.authorizer_environment)`},
+		{"authorizer's log group not its own", "authorizer.tf", `"/aws/lambda/${local.authorizer_name}"`, `"/aws/lambda/${local.name}"`},
+		{"identity source a header", "authorizer.tf", `"route.request.querystring.${var.authorizer.token_param}"`, `"route.request.header.${var.authorizer.token_param}"`},
+		{"identity source fixed", "authorizer.tf", `"route.request.querystring.${var.authorizer.token_param}"`, `"route.request.querystring.token"`},
+		{"authorizer's answers cached", "authorizer.tf", `authorizer_type  = "REQUEST"`, `authorizer_type  = "REQUEST"
+  authorizer_result_ttl_in_seconds = 300`},
+		{"authorizer's API of the whole agma_arn", "authorizer.tf", `api_execution_arn = split("/", var.agma_arn)[0]`, `api_execution_arn = var.agma_arn`},
+		{"any authorizer may invoke it", "authorizer.tf", `/authorizers/${aws_apigatewayv2_authorizer.connect[0].id}"`, `/authorizers/*"`},
+		{"pusher never requires the authorizer", "main.tf", `, local.authorizer_required)`, `)`},
+		{"pusher always requires the authorizer", "authorizer.tf", `authorizer_required = { for a in local.authorizers : "AUTHORIZER_REQUIRED" => "true" }`, `authorizer_required = { AUTHORIZER_REQUIRED = "true" }`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -126,6 +126,50 @@ variable "broadcast_split" {
   }
 }
 
+variable "authorizer" {
+  description = "The $connect Lambda authorizer the module creates (\"<prefix>-pusher-authorizer\", from the same zip, with PUSHER_ROLE=authorizer) on the API of agma_arn, or null for none (then any client may connect as any user_id: see the README). It checks a JWT in the query parameter token_param (CONNECT_TOKEN_PARAM, \"token\" by default): signed with the HS256 key kept in the Secrets Manager secret or SSM parameter secret_arn (CONNECT_TOKEN_SECRET_ARN, which the authorizer may read), or with a key of the JWK set at jwks_url (CONNECT_TOKEN_JWKS_URL), one of the two; its iss and aud when issuer and audience are given; the user in user_claim (\"sub\" by default) and the topic patterns granted in topics_claim (\"topics\" by default). With it, the pusher refuses a $connect without the authorizer's user (AUTHORIZER_REQUIRED)."
+  type = object({
+    jwks_url     = optional(string)
+    secret_arn   = optional(string)
+    issuer       = optional(string)
+    audience     = optional(string)
+    user_claim   = optional(string, "sub")
+    topics_claim = optional(string, "topics")
+    token_param  = optional(string, "token")
+  })
+  default = null
+
+  # can and try: || may evaluate both of its operands (Terraform before 1.12 does), and
+  # an attribute of null is an error.
+  validation {
+    condition     = var.authorizer == null || try((var.authorizer.jwks_url == null) != (var.authorizer.secret_arn == null), false)
+    error_message = "The authorizer needs exactly one of jwks_url (RS256 and ES256 keys) and secret_arn (an HS256 key)."
+  }
+
+  validation {
+    condition     = var.authorizer == null || try(var.authorizer.jwks_url == null, false) || can(regex("^https://[^/?#\\s]+(/\\S*)?$", var.authorizer.jwks_url))
+    error_message = "The authorizer.jwks_url must be an https URL, such as https://cognito-idp.REGION.amazonaws.com/POOL_ID/.well-known/jwks.json."
+  }
+
+  # A secret's full ARN, with the six characters Secrets Manager adds to its name: the
+  # authorizer's grant is on exactly this ARN, which a partial one would not match.
+  validation {
+    condition     = var.authorizer == null || try(var.authorizer.secret_arn == null, false) || can(regex("^arn:[^:]+:secretsmanager:[^:]+:[0-9]{12}:secret:.+-[A-Za-z0-9]{6}$", var.authorizer.secret_arn)) || can(regex("^arn:[^:]+:ssm:[^:]+:[0-9]{12}:parameter/[A-Za-z0-9_.\\-/]+$", var.authorizer.secret_arn))
+    error_message = "The authorizer.secret_arn must be a Secrets Manager secret's full ARN (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME-xxxxxx, as aws_secretsmanager_secret's arn) or an SSM parameter's (arn:aws:ssm:REGION:ACCOUNT:parameter/NAME)."
+  }
+
+  # API Gateway's pattern of a request parameter in an identity source.
+  validation {
+    condition     = var.authorizer == null || can(regex("^[A-Za-z0-9._-]{1,128}$", var.authorizer.token_param))
+    error_message = "The authorizer.token_param must be a query parameter's name: 1 to 128 letters, digits, dots, hyphens or underscores."
+  }
+
+  validation {
+    condition     = var.authorizer == null || can(regex("^\\S+$", var.authorizer.user_claim)) && can(regex("^\\S+$", var.authorizer.topics_claim)) && try(var.authorizer.user_claim != var.authorizer.topics_claim, false)
+    error_message = "The authorizer.user_claim and authorizer.topics_claim must be the names of two claims: not empty, no blanks."
+  }
+}
+
 variable "poison_queue" {
   description = "The poison queue the module creates (POISON_QUEUE_URL), where the pusher parks what it could neither deliver nor retry, with the reason: message_retention_seconds is how long parked messages are kept (60 to 1209600, 14 days by default)."
   type = object({
@@ -223,7 +267,7 @@ variable "log_retention_in_days" {
 }
 
 variable "environment" {
-  description = "More environment variables of the function: IDENTITY_PARAM, AUTHORIZER_USER_KEY, TTL_ATTRIBUTE and CONNECTION_TTL, POST_CONCURRENCY, MAX_ATTEMPTS, DEADLINE_MARGIN, LOG_LEVEL, ... (see the repository's README). APIGW_ENDPOINT, CONNECTIONS_TABLE_NAME, SUBSCRIPTIONS_TABLE_NAME, POISON_QUEUE_URL, NOTIFICATIONS_QUEUE_URL and BROADCAST_* come from the other inputs."
+  description = "More environment variables of the function: IDENTITY_PARAM, AUTHORIZER_USER_KEY, TTL_ATTRIBUTE and CONNECTION_TTL, POST_CONCURRENCY, MAX_ATTEMPTS, DEADLINE_MARGIN, LOG_LEVEL, ... (see the repository's README). APIGW_ENDPOINT, CONNECTIONS_TABLE_NAME, SUBSCRIPTIONS_TABLE_NAME, POISON_QUEUE_URL, NOTIFICATIONS_QUEUE_URL, BROADCAST_* and AUTHORIZER_REQUIRED come from the other inputs. The authorizer's function, if any, takes AUTHORIZER_USER_KEY, TOPIC_GRANTS_KEY and LOG_LEVEL from here too, so that both read its context alike."
   type        = map(string)
   default     = {}
   nullable    = false
@@ -234,7 +278,7 @@ variable "environment" {
   }
 
   validation {
-    condition     = length([for k in keys(var.environment) : k if contains(["APIGW_ENDPOINT", "CONNECTIONS_TABLE_NAME", "SUBSCRIPTIONS_TABLE_NAME", "POISON_QUEUE_URL", "NOTIFICATIONS_QUEUE_URL", "BROADCAST_SPLIT_ABOVE", "BROADCAST_SEGMENT_SIZE", "BROADCAST_MAX_SEGMENTS"], k)]) == 0
-    error_message = "The environment must not set APIGW_ENDPOINT, CONNECTIONS_TABLE_NAME, SUBSCRIPTIONS_TABLE_NAME, POISON_QUEUE_URL, NOTIFICATIONS_QUEUE_URL or BROADCAST_*: they come from apigw_endpoint, connections_table, subscriptions_table, the module's poison queue and broadcast_split (the role may send to the queue only then)."
+    condition     = length([for k in keys(var.environment) : k if contains(["APIGW_ENDPOINT", "CONNECTIONS_TABLE_NAME", "SUBSCRIPTIONS_TABLE_NAME", "POISON_QUEUE_URL", "NOTIFICATIONS_QUEUE_URL", "BROADCAST_SPLIT_ABOVE", "BROADCAST_SEGMENT_SIZE", "BROADCAST_MAX_SEGMENTS", "AUTHORIZER_REQUIRED", "PUSHER_ROLE"], k)]) == 0
+    error_message = "The environment must not set APIGW_ENDPOINT, CONNECTIONS_TABLE_NAME, SUBSCRIPTIONS_TABLE_NAME, POISON_QUEUE_URL, NOTIFICATIONS_QUEUE_URL, BROADCAST_*, AUTHORIZER_REQUIRED or PUSHER_ROLE: they come from apigw_endpoint, connections_table, subscriptions_table, the module's poison queue, broadcast_split (the role may send to the queue only then) and authorizer (the pusher refuses a $connect without the authorizer's user only then; the function is the pusher, the authorizer its own function)."
   }
 }
