@@ -9,14 +9,38 @@ import (
 	"strings"
 	"time"
 
+	"github.com/apigw-pusher/apigw-pusher/adapters/auth"
 	"github.com/apigw-pusher/apigw-pusher/handlers"
 )
 
 // Config configures a Gateway.
 type Config struct {
 	// IdentityParam is the query parameter that names the connecting user: clients
-	// connect to ws://host/?user_id=U. Empty means "user_id".
+	// connect to ws://host/?user_id=U. Empty means "user_id". With an Authorizer, the
+	// authorizer names the user and the parameter is ignored.
 	IdentityParam string
+	// Authorizer, when set, decides who may connect and as whom before the $connect
+	// route, as a Lambda REQUEST authorizer on $connect does on AWS (see
+	// Gateway.authorize): a connection it refuses is answered 401, 403 or 500 and
+	// nothing is stored; one it allows is its user's, with the topic patterns it
+	// grants, and with an Integration every event of the connection carries its context.
+	// Nil lets any client connect as the user IdentityParam names.
+	Authorizer Authorizer
+	// IdentitySource is the $connect query parameter that the authorizer's identity
+	// source names (route.request.querystring.NAME), the one that carries the token: a
+	// $connect without it, or with it empty, is refused 401 without invoking the
+	// Authorizer, as API Gateway refuses it. Empty means auth.DefaultConnectTokenParam
+	// ("token").
+	IdentitySource string
+	// AuthorizerUserKey is the key of the authorizer's context that names the user
+	// (AUTHORIZER_USER_KEY); a context without a non-empty string there names its
+	// principalId. Empty means auth.DefaultUserKey ("user_id").
+	AuthorizerUserKey string
+	// AuthorizerGrantsKey is the key of the authorizer's context that holds the topic
+	// patterns it grants, as auth.ParseGrants reads them (TOPIC_GRANTS_KEY), which the
+	// gateway's own $connect and subscribe route hand to Topics. Empty means
+	// auth.DefaultGrantsKey ("topics").
+	AuthorizerGrantsKey string
 	// MaxPayloadBytes bounds the body of one post, as API Gateway's frame limit does.
 	// Zero means handlers.MaxFrameBytes (128 KiB).
 	MaxPayloadBytes int
@@ -50,7 +74,8 @@ type Config struct {
 	// $connect (a response status outside 2xx refuses the handshake with it), each
 	// client message (the response's body, if any, goes back to the client) and
 	// $disconnect. The gateway then stores nothing itself, and IdentityParam,
-	// TopicParams, TokenParam and Topics are the function's business. Unlike AWS, the
+	// TopicParams, TokenParam and Topics are the function's business; an Authorizer
+	// runs before the function's $connect, as on AWS. Unlike AWS, the
 	// gateway invokes the function one invocation at a time: the emulator runs one at
 	// a time, and crashes on a concurrent one. Empty means the gateway serves the
 	// routes itself, with its Registry. Set Integration or Backend, not both.
@@ -70,6 +95,9 @@ func (c *Config) setDefaults() {
 	c.WriteTimeout = cmp.Or(c.WriteTimeout, 10*time.Second)
 	c.BackendTimeout = cmp.Or(c.BackendTimeout, 29*time.Second)
 	c.TokenParam = cmp.Or(c.TokenParam, "topic_token")
+	c.IdentitySource = cmp.Or(c.IdentitySource, auth.DefaultConnectTokenParam)
+	c.AuthorizerUserKey = cmp.Or(c.AuthorizerUserKey, auth.DefaultUserKey)
+	c.AuthorizerGrantsKey = cmp.Or(c.AuthorizerGrantsKey, auth.DefaultGrantsKey)
 	if len(c.TopicParams) == 0 {
 		c.TopicParams = []string{"topic"}
 	}
@@ -93,17 +121,26 @@ func (c Config) Validate() error {
 	if c.WriteTimeout < 0 {
 		errs = append(errs, errors.New("write timeout is negative"))
 	}
+	if c.Authorizer != nil && c.AuthorizerUserKey == c.AuthorizerGrantsKey {
+		errs = append(errs, fmt.Errorf("the authorizer's user and grants share the context key %q", c.AuthorizerUserKey))
+	}
 	if c.Integration != "" {
 		errs = append(errs, c.validateIntegration())
 	}
 	return errors.Join(errs...)
 }
 
+// httpURL reports whether s is an absolute http(s) URL.
+func httpURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+}
+
 // validateIntegration reports an Integration the gateway cannot invoke, or Routes it
 // cannot select.
 func (c Config) validateIntegration() error {
 	var errs []error
-	if u, err := url.Parse(c.Integration); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	if !httpURL(c.Integration) {
 		errs = append(errs, fmt.Errorf("integration %q is not an http(s) URL", c.Integration))
 	}
 	if c.Backend != "" {

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/coder/websocket"
 
 	"github.com/apigw-pusher/apigw-pusher/handlers"
@@ -22,8 +23,13 @@ const registryTimeout = 10 * time.Second
 
 // conn is one client connection.
 type conn struct {
-	id          string
-	user        string
+	id   string
+	user string
+	// grants are the topic patterns its authorizer granted, nil without one.
+	grants []string
+	// authorizer is requestContext.authorizer of its events to an integration: the
+	// authorizer's context, principalId and integrationLatency; nil without one.
+	authorizer  map[string]any
 	sourceIP    string
 	userAgent   string
 	host        string // the Host of its $connect: the domain name of the integration's events
@@ -45,18 +51,24 @@ func (c *conn) connection() handlers.Connection {
 	return handlers.Connection{UserID: c.user, ConnectionID: c.id}
 }
 
-// connect is the $connect route: it registers the connection, upgrades the request to a
-// WebSocket, routes what the client sends (see handleMessages), and unregisters the
-// connection at the end.
+// connect is the $connect route: it authorizes the connection if the gateway has an
+// Authorizer, registers it, upgrades the request to a WebSocket, routes what the
+// client sends (see handleMessages), and unregisters the connection at the end.
 //
-// The order is that of API Gateway with a Lambda $connect integration: the registry
-// stores the connection (the row a broadcast may read at once) while $connect is in
-// progress, and only then is the connection established. A Management API call in
-// between gets 410, as on AWS, so the race of a broadcast with a new connection happens
-// here exactly as it does there.
+// The order is that of API Gateway with a Lambda $connect integration: the authorizer
+// decides first, then the registry stores the connection (the row a broadcast may read
+// at once) while $connect is in progress, and only then is the connection established.
+// A Management API call in between gets 410, as on AWS, so the race of a broadcast
+// with a new connection happens here exactly as it does there.
 func (g *Gateway) connect(w http.ResponseWriter, r *http.Request) {
-	user := r.URL.Query().Get(g.cfg.IdentityParam)
-	if user == "" && g.integration == nil { // an integration's function decides
+	var user string
+	if g.cfg.Authorizer != nil {
+		if refused := g.identitySourceMissing(r); refused != nil {
+			g.cfg.Logger.Debug("connection refused", "status", refused.status, "reason", refused.reason)
+			refused.write(w)
+			return
+		}
+	} else if user = r.URL.Query().Get(g.cfg.IdentityParam); user == "" && g.integration == nil { // an integration's function decides
 		http.Error(w, "missing query parameter "+g.cfg.IdentityParam, http.StatusUnauthorized)
 		return
 	}
@@ -66,26 +78,21 @@ func (g *Gateway) connect(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer g.open.Done()
-	log := g.cfg.Logger.With("connection_id", c.id, "user_id", user)
 
-	if err := g.register(r, c); err != nil {
+	var ev events.APIGatewayWebsocketProxyRequest // the CONNECT event, for an authorizer and an integration
+	if g.cfg.Authorizer != nil || g.integration != nil {
+		ev = connectEvent(r, c, g.apiID, c.connectedAt)
+	}
+	err := g.authorizeConnect(r, c, &ev)
+	log := g.cfg.Logger.With("connection_id", c.id, "user_id", c.user)
+	if err == nil {
+		err = g.register(r, c, ev)
+	}
+	if err != nil {
 		g.forget(c)
 		close(c.connected)
 		close(c.ready)
-		var refused *handlers.ClientError
-		if errors.As(err, &refused) {
-			log.Debug("connection refused", "code", refused.Code, "reason", err)
-			http.Error(w, refused.Reason, refused.ConnectStatus())
-			return
-		}
-		var integrated *refusal
-		if errors.As(err, &integrated) {
-			log.Debug("connection refused by the integration", "status", integrated.status, "reason", err)
-			integrated.write(w)
-			return
-		}
-		log.Error("register connection", "error", err)
-		http.Error(w, "register connection failed", http.StatusInternalServerError)
+		g.refuse(w, err, log)
 		return
 	}
 	close(c.connected)
@@ -110,6 +117,44 @@ func (g *Gateway) connect(w http.ResponseWriter, r *http.Request) {
 	_ = ws.CloseNow()
 	g.remove(c, err, log)
 	log.Debug("disconnected", "reason", err)
+}
+
+// authorizeConnect runs the Authorizer, if the gateway has one, on the $connect of c,
+// whose CONNECT event is ev: once it allows c, ev carries the authorizer's context on
+// to the integration, as c's later events do.
+func (g *Gateway) authorizeConnect(r *http.Request, c *conn, ev *events.APIGatewayWebsocketProxyRequest) error {
+	if g.cfg.Authorizer == nil {
+		return nil
+	}
+	if err := g.authorize(r.Context(), c, *ev); err != nil {
+		return err
+	}
+	ev.RequestContext.Authorizer = c.authorizer
+	return nil
+}
+
+// refuse answers the handshake of a $connect that err refused, as API Gateway answers
+// it: the client's fault, the authorizer's answer, the integration's, or a failure of
+// the registry.
+func (g *Gateway) refuse(w http.ResponseWriter, err error, log *slog.Logger) {
+	var refused *handlers.ClientError
+	var denied *authRefusal
+	var integrated *refusal
+	switch {
+	case errors.As(err, &denied):
+		// The reason names no token: the authorizer's errors never hold it.
+		log.Debug("connection refused by the authorizer", "status", denied.status, "reason", denied.reason)
+		denied.write(w)
+	case errors.As(err, &refused):
+		log.Debug("connection refused", "code", refused.Code, "reason", err)
+		http.Error(w, refused.Reason, refused.ConnectStatus())
+	case errors.As(err, &integrated):
+		log.Debug("connection refused by the integration", "status", integrated.status, "reason", err)
+		integrated.write(w)
+	default:
+		log.Error("register connection", "error", err)
+		http.Error(w, "register connection failed", http.StatusInternalServerError)
+	}
 }
 
 // add records a new connection of user, or returns nil once the gateway is closed.
@@ -156,10 +201,10 @@ func (g *Gateway) remove(c *conn, cause error, log *slog.Logger) {
 // register is the work of the $connect integration: it checks the topics the request
 // names, then stores c and subscribes it to them. A refused topic refuses the
 // connection before anything is written; a connection it cannot subscribe is not kept.
-// With an Integration, the function does that work instead.
-func (g *Gateway) register(r *http.Request, c *conn) error {
+// With an Integration, the function does that work instead, invoked with ev.
+func (g *Gateway) register(r *http.Request, c *conn, ev events.APIGatewayWebsocketProxyRequest) error {
 	if g.integration != nil {
-		return g.integration.connect(r, c)
+		return g.integration.connect(ev)
 	}
 	topics, err := g.checkTopics(r.Context(), c, r)
 	if err != nil {

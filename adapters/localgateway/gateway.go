@@ -32,6 +32,9 @@ type Gateway struct {
 	cfg    Config
 	reg    Registry
 	topics handlers.Subscriber
+	// apiID is the id of the API the gateway stands for, in its events and the
+	// authorizer's methodArn, such as "gy415nuibc".
+	apiID string
 	// integration, when Config.Integration is set, serves $connect, the client
 	// messages and $disconnect instead of reg and topics.
 	integration *integration
@@ -53,7 +56,8 @@ func New(cfg Config, reg Registry) (*Gateway, error) {
 	if reg == nil && cfg.Integration == "" {
 		return nil, errors.New("local gateway: registry is nil")
 	}
-	g := &Gateway{cfg: cfg, reg: reg, conns: make(map[string]*conn), integration: newIntegration(cfg)}
+	g := &Gateway{cfg: cfg, reg: reg, conns: make(map[string]*conn), apiID: newAPIID()}
+	g.integration = newIntegration(cfg, g.apiID)
 	if cfg.Topics != nil {
 		g.topics = *cfg.Topics
 	} else if subs, ok := reg.(handlers.Subscriptions); ok {

@@ -1,8 +1,6 @@
 package localgateway
 
 import (
-	"bytes"
-	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
@@ -28,16 +26,6 @@ const (
 	// requestTimeFormat is requestContext.requestTime's, such as
 	// "20/Jan/2024:11:55:00 +0000" (CLF).
 	requestTimeFormat = "02/Jan/2006:15:04:05 -0700"
-	// maxInvocation bounds an invocation the gateway no longer waits for (see invoke):
-	// Lambda's longest function timeout, 15 minutes.
-	maxInvocation = 15 * time.Minute
-)
-
-// internalServerError and timedOut are the messages of API Gateway's answers to a
-// route whose integration failed or did not answer within the integration timeout.
-const (
-	internalServerError = "Internal server error"
-	timedOut            = "Endpoint request timed out"
 )
 
 // integration invokes a Lambda function for each route, as API Gateway's AWS_PROXY
@@ -48,40 +36,27 @@ const (
 // https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-websocket-api-mapping-template-reference.html;
 // "Manage connected users and client apps: $connect and $disconnect routes",
 // https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-websocket-api-route-keys-connect-disconnect.html),
-// and its events.APIGatewayProxyResponse is read as API Gateway reads it. It speaks the
-// Invoke API without a signature: the Lambda Runtime Interface Emulator's, not AWS's.
-//
-// Two differences from AWS, both for the emulator. Invocations are made one at a time:
-// the emulator runs one at a time, and one that arrives while another runs crashes it
-// (aws-lambda-rie's rapidcore.Server.Invoke dereferences the nil reservation that
-// Reserve refuses with ErrAlreadyReserved, and the process exits with both invocations
-// unanswered), where AWS runs concurrent invocations side by side. And a function
-// error is read from the emulator's answer as well as from AWS's X-Amz-Function-Error
-// header: the emulator answers a handler's error 200 with an {"errorMessage",
-// "errorType"} body and no header, and a panic 502.
+// and its events.APIGatewayProxyResponse is read as API Gateway reads it. It invokes
+// the function one invocation at a time, as an invoker does, where AWS runs concurrent
+// invocations side by side.
 type integration struct {
-	url     string
-	routes  []string
-	timeout time.Duration
-	apiID   string
-	client  *http.Client
-	logger  *slog.Logger
-	// turn is held for the whole of each invocation, one at a time.
-	turn chan struct{}
+	inv    *invoker
+	routes []string
+	apiID  string
+	logger *slog.Logger
 }
 
-func newIntegration(cfg Config) *integration {
+// newIntegration returns the integration of cfg, of the API apiID; nil when cfg has
+// none.
+func newIntegration(cfg Config, apiID string) *integration {
 	if cfg.Integration == "" {
 		return nil
 	}
 	return &integration{
-		url:     cfg.Integration,
-		routes:  cfg.Routes,
-		timeout: cfg.BackendTimeout,
-		apiID:   newAPIID(),
-		client:  &http.Client{},
-		logger:  cfg.Logger,
-		turn:    make(chan struct{}, 1),
+		inv:    newInvoker(cfg.Integration, cfg.BackendTimeout),
+		routes: cfg.Routes,
+		apiID:  apiID,
+		logger: cfg.Logger,
 	}
 }
 
@@ -115,14 +90,14 @@ func (r *refusal) write(w http.ResponseWriter) {
 	_, _ = io.WriteString(w, r.body)
 }
 
-// connect is the $connect route: the connection opens if the function answers a 2xx
-// status, and the handshake is refused with the function's status otherwise. The
-// gateway stores nothing: the function does. API Gateway answers a function that
-// failed 502, and an invocation that Lambda refused 500 ("Handling Lambda errors with
-// an API Gateway API",
+// connect is the $connect route, invoked with the CONNECT event ev: the connection
+// opens if the function answers a 2xx status, and the handshake is refused with the
+// function's status otherwise. The gateway stores nothing: the function does. API
+// Gateway answers a function that failed 502, and an invocation that Lambda refused
+// 500 ("Handling Lambda errors with an API Gateway API",
 // https://docs.aws.amazon.com/lambda/latest/dg/services-apigateway-errors.html).
-func (in *integration) connect(r *http.Request, c *conn) error {
-	resp, err := in.invoke(in.connectEvent(r, c, time.Now()))
+func (in *integration) connect(ev events.APIGatewayWebsocketProxyRequest) error {
+	resp, err := in.invoke(ev)
 	var failed *invokeError
 	switch {
 	case errors.As(err, &failed):
@@ -201,18 +176,20 @@ func gatewayError(message, connectionID, requestID string) []byte {
 	return b
 }
 
-// connectEvent is the CONNECT event of the $connect request r of c: the only event with
-// the client's query string, and headers ("WebSocket API mapping template reference";
+// connectEvent is the CONNECT event of the $connect request r of c, to the API apiID:
+// the only event with the client's query string, and headers ("WebSocket API mapping template reference";
 // the request of a $connect Lambda authorizer in "Control access to WebSocket APIs
 // using AWS Lambda REQUEST authorizers",
 // https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-websocket-api-lambda-auth.html,
 // shows them). Host, which net/http takes out of the headers, goes back in, and
-// X-Forwarded-For names the client, as API Gateway's front end adds it.
-func (in *integration) connectEvent(r *http.Request, c *conn, now time.Time) events.APIGatewayWebsocketProxyRequest {
+// X-Forwarded-For names the client, as API Gateway's front end adds it. The same event,
+// but for the authorizer's context, is what a $connect authorizer gets (see
+// authorizerEvent).
+func connectEvent(r *http.Request, c *conn, apiID string, now time.Time) events.APIGatewayWebsocketProxyRequest {
 	ev := events.APIGatewayWebsocketProxyRequest{
 		Headers:           map[string]string{},
 		MultiValueHeaders: map[string][]string{},
-		RequestContext:    in.requestContext(c, "$connect", "CONNECT", now),
+		RequestContext:    requestContext(c, apiID, "$connect", "CONNECT", now),
 	}
 	set := func(name string, values []string) {
 		if len(values) > 0 {
@@ -244,7 +221,7 @@ func (in *integration) connectEvent(r *http.Request, c *conn, now time.Time) eve
 // so the body is never base64-encoded.
 func (in *integration) messageEvent(c *conn, route string, body []byte, now time.Time) events.APIGatewayWebsocketProxyRequest {
 	ev := events.APIGatewayWebsocketProxyRequest{
-		RequestContext:  in.requestContext(c, route, "MESSAGE", now),
+		RequestContext:  requestContext(c, in.apiID, route, "MESSAGE", now),
 		Body:            string(body),
 		IsBase64Encoded: false,
 	}
@@ -262,7 +239,7 @@ func (in *integration) disconnectEvent(c *conn, cause error, now time.Time) even
 	ev := events.APIGatewayWebsocketProxyRequest{
 		Headers:           headers,
 		MultiValueHeaders: map[string][]string{},
-		RequestContext:    in.requestContext(c, "$disconnect", "DISCONNECT", now),
+		RequestContext:    requestContext(c, in.apiID, "$disconnect", "DISCONNECT", now),
 	}
 	for name, value := range headers {
 		ev.MultiValueHeaders[name] = []string{value}
@@ -277,12 +254,17 @@ func (in *integration) disconnectEvent(c *conn, cause error, now time.Time) even
 	return ev
 }
 
-// requestContext is what every event's requestContext holds. There is no authorizer:
-// the gateway runs none. requestId is the same as extendedRequestId, as the mapping
-// template reference says.
-func (in *integration) requestContext(c *conn, route, eventType string, now time.Time) events.APIGatewayWebsocketProxyRequestContext {
+// requestContext is what every event's requestContext holds, for the API apiID: with
+// an authorizer, its context, principalId and integrationLatency under authorizer, as
+// API Gateway hands them on to every route of the connection ("WebSocket API mapping
+// template reference": $context.authorizer.principalId and
+// $context.authorizer.property; aws-lambda-go's
+// events/testdata/apigw-websocket-request.json records one); without one, no
+// authorizer. requestId is the same as extendedRequestId, as the mapping template
+// reference says.
+func requestContext(c *conn, apiID, route, eventType string, now time.Time) events.APIGatewayWebsocketProxyRequestContext {
 	id := newConnectionID() // the same shape as API Gateway's request ids
-	return events.APIGatewayWebsocketProxyRequestContext{
+	rc := events.APIGatewayWebsocketProxyRequestContext{
 		RouteKey:          route,
 		EventType:         eventType,
 		ExtendedRequestID: id,
@@ -295,115 +277,47 @@ func (in *integration) requestContext(c *conn, route, eventType string, now time
 		RequestID:         id,
 		DomainName:        c.host,
 		ConnectionID:      c.id,
-		APIID:             in.apiID,
+		APIID:             apiID,
 	}
+	if c.authorizer != nil { // a nil map would be a non-nil interface, written as null
+		rc.Authorizer = c.authorizer
+	}
+	return rc
 }
 
-// invokeError is an invocation that failed: answered by API Gateway with status (on
-// $connect) and message.
-type invokeError struct {
-	status  int
-	message string
-	err     error
-}
-
-func (e *invokeError) Error() string { return e.err.Error() }
-func (e *invokeError) Unwrap() error { return e.err }
-
-// invoke invokes the function with ev and returns its response. It waits for the
-// invocation before it to end, then gives the function the integration timeout: the
-// wait is the gateway's, not the function's. It holds its turn until the function has
-// answered, even past the timeout: a caller that stops waiting does not stop the
-// function, and the next invocation must not reach the emulator while it runs. The
-// client going away cancels nothing, as on AWS.
+// invoke invokes the function with ev and returns its response, or the failure API
+// Gateway answers (see invoker.invoke).
 func (in *integration) invoke(ev events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
 	route := ev.RequestContext.RouteKey
 	payload, err := json.Marshal(ev)
 	if err != nil {
 		return events.APIGatewayProxyResponse{}, fmt.Errorf("encode the %s event: %w", route, err)
 	}
-	in.turn <- struct{}{}
-	timer := time.NewTimer(in.timeout)
-	defer timer.Stop()
-	type result struct {
-		resp events.APIGatewayProxyResponse
-		err  error
+	body, err := in.inv.invoke(payload, route)
+	if err != nil {
+		return events.APIGatewayProxyResponse{}, err
 	}
-	done := make(chan result, 1)
-	go func() {
-		defer func() { <-in.turn }()
-		resp, err := in.post(payload)
-		done <- result{resp, err}
-	}()
-	select {
-	case res := <-done:
-		if res.err != nil {
-			return res.resp, fmt.Errorf("invoke %s for %s: %w", in.url, route, res.err)
-		}
-		return res.resp, nil
-	case <-timer.C:
-		return events.APIGatewayProxyResponse{}, &invokeError{status: http.StatusGatewayTimeout, message: timedOut,
-			err: fmt.Errorf("invoke %s for %s: no answer after %s", in.url, route, in.timeout)}
+	resp, err := readResponse(body)
+	if err != nil {
+		return resp, fmt.Errorf("invoke %s for %s: %w", in.inv.url, route, err)
 	}
+	return resp, nil
 }
 
-// post makes one invocation and reads the function's response.
-func (in *integration) post(payload []byte) (events.APIGatewayProxyResponse, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), maxInvocation)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, in.url, bytes.NewReader(payload))
-	if err != nil {
-		return events.APIGatewayProxyResponse{}, &invokeError{status: http.StatusInternalServerError, message: internalServerError, err: err}
+// readResponse reads the function's answer as a proxy response: what is not one, or a
+// function error the emulator answered 200, API Gateway answers 502.
+func readResponse(body []byte) (events.APIGatewayProxyResponse, error) {
+	fail := func(err error) (events.APIGatewayProxyResponse, error) {
+		return events.APIGatewayProxyResponse{}, &invokeError{status: http.StatusBadGateway, message: internalServerError, err: err}
 	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := in.client.Do(req)
-	if err != nil {
-		return events.APIGatewayProxyResponse{}, &invokeError{status: http.StatusInternalServerError, message: internalServerError, err: err}
+	var out events.APIGatewayProxyResponse
+	if err := json.Unmarshal(body, &out); err != nil {
+		return fail(fmt.Errorf("the function's response is not a proxy response: %s", snippet(body)))
 	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return events.APIGatewayProxyResponse{}, &invokeError{status: http.StatusInternalServerError, message: internalServerError,
-			err: fmt.Errorf("read the answer: %w", err)}
+	if fe := failureOf(body); out.StatusCode == 0 && fe != nil {
+		return fail(fe)
 	}
-	return readResponse(resp, body)
-}
-
-// readResponse reads the answer of the Invoke API: the function's response, or the
-// failure that API Gateway answers 500 (Lambda refused the invocation) or 502 (the
-// function failed, or answered what is not a response).
-func readResponse(resp *http.Response, body []byte) (events.APIGatewayProxyResponse, error) {
-	fail := func(status int, format string, args ...any) (events.APIGatewayProxyResponse, error) {
-		return events.APIGatewayProxyResponse{}, &invokeError{status: status, message: internalServerError, err: fmt.Errorf(format, args...)}
-	}
-	var out struct {
-		events.APIGatewayProxyResponse
-		ErrorMessage string `json:"errorMessage"`
-		ErrorType    string `json:"errorType"`
-	}
-	decodeErr := json.Unmarshal(body, &out)
-	switch {
-	case resp.StatusCode == http.StatusBadGateway: // the emulator's answer to a runtime that failed
-		return fail(http.StatusBadGateway, "the function failed: %s", snippet(body))
-	case resp.StatusCode != http.StatusOK:
-		return fail(http.StatusInternalServerError, "the Invoke API answered %s: %s", resp.Status, snippet(body))
-	case resp.Header.Get("X-Amz-Function-Error") != "":
-		return fail(http.StatusBadGateway, "function error %s: %s", resp.Header.Get("X-Amz-Function-Error"), snippet(body))
-	case decodeErr != nil:
-		return fail(http.StatusBadGateway, "the function's response is not a proxy response: %s", snippet(body))
-	case out.StatusCode == 0 && (out.ErrorType != "" || out.ErrorMessage != ""):
-		return fail(http.StatusBadGateway, "function error %s: %s", out.ErrorType, out.ErrorMessage)
-	}
-	return out.APIGatewayProxyResponse, nil
-}
-
-// snippet returns the start of a body, for an error message.
-func snippet(body []byte) string {
-	const max = 300
-	if len(body) > max {
-		return string(body[:max]) + "..."
-	}
-	return string(body)
+	return out, nil
 }
 
 // newAPIID returns an id shaped like an API Gateway API's, such as "gy415nuibc": ten

@@ -24,14 +24,15 @@ const (
 )
 
 // checkTopics returns the topics that the $connect request r names in the
-// TopicParams query parameters, deduplicated, once they are valid, allowed for c and
-// within the limit, as a $connect integration checks them before it writes anything.
+// TopicParams query parameters, deduplicated, once they are valid, allowed for c (with
+// the patterns its authorizer granted) and within the limit, as a $connect integration
+// checks them before it writes anything.
 func (g *Gateway) checkTopics(ctx context.Context, c *conn, r *http.Request) ([]string, error) {
 	var topics []string
 	for _, name := range g.cfg.TopicParams {
 		topics = append(topics, r.URL.Query()[name]...)
 	}
-	return g.topics.Check(ctx, c.connection(), topics, r.URL.Query().Get(g.cfg.TokenParam), nil)
+	return g.topics.Check(ctx, c.connection(), topics, r.URL.Query().Get(g.cfg.TokenParam), c.grants)
 }
 
 // handleMessages reads the client's messages until the connection fails or closes, and
@@ -68,7 +69,7 @@ func (g *Gateway) route(ctx context.Context, c *conn, body []byte) []byte {
 	case routeSubscribe, routeUnsubscribe:
 		var err error
 		if msg.Action == routeSubscribe {
-			err = g.topics.Subscribe(ctx, c.connection(), msg.Topic, msg.Token, nil)
+			err = g.topics.Subscribe(ctx, c.connection(), msg.Topic, msg.Token, c.grants)
 		} else {
 			err = g.topics.Unsubscribe(ctx, c.connection(), msg.Topic)
 		}
