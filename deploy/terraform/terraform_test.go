@@ -1198,6 +1198,113 @@ func checkMessageRoutes(m *module) error {
 	return errors.Join(errs...)
 }
 
+// wantConnectRoutes is what each route of local.connection_routes is authorized by:
+// $connect by the module's authorizer, $disconnect by none (a WebSocket API takes an
+// authorizer on $connect only, and hands its answer on to the connection's later
+// routes).
+var wantConnectRoutes = map[string]struct {
+	authorizationType string
+	authorizerID      cty.Value
+}{
+	"$connect":    {"CUSTOM", cty.StringVal(authorizerID)},
+	"$disconnect": {"NONE", cty.NullVal(cty.String)},
+}
+
+// wantExampleAuthorizer is the example's authorizer input, as written: a JWK set when
+// given, else the key of connect_token.tf, its version's ARN so that the authorizer is
+// made after its key is.
+var wantExampleAuthorizer = map[string]string{
+	"jwks_url":   "var.token_jwks_url",
+	"secret_arn": "one(aws_secretsmanager_secret_version.connect_token[*].arn)",
+	"issuer":     "var.token_issuer",
+	"audience":   "var.token_audience",
+}
+
+// checkConnectRoute checks that the example uses the module's authorizer: it gives the
+// module an authorizer, of a JWK set or else of its own key; its $connect route is
+// authorized by it and $disconnect by none; the stage is redeployed when it changes.
+func checkConnectRoute(m *module) error {
+	var errs []error
+	mod, err := m.one("module", "pusher")
+	if err != nil {
+		return err
+	}
+	got := map[string]string{}
+	if a, ok := mod.Body.Attributes["authorizer"]; ok {
+		if obj, ok := a.Expr.(*hclsyntax.ObjectConsExpr); ok {
+			for _, item := range obj.Items {
+				got[m.text(item.KeyExpr)] = m.text(item.ValueExpr)
+			}
+		}
+	}
+	if !reflect.DeepEqual(got, wantExampleAuthorizer) {
+		errs = append(errs, fmt.Errorf("module.pusher: authorizer\n have %v\n want %v", got, wantExampleAuthorizer))
+	}
+	// The key exists exactly when no JWK set is given.
+	for _, key := range [][2]string{
+		{"data", "aws_secretsmanager_random_password"},
+		{"resource", "aws_secretsmanager_secret"},
+		{"resource", "aws_secretsmanager_secret_version"},
+	} {
+		b, err := m.one(key[0], key[1], "connect_token")
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if got := m.attrText(b, "count"); got != "var.token_jwks_url==null?1:0" {
+			errs = append(errs, fmt.Errorf("%s.connect_token: count = %q, want the key without a JWK set", key[1], got))
+		}
+	}
+
+	route, err := m.one("resource", "aws_apigatewayv2_route", "connection")
+	if err != nil {
+		return errors.Join(append(errs, err)...)
+	}
+	if got := m.attrText(route, "for_each"); got != "local.connection_routes" {
+		errs = append(errs, fmt.Errorf("aws_apigatewayv2_route.connection: for_each = %q, want local.connection_routes", got))
+	}
+	routes := map[string]cty.Value{}
+	if expr, ok := m.localExpr("connection_routes"); ok {
+		if v, diags := expr.Value(nil); !diags.HasErrors() && v.Type().IsObjectType() {
+			routes = v.AsValueMap()
+		}
+	}
+	if len(routes) != len(wantConnectRoutes) {
+		errs = append(errs, fmt.Errorf("local.connection_routes has %d routes, want %d", len(routes), len(wantConnectRoutes)))
+	}
+	for key, want := range wantConnectRoutes {
+		sid, ok := routes[key]
+		if !ok {
+			errs = append(errs, fmt.Errorf("local.connection_routes has no %s", key))
+			continue
+		}
+		ctx := &hcl.EvalContext{Variables: map[string]cty.Value{
+			"each":   cty.ObjectVal(map[string]cty.Value{"key": cty.StringVal(key), "value": sid}),
+			"module": cty.ObjectVal(map[string]cty.Value{"pusher": cty.ObjectVal(map[string]cty.Value{"authorizer_id": cty.StringVal(authorizerID)})}),
+		}}
+		for attr, want := range map[string]cty.Value{"authorization_type": cty.StringVal(want.authorizationType), "authorizer_id": want.authorizerID} {
+			a, ok := route.Body.Attributes[attr]
+			if !ok {
+				errs = append(errs, fmt.Errorf("route %s: no %s", key, attr))
+				continue
+			}
+			v, diags := a.Expr.Value(ctx)
+			if diags.HasErrors() || !v.RawEquals(want) && !(want.IsNull() && v.IsNull()) {
+				errs = append(errs, fmt.Errorf("route %s: %s = %#v (%v), want %#v", key, attr, v, diags, want))
+			}
+		}
+	}
+
+	dep, err := m.one("resource", "aws_apigatewayv2_deployment", "ws")
+	if err != nil {
+		return errors.Join(append(errs, err)...)
+	}
+	if triggers := m.attrText(dep, "triggers"); !strings.Contains(triggers, "module.pusher.authorizer_id,") {
+		errs = append(errs, fmt.Errorf("the deployment is not redone when the authorizer changes: triggers = %s", triggers))
+	}
+	return errors.Join(errs...)
+}
+
 // ---- tests ----
 
 // checks are what the tests hold the module to.
@@ -1209,6 +1316,15 @@ var checks = []struct {
 	{"event source", checkEventSource},
 	{"function", checkFunction},
 	{"authorizer", checkAuthorizer},
+}
+
+// exampleChecks are what the tests hold the example to.
+var exampleChecks = []struct {
+	name  string
+	check func(*module) error
+}{
+	{"message routes", checkMessageRoutes},
+	{"connect route", checkConnectRoute},
 }
 
 func TestModule(t *testing.T) {
@@ -1230,43 +1346,61 @@ func TestExampleRoutes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := checkMessageRoutes(m); err != nil {
-		t.Error(err)
+	for _, c := range exampleChecks {
+		t.Run(c.name, func(t *testing.T) {
+			if err := c.check(m); err != nil {
+				t.Error(err)
+			}
+		})
 	}
 }
 
 // TestRouteChecksCatchChanges edits a copy of the example in ways that would keep the
-// function's answers from the client, or the routes from the function, and expects the
-// route checks to see each.
+// function's answers from the client, the routes from the function, or $connect from
+// the authorizer, and expects the route checks to see each.
 func TestRouteChecksCatchChanges(t *testing.T) {
 	cases := []struct {
-		name, old, new string
+		name, file, old, new string
 	}{
-		{"one-way route", `route_response_selection_expression = "$default"`, ``},
-		{"no route response", `resource "aws_apigatewayv2_route_response" "message" {`, `resource "aws_apigatewayv2_route_response" "gone" {`},
-		{"route response key", `route_response_key = "$default"`, `route_response_key = "ok"`},
-		{"route dropped", `"unsubscribe" = "AllowUnsubscribeRoute"`, ``},
-		{"no permission", `resource "aws_lambda_permission" "message" {`, `resource "aws_lambda_permission" "other" {`},
-		{"permission of another route", `source_arn    = "${aws_apigatewayv2_api.ws.execution_arn}/${var.stage_name}/${each.key}"
+		{"one-way route", "websocket.tf", `route_response_selection_expression = "$default"`, ``},
+		{"no route response", "websocket.tf", `resource "aws_apigatewayv2_route_response" "message" {`, `resource "aws_apigatewayv2_route_response" "gone" {`},
+		{"route response key", "websocket.tf", `route_response_key = "$default"`, `route_response_key = "ok"`},
+		{"route dropped", "websocket.tf", `"unsubscribe" = "AllowUnsubscribeRoute"`, ``},
+		{"no permission", "websocket.tf", `resource "aws_lambda_permission" "message" {`, `resource "aws_lambda_permission" "other" {`},
+		{"permission of another route", "websocket.tf", `source_arn    = "${aws_apigatewayv2_api.ws.execution_arn}/${var.stage_name}/${each.key}"
 }
 
 resource "aws_apigatewayv2_deployment"`, `source_arn    = "${aws_apigatewayv2_api.ws.execution_arn}/${var.stage_name}/$default"
 }
 
 resource "aws_apigatewayv2_deployment"`},
-		{"not redeployed", `      aws_apigatewayv2_route_response.message,
+		{"not redeployed", "websocket.tf", `      aws_apigatewayv2_route_response.message,
 `, ``},
+		{"$connect open", "websocket.tf", `authorization_type = each.key == "$connect" ? "CUSTOM" : "NONE"`, `authorization_type = "NONE"`},
+		{"authorizer on $disconnect", "websocket.tf", `authorizer_id      = each.key == "$connect" ? module.pusher.authorizer_id : null`, `authorizer_id      = module.pusher.authorizer_id`},
+		{"$connect without the authorizer", "websocket.tf", `each.key == "$connect" ? module.pusher.authorizer_id : null`, `null`},
+		{"not redeployed with the authorizer", "websocket.tf", `      module.pusher.authorizer_id,
+`, ``},
+		{"no authorizer", "main.tf", `  authorizer = {`, `  no_authorizer = {`},
+		{"authorizer before its key", "main.tf", `one(aws_secretsmanager_secret_version.connect_token[*].arn)`, `one(aws_secretsmanager_secret.connect_token[*].arn)`},
+		{"key beside a JWK set", "connect_token.tf", `resource "aws_secretsmanager_secret" "connect_token" {
+  count = var.token_jwks_url == null ? 1 : 0`, `resource "aws_secretsmanager_secret" "connect_token" {
+  count = 1`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			dir := t.TempDir()
 			copyTF(t, exampleDir, dir)
-			edit(t, filepath.Join(dir, "websocket.tf"), c.old, c.new)
+			edit(t, filepath.Join(dir, c.file), c.old, c.new)
 			m, err := loadModule(dir)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := checkMessageRoutes(m); err == nil {
+			var errs []error
+			for _, check := range exampleChecks {
+				errs = append(errs, check.check(m))
+			}
+			if err := errors.Join(errs...); err == nil {
 				t.Error("the checks accept the edited example")
 			} else {
 				t.Log(err)

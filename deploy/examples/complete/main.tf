@@ -1,6 +1,7 @@
 # A complete stack around the pusher: the WebSocket API (websocket.tf), the tables of
 # connections and of topic subscriptions (table.tf), a topic and a queue of
-# notification requests (notifications.tf), and the pusher itself.
+# notification requests (notifications.tf), the key of $connect tokens
+# (connect_token.tf), and the pusher itself with its $connect authorizer.
 
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
@@ -53,9 +54,18 @@ module "pusher" {
   architecture    = "arm64"
   timeout         = local.function_timeout
 
+  # Who may connect as whom: a JWT in ?token=, checked on $connect (websocket.tf) by
+  # the module's authorizer with the key of connect_token.tf or of token_jwks_url's
+  # set. The version's ARN is the secret's: the authorizer comes after its key.
+  authorizer = {
+    jwks_url   = var.token_jwks_url
+    secret_arn = one(aws_secretsmanager_secret_version.connect_token[*].arn)
+    issuer     = var.token_issuer
+    audience   = var.token_audience
+  }
+
   environment = {
-    IDENTITY_PARAM = "user_id"
-    TTL_ATTRIBUTE  = local.ttl_attribute
+    TTL_ATTRIBUTE = local.ttl_attribute
     # API Gateway closes a connection after two hours at most.
     CONNECTION_TTL = "3h"
     LOG_LEVEL      = "info"

@@ -1,5 +1,5 @@
 output "websocket_url" {
-  description = "URL clients connect to, with ?user_id=U."
+  description = "URL clients connect to, with ?token=JWT (see deploy/README.md)."
   value       = aws_apigatewayv2_stage.ws.invoke_url
 }
 
@@ -21,4 +21,9 @@ output "poison_queue_url" {
 output "function_name" {
   description = "The pusher's Lambda function."
   value       = module.pusher.function_name
+}
+
+output "connect_token_secret_arn" {
+  description = "Secrets Manager secret holding the HS256 key of $connect tokens, or null with token_jwks_url."
+  value       = one(aws_secretsmanager_secret.connect_token[*].arn)
 }

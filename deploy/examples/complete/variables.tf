@@ -26,3 +26,21 @@ variable "topic_through_queue" {
   type        = bool
   default     = true
 }
+
+variable "token_jwks_url" {
+  description = "JWK set URL of the keys that sign the clients' $connect tokens (RS256, ES256), such as a Cognito user pool's https://cognito-idp.REGION.amazonaws.com/POOL_ID/.well-known/jwks.json; null (the default): an HS256 key the example generates and keeps in Secrets Manager."
+  type        = string
+  default     = null
+}
+
+variable "token_issuer" {
+  description = "Issuer (iss) the $connect tokens must name, such as https://cognito-idp.REGION.amazonaws.com/POOL_ID; null: not checked."
+  type        = string
+  default     = null
+}
+
+variable "token_audience" {
+  description = "Audience (aud) the $connect tokens must name; null: not checked."
+  type        = string
+  default     = null
+}

@@ -1,10 +1,10 @@
-# The WebSocket API clients connect to: wss://API_ID.execute-api.REGION.amazonaws.com/STAGE?user_id=U.
-# $connect and $disconnect go to the pusher's function, which stores and deletes the
-# connection; so do the messages {"action":"subscribe","topic":"T"} and
-# {"action":"unsubscribe","topic":"T"}, which it answers with an ack or an error frame. The example has no authorizer, so a client may claim any user_id: put a
-# Lambda authorizer on $connect before real use (the function reads the user from its
-# context). Without one, $disconnect carries no user_id either, and the table's TTL
-# removes the connection.
+# The WebSocket API clients connect to: wss://API_ID.execute-api.REGION.amazonaws.com/STAGE?token=JWT.
+# $connect goes first to the module's authorizer, which checks the token and names the
+# user (and the topic patterns the token grants), then to the pusher's function, which
+# stores the connection under that user; $disconnect, and the messages
+# {"action":"subscribe","topic":"T"} and {"action":"unsubscribe","topic":"T"}, which it
+# answers with an ack or an error frame, go to the function, with the user API Gateway
+# keeps from $connect's authorizer.
 
 locals {
   # Route keys, and the statement id of each one's permission.
@@ -40,6 +40,10 @@ resource "aws_apigatewayv2_route" "connection" {
   api_id    = aws_apigatewayv2_api.ws.id
   route_key = each.key
   target    = "integrations/${aws_apigatewayv2_integration.pusher.id}"
+  # A WebSocket API takes an authorizer on $connect only; the later routes of the
+  # connection carry its answer.
+  authorization_type = each.key == "$connect" ? "CUSTOM" : "NONE"
+  authorizer_id      = each.key == "$connect" ? module.pusher.authorizer_id : null
 }
 
 resource "aws_lambda_permission" "connection" {
@@ -93,6 +97,7 @@ resource "aws_apigatewayv2_deployment" "ws" {
       aws_apigatewayv2_route.connection,
       aws_apigatewayv2_route.message,
       aws_apigatewayv2_route_response.message,
+      module.pusher.authorizer_id,
     ]))
   }
 
