@@ -8,7 +8,6 @@ package pusher
 
 import (
 	"context"
-	"github.com/apigw-pusher/apigw-pusher/adapters/dynamodb"
 	"github.com/apigw-pusher/apigw-pusher/adapters/memory"
 	"github.com/apigw-pusher/apigw-pusher/adapters/metrics"
 	"github.com/apigw-pusher/apigw-pusher/adapters/modes/custom"
@@ -144,13 +143,17 @@ func BuildGateway(ctx context.Context, cfg gateway.Config, logger *slog.Logger) 
 		return nil, nil, err
 	}
 	api := onaws.NewDynamoDBClient(config)
-	dynamodbConfig := cfg.Table
-	store, err := dynamodb.New(api, dynamodbConfig)
+	store, err := gateway.NewStore(cfg, api)
 	if err != nil {
 		cleanup()
 		return nil, nil, err
 	}
-	localgatewayGateway, err := gateway.NewLocalGateway(ctx, cfg, store, logger)
+	authorizer, err := gateway.NewAuthorizer(ctx, cfg, config, logger)
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	localgatewayGateway, err := gateway.NewLocalGateway(ctx, cfg, store, authorizer, logger)
 	if err != nil {
 		cleanup()
 		return nil, nil, err
