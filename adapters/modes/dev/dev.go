@@ -1,6 +1,9 @@
 // Package dev assembles `pusher dev`: one listener serving the local WebSocket gateway,
 // its Management API, the intake and the poison listing, in front of a pipeline on
-// in-memory adapters. No AWS account and no Docker are needed.
+// in-memory adapters. No AWS account and no Docker are needed. Connections are open to
+// any user (?user_id=) unless the $connect token settings are given
+// (CONNECT_TOKEN_SECRET, ...): then the gateway checks tokens as the authorizer function
+// does on AWS.
 package dev
 
 import (
@@ -8,6 +11,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -16,9 +20,12 @@ import (
 
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/google/wire"
 
 	"github.com/apigw-pusher/apigw-pusher/adapters/apigw"
+	"github.com/apigw-pusher/apigw-pusher/adapters/auth"
+	"github.com/apigw-pusher/apigw-pusher/adapters/authorizer"
 	"github.com/apigw-pusher/apigw-pusher/adapters/intake"
 	"github.com/apigw-pusher/apigw-pusher/adapters/localgateway"
 	"github.com/apigw-pusher/apigw-pusher/adapters/memory"
@@ -40,6 +47,10 @@ type Config struct {
 	// Backend is where client messages of other actions than subscribe and unsubscribe
 	// go (ROUTE_BACKEND); see localgateway.Config.Backend.
 	Backend string
+	// Connect are the settings of the $connect token check (CONNECT_TOKEN_SECRET or
+	// CONNECT_TOKEN_JWKS_URL, ...), the authorizer function's own; unset, any client
+	// connects as any user.
+	Connect settings.Connect
 	// ScanPageSize is the number of connections a broadcast reads at a time; default 100.
 	ScanPageSize int
 	// Pipeline tunes the pipeline.
@@ -52,12 +63,16 @@ func Flags(f *settings.Flags, c *Config) {
 	f.String(&c.IdentityParam, "identity-param", "IDENTITY_PARAM", "user_id", "query parameter naming the connecting user")
 	settings.TopicFlags(f, &c.Topics, true)
 	f.String(&c.Backend, "route-backend", "ROUTE_BACKEND", "", "URL client messages of other actions go to, as an HTTP proxy integration")
+	settings.ConnectFlags(f, &c.Connect)
 	settings.Pipeline(f, &c.Pipeline)
 }
 
 // Validate reports a setting that cannot work.
 func (c Config) Validate() error {
 	if err := c.Listen.Validate(); err != nil {
+		return err
+	}
+	if err := c.Connect.Validate(); err != nil {
 		return err
 	}
 	return c.Pipeline.Validate()
@@ -69,6 +84,7 @@ func Defaults(c Config) (Config, error) {
 	c.IdentityParam = cmp.Or(c.IdentityParam, "user_id")
 	c.ScanPageSize = cmp.Or(max(c.ScanPageSize, 0), 100)
 	c.Topics = c.Topics.WithDefaults()
+	c.Connect.UserKey, c.Connect.GrantsKey = auth.DefaultUserKey, c.Topics.GrantsKey
 	return c, c.Validate()
 }
 
@@ -101,14 +117,44 @@ type Pusher struct {
 }
 
 // NewGateway returns the local gateway, registering connections in store, and
-// subscriptions by cfg's topic rules: every topic open unless told otherwise.
+// subscriptions by cfg's topic rules: every topic open unless told otherwise. It checks
+// the token of each $connect when cfg.Connect names a key, and says at start that any
+// client may connect as any user when it names none.
 func NewGateway(ctx context.Context, cfg Config, store *memory.Store, logger *slog.Logger) (*localgateway.Gateway, error) {
 	topics, err := settings.NewSubscriber(ctx, cfg.Topics, store, logger)
 	if err != nil {
 		return nil, err
 	}
-	return localgateway.New(localgateway.Config{IdentityParam: cfg.IdentityParam, TopicParams: cfg.Topics.Params,
-		TokenParam: cfg.Topics.TokenParam, Topics: &topics, Backend: cfg.Backend, Logger: logger}, store)
+	authz, err := newAuthorizer(ctx, cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	lc := localgateway.Config{IdentityParam: cfg.IdentityParam, TopicParams: cfg.Topics.Params,
+		TokenParam: cfg.Topics.TokenParam, Topics: &topics, Backend: cfg.Backend, Logger: logger,
+		IdentitySource: cfg.Connect.TokenParam, AuthorizerUserKey: cfg.Connect.UserKey, AuthorizerGrantsKey: cfg.Connect.GrantsKey}
+	if authz != nil { // a nil *authorizer.Handler would be a non-nil Authorizer
+		lc.Authorizer = authz
+	}
+	return localgateway.New(lc, store)
+}
+
+// newAuthorizer returns the token check of cfg.Connect, nil when it names no key. Only
+// a secret named by its ARN needs AWS: the default configuration is loaded for it
+// alone.
+func newAuthorizer(ctx context.Context, cfg Config, logger *slog.Logger) (*authorizer.Handler, error) {
+	if !cfg.Connect.Configured() {
+		logger.Warn("connections are not authenticated: any client may connect as any user with ?" + cfg.IdentityParam + "=; " +
+			"set CONNECT_TOKEN_SECRET or CONNECT_TOKEN_JWKS_URL to check $connect tokens")
+		return nil, nil
+	}
+	var awsCfg aws.Config
+	if cfg.Connect.SecretARN != "" {
+		var err error
+		if awsCfg, err = config.LoadDefaultConfig(ctx); err != nil {
+			return nil, fmt.Errorf("load AWS configuration for CONNECT_TOKEN_SECRET_ARN: %w", err)
+		}
+	}
+	return settings.NewConnectHandler(ctx, cfg.Connect, awsCfg, logger)
 }
 
 // NewPoster returns the team's poster (custom.WithPoster), else a Management API client
