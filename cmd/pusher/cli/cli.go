@@ -7,6 +7,7 @@
 //	pusher gateway                         the local gateway of dev, on a DynamoDB table
 //	pusher send [--users u1,u2] DATA       send a request to SQS, SNS or pusher dev
 //	pusher replay list|send|export|import  the poison queue
+//	pusher token --user U [--topics p1,p2] a $connect test token signed with CONNECT_TOKEN_SECRET
 package cli
 
 import (
@@ -33,6 +34,7 @@ commands:
   gateway  run the local WebSocket gateway of dev, storing connections in DynamoDB
   send   send a notification request to SQS, SNS or pusher dev
   replay list, send again, export or import the messages of the poison queue
+  token  mint a $connect test token signed with CONNECT_TOKEN_SECRET
 `
 
 // Main runs the subcommand of the process's arguments with the team's options until it
@@ -68,6 +70,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, opts ...c
 		return runSend(ctx, args[1:], stdout, stderr)
 	case "replay":
 		return runReplay(ctx, args[1:], stdout, stderr, o)
+	case "token":
+		return runToken(args[1:], stdout, stderr)
 	default:
 		fmt.Fprint(stderr, usage)
 		return fmt.Errorf("unknown command %q", args[0])
@@ -88,11 +92,11 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer, o cust
 			return nil, nil, err
 		}
 		fmt.Fprintf(stdout, `pusher dev listening on %[1]s
-  WebSocket clients:  ws://%[2]s/?%[3]s=USER
+  WebSocket clients:  %[2]s
   Management API:     %[1]s/@connections/{id}
   notifications:      curl -X POST %[1]s/notifications -d '{"data":{"hello":"world"}}'
   poison queue:       %[1]s/poison
-`, p.URL(), p.Listener.Addr(), cfg.IdentityParam)
+`, p.URL(), clientURL(p.Listener.Addr().String(), cfg.Connect, false, cfg.IdentityParam))
 		return p, cleanup, nil
 	})
 }

@@ -1,14 +1,17 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
 	"log/slog"
 
 	pusher "github.com/apigw-pusher/apigw-pusher"
+	"github.com/apigw-pusher/apigw-pusher/adapters/auth"
 	"github.com/apigw-pusher/apigw-pusher/adapters/modes/custom"
 	"github.com/apigw-pusher/apigw-pusher/adapters/modes/gateway"
+	"github.com/apigw-pusher/apigw-pusher/adapters/modes/settings"
 )
 
 func runGateway(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -24,10 +27,27 @@ func runGateway(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		if err != nil {
 			return nil, nil, err
 		}
-		fmt.Fprintf(stdout, `pusher gateway listening on %[1]s, storing connections in %[3]s
-  WebSocket clients:  ws://%[2]s/?%[4]s=USER
+		backing := "storing connections in " + cfg.Table.Table
+		if cfg.Integration != "" {
+			backing = "invoking " + cfg.Integration + " for every route"
+		}
+		fmt.Fprintf(stdout, `pusher gateway listening on %[1]s, %[2]s
+  WebSocket clients:  %[3]s
   Management API:     %[1]s  (APIGW_ENDPOINT for pusher serve)
-`, g.URL(), g.Listener.Addr(), cfg.Table.Table, cfg.IdentityParam)
+`, g.URL(), backing, clientURL(g.Listener.Addr().String(), cfg.Connect, cfg.LambdaAuthorizer != "", cfg.IdentityParam))
 		return g, cleanup, nil
 	})
+}
+
+// clientURL is the URL WebSocket clients connect to at addr: with a token when
+// $connect is authorized (by the token check of c, or an authorizer function), else
+// naming their user.
+func clientURL(addr string, c settings.Connect, authorizerFunction bool, identityParam string) string {
+	switch {
+	case c.Token.Secret != "":
+		return fmt.Sprintf("ws://%s/?%s=TOKEN  (pusher token --user USER mints one)", addr, c.TokenParam)
+	case c.Configured() || authorizerFunction:
+		return fmt.Sprintf("ws://%s/?%s=TOKEN", addr, cmp.Or(c.TokenParam, auth.DefaultConnectTokenParam))
+	}
+	return fmt.Sprintf("ws://%s/?%s=USER  (not authenticated)", addr, identityParam)
 }
