@@ -5,6 +5,12 @@
 // The Management API is wire-compatible with AWS's, so the aws-sdk-go-v2
 // apigatewaymanagementapi client works against it unchanged, through BaseEndpoint and
 // anonymous credentials. It is what `pusher dev` runs instead of AWS.
+//
+// Like API Gateway, it can run a Lambda REQUEST authorizer on $connect
+// (Config.Authorizer: a token check in the process, or a LambdaAuthorizer invoking a
+// function under the Runtime Interface Emulator) and hand the routes to a Lambda proxy
+// integration (Config.Integration); without them it serves $connect, $disconnect and
+// the subscribe routes itself, with a Registry.
 package localgateway
 
 import (
