@@ -57,6 +57,23 @@ func (f *Flags) String(p *string, name, env, def, help string) {
 	f.StringVar(p, name, def, usage(env, help))
 }
 
+// Secret defines a string flag defaulting to $env, whose value -h never prints: a
+// key's help shows the variable's name, not the key.
+func (f *Flags) Secret(p *string, name, env, help string) {
+	*p = f.env(env)
+	f.Var((*secretValue)(p), name, usage(env, help))
+}
+
+// secretValue is a flag.Value that shows no value.
+type secretValue string
+
+func (s *secretValue) String() string { return "" }
+
+func (s *secretValue) Set(v string) error {
+	*s = secretValue(v)
+	return nil
+}
+
 // Int defines an int flag defaulting to $env, else def.
 func (f *Flags) Int(p *int, name, env string, def int, help string) {
 	if v := f.env(env); v != "" {

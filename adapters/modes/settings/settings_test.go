@@ -2,6 +2,7 @@ package settings_test
 
 import (
 	"io"
+	"strings"
 	"reflect"
 	"testing"
 	"time"
@@ -48,6 +49,38 @@ func TestTable(t *testing.T) {
 			}
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("config\n have %+v\n want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestSecretNeverInHelp: a key read from the environment is taken, by the variable and
+// by the flag, but -h shows only the variable's name.
+func TestSecretNeverInHelp(t *testing.T) {
+	const key = "a-secret-key-of-thirty-two-bytes!"
+	env := map[string]string{"CONNECT_TOKEN_SECRET": key}
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"the variable", nil, key},
+		{"the flag over it", []string{"--connect-token-secret", "another"}, "another"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var help strings.Builder
+			f := settings.New("test", &help, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+			var c settings.Connect
+			settings.ConnectFlags(f, &c)
+			if err := f.Parse(tc.args); err != nil {
+				t.Fatal(err)
+			}
+			if c.Token.Secret != tc.want {
+				t.Errorf("secret %q, want %q", c.Token.Secret, tc.want)
+			}
+			f.PrintDefaults()
+			if out := help.String(); strings.Contains(out, key) || !strings.Contains(out, "CONNECT_TOKEN_SECRET") {
+				t.Errorf("help shows the key, or not its variable:\n%s", out)
 			}
 		})
 	}

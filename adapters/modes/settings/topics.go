@@ -55,7 +55,7 @@ func TopicFlags(f *Flags, t *Topics, open bool) {
 	f.Boolean(&a.Open, "topics-open", "TOPICS_OPEN", open, "let every connection follow every topic")
 	f.StringList(&a.Public, "topics-public", "TOPICS_PUBLIC", nil, "topic patterns anyone may follow, such as news:*")
 	f.StringList(&a.UserScoped, "topics-user-scoped", "TOPICS_USER_SCOPED", nil, "topic patterns a connection may follow with {user} its own user, such as user:{user}:*")
-	f.String(&a.Token.Secret, "topic-token-secret", "TOPIC_TOKEN_SECRET", "", "HS256 secret of subscription tokens")
+	f.Secret(&a.Token.Secret, "topic-token-secret", "TOPIC_TOKEN_SECRET", "HS256 secret of subscription tokens")
 	f.String(&a.Token.JWKSURL, "topic-token-jwks-url", "TOPIC_TOKEN_JWKS_URL", "", "JWK set URL of the keys of subscription tokens (RS256, ES256)")
 	f.String(&a.Token.Issuer, "topic-token-issuer", "TOPIC_TOKEN_ISSUER", "", "issuer subscription tokens must name")
 	f.String(&a.Token.Audience, "topic-token-audience", "TOPIC_TOKEN_AUDIENCE", "", "audience subscription tokens must name")
