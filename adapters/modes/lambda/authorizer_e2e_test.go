@@ -3,6 +3,7 @@
 package lambda_test
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
@@ -19,12 +20,14 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/apigw-pusher/apigw-pusher/adapters/auth"
 	"github.com/apigw-pusher/apigw-pusher/adapters/authorizer"
 	"github.com/apigw-pusher/apigw-pusher/adapters/internal/awstest"
 	"github.com/apigw-pusher/apigw-pusher/adapters/internal/stacktest"
+	"github.com/apigw-pusher/apigw-pusher/handlers"
 )
 
 // The issuer and audience of the authorizer's tokens in the tests.
@@ -162,6 +165,95 @@ func TestAuthorizerAsDeployed(t *testing.T) {
 			t.Errorf("answered %s, want a function error other than Unauthorized (API Gateway's 500)", body)
 		}
 	})
+}
+
+// TestAuthorizedConnectionsAsDeployed runs a deployment as the Terraform module makes
+// it: the authorizer function and the pusher function (AUTHORIZER_REQUIRED), each under
+// its own RIE, behind `pusher gateway --lambda-authorizer --lambda-integration` with
+// live clients. The user of a connection is the token's, never the query string's, from
+// its row to its subscriptions and its frames; a refused token leaves no row.
+func TestAuthorizedConnectionsAsDeployed(t *testing.T) {
+	bootstrap := stacktest.BuildBootstrap(t, "./cmd/pusher-lambda")
+	s := stacktest.New(t)
+	keys := newJWKS(t)
+	authz := startAuthorizer(t, bootstrap, map[string]string{
+		"CONNECT_TOKEN_JWKS_URL": keys.url, "CONNECT_TOKEN_ISSUER": tokenIssuer, "CONNECT_TOKEN_AUDIENCE": tokenAudience,
+	})
+	d := deployBehind(t, s, bootstrap, map[string]string{
+		"SUBSCRIPTIONS_TABLE_NAME": stacktest.SubscriptionsTable,
+		"AUTHORIZER_REQUIRED":      "true",
+	}, authz.rie.URL())
+
+	t.Run("the token's user, not ?user_id=, from the row to the frames", func(t *testing.T) {
+		token := keys.sign(t, "k1", claims("alice", nil)) // grants user:alice:* and news
+		alice := d.dial(t, "alice", "token="+token+"&user_id=mallory&topic=user:alice:inbox")
+		id := s.ConnectionID(t, "alice")
+		if conns, err := s.Store.UserConnections(context.Background(), "mallory"); err != nil || len(conns) != 0 {
+			t.Errorf("mallory, named by the query string, has %v %v", conns, err)
+		}
+		row := subscription(t, s, "user:alice:inbox", id)
+		if user, _ := row["user_id"].(*types.AttributeValueMemberS); user == nil || user.Value != "alice" {
+			t.Errorf("the $connect subscription is %v, want alice's", row)
+		}
+		// A message route carries the authorizer's context: its grants, and its user.
+		alice.Send(t, `{"action":"subscribe","topic":"user:alice:orders"}`)
+		if got := alice.Next(t); got != `{"type":"subscribed","topic":"user:alice:orders"}` {
+			t.Errorf("a granted subscribe answered %s", got)
+		}
+		alice.Send(t, `{"action":"subscribe","topic":"user:bob:orders"}`)
+		var frame struct{ Type, Code string }
+		if got := alice.Next(t); json.Unmarshal([]byte(got), &frame) != nil || frame.Type != "error" || frame.Code != handlers.CodeForbidden {
+			t.Errorf("a subscribe the token does not grant answered %s", got)
+		}
+		d.notify(t, `{"users":["alice"],"data":{"n":1}}`, `{"users":["mallory"],"data":{"n":2}}`)
+		if got := alice.Next(t); got != `{"n":1}` {
+			t.Errorf("alice got %s", got)
+		}
+		d.notify(t, `{"topics":["user:alice:orders"],"exclude_users":["alice"],"data":{"n":3}}`, `{"topics":["user:alice:inbox"],"data":{"n":4}}`)
+		if got := alice.Next(t); got != `{"n":4}` {
+			t.Errorf("alice got %s, want only the frame of the topic she follows and is not excluded from", got)
+		}
+		alice.Quiet(t, 300*time.Millisecond)
+		alice.Close()
+		stacktest.Eventually(t, "alice's row and subscriptions are deleted", func() bool {
+			return connectionRow(t, s, "alice", id) == nil && subscription(t, s, "user:alice:inbox", id) == nil &&
+				subscription(t, s, "user:alice:orders", id) == nil
+		})
+	})
+
+	// Before the refusals: a token of a key id the set does not hold fetches it again at
+	// most once a minute, and that one fetch would be the refused token's.
+	t.Run("the key rotates while clients connect", func(t *testing.T) {
+		keys.rotate(t, "k2")
+		bob := d.dial(t, "bob", "token="+keys.sign(t, "k2", claims("bob", nil)))
+		d.notify(t, `{"users":["bob"],"data":{"n":5}}`)
+		if got := bob.Next(t); got != `{"n":5}` {
+			t.Errorf("bob got %s", got)
+		}
+		bob.Close()
+		gone(t, s, "bob")
+	})
+	t.Run("refused tokens leave no row", func(t *testing.T) { // k2 is the key now
+		for _, tc := range []struct {
+			name, query string
+			status      int
+		}{
+			{"no token, a user_id", "user_id=mallory&topic=news", http.StatusUnauthorized},
+			{"expired", "token=" + keys.sign(t, "k2", claims("mallory", func(c jwt.MapClaims) { c["exp"] = time.Now().Add(-time.Hour).Unix() })), http.StatusUnauthorized},
+			{"another audience", "token=" + keys.sign(t, "k2", claims("mallory", func(c jwt.MapClaims) { c["aud"] = "other" })), http.StatusUnauthorized},
+			{"alg none", "token=" + unsigned(t, claims("mallory", nil)), http.StatusUnauthorized},
+			{"algorithm confusion", "token=" + confused(t, keys.public("k2"), claims("mallory", nil)), http.StatusUnauthorized},
+			{"a key the set does not hold", "token=" + keys.signWith(t, "k7", newRSAKey(t), claims("mallory", nil)), http.StatusUnauthorized},
+			{"no user", "token=" + keys.sign(t, "k2", claims("", func(c jwt.MapClaims) { delete(c, "sub") })) + "&user_id=mallory", http.StatusForbidden},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				d.refused(t, tc.query, tc.status)
+				noRows(t, s, "mallory", "news")
+			})
+		}
+	})
+
+	authz.neverLogged(t, keys.sign(t, "k2", claims("bob", nil)))
 }
 
 // authorizerFn is the function deployed as the authorizer, under the RIE.

@@ -229,6 +229,14 @@ type deployment struct {
 // `pusher gateway` whose Lambda integration is that function.
 func deploy(t *testing.T, s *stacktest.Stack, bootstrap string, env map[string]string) *deployment {
 	t.Helper()
+	return deployBehind(t, s, bootstrap, env, "")
+}
+
+// deployBehind is deploy with the gateway invoking the $connect authorizer at the
+// invocation URL authorizer first, as API Gateway invokes a Lambda REQUEST authorizer
+// ("" for none).
+func deployBehind(t *testing.T, s *stacktest.Stack, bootstrap string, env map[string]string, authorizer string) *deployment {
+	t.Helper()
 	// The gateway's address first: the function posts to its Management API.
 	addr := fmt.Sprintf("127.0.0.1:%d", awstest.FreePort(t))
 	fnEnv := map[string]string{
@@ -243,7 +251,7 @@ func deploy(t *testing.T, s *stacktest.Stack, bootstrap string, env map[string]s
 	}
 	rie := stacktest.StartRIE(t, bootstrap, fnEnv)
 	invoke := takeTurns(t, rie.URL())
-	cfg, err := gateway.Defaults(gateway.Config{Listen: httpserve.Address(addr), Table: stacktest.Tables(), Integration: invoke})
+	cfg, err := gateway.Defaults(gateway.Config{Listen: httpserve.Address(addr), Integration: invoke, LambdaAuthorizer: authorizer})
 	if err != nil {
 		t.Fatal(err)
 	}
