@@ -2,8 +2,8 @@ package settings_test
 
 import (
 	"io"
-	"strings"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
