@@ -55,6 +55,7 @@ func TestAuthorizerAsDeployed(t *testing.T) {
 		})
 		good := keys.sign(t, "k1", claims("alice", nil))
 		fn.allows(t, good, "alice", []string{"user:alice:*", "news"})
+		fn.logInit(t)
 		fetched := keys.fetches.Load()
 
 		refused := []struct{ name, token string }{
@@ -106,6 +107,7 @@ func TestAuthorizerAsDeployed(t *testing.T) {
 			fn := startAuthorizer(t, bootstrap, env)
 			good := hs256(t, connectSecret, claims("carol", nil))
 			fn.allows(t, good, "carol", []string{"user:alice:*", "news"})
+			fn.logInit(t)
 			for _, tc := range []struct{ name, token string }{
 				{"expired", hs256(t, connectSecret, claims("carol", func(c jwt.MapClaims) { c["exp"] = time.Now().Add(-time.Minute).Unix() }))},
 				{"not yet valid", hs256(t, connectSecret, claims("carol", func(c jwt.MapClaims) { c["nbf"] = time.Now().Add(time.Hour).Unix() }))},
@@ -350,6 +352,15 @@ func (a *authorizerFn) denied(t *testing.T, token string) {
 	if err != nil || resp.PrincipalID == "" || len(resp.PolicyDocument.Statement) == 0 || authorizer.Allows(resp, methodArn) {
 		t.Errorf("answered %s (%v), want a Deny policy", body, err)
 	}
+}
+
+// logInit logs how long the authorizer's init took, its key fetched: the RIE's INIT
+// REPORT (exec of bootstrap to its first /next) and main to ready. See them with
+// go test -count=1 -v -run TestAuthorizerAsDeployed ./adapters/modes/lambda/ | grep init:
+func (a *authorizerFn) logInit(t *testing.T) {
+	t.Helper()
+	t.Logf("init: %s ms (INIT REPORT), %s ms (main to ready)",
+		a.rie.Find(t, `INIT REPORT\(durationMs: ([0-9.]+)\)`), a.rie.Find(t, `"init_ms":([0-9.]+)`))
 }
 
 // neverLogged checks that the function's output does not hold token, nor its
