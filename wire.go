@@ -3,7 +3,7 @@
 // Package pusher wires the run modes of the pusher binary (dev, serve, gateway, replay)
 // from the provider sets of their packages, with a team's custom.Options; cmd/pusher/cli
 // parses settings and calls these injectors. The Lambda function has a wiring of its own, in package
-// adapters/modes/lambda, so that its binary links only what it runs.
+// cmd/pusher-lambda/function, so that its binary links only what it runs.
 //
 // After changing an injector or a provider set, regenerate both wirings with
 // `go generate ./...` (the directive wire writes into each wire_gen.go).
@@ -15,12 +15,12 @@ import (
 
 	"github.com/google/wire"
 
-	"github.com/apigw-pusher/apigw-pusher/adapters/modes/custom"
-	"github.com/apigw-pusher/apigw-pusher/adapters/modes/dev"
-	"github.com/apigw-pusher/apigw-pusher/adapters/modes/gateway"
-	"github.com/apigw-pusher/apigw-pusher/adapters/modes/onaws"
-	"github.com/apigw-pusher/apigw-pusher/adapters/modes/replay"
-	"github.com/apigw-pusher/apigw-pusher/adapters/modes/serve"
+	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/custom"
+	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/dev"
+	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/gateway"
+	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/onaws"
+	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/replay"
+	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/serve"
 )
 
 // BuildDev builds `pusher dev` from cfg (already defaulted with dev.Defaults).

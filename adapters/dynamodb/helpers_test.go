@@ -19,7 +19,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/apigw-pusher/apigw-pusher/adapters/dynamodb"
-	"github.com/apigw-pusher/apigw-pusher/adapters/internal/awstest"
+	"github.com/apigw-pusher/apigw-pusher/adapters/awstest"
 	"github.com/apigw-pusher/apigw-pusher/adapters/localgateway"
 	"github.com/apigw-pusher/apigw-pusher/handlers"
 )

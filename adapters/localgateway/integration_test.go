@@ -17,7 +17,7 @@ import (
 
 	"github.com/coder/websocket"
 
-	"github.com/apigw-pusher/apigw-pusher/adapters/internal/stacktest"
+	"github.com/apigw-pusher/apigw-pusher/adapters/awstest"
 	"github.com/apigw-pusher/apigw-pusher/adapters/localgateway"
 )
 
@@ -126,17 +126,17 @@ func (r *recorder) reset() {
 
 // echoRIE runs the echo function under the Runtime Interface Emulator until the test
 // ends, recording its events.
-func echoRIE(t *testing.T) (*stacktest.RIE, *recorder) {
+func echoRIE(t *testing.T) (*awstest.RIE, *recorder) {
 	t.Helper()
 	src := filepath.Join(t.TempDir(), "main.go")
 	if err := os.WriteFile(src, []byte(echoFunction), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	bootstrap := stacktest.BuildBootstrap(t, src)
+	bootstrap := awstest.BuildBootstrap(t, src)
 	rec := &recorder{}
 	srv := httptest.NewServer(rec)
 	t.Cleanup(srv.Close)
-	return stacktest.StartRIE(t, bootstrap, map[string]string{"RECORD_URL": srv.URL}), rec
+	return awstest.StartRIE(t, bootstrap, map[string]string{"RECORD_URL": srv.URL}), rec
 }
 
 // TestIntegration runs a Lambda function under the Runtime Interface Emulator behind

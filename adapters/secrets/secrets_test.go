@@ -9,7 +9,7 @@ import (
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 	"github.com/aws/smithy-go"
 
-	"github.com/apigw-pusher/apigw-pusher/adapters/internal/awstest"
+	"github.com/apigw-pusher/apigw-pusher/adapters/awstest"
 	"github.com/apigw-pusher/apigw-pusher/adapters/secrets"
 )
 

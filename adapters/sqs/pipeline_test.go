@@ -9,7 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	"github.com/apigw-pusher/apigw-pusher/adapters/internal/awstest"
+	"github.com/apigw-pusher/apigw-pusher/adapters/awstest"
 	"github.com/apigw-pusher/apigw-pusher/adapters/memory"
 	pushersqs "github.com/apigw-pusher/apigw-pusher/adapters/sqs"
 	"github.com/apigw-pusher/apigw-pusher/handlers"

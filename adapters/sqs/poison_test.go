@@ -26,7 +26,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
-	"github.com/apigw-pusher/apigw-pusher/adapters/internal/awstest"
+	"github.com/apigw-pusher/apigw-pusher/adapters/awstest"
 	pushersqs "github.com/apigw-pusher/apigw-pusher/adapters/sqs"
 	"github.com/apigw-pusher/apigw-pusher/handlers"
 	"github.com/apigw-pusher/apigw-pusher/pipeline"

@@ -14,7 +14,7 @@ import (
 	snstypes "github.com/aws/aws-sdk-go-v2/service/sns/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	"github.com/apigw-pusher/apigw-pusher/adapters/internal/awstest"
+	"github.com/apigw-pusher/apigw-pusher/adapters/awstest"
 	pushersqs "github.com/apigw-pusher/apigw-pusher/adapters/sqs"
 )
 

@@ -15,8 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
-	"github.com/apigw-pusher/apigw-pusher/adapters/internal/awstest"
-	"github.com/apigw-pusher/apigw-pusher/adapters/internal/stacktest"
+	"github.com/apigw-pusher/apigw-pusher/adapters/awstest"
 	pushersqs "github.com/apigw-pusher/apigw-pusher/adapters/sqs"
 )
 
@@ -131,7 +130,7 @@ func TestSubscriberDeletesAcksInBatches(t *testing.T) {
 	for i := range n {
 		e.send(t, queue, fmt.Sprintf(`{"data":%d}`, i), nil)
 	}
-	rec := stacktest.NewRecorder(t, e.endpoint)
+	rec := awstest.NewRecorder(t, e.endpoint)
 	cfg := e.config(queue)
 	cfg.Concurrency = n
 	cfg.OptFns = []func(*sqs.Options){func(o *sqs.Options) { o.BaseEndpoint = aws.String(rec.URL) }}

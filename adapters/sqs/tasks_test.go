@@ -20,8 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
-	"github.com/apigw-pusher/apigw-pusher/adapters/internal/awstest"
-	"github.com/apigw-pusher/apigw-pusher/adapters/internal/stacktest"
+	"github.com/apigw-pusher/apigw-pusher/adapters/awstest"
 	"github.com/apigw-pusher/apigw-pusher/adapters/memory"
 	pushersqs "github.com/apigw-pusher/apigw-pusher/adapters/sqs"
 	"github.com/apigw-pusher/apigw-pusher/handlers"
@@ -268,7 +267,7 @@ func jsonLogger(w io.Writer) *slog.Logger { return slog.New(slog.NewJSONHandler(
 func TestTaskQueueRefusedForGood(t *testing.T) {
 	e := newEmulator(t)
 	queue := e.queue(t, "notifications", 30)
-	faults := stacktest.NewSQSFaults(t, e.endpoint)
+	faults := awstest.NewSQSFaults(t, e.endpoint)
 	enqueue := func(t *testing.T, url string) error {
 		t.Helper()
 		q, err := pushersqs.NewTaskQueue(awstest.Config(), pushersqs.TaskQueueConfig{QueueURL: url,
@@ -284,12 +283,12 @@ func TestTaskQueueRefusedForGood(t *testing.T) {
 	}
 	for _, tt := range []struct {
 		name      string
-		fault     stacktest.SQSFault // "" for none: the queue is not there
+		fault     awstest.SQSFault // "" for none: the queue is not there
 		permanent bool
 	}{
 		{name: "no such queue", permanent: true},
-		{name: "access denied", fault: stacktest.SQSAccessDenied, permanent: true},
-		{name: "throttled", fault: stacktest.SQSThrottled, permanent: false},
+		{name: "access denied", fault: awstest.SQSAccessDenied, permanent: true},
+		{name: "throttled", fault: awstest.SQSThrottled, permanent: false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			url := queue

@@ -22,8 +22,8 @@ import (
 	"syscall"
 
 	pusher "github.com/apigw-pusher/apigw-pusher"
-	"github.com/apigw-pusher/apigw-pusher/adapters/modes/custom"
-	"github.com/apigw-pusher/apigw-pusher/adapters/modes/dev"
+	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/custom"
+	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/dev"
 )
 
 const usage = `usage: pusher <command> [flags]

@@ -9,9 +9,9 @@ import (
 
 	pusher "github.com/apigw-pusher/apigw-pusher"
 	"github.com/apigw-pusher/apigw-pusher/adapters/auth"
-	"github.com/apigw-pusher/apigw-pusher/adapters/modes/custom"
-	"github.com/apigw-pusher/apigw-pusher/adapters/modes/gateway"
-	"github.com/apigw-pusher/apigw-pusher/adapters/modes/settings"
+	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/custom"
+	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/gateway"
+	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/settings"
 )
 
 func runGateway(ctx context.Context, args []string, stdout, stderr io.Writer) error {

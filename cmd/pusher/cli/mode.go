@@ -6,8 +6,8 @@ import (
 	"log/slog"
 	"os"
 
-	"github.com/apigw-pusher/apigw-pusher/adapters/modes/custom"
-	"github.com/apigw-pusher/apigw-pusher/adapters/modes/settings"
+	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/custom"
+	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/settings"
 )
 
 // runner is a mode that runs until its context is done: pusher dev, serve or gateway.

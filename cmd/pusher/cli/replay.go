@@ -12,9 +12,9 @@ import (
 	"time"
 
 	pusher "github.com/apigw-pusher/apigw-pusher"
-	"github.com/apigw-pusher/apigw-pusher/adapters/modes/custom"
-	"github.com/apigw-pusher/apigw-pusher/adapters/modes/replay"
-	"github.com/apigw-pusher/apigw-pusher/adapters/modes/settings"
+	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/custom"
+	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/replay"
+	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/settings"
 )
 
 const replayUsage = `usage: pusher replay <list|send|export|import> [flags]

@@ -9,7 +9,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/config"
 
-	"github.com/apigw-pusher/apigw-pusher/adapters/modes/send"
+	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/send"
 )
 
 func runSend(ctx context.Context, args []string, stdout, stderr io.Writer) error {

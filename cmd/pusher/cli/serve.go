@@ -7,8 +7,8 @@ import (
 	"log/slog"
 
 	pusher "github.com/apigw-pusher/apigw-pusher"
-	"github.com/apigw-pusher/apigw-pusher/adapters/modes/custom"
-	"github.com/apigw-pusher/apigw-pusher/adapters/modes/serve"
+	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/custom"
+	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/serve"
 )
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, o custom.Options) error {

@@ -1,0 +1,373 @@
+package function_test
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/custom"
+
+	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/apigw-pusher/apigw-pusher/adapters/dynamodb"
+	"github.com/apigw-pusher/apigw-pusher/adapters/emf"
+	"github.com/apigw-pusher/apigw-pusher/adapters/memory"
+	"github.com/apigw-pusher/apigw-pusher/cmd/pusher-lambda/function"
+	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/onaws"
+	pushersqs "github.com/apigw-pusher/apigw-pusher/adapters/sqs"
+	"github.com/apigw-pusher/apigw-pusher/handlers"
+	"github.com/apigw-pusher/apigw-pusher/pipeline"
+)
+
+// FuzzHandle invokes the function with arbitrary JSON payloads, as any event source a
+// deployment wires to it might. Handle never panics. An SQS, SNS or API Gateway
+// WebSocket event is routed and answered as its source expects: with a gateway and a
+// poison queue that take everything, every SQS record settles (none is reported for
+// redelivery) and every request that does not decode is parked at decode, permanently;
+// $connect stores the user's connection or is refused 401 when no user is named. A
+// payload of another shape gets an error that says it is not recognized, one that is
+// not JSON an error that says it did not decode.
+//
+// The function runs on a pipeline with memory adapters, as `pusher dev` does: no AWS
+// client is involved.
+func FuzzHandle(f *testing.F) {
+	ctx, cancel := context.WithCancel(context.Background())
+	store := memory.NewStore(0)
+	for _, c := range []handlers.Connection{
+		{UserID: "alice", ConnectionID: "CnPq2eHgoAMCLsR="}, {UserID: "alice", ConnectionID: "CnPq3fIhoAMCMtS="},
+		{UserID: "bob", ConnectionID: "CnPq4gJioAMCNuT="},
+	} {
+		if err := store.AddConnection(ctx, c); err != nil {
+			f.Fatal(err)
+		}
+	}
+	poison := memory.NewPoisonQueue()
+	p, err := pipeline.New(pipeline.Config{CloseTimeout: time.Second}, store, acceptAll{}, poison, slog.New(slog.DiscardHandler))
+	if err != nil {
+		f.Fatal(err)
+	}
+	// New validates the settings of a deployment; with memory adapters nothing reads them.
+	cfg, err := function.Defaults(function.Config{Config: onaws.Config{
+		APIGWEndpoint:  "https://abc123.execute-api.us-east-1.amazonaws.com/prod",
+		Table:          dynamodb.Config{Table: "connections"},
+		PoisonQueueURL: "https://sqs.us-east-1.amazonaws.com/123456789012/notifications-poison",
+	}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	registry := memory.NewStore(0)
+	fn, err := function.New(cfg, p, nil, registry, handlers.Subscriber{Store: registry}, emf.New(io.Discard), custom.Options{}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		f.Fatal(err)
+	}
+	done, err := fn.Start(ctx)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() {
+		cancel()
+		<-done
+	})
+
+	f.Fuzz(func(t *testing.T, payload []byte) {
+		// Lambda's deadline: far beyond what settling takes, so a record still in flight
+		// at the deadline less its margin is a record that never settles.
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		t.Cleanup(func() { clearHandled(t, poison, registry) })
+
+		out, err := fn.Handle(ctx, payload)
+
+		shape, clean := eventShape(payload)
+		switch resp := out.(type) {
+		case events.SQSEventResponse:
+			if (clean && shape != sqsShape) || err != nil {
+				t.Fatalf("answered %q (%v) with an SQS response, %v", payload, shape, err)
+			}
+			checkSQS(t, payload, resp, poison)
+		case events.APIGatewayProxyResponse:
+			if clean && shape != webSocketShape {
+				t.Fatalf("answered %q (%v) as a WebSocket route", payload, shape)
+			}
+			checkWebSocket(t, payload, resp, err, cfg, registry)
+		case nil:
+			if err != nil {
+				checkRefused(t, payload, shape, clean, err)
+				return
+			}
+			if clean && shape != snsShape {
+				t.Fatalf("answered %q (%v) as an SNS event", payload, shape)
+			}
+			checkSNS(t, payload, poison)
+		default:
+			t.Fatalf("answered %q with a %T", payload, out)
+		}
+	})
+}
+
+// acceptAll is a gateway that takes every post, so that only decoding can fail.
+type acceptAll struct{}
+
+func (acceptAll) PostToConnection(context.Context, string, []byte) error { return nil }
+
+// clearHandled empties the poison queue and the registry after an input, so that the
+// next one starts from the same state and memory stays flat over a million.
+func clearHandled(t *testing.T, poison *memory.PoisonQueue, registry *memory.Store) {
+	for _, m := range poison.Messages() {
+		poison.Remove(m.UUID)
+	}
+	var all []handlers.Connection
+	err := registry.ScanConnections(context.Background(), "", func(conns []handlers.Connection, _ string) error {
+		all = append(all, conns...)
+		return nil
+	})
+	if err == nil {
+		err = registry.DeleteConnections(context.Background(), all)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A shape is the kind of event a payload is, by the members its source sends.
+type shape int
+
+const (
+	unknownShape shape = iota
+	sqsShape
+	snsShape
+	webSocketShape
+)
+
+func (s shape) String() string {
+	return [...]string{"unknown", "SQS", "SNS", "WebSocket"}[s]
+}
+
+// eventShape tells the shape of payload from the members AWS sends, spelt as AWS spells
+// them: "Records" whose first has "eventSource": "aws:sqs" (SQS) or "EventSource":
+// "aws:sns" (SNS), or a "requestContext" with a "routeKey" or an "eventType" (API
+// Gateway WebSocket). clean is false when payload is not a JSON object or spells one of
+// those members otherwise, or gives one a type of value AWS does not (encoding/json
+// matches names regardless of case, and fails on such a type): Handle may then take it
+// for another shape, or refuse it.
+func eventShape(payload []byte) (s shape, clean bool) {
+	var event map[string]any
+	if json.Unmarshal(payload, &event) != nil {
+		return unknownShape, false
+	}
+	clean = true
+	// member returns the member name of obj, and whether obj spells it otherwise.
+	member := func(obj map[string]any, name string) any {
+		for k := range obj {
+			if strings.EqualFold(k, name) && k != name && !(strings.EqualFold(name, "eventSource") && (k == "eventSource" || k == "EventSource")) {
+				clean = false
+			}
+		}
+		return obj[name]
+	}
+	str := func(obj map[string]any, name string) string {
+		v := member(obj, name)
+		s, ok := v.(string)
+		if v != nil && !ok {
+			clean = false
+		}
+		return s
+	}
+	object := func(v any) map[string]any {
+		o, ok := v.(map[string]any)
+		if v != nil && !ok {
+			clean = false
+		}
+		return o
+	}
+
+	records, ok := member(event, "Records").([]any)
+	if !ok && event["Records"] != nil {
+		clean = false
+	}
+	var sources []string
+	for _, r := range records {
+		rec := object(r)
+		sources = append(sources, str(rec, "eventSource"), str(rec, "EventSource"))
+	}
+	rc := object(member(event, "requestContext"))
+	route, eventType := str(rc, "routeKey"), str(rc, "eventType")
+	switch {
+	case len(sources) > 0 && sources[0] == "aws:sqs":
+		return sqsShape, clean
+	case len(sources) > 0 && sources[1] == "aws:sns":
+		return snsShape, clean
+	case route != "" || eventType != "":
+		return webSocketShape, clean
+	}
+	return unknownShape, clean
+}
+
+// checkRefused checks the error of a payload Handle did not serve: one that is not a
+// JSON object is refused as an event that did not decode, one of no known shape as
+// unrecognized, one of a known shape only when the event type of its shape cannot read
+// it.
+func checkRefused(t *testing.T, payload []byte, s shape, clean bool, err error) {
+	t.Helper()
+	msg := err.Error()
+	if !clean {
+		if !strings.HasPrefix(msg, "decode ") && !strings.HasPrefix(msg, "unrecognized event (") {
+			t.Fatalf("refused %q (%v, not spelt as AWS does) with %q: not a decode error nor an unrecognized event", payload, s, msg)
+		}
+		return
+	}
+	var target any
+	switch s {
+	case unknownShape:
+		if !strings.HasPrefix(msg, "unrecognized event (") {
+			t.Fatalf("refused %q, of no known shape, with %q: the error does not say it is unrecognized", payload, msg)
+		}
+		return
+	case sqsShape:
+		target = &events.SQSEvent{}
+	case snsShape:
+		target = &events.SNSEvent{}
+	case webSocketShape:
+		target = &events.APIGatewayWebsocketProxyRequest{}
+	}
+	if json.Unmarshal(payload, target) == nil {
+		if s == snsShape && strings.HasPrefix(msg, "SNS message ") {
+			t.Fatalf("%q: not settled (%q), with a gateway and a poison queue that take everything", payload, msg)
+		}
+		t.Fatalf("refused %q, an %v event that %T reads, with %q", payload, s, target, msg)
+	}
+	if want := fmt.Sprintf("decode %s event: ", s); !strings.HasPrefix(msg, want) {
+		t.Fatalf("refused %q, an %v event %T does not read, with %q, want %q...", payload, s, target, msg, want)
+	}
+}
+
+// checkSQS checks the answer to an SQS event: no record is reported for redelivery, as
+// every one settles, and each whose request does not decode is parked at decode.
+func checkSQS(t *testing.T, payload []byte, resp events.SQSEventResponse, poison *memory.PoisonQueue) {
+	t.Helper()
+	if len(resp.BatchItemFailures) > 0 {
+		t.Fatalf("%q: records %v reported unsettled, with a gateway and a poison queue that take everything", payload, resp.BatchItemFailures)
+	}
+	var e events.SQSEvent
+	if err := json.Unmarshal(payload, &e); err != nil {
+		t.Fatalf("answered %q, which events.SQSEvent does not read: %v", payload, err)
+	}
+	var malformed []parkedRequest
+	for _, r := range e.Records {
+		// What the queue's producers put in a body: a request, or an SNS envelope of one.
+		attrs := map[string]types.MessageAttributeValue{}
+		for name, a := range r.MessageAttributes {
+			attrs[name] = types.MessageAttributeValue{DataType: aws.String(a.DataType), StringValue: a.StringValue}
+		}
+		msg, err := pushersqs.Unmarshaler{}.Unmarshal(&types.Message{MessageId: aws.String(r.MessageId), Body: aws.String(r.Body), MessageAttributes: attrs})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := (handlers.Decoder{}).Decode(msg.Payload); err != nil {
+			// Found by its correlation id, else by the record's message id.
+			malformed = append(malformed, parkedRequest{string(msg.Payload), cmp.Or(middleware.MessageCorrelationID(msg), r.MessageId)})
+		}
+	}
+	checkParked(t, payload, malformed, poison)
+}
+
+// checkSNS checks an SNS event served without error: each request that does not decode
+// is parked at decode.
+func checkSNS(t *testing.T, payload []byte, poison *memory.PoisonQueue) {
+	t.Helper()
+	var e events.SNSEvent
+	if err := json.Unmarshal(payload, &e); err != nil {
+		t.Fatalf("answered %q, which events.SNSEvent does not read: %v", payload, err)
+	}
+	var malformed []parkedRequest
+	for _, r := range e.Records {
+		if _, err := (handlers.Decoder{}).Decode([]byte(r.SNS.Message)); err != nil {
+			// Found by its correlation_id String attribute, else by its message id.
+			corr := r.SNS.MessageID
+			if a, ok := r.SNS.MessageAttributes[pushersqs.CorrelationIDAttribute].(map[string]any); ok && a["Type"] == "String" {
+				if v, ok := a["Value"].(string); ok && v != "" {
+					corr = v
+				}
+			}
+			malformed = append(malformed, parkedRequest{r.SNS.Message, corr})
+		}
+	}
+	checkParked(t, payload, malformed, poison)
+}
+
+// parkedRequest is a request parked at decode, as an operator finds it.
+type parkedRequest struct{ payload, correlationID string }
+
+// checkParked checks that the poison queue holds exactly the requests malformed, each
+// parked at decode as permanent with a reason that says it did not decode.
+func checkParked(t *testing.T, payload []byte, malformed []parkedRequest, poison *memory.PoisonQueue) {
+	t.Helper()
+	var parked []parkedRequest
+	for _, m := range poison.Messages() {
+		p := pipeline.ParkedFrom(m)
+		if p.Stage != pipeline.StageDecode || p.Class != "permanent" || !strings.HasPrefix(p.Reason, "decode request: ") {
+			t.Fatalf("%q: parked %+v, want a request refused at decode, permanently", payload, p)
+		}
+		parked = append(parked, parkedRequest{p.Payload, p.CorrelationID})
+	}
+	order := func(a, b parkedRequest) int {
+		return cmp.Or(strings.Compare(a.payload, b.payload), strings.Compare(a.correlationID, b.correlationID))
+	}
+	slices.SortFunc(parked, order)
+	slices.SortFunc(malformed, order)
+	if !slices.Equal(parked, malformed) {
+		t.Fatalf("%q: parked %q, want the requests that do not decode, %q", payload, parked, malformed)
+	}
+}
+
+// checkWebSocket checks the answer to a WebSocket route: $connect stores the connection
+// of the user the authorizer names (its AuthorizerKey, else its principalId) or else the
+// IdentityParam query parameter, and is refused 401 without one; any other route is
+// answered 200.
+func checkWebSocket(t *testing.T, payload []byte, resp events.APIGatewayProxyResponse, err error, cfg function.Config, registry *memory.Store) {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("%q: %v, from a registry that never fails", payload, err)
+	}
+	var req events.APIGatewayWebsocketProxyRequest
+	if err := json.Unmarshal(payload, &req); err != nil {
+		t.Fatalf("answered %q, which events.APIGatewayWebsocketProxyRequest does not read: %v", payload, err)
+	}
+	user := req.QueryStringParameters[cfg.IdentityParam]
+	if auth, ok := req.RequestContext.Authorizer.(map[string]any); ok {
+		for _, key := range []string{"principalId", cfg.AuthorizerKey} { // the later wins
+			if v, ok := auth[key].(string); ok && v != "" {
+				user = v
+			}
+		}
+	}
+	want, stored := http.StatusOK, 0
+	if req.RequestContext.RouteKey == "$connect" {
+		if want, stored = http.StatusUnauthorized, 0; user != "" {
+			want, stored = http.StatusOK, 1
+		}
+	}
+	if resp.StatusCode != want {
+		t.Fatalf("%q: route %q of user %q answered %d, want %d", payload, req.RequestContext.RouteKey, user, resp.StatusCode, want)
+	}
+	if n := registry.Len(); n != stored {
+		t.Fatalf("%q: route %q of user %q left %d connections stored, want %d", payload, req.RequestContext.RouteKey, user, n, stored)
+	}
+	if stored == 1 {
+		conns, _ := registry.UserConnections(context.Background(), user)
+		if len(conns) != 1 || conns[0].ConnectionID != req.RequestContext.ConnectionID {
+			t.Fatalf("%q: $connect stored %v for %q, want its connection %q", payload, conns, user, req.RequestContext.ConnectionID)
+		}
+	}
+}

@@ -1,0 +1,82 @@
+package function
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"time"
+
+	awslambda "github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/custom"
+)
+
+// Main runs the function, with the team's options, in the Lambda runtime: it reads the
+// configuration from the environment, builds the function and starts its pipeline,
+// making no network call (the first is the first invocation's), then serves invocations
+// until the runtime ends the process. Deployed with PUSHER_ROLE=authorizer, it is the
+// WebSocket API's $connect authorizer instead, and reads only its settings (see
+// AuthorizerConfig). A bad setting ends the init with one line naming it.
+func Main(opts ...custom.Option) {
+	start := time.Now()
+	var handle func(context.Context, json.RawMessage) (any, error)
+	switch role := cmp.Or(os.Getenv("PUSHER_ROLE"), RolePusher); role {
+	case RolePusher:
+		fn, err := initFunction(start, custom.New(opts...))
+		exitOn(err)
+		handle = fn.Handle
+	case RoleAuthorizer:
+		a, err := initAuthorizer(start, custom.New(opts...))
+		exitOn(err)
+		handle = a.Handle
+	default:
+		exitOn(fmt.Errorf("PUSHER_ROLE=%q is neither %q nor %q", role, RolePusher, RoleAuthorizer))
+	}
+	awslambda.StartHandlerFunc(handle)
+}
+
+// exitOn ends the init on err: Lambda reports the exit with the last lines written, and
+// this one names the cause.
+func exitOn(err error) {
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "pusher-lambda:", err)
+		os.Exit(1)
+	}
+}
+
+func initAuthorizer(start time.Time, o custom.Options) (*Authorizer, error) {
+	cfg, err := AuthorizerConfigFromEnv(os.LookupEnv)
+	if err != nil {
+		return nil, err
+	}
+	logger := o.PickLogger(newLogger(cfg.LogLevel, os.Stderr))
+	// The JWK set, if any, is refreshed as long as the execution environment lives.
+	a, err := BuildAuthorizer(context.Background(), cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	logger.Info("pusher-lambda ready as the $connect authorizer", "init_ms", float64(time.Since(start).Microseconds())/1000)
+	return a, nil
+}
+
+func initFunction(start time.Time, o custom.Options) (*Function, error) {
+	cfg, err := ConfigFromEnv(os.LookupEnv)
+	if err != nil {
+		return nil, err
+	}
+	logger := o.PickLogger(NewLogger(cfg, os.Stderr))
+	// The pipeline lives as long as the execution environment: neither its context nor
+	// the cleanup of its parts ever ends. Metrics go to stdout as EMF documents.
+	ctx := context.Background()
+	fn, _, err := Build(ctx, cfg, o, logger, os.Stdout)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := fn.Start(ctx); err != nil {
+		return nil, err
+	}
+	logger.Info("pusher-lambda ready", "init_ms", float64(time.Since(start).Microseconds())/1000)
+	return fn, nil
+}

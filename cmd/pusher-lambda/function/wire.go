@@ -1,0 +1,42 @@
+//go:build wireinject
+
+package function
+
+import (
+	"context"
+	"io"
+	"log/slog"
+
+	"github.com/google/wire"
+
+	"github.com/apigw-pusher/apigw-pusher/adapters/emf"
+	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/custom"
+	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/onaws"
+	"github.com/apigw-pusher/apigw-pusher/pipeline"
+)
+
+// Build builds the function from cfg (already defaulted with Defaults) and the team's
+// options, writing its metrics to metrics, such as os.Stdout. It makes no network call.
+// The Lambda binary's own wiring: it links what the function runs and nothing of the
+// pusher binary's modes.
+func Build(ctx context.Context, cfg Config, opts custom.Options, logger *slog.Logger, metrics io.Writer) (*Function, func(), error) {
+	wire.Build(
+		onaws.Set,
+		wire.FieldsOf(new(Config), "Config"),
+		pipeline.New,
+		emf.New,
+		NewTaskQueue,
+		wire.Bind(new(Registry), new(custom.Store)),
+		NewTopics,
+		New,
+	)
+	return nil, nil, nil
+}
+
+// BuildAuthorizer builds the function deployed as the $connect authorizer from cfg
+// (already read with AuthorizerConfigFromEnv). It reads the secret of the tokens, or
+// fetches their JWK set, and makes no other network call.
+func BuildAuthorizer(ctx context.Context, cfg AuthorizerConfig, logger *slog.Logger) (*Authorizer, error) {
+	wire.Build(onaws.NewAWSConfig, NewAuthorizer)
+	return nil, nil
+}

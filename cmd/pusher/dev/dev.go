@@ -1,0 +1,247 @@
+// Package dev assembles `pusher dev`: one listener serving the local WebSocket gateway,
+// its Management API, the intake and the poison listing, in front of a pipeline on
+// in-memory adapters. No AWS account and no Docker are needed. Connections are open to
+// any user (?user_id=) unless the $connect token settings are given
+// (CONNECT_TOKEN_SECRET, ...): then the gateway checks tokens as the authorizer function
+// does on AWS.
+package dev
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/google/wire"
+
+	"github.com/apigw-pusher/apigw-pusher/adapters/apigw"
+	"github.com/apigw-pusher/apigw-pusher/adapters/auth"
+	"github.com/apigw-pusher/apigw-pusher/adapters/authorizer"
+	"github.com/apigw-pusher/apigw-pusher/adapters/intake"
+	"github.com/apigw-pusher/apigw-pusher/adapters/localgateway"
+	"github.com/apigw-pusher/apigw-pusher/adapters/memory"
+	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/custom"
+	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/httpserve"
+	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/settings"
+	"github.com/apigw-pusher/apigw-pusher/handlers"
+	"github.com/apigw-pusher/apigw-pusher/pipeline"
+)
+
+// Config is the configuration of `pusher dev`.
+type Config struct {
+	// Listen is the address of the one listener; default 127.0.0.1:8080.
+	Listen httpserve.Address
+	// IdentityParam is the query parameter naming a connecting user; default user_id.
+	IdentityParam string
+	// Topics are the settings of subscriptions.
+	Topics settings.Topics
+	// Backend is where client messages of other actions than subscribe and unsubscribe
+	// go (ROUTE_BACKEND); see localgateway.Config.Backend.
+	Backend string
+	// Connect are the settings of the $connect token check (CONNECT_TOKEN_SECRET or
+	// CONNECT_TOKEN_JWKS_URL, ...), the authorizer function's own; unset, any client
+	// connects as any user.
+	Connect settings.Connect
+	// ScanPageSize is the number of connections a broadcast reads at a time; default 100.
+	ScanPageSize int
+	// Pipeline tunes the pipeline.
+	Pipeline pipeline.Config
+}
+
+// Flags defines the settings of c.
+func Flags(f *settings.Flags, c *Config) {
+	f.String((*string)(&c.Listen), "listen", "", "127.0.0.1:8080", "address of the gateway, Management API and intake")
+	f.String(&c.IdentityParam, "identity-param", "IDENTITY_PARAM", "user_id", "query parameter naming the connecting user")
+	settings.TopicFlags(f, &c.Topics, true)
+	f.String(&c.Backend, "route-backend", "ROUTE_BACKEND", "", "URL client messages of other actions go to, as an HTTP proxy integration")
+	settings.ConnectFlags(f, &c.Connect)
+	settings.Pipeline(f, &c.Pipeline)
+}
+
+// Validate reports a setting that cannot work.
+func (c Config) Validate() error {
+	if err := c.Listen.Validate(); err != nil {
+		return err
+	}
+	if err := c.Connect.Validate(); err != nil {
+		return err
+	}
+	return c.Pipeline.Validate()
+}
+
+// Defaults returns c with every unset field at its default, validated.
+func Defaults(c Config) (Config, error) {
+	c.Listen = cmp.Or(c.Listen, "127.0.0.1:8080")
+	c.IdentityParam = cmp.Or(c.IdentityParam, "user_id")
+	c.ScanPageSize = cmp.Or(max(c.ScanPageSize, 0), 100)
+	c.Topics = c.Topics.WithDefaults()
+	c.Connect.UserKey, c.Connect.GrantsKey = auth.DefaultUserKey, c.Topics.GrantsKey
+	return c, c.Validate()
+}
+
+// Set builds `pusher dev` from a Config.
+var Set = wire.NewSet(
+	wire.FieldsOf(new(Config), "Listen", "ScanPageSize", "Pipeline"),
+	httpserve.Listen,
+	memory.NewStore,
+	memory.NewPoisonQueue,
+	NewGateway,
+	NewPoster,
+	NewIntake,
+	pipeline.New,
+	wire.Bind(new(pipeline.Store), new(*memory.Store)),
+	wire.Bind(new(message.Publisher), new(*memory.PoisonQueue)),
+	NewPusher,
+)
+
+// Pusher is a running `pusher dev`.
+type Pusher struct {
+	Listener net.Listener
+	Pipeline *pipeline.Pipeline
+	Gateway  *localgateway.Gateway
+	Intake   *intake.Intake
+	Store    *memory.Store
+	Poison   *memory.PoisonQueue
+	logger   *slog.Logger
+	// replaying holds the UUIDs of the parked messages being replayed.
+	replaying sync.Map
+}
+
+// NewGateway returns the local gateway, registering connections in store, and
+// subscriptions by cfg's topic rules: every topic open unless told otherwise. It checks
+// the token of each $connect when cfg.Connect names a key, and says at start that any
+// client may connect as any user when it names none.
+func NewGateway(ctx context.Context, cfg Config, store *memory.Store, logger *slog.Logger) (*localgateway.Gateway, error) {
+	topics, err := settings.NewSubscriber(ctx, cfg.Topics, store, logger)
+	if err != nil {
+		return nil, err
+	}
+	authz, err := newAuthorizer(ctx, cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	lc := localgateway.Config{IdentityParam: cfg.IdentityParam, TopicParams: cfg.Topics.Params,
+		TokenParam: cfg.Topics.TokenParam, Topics: &topics, Backend: cfg.Backend, Logger: logger,
+		IdentitySource: cfg.Connect.TokenParam, AuthorizerUserKey: cfg.Connect.UserKey, AuthorizerGrantsKey: cfg.Connect.GrantsKey}
+	if authz != nil { // a nil *authorizer.Handler would be a non-nil Authorizer
+		lc.Authorizer = authz
+	}
+	return localgateway.New(lc, store)
+}
+
+// newAuthorizer returns the token check of cfg.Connect, nil when it names no key. Only
+// a secret named by its ARN needs AWS: the default configuration is loaded for it
+// alone.
+func newAuthorizer(ctx context.Context, cfg Config, logger *slog.Logger) (*authorizer.Handler, error) {
+	if !cfg.Connect.Configured() {
+		logger.Warn("connections are not authenticated: any client may connect as any user with ?" + cfg.IdentityParam + "=; " +
+			"set CONNECT_TOKEN_SECRET or CONNECT_TOKEN_JWKS_URL to check $connect tokens")
+		return nil, nil
+	}
+	var awsCfg aws.Config
+	if cfg.Connect.SecretARN != "" {
+		var err error
+		if awsCfg, err = config.LoadDefaultConfig(ctx); err != nil {
+			return nil, fmt.Errorf("load AWS configuration for CONNECT_TOKEN_SECRET_ARN: %w", err)
+		}
+	}
+	return settings.NewConnectHandler(ctx, cfg.Connect, awsCfg, logger)
+}
+
+// NewPoster returns the team's poster (custom.WithPoster), else a Management API client
+// aimed at the listener's own gateway, which checks no signature: no credentials needed.
+func NewPoster(cfg Config, ln net.Listener, o custom.Options) (handlers.Poster, error) {
+	if o.Poster != nil {
+		return o.Poster, nil
+	}
+	awsCfg := aws.Config{Region: "us-east-1", Credentials: aws.AnonymousCredentials{}}
+	return apigw.New(awsCfg, apigw.Config{
+		Endpoint: "http://" + ln.Addr().String(),
+		MaxConns: cfg.Pipeline.PostConcurrency,
+	})
+}
+
+// NewIntake returns the HTTP intake; bodies that are not JSON are parked in poison.
+func NewIntake(poison *memory.PoisonQueue, logger *slog.Logger) *intake.Intake {
+	in := intake.New(logger)
+	in.Poison = poison
+	return in
+}
+
+// NewPusher gathers the parts, making p take requests from in and the team's sources,
+// and run its stages. The memory store stays, whatever custom.Options' Store.
+func NewPusher(ln net.Listener, p *pipeline.Pipeline, gw *localgateway.Gateway, in *intake.Intake,
+	store *memory.Store, poison *memory.PoisonQueue, o custom.Options, logger *slog.Logger) (*Pusher, error) {
+	p.AddSource("intake", in, intake.Topic)
+	o.AddSources(p)
+	if err := o.Apply(p); err != nil {
+		return nil, err
+	}
+	return &Pusher{Listener: ln, Pipeline: p, Gateway: gw, Intake: in, Store: store, Poison: poison, logger: logger}, nil
+}
+
+// URL is the base URL of the listener.
+func (d *Pusher) URL() string { return "http://" + d.Listener.Addr().String() }
+
+// Handler returns the routes of the listener.
+func (d *Pusher) Handler() http.Handler {
+	mux := http.NewServeMux()
+	d.Gateway.Register(mux)
+	d.Intake.Register(mux)
+	mux.Handle("GET /poison", d.Poison)
+	mux.HandleFunc("GET /poison/messages", d.Poison.ServeMessages)
+	mux.HandleFunc("POST /poison", d.Poison.ServePark)
+	mux.HandleFunc("DELETE /poison/{uuid}", d.Poison.ServeDelete)
+	mux.HandleFunc("POST /poison/{uuid}/replay", d.replay)
+	return mux
+}
+
+// replay re-injects the parked message named by the path value "uuid" at the stage it
+// failed in and, once it is settled (delivered, pruned or parked again as a new
+// message), removes it: 200 with the pipeline.Result's counts; 404 when it is not
+// parked; 409 while it is being replayed already; 502 when it did not settle, the
+// message then staying parked.
+func (d *Pusher) replay(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("uuid")
+	if _, busy := d.replaying.LoadOrStore(id, struct{}{}); busy {
+		http.Error(w, "being replayed", http.StatusConflict)
+		return
+	}
+	defer d.replaying.Delete(id)
+	msg, ok := d.Poison.Get(id)
+	if !ok {
+		http.Error(w, "not parked", http.StatusNotFound)
+		return
+	}
+	// A replay that began finishes even if the client goes: the pipeline bounds it.
+	res, err := d.Pipeline.Replay(context.WithoutCancel(r.Context()), msg)
+	w.Header().Set("Content-Type", "application/json")
+	if err != nil {
+		w.WriteHeader(http.StatusBadGateway)
+		_ = json.NewEncoder(w).Encode(map[string]string{"error": err.Error()})
+		return
+	}
+	d.Poison.Remove(id)
+	_ = json.NewEncoder(w).Encode(res.Stats)
+}
+
+// Run serves until ctx is done, then stops taking requests, lets the admitted ones
+// settle (the gateway keeps serving meanwhile) or parks those that do not, and closes
+// the connections.
+func (d *Pusher) Run(ctx context.Context) error {
+	srv := httpserve.Start(d.Listener, d.Handler())
+	err := d.Pipeline.Run(ctx)
+	closeCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = d.Intake.Close()
+	return errors.Join(err, d.Intake.Wait(closeCtx), d.Gateway.Close(closeCtx), srv.Stop(closeCtx))
+}

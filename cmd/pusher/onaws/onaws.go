@@ -1,0 +1,136 @@
+// Package onaws builds what every run mode on AWS builds the same way: the AWS SDK's
+// configuration, the connection store on DynamoDB, the Management API poster and the
+// SQS poison queue, from one Config, as one wire provider set.
+package onaws
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/google/wire"
+
+	"github.com/apigw-pusher/apigw-pusher/adapters/apigw"
+	"github.com/apigw-pusher/apigw-pusher/adapters/dynamodb"
+	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/custom"
+	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/settings"
+	"github.com/apigw-pusher/apigw-pusher/adapters/sqs"
+	"github.com/apigw-pusher/apigw-pusher/handlers"
+	"github.com/apigw-pusher/apigw-pusher/pipeline"
+)
+
+// Config is where a mode on AWS sends its work: the Management API, the connections
+// table and the poison queue, and the pipeline's tuning.
+type Config struct {
+	// APIGWEndpoint is the Management API endpoint (APIGW_ENDPOINT), such as
+	// https://abc123.execute-api.eu-west-1.amazonaws.com/prod or a custom domain.
+	APIGWEndpoint string
+	// Table is the connections table (CONNECTIONS_TABLE_NAME and its keys).
+	Table dynamodb.Config
+	// PoisonQueueURL is the SQS queue failed work is parked in (POISON_QUEUE_URL).
+	PoisonQueueURL string
+	// Pipeline tunes the pipeline.
+	Pipeline pipeline.Config
+}
+
+// Validate reports the first setting that is missing or bad, naming its environment
+// variable, so that start-up stops with one clear line.
+func (c Config) Validate() error {
+	switch {
+	case c.APIGWEndpoint == "":
+		return errors.New("APIGW_ENDPOINT is not set: the Management API endpoint, such as https://abc123.execute-api.eu-west-1.amazonaws.com/prod")
+	case !AbsoluteURL(c.APIGWEndpoint):
+		return fmt.Errorf("APIGW_ENDPOINT=%q is not an http(s) URL", c.APIGWEndpoint)
+	case c.Table.Table == "":
+		return errors.New("CONNECTIONS_TABLE_NAME is not set: the DynamoDB table of connections")
+	case c.PoisonQueueURL == "":
+		return errors.New("POISON_QUEUE_URL is not set: the SQS queue that failed work is parked in")
+	case !AbsoluteURL(c.PoisonQueueURL):
+		return fmt.Errorf("POISON_QUEUE_URL=%q is not an http(s) URL", c.PoisonQueueURL)
+	}
+	if err := c.Table.Validate(); err != nil {
+		return fmt.Errorf("connections table: %w", err)
+	}
+	return c.Pipeline.Validate()
+}
+
+// AbsoluteURL reports whether s is an absolute http(s) URL.
+func AbsoluteURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+}
+
+// Set provides, from a Config and the team's custom.Options, the store, the poster and
+// the poison queue of a mode on AWS, as the pipeline takes them.
+var Set = wire.NewSet(
+	NewAWSConfig,
+	NewDynamoDBClient,
+	wire.FieldsOf(new(Config), "Table", "Pipeline"),
+	NewStore,
+	NewPoster,
+	NewPoisonQueue,
+	wire.Bind(new(pipeline.Store), new(custom.Store)),
+	wire.Bind(new(message.Publisher), new(*sqs.PoisonQueue)),
+)
+
+// NewAWSConfig loads the AWS SDK's configuration as the SDK does everywhere: the
+// default credential chain, AWS_REGION, AWS_ENDPOINT_URL and the per-service endpoint
+// variables (AWS_ENDPOINT_URL_SQS, ...), so pointing at an emulator needs no option of
+// the pusher's own. It makes no network call.
+func NewAWSConfig(ctx context.Context) (aws.Config, error) {
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return aws.Config{}, fmt.Errorf("load AWS configuration: %w", err)
+	}
+	if cfg.Region == "" {
+		return aws.Config{}, errors.New("AWS_REGION is not set: the region of the table, queues and API")
+	}
+	return cfg, nil
+}
+
+// NewDynamoDBClient returns the DynamoDB client of the connection store, with the SDK's
+// standard retryer (or what AWS_MAX_ATTEMPTS and AWS_RETRY_MODE make it). Only the
+// $connect and $disconnect writes use it: the store makes the pipeline's calls one
+// attempt each, for the pipeline retries them (see package dynamodb, oneAttempt).
+func NewDynamoDBClient(cfg aws.Config) dynamodb.API { return ddb.NewFromConfig(cfg) }
+
+// NewStore returns the team's store (custom.WithStore), else the connections table.
+func NewStore(o custom.Options, client dynamodb.API, cfg dynamodb.Config) (custom.Store, error) {
+	if o.Store != nil {
+		return o.Store, nil
+	}
+	return dynamodb.New(client, cfg)
+}
+
+// NewPoster returns the team's poster (custom.WithPoster), else the Management API
+// poster, keeping as many connections to the endpoint as the pipeline keeps posts in
+// flight.
+func NewPoster(o custom.Options, cfg Config, awsCfg aws.Config) (handlers.Poster, error) {
+	if o.Poster != nil {
+		return o.Poster, nil
+	}
+	return apigw.New(awsCfg, apigw.Config{Endpoint: cfg.APIGWEndpoint, MaxConns: cfg.Pipeline.PostConcurrency})
+}
+
+// NewPoisonQueue returns the SQS poison queue, closed by the cleanup.
+func NewPoisonQueue(cfg Config, awsCfg aws.Config, logger *slog.Logger) (*sqs.PoisonQueue, func(), error) {
+	q, err := sqs.NewPoisonQueue(awsCfg, sqs.PoisonConfig{QueueURL: cfg.PoisonQueueURL, Logger: logger})
+	if err != nil {
+		return nil, nil, err
+	}
+	return q, func() { _ = q.Close() }, nil
+}
+
+// Flags defines the settings of c.
+func Flags(f *settings.Flags, c *Config) {
+	f.String(&c.APIGWEndpoint, "apigw-endpoint", "APIGW_ENDPOINT", "", "Management API endpoint, such as https://abc123.execute-api.eu-west-1.amazonaws.com/prod")
+	settings.Table(f, &c.Table)
+	f.String(&c.PoisonQueueURL, "poison-queue-url", "POISON_QUEUE_URL", "", "SQS queue failed work is parked in")
+	settings.Pipeline(f, &c.Pipeline)
+}

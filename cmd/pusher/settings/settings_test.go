@@ -1,0 +1,87 @@
+package settings_test
+
+import (
+	"io"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/apigw-pusher/apigw-pusher/adapters/dynamodb"
+	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/settings"
+)
+
+// TestTable reads the table settings from the environment and the flags, as every run
+// mode and the Lambda function do: a flag wins over its variable, an empty variable is
+// unset.
+func TestTable(t *testing.T) {
+	defaults := dynamodb.Config{UserKey: "user_id", ConnectionKey: "connection_id", ScanSegments: 4}
+	with := func(edit func(*dynamodb.Config)) dynamodb.Config {
+		c := defaults
+		edit(&c)
+		return c
+	}
+	tests := []struct {
+		name string
+		env  map[string]string
+		args []string
+		want dynamodb.Config
+	}{
+		{name: "defaults", want: defaults},
+		{name: "environment", env: map[string]string{
+			"CONNECTIONS_TABLE_NAME": "conns", "SUBSCRIPTIONS_TABLE_NAME": "subs", "TTL_ATTRIBUTE": "expires_at", "CONNECTION_TTL": "3h",
+		}, want: with(func(c *dynamodb.Config) {
+			c.Table, c.SubscriptionsTable, c.TTLAttribute, c.TTL = "conns", "subs", "expires_at", 3*time.Hour
+		})},
+		{name: "flags", args: []string{"--table", "conns", "--subscriptions-table", "subs"},
+			want: with(func(c *dynamodb.Config) { c.Table, c.SubscriptionsTable = "conns", "subs" })},
+		{name: "flag over environment", env: map[string]string{"SUBSCRIPTIONS_TABLE_NAME": "subs"}, args: []string{"--subscriptions-table", "other"},
+			want: with(func(c *dynamodb.Config) { c.SubscriptionsTable = "other" })},
+		{name: "empty variable: no topics", env: map[string]string{"SUBSCRIPTIONS_TABLE_NAME": ""}, want: defaults},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := settings.New("test", io.Discard, func(k string) (string, bool) { v, ok := tt.env[k]; return v, ok })
+			var got dynamodb.Config
+			settings.Table(f, &got)
+			if err := f.Parse(tt.args); err != nil {
+				t.Fatalf("Parse(%q): %v", tt.args, err)
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("config\n have %+v\n want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestSecretNeverInHelp: a key read from the environment is taken, by the variable and
+// by the flag, but -h shows only the variable's name.
+func TestSecretNeverInHelp(t *testing.T) {
+	const key = "a-secret-key-of-thirty-two-bytes!"
+	env := map[string]string{"CONNECT_TOKEN_SECRET": key}
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"the variable", nil, key},
+		{"the flag over it", []string{"--connect-token-secret", "another"}, "another"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var help strings.Builder
+			f := settings.New("test", &help, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+			var c settings.Connect
+			settings.ConnectFlags(f, &c)
+			if err := f.Parse(tc.args); err != nil {
+				t.Fatal(err)
+			}
+			if c.Token.Secret != tc.want {
+				t.Errorf("secret %q, want %q", c.Token.Secret, tc.want)
+			}
+			f.PrintDefaults()
+			if out := help.String(); strings.Contains(out, key) || !strings.Contains(out, "CONNECT_TOKEN_SECRET") {
+				t.Errorf("help shows the key, or not its variable:\n%s", out)
+			}
+		})
+	}
+}
