@@ -1,4 +1,4 @@
-package pipeline
+package handlers_test
 
 import (
 	"encoding/base64"
@@ -27,34 +27,34 @@ func FuzzSplitCursor(f *testing.F) {
 	f.Add(handlers.Connection{UserID: "split:10:0:0-9", ConnectionID: "c"}.Cursor()) // a memory store's
 	f.Add("eyJzIjpbeyJkIjp0cnVlfV19")                                                // a DynamoDB scan's
 	f.Fuzz(func(t *testing.T, cursor string) {
-		st, ok := parseSplitCursor(cursor)
+		st, ok := handlers.ParseSplitCursor(cursor)
 		if !ok {
 			return
 		}
 		if _, isMemory := handlers.CursorConnection(cursor); isMemory {
 			t.Fatalf("the memory store's cursor %q parses as a split's", cursor)
 		}
-		if st.total < 2 || st.total > handlers.MaxSegments || st.enqueued < 0 || st.enqueued > st.total {
-			t.Fatalf("parseSplitCursor(%q) = %+v", cursor, st)
+		if st.Total < 2 || st.Total > handlers.MaxSegments || st.Enqueued < 0 || st.Enqueued > st.Total {
+			t.Fatalf("ParseSplitCursor(%q) = %+v", cursor, st)
 		}
 		left, last := 0, -2
-		for _, s := range st.pending {
-			if s.from <= last+1 || s.to < s.from || s.to >= st.total {
-				t.Fatalf("parseSplitCursor(%q): spans %v", cursor, st.pending)
+		for _, s := range st.Pending {
+			if s.From <= last+1 || s.To < s.From || s.To >= st.Total {
+				t.Fatalf("ParseSplitCursor(%q): spans %v", cursor, st.Pending)
 			}
-			left += s.to - s.from + 1
-			last = s.to
+			left += s.To - s.From + 1
+			last = s.To
 		}
-		if st.enqueued+left > st.total || len(st.pendingSegments()) != left {
-			t.Fatalf("parseSplitCursor(%q): %d enqueued and %d to do of %d", cursor, st.enqueued, left, st.total)
+		if st.Enqueued+left > st.Total || len(st.PendingSegments()) != left {
+			t.Fatalf("ParseSplitCursor(%q): %d enqueued and %d to do of %d", cursor, st.Enqueued, left, st.Total)
 		}
-		if got := st.encode(); got != cursor {
-			t.Fatalf("parseSplitCursor(%q) = %+v, whose cursor is %q", cursor, st, got)
+		if got := st.Cursor(); got != cursor {
+			t.Fatalf("ParseSplitCursor(%q) = %+v, whose cursor is %q", cursor, st, got)
 		}
-		if st.here && len(st.pending) > 0 {
-			after := st.after("")
-			again, ok := parseSplitCursor(after.encode())
-			if !ok || !reflect.DeepEqual(again, after) && !(len(again.pending) == 0 && len(after.pending) == 0) {
+		if st.Here && len(st.Pending) > 0 {
+			after := st.After("")
+			again, ok := handlers.ParseSplitCursor(after.Cursor())
+			if !ok || !reflect.DeepEqual(again, after) && !(len(again.Pending) == 0 && len(after.Pending) == 0) {
 				t.Fatalf("the state after a segment of %q, %+v, parses to %+v (%v)", cursor, after, again, ok)
 			}
 		}

@@ -3,14 +3,11 @@ package pipeline
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
@@ -78,7 +75,7 @@ func (p *Pipeline) splitResolve(msg *message.Message, r handlers.Resolver, req h
 	if req.Kind() == handlers.Multicast || req.Segment != nil {
 		return false, nil
 	}
-	st, split := parseSplitCursor(cursor)
+	st, split := handlers.ParseSplitCursor(cursor)
 	if !split {
 		if cursor != "" || p.split == nil {
 			return false, nil // not to split, or a scan under way
@@ -87,16 +84,16 @@ func (p *Pipeline) splitResolve(msg *message.Message, r handlers.Resolver, req h
 		if !ok {
 			return false, nil
 		}
-		st = newSplitState(n)
+		st = handlers.NewSplitState(n)
 	}
-	if !st.here && p.split == nil {
+	if !st.Here && p.split == nil {
 		// Split by a pipeline with a task queue, replayed by one without: the rest is
 		// resolved here.
-		st.here = true
+		st.Here = true
 	}
-	if !st.here {
-		if err := p.enqueueTasks(msg, req, &st); err == nil || !st.here {
-			return st.total > 0, err
+	if !st.Here {
+		if err := p.enqueueTasks(msg, req, &st); err == nil || !st.Here {
+			return st.Total > 0, err
 		}
 	}
 	return true, p.resolveHere(msg, r, req, st, emit)
@@ -105,13 +102,13 @@ func (p *Pipeline) splitResolve(msg *message.Message, r handlers.Resolver, req h
 // enqueueTasks puts the tasks st still holds on the queue and records what it could
 // in st and in msg's cursor. A refusal for good of tasks that some of the split's are
 // already on the queue turns st to resolving the rest here; of all of them, to
-// resolving the request as a whole (st.total is then 0): it is not split.
-func (p *Pipeline) enqueueTasks(msg *message.Message, req handlers.Request, st *splitState) error {
+// resolving the request as a whole (st.Total is then 0): it is not split.
+func (p *Pipeline) enqueueTasks(msg *message.Message, req handlers.Request, st *handlers.SplitState) error {
 	ctx := msg.Context()
-	segments := st.pendingSegments()
+	segments := st.PendingSegments()
 	tasks := make([]*message.Message, len(segments))
 	for i, seg := range segments {
-		t, err := segmentTask(msg, req, handlers.Segment{Index: seg, Total: st.total})
+		t, err := segmentTask(msg, req, handlers.Segment{Index: seg, Total: st.Total})
 		if err != nil {
 			return err
 		}
@@ -130,45 +127,45 @@ func (p *Pipeline) enqueueTasks(msg *message.Message, req handlers.Request, st *
 		}
 		failed = append(failed, segments[i])
 		if len(causes) < 3 {
-			causes = append(causes, fmt.Errorf("segment %d/%d: %w", segments[i], st.total, err))
+			causes = append(causes, fmt.Errorf("segment %d/%d: %w", segments[i], st.Total, err))
 		}
 		permanent = permanent && handlers.IsPermanent(err)
 	}
-	st.enqueued += len(tasks) - len(failed)
-	st.pending = spansOf(failed)
+	st.Enqueued += len(tasks) - len(failed)
+	st.Pending = handlers.SpansOf(failed)
 	if len(failed) == 0 {
-		msg.Metadata.Set(CursorKey, st.encode())
-		msg.Metadata.Set(splitKey, strconv.Itoa(st.enqueued))
+		msg.Metadata.Set(CursorKey, st.Cursor())
+		msg.Metadata.Set(splitKey, strconv.Itoa(st.Enqueued))
 		return nil
 	}
 	err := fmt.Errorf("enqueue %d of %d segment tasks: %w", len(failed), len(tasks), errors.Join(causes...))
 	switch {
-	case permanent && st.enqueued == 0:
+	case permanent && st.Enqueued == 0:
 		p.logger.Warn("segment tasks refused by the queue: resolving the broadcast here", "request_id", msg.Metadata.Get(RequestIDKey),
-			"correlation_id", msg.Metadata.Get(CorrelationIDKey), "segments", st.total, "error", err)
-		st.total = 0
+			"correlation_id", msg.Metadata.Get(CorrelationIDKey), "segments", st.Total, "error", err)
+		st.Total = 0
 		msg.Metadata.Set(CursorKey, "")
 		return nil
 	case permanent:
 		p.logger.Warn("segment tasks refused by the queue: resolving them here", "request_id", msg.Metadata.Get(RequestIDKey),
-			"correlation_id", msg.Metadata.Get(CorrelationIDKey), "segments", st.total, "refused", len(failed), "error", err)
-		st.here = true
+			"correlation_id", msg.Metadata.Get(CorrelationIDKey), "segments", st.Total, "refused", len(failed), "error", err)
+		st.Here = true
 	}
-	if st.enqueued > 0 || st.here {
-		msg.Metadata.Set(CursorKey, st.encode())
+	if st.Enqueued > 0 || st.Here {
+		msg.Metadata.Set(CursorKey, st.Cursor())
 	}
 	return err
 }
 
 // resolveHere resolves the segments st holds here, one after the other, each from its
 // cursor, emitting each page with the state that resumes after it.
-func (p *Pipeline) resolveHere(msg *message.Message, r handlers.Resolver, req handlers.Request, st splitState, emit handlers.EmitFunc) error {
-	msg.Metadata.Set(CursorKey, st.encode())
-	for len(st.pending) > 0 {
-		seg := st.pending[0].from
-		err := r.ResolveSegment(msg.Context(), req, handlers.Segment{Index: seg, Total: st.total}, st.inner, func(page handlers.Recipients, next string) error {
-			after := st.after(next)
-			if err := emit(page, after.encode()); err != nil {
+func (p *Pipeline) resolveHere(msg *message.Message, r handlers.Resolver, req handlers.Request, st handlers.SplitState, emit handlers.EmitFunc) error {
+	msg.Metadata.Set(CursorKey, st.Cursor())
+	for len(st.Pending) > 0 {
+		seg := st.Pending[0].From
+		err := r.ResolveSegment(msg.Context(), req, handlers.Segment{Index: seg, Total: st.Total}, st.Inner, func(page handlers.Recipients, next string) error {
+			after := st.After(next)
+			if err := emit(page, after.Cursor()); err != nil {
 				return err
 			}
 			st = after
@@ -177,12 +174,12 @@ func (p *Pipeline) resolveHere(msg *message.Message, r handlers.Resolver, req ha
 		if err != nil {
 			return err
 		}
-		if len(st.pending) > 0 && st.pending[0].from == seg {
-			st = st.after("") // the segment ended without a last page
+		if len(st.Pending) > 0 && st.Pending[0].From == seg {
+			st = st.After("") // the segment ended without a last page
 		}
-		msg.Metadata.Set(CursorKey, st.encode())
+		msg.Metadata.Set(CursorKey, st.Cursor())
 	}
-	msg.Metadata.Set(splitKey, strconv.Itoa(st.enqueued))
+	msg.Metadata.Set(splitKey, strconv.Itoa(st.Enqueued))
 	return nil
 }
 
@@ -260,178 +257,4 @@ func (c SplitConfig) tasks(n int) (int, bool) {
 	}
 	tasks := min((n+c.SegmentSize-1)/c.SegmentSize, c.MaxSegments)
 	return tasks, tasks >= 2
-}
-
-// splitState is where a split request stands: its number of segments, the segments
-// still to be put on the queue, and whether those are resolved here instead, with the
-// cursor in the first of them.
-type splitState struct {
-	total    int
-	enqueued int
-	pending  []span
-	here     bool
-	inner    string
-}
-
-// span is the segments from..to, both included.
-type span struct{ from, to int }
-
-func newSplitState(total int) splitState {
-	return splitState{total: total, pending: []span{{0, total - 1}}}
-}
-
-// pendingSegments returns every segment st holds, in order.
-func (st splitState) pendingSegments() []int {
-	var out []int
-	for _, s := range st.pending {
-		for i := s.from; i <= s.to; i++ {
-			out = append(out, i)
-		}
-	}
-	return out
-}
-
-// after returns st once the page of its first segment that ends at inner is emitted: ""
-// ends the segment.
-func (st splitState) after(inner string) splitState {
-	st.pending = slices.Clone(st.pending)
-	st.inner = inner
-	if inner == "" {
-		if first := &st.pending[0]; first.from < first.to {
-			first.from++
-		} else {
-			st.pending = st.pending[1:]
-		}
-	}
-	return st
-}
-
-// spansOf returns sorted segments as spans.
-func spansOf(segments []int) []span {
-	var out []span
-	for _, s := range segments {
-		if n := len(out); n > 0 && out[n-1].to == s-1 {
-			out[n-1].to = s
-		} else {
-			out = append(out, span{s, s})
-		}
-	}
-	return out
-}
-
-// The cursor of a split request: "split:TOTAL:ENQUEUED:SPANS" while its tasks are put on
-// the queue, "split-here:TOTAL:ENQUEUED:SPANS:INNER" while the segments SPANS are
-// resolved here, INNER (base64url) being the store's cursor in the first. SPANS are the
-// segments still to do, such as "0-4,7,9-12". No cursor of a whole request's
-// resolution looks like one: a store's scan cursor is base64url (DynamoDB) or holds a
-// NUL (the memory store), and these hold neither a NUL nor only base64url characters.
-const (
-	splitPrefix     = "split:"
-	splitHerePrefix = "split-here:"
-)
-
-// encode returns the cursor of st.
-func (st splitState) encode() string {
-	var b strings.Builder
-	if st.here {
-		b.WriteString(splitHerePrefix)
-	} else {
-		b.WriteString(splitPrefix)
-	}
-	b.WriteString(strconv.Itoa(st.total))
-	b.WriteByte(':')
-	b.WriteString(strconv.Itoa(st.enqueued))
-	b.WriteByte(':')
-	for i, s := range st.pending {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString(strconv.Itoa(s.from))
-		if s.to != s.from {
-			b.WriteByte('-')
-			b.WriteString(strconv.Itoa(s.to))
-		}
-	}
-	if st.here {
-		b.WriteByte(':')
-		b.WriteString(base64.RawURLEncoding.EncodeToString([]byte(st.inner)))
-	}
-	return b.String()
-}
-
-// parseSplitCursor returns the state cursor holds, false if it is not the cursor of a
-// split request.
-func parseSplitCursor(cursor string) (splitState, bool) {
-	var st splitState
-	rest, ok := strings.CutPrefix(cursor, splitPrefix)
-	if !ok {
-		if rest, ok = strings.CutPrefix(cursor, splitHerePrefix); !ok {
-			return splitState{}, false
-		}
-		st.here = true
-	}
-	if strings.ContainsRune(cursor, 0) {
-		return splitState{}, false
-	}
-	fields := strings.Split(rest, ":")
-	if want := map[bool]int{false: 3, true: 4}[st.here]; len(fields) != want {
-		return splitState{}, false
-	}
-	var err1, err2 error
-	st.total, err1 = strconv.Atoi(fields[0])
-	st.enqueued, err2 = strconv.Atoi(fields[1])
-	if err1 != nil || err2 != nil || fields[0] != strconv.Itoa(st.total) || fields[1] != strconv.Itoa(st.enqueued) || st.total < 2 || st.total > handlers.MaxSegments || st.enqueued < 0 || st.enqueued > st.total {
-		return splitState{}, false
-	}
-	pending, ok := parseSpans(fields[2], st.total)
-	if !ok {
-		return splitState{}, false
-	}
-	st.pending = pending
-	left := 0
-	for _, s := range pending {
-		left += s.to - s.from + 1
-	}
-	if st.enqueued+left > st.total || !st.here && st.enqueued+left != st.total {
-		// Until it is resolved here, a split's tasks are on the queue or to enqueue.
-		return splitState{}, false
-	}
-	if st.here {
-		// Decoding skips line breaks and ignores trailing bits: only the cursor encode
-		// makes is taken.
-		inner, err := base64.RawURLEncoding.DecodeString(fields[3])
-		if err != nil || base64.RawURLEncoding.EncodeToString(inner) != fields[3] || len(pending) == 0 && len(inner) > 0 {
-			return splitState{}, false
-		}
-		st.inner = string(inner)
-	}
-	return st, true
-}
-
-// parseSpans reads SPANS of segments below total: ascending, disjoint, not adjacent.
-func parseSpans(s string, total int) ([]span, bool) {
-	if s == "" {
-		return nil, true
-	}
-	var out []span
-	last := -2
-	for _, part := range strings.Split(s, ",") {
-		from, to, isRange := strings.Cut(part, "-")
-		a, err := strconv.Atoi(from)
-		if err != nil {
-			return nil, false
-		}
-		b := a
-		if isRange {
-			if b, err = strconv.Atoi(to); err != nil || b <= a {
-				return nil, false
-			}
-		}
-		if a <= last+1 || b >= total || from != strconv.Itoa(a) || isRange && to != strconv.Itoa(b) {
-			return nil, false
-		}
-		out = append(out, span{a, b})
-		last = b
-	}
-	return out, true
 }
