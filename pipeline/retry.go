@@ -6,8 +6,17 @@ import (
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/cenkalti/backoff/v5"
 )
 
+// retry returns the middleware that runs a stage again after a transient error, up to
+// Retry.MaxAttempts runs (a resumable stage's until countStalls bounds them), waiting
+// the configured exponential backoff before each retry, unless its request ends first.
+//
+// It replaces Watermill's middleware.Retry, which reads its backoff twice per failed run
+// once ShouldRetry is set (once for RetryParams.Delay, once to wait), so that it waited
+// the interval after the configured one each time, about four times as long: 200ms,
+// 800ms, 3.2s, 5s instead of 100, 200, 400, 800ms for 100ms ×2. No setting avoids the
 // second read, and the pipeline needs ShouldRetry to retry only transient errors.
 func (p *Pipeline) retry(s stage) message.HandlerMiddleware {
 	r := p.cfg.Retry
@@ -46,4 +55,17 @@ func retryable(err error, maxAttempts int) bool {
 		return false
 	}
 	return Classify(err) == Transient && !errors.Is(err, errRequestEnded)
+}
+
+// newBackOff returns the waits between the runs of a message, or the parks of one, as r
+// configures them. Each wait is read once, with NextBackOff, before it is waited.
+func newBackOff(r RetryConfig) *backoff.ExponentialBackOff {
+	b := &backoff.ExponentialBackOff{
+		InitialInterval:     r.InitialInterval,
+		RandomizationFactor: max(r.Jitter, 0), // NoJitter is below 0
+		Multiplier:          r.Multiplier,
+		MaxInterval:         r.MaxInterval,
+	}
+	b.Reset()
+	return b
 }

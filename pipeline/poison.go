@@ -2,15 +2,24 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
-	"github.com/cenkalti/backoff/v5"
+	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
 
 	"github.com/apigw-pusher/apigw-pusher/handlers"
 )
+
+// poisonQueue returns the middleware that parks on the poison queue what a stage
+// failed for good: Watermill's, publishing through parking. Work cut short because its
+// request ended is not parked: its source redelivers the request.
+func (p *Pipeline) poisonQueue() (message.HandlerMiddleware, error) {
+	return middleware.PoisonQueueWithFilter(parking{poison: p.poison, retry: p.cfg.Retry, logger: p.logger},
+		p.cfg.PoisonTopic, func(err error) bool { return !errors.Is(err, errRequestEnded) })
+}
 
 // parking is the publisher the poison middleware parks through: it retries a park that
 // fails until the request ends, so that one delivery the poison queue cannot take for a
@@ -35,6 +44,8 @@ func (pk parking) Publish(topic string, msgs ...*message.Message) error {
 // Close does nothing: the poison queue belongs to whoever gave it to the pipeline.
 func (pk parking) Close() error { return nil }
 
+// park publishes msg to topic, retrying with the configured backoff until the poison
+// queue takes it, refuses it for good, or its request ends.
 func (pk parking) park(topic string, msg *message.Message) error {
 	ctx := msg.Context()
 	wait := newBackOff(pk.retry)
@@ -59,17 +70,4 @@ func (pk parking) park(topic string, msg *message.Message) error {
 			return fmt.Errorf("park %s: %d attempts until its request ended (%v): %w", msg.UUID, attempt, context.Cause(ctx), err)
 		}
 	}
-}
-
-// newBackOff returns the waits between the runs of a message, or the parks of one, as r
-// configures them. Each wait is read once, with NextBackOff, before it is waited.
-func newBackOff(r RetryConfig) *backoff.ExponentialBackOff {
-	b := &backoff.ExponentialBackOff{
-		InitialInterval:     r.InitialInterval,
-		RandomizationFactor: max(r.Jitter, 0), // NoJitter is below 0
-		Multiplier:          r.Multiplier,
-		MaxInterval:         r.MaxInterval,
-	}
-	b.Reset()
-	return b
 }
