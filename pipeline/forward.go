@@ -16,7 +16,7 @@ import (
 // A run: drop the work of a request that has ended; run the chain below; publish what
 // it emitted (publishEmitted); report whether it was parked, failed or done (report);
 // and, whatever happened, panics too, give back its credit and settle it (afterRun).
-func (p *Pipeline) forward(s stage, in, next string) message.HandlerMiddleware {
+func (p *Pipeline) forward(s routerStage, in, next string) message.HandlerMiddleware {
 	return func(h message.HandlerFunc) message.HandlerFunc {
 		return func(msg *message.Message) (_ []*message.Message, err error) {
 			id := msg.Metadata.Get(RequestIDKey)
@@ -81,7 +81,7 @@ func followOn(msg *message.Message, out []*message.Message) {
 // report tells the observers and the log what became of msg once the chain below
 // returned err: parked by the poison middleware (a failure of the request's Stats),
 // neither done nor parked, or done, which the stage's note counts in delta.
-func (p *Pipeline) report(s stage, id string, msg *message.Message, out []*message.Message, err error, delta *Stats) {
+func (p *Pipeline) report(s routerStage, id string, msg *message.Message, out []*message.Message, err error, delta *Stats) {
 	reason := msg.Metadata.Get(middleware.ReasonForPoisonedKey)
 	switch {
 	case err == nil && reason != "":

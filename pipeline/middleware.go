@@ -14,7 +14,7 @@ import (
 // only what they gave up on; the middleware of Use innermost, around the stage's
 // handler alone, so that each attempt runs through it and the recoverer catches a
 // panic in it.
-func (p *Pipeline) middleware(s stage, in, next string) ([]message.HandlerMiddleware, error) {
+func (p *Pipeline) middleware(s routerStage, in, next string) ([]message.HandlerMiddleware, error) {
 	poison, err := p.poisonQueue()
 	if err != nil {
 		return nil, err

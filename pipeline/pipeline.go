@@ -47,7 +47,7 @@ type Pipeline struct {
 	logger  *slog.Logger
 	wmlog   watermill.LoggerAdapter
 
-	stages    []stage
+	stages    []routerStage
 	sources   []source
 	observers observers
 	plugins   []message.RouterPlugin
@@ -253,7 +253,7 @@ func (p *Pipeline) Replay(ctx context.Context, parked *message.Message) (Result,
 	if at == "intake" { // refused before the pipeline: the request itself
 		at = StageDecode
 	}
-	i := slices.IndexFunc(p.stages, func(s stage) bool { return s.name == at })
+	i := slices.IndexFunc(p.stages, func(s routerStage) bool { return s.name == at })
 	if i < 0 {
 		return Result{}, handlers.Permanent(fmt.Errorf("replay %s: no stage %q to replay at", parked.UUID, at))
 	}
@@ -371,10 +371,10 @@ func (p *Pipeline) Insert(s Stage) error {
 	if s.Name == "" || s.Handler == nil {
 		return errors.New("insert stage: a name and a handler are required")
 	}
-	if slices.ContainsFunc(p.stages, func(x stage) bool { return x.name == s.Name }) {
+	if slices.ContainsFunc(p.stages, func(x routerStage) bool { return x.name == s.Name }) {
 		return fmt.Errorf("insert stage %s: the name is taken", s.Name)
 	}
-	i := slices.IndexFunc(p.stages, func(x stage) bool { return x.name == s.After })
+	i := slices.IndexFunc(p.stages, func(x routerStage) bool { return x.name == s.After })
 	if i < 0 {
 		return fmt.Errorf("insert stage %s: no stage %q to follow", s.Name, s.After)
 	}
@@ -382,7 +382,7 @@ func (p *Pipeline) Insert(s Stage) error {
 	for i+1 < len(p.stages) && p.stages[i+1].inserted && p.stages[i+1].after == s.After {
 		i++
 	}
-	p.stages = slices.Insert(p.stages, i+1, stage{
+	p.stages = slices.Insert(p.stages, i+1, routerStage{
 		name: s.Name, handler: s.Handler, concurrency: s.Concurrency, inserted: true, after: s.After,
 	})
 	return nil

@@ -18,7 +18,7 @@ import (
 // the interval after the configured one each time, about four times as long: 200ms,
 // 800ms, 3.2s, 5s instead of 100, 200, 400, 800ms for 100ms ×2. No setting avoids the
 // second read, and the pipeline needs ShouldRetry to retry only transient errors.
-func (p *Pipeline) retry(s stage) message.HandlerMiddleware {
+func (p *Pipeline) retry(s routerStage) message.HandlerMiddleware {
 	r := p.cfg.Retry
 	runs := r.MaxAttempts
 	if s.resumable {

@@ -23,8 +23,9 @@ const (
 	StagePrune   = "prune"
 )
 
-// stage is one handler of the stage router.
-type stage struct {
+// routerStage is one handler of the stage router: a built-in stage or one inserted (see
+// Stage, the API teams insert theirs with).
+type routerStage struct {
 	name        string
 	handler     message.HandlerFunc
 	concurrency int
@@ -39,9 +40,9 @@ type stage struct {
 }
 
 // builtins returns the stages of package handlers as Watermill handlers.
-func (p *Pipeline) builtins() []stage {
+func (p *Pipeline) builtins() []routerStage {
 	c := p.cfg
-	return []stage{
+	return []routerStage{
 		{name: StageDecode, handler: decodeStage(handlers.Decoder{MaxFrameBytes: c.MaxFrameBytes})},
 		{name: StageDedupe, handler: p.dedupeStage},
 		{name: StageResolve, resumable: true, handler: p.resolveStage(handlers.Resolver{
