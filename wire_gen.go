@@ -17,29 +17,30 @@ import (
 	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/onaws"
 	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/replay"
 	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/serve"
-	"github.com/apigw-pusher/apigw-pusher/pipeline"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/google/wire"
 	"log/slog"
 )
 
 // Injectors from wire.go:
 
-// BuildDev builds `pusher dev` from cfg (already defaulted with dev.Defaults).
-func BuildDev(ctx context.Context, cfg dev.Config, opts custom.Options, logger *slog.Logger) (*dev.Pusher, func(), error) {
+// BuildDev builds `pusher dev` from cfg (already defaulted with dev.Defaults): the
+// pipeline on a memory store and poison queue, posting to the local gateway that shares
+// its listener with the HTTP intake.
+func BuildDev(ctx context.Context, cfg dev.Config, opts []custom.Option, logger *slog.Logger) (*dev.Pusher, func(), error) {
 	address := cfg.Listen
 	listener, cleanup, err := httpserve.Listen(address)
 	if err != nil {
 		return nil, nil, err
 	}
-	config := cfg.Pipeline
-	int2 := cfg.ScanPageSize
-	store := memory.NewStore(int2)
+	store := dev.NewStore(cfg)
 	poster, err := dev.NewPoster(cfg, listener, opts)
 	if err != nil {
 		cleanup()
 		return nil, nil, err
 	}
-	poisonQueue := memory.NewPoisonQueue()
-	pipelinePipeline, err := pipeline.New(config, store, poster, poisonQueue, logger)
+	memoryPoisonQueue := memory.NewPoisonQueue()
+	pipeline, err := dev.NewPipeline(cfg, store, poster, memoryPoisonQueue, opts, logger)
 	if err != nil {
 		cleanup()
 		return nil, nil, err
@@ -49,8 +50,8 @@ func BuildDev(ctx context.Context, cfg dev.Config, opts custom.Options, logger *
 		cleanup()
 		return nil, nil, err
 	}
-	intake := dev.NewIntake(poisonQueue, logger)
-	pusher, err := dev.NewPusher(listener, pipelinePipeline, gateway, intake, store, poisonQueue, opts, logger)
+	intake := dev.NewIntake(memoryPoisonQueue, logger)
+	pusher, err := dev.NewPusher(listener, pipeline, gateway, intake, store, memoryPoisonQueue, opts, logger)
 	if err != nil {
 		cleanup()
 		return nil, nil, err
@@ -60,69 +61,51 @@ func BuildDev(ctx context.Context, cfg dev.Config, opts custom.Options, logger *
 	}, nil
 }
 
-// BuildServe builds `pusher serve` from cfg (already defaulted with serve.Defaults).
-func BuildServe(ctx context.Context, cfg serve.Config, opts custom.Options, logger *slog.Logger) (*serve.Service, func(), error) {
-	config := cfg.Config
-	pipelineConfig := config.Pipeline
-	awsConfig, err := onaws.NewAWSConfig(ctx)
+// BuildServe builds `pusher serve` from cfg (already defaulted with serve.Defaults): the
+// pipeline on AWS fed by its SQS queue and SNS topic, with Prometheus metrics, health
+// and readiness on the ops listener.
+func BuildServe(ctx context.Context, cfg serve.Config, opts []custom.Option, logger *slog.Logger) (*serve.Service, func(), error) {
+	config, err := onaws.NewAWSConfig(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
-	api := onaws.NewDynamoDBClient(awsConfig)
-	dynamodbConfig := config.Table
-	store, err := onaws.NewStore(opts, api, dynamodbConfig)
+	onawsConfig := cfg.Config
+	api := onaws.NewDynamoDBClient(config)
+	store, err := onaws.NewStore(onawsConfig, api, opts)
 	if err != nil {
 		return nil, nil, err
 	}
-	poster, err := onaws.NewPoster(opts, config, awsConfig)
+	poster, err := onaws.NewPoster(onawsConfig, config, opts)
 	if err != nil {
 		return nil, nil, err
 	}
-	poisonQueue, cleanup, err := onaws.NewPoisonQueue(config, awsConfig, logger)
+	sqsPoisonQueue, cleanup, err := onaws.NewPoisonQueue(onawsConfig, config, logger)
 	if err != nil {
 		return nil, nil, err
 	}
-	pipelinePipeline, err := pipeline.New(pipelineConfig, store, poster, poisonQueue, logger)
+	pipeline, err := onaws.NewPipeline(onawsConfig, store, poster, sqsPoisonQueue, opts, logger)
 	if err != nil {
-		cleanup()
-		return nil, nil, err
-	}
-	sources, cleanup2, err := serve.NewSources(cfg, awsConfig, logger)
-	if err != nil {
-		cleanup()
-		return nil, nil, err
-	}
-	taskQueue, cleanup3, err := serve.NewTaskQueue(cfg, awsConfig, sources)
-	if err != nil {
-		cleanup2()
 		cleanup()
 		return nil, nil, err
 	}
 	metricsMetrics, err := metrics.New()
 	if err != nil {
-		cleanup3()
-		cleanup2()
 		cleanup()
 		return nil, nil, err
 	}
 	address := cfg.OpsListen
-	listener, cleanup4, err := httpserve.Listen(address)
+	listener, cleanup2, err := httpserve.Listen(address)
 	if err != nil {
-		cleanup3()
-		cleanup2()
 		cleanup()
 		return nil, nil, err
 	}
-	service, err := serve.NewService(pipelinePipeline, sources, taskQueue, opts, metricsMetrics, listener, logger)
+	service, cleanup3, err := serve.New(cfg, config, pipeline, metricsMetrics, listener, opts, logger)
 	if err != nil {
-		cleanup4()
-		cleanup3()
 		cleanup2()
 		cleanup()
 		return nil, nil, err
 	}
 	return service, func() {
-		cleanup4()
 		cleanup3()
 		cleanup2()
 		cleanup()
@@ -130,8 +113,9 @@ func BuildServe(ctx context.Context, cfg serve.Config, opts custom.Options, logg
 }
 
 // BuildGateway builds `pusher gateway` from cfg (already defaulted with
-// gateway.Defaults).
-func BuildGateway(ctx context.Context, cfg gateway.Config, logger *slog.Logger) (*gateway.Gateway, func(), error) {
+// gateway.Defaults): the local gateway of dev, on the connections table (or the team's
+// store), or in front of a Lambda integration.
+func BuildGateway(ctx context.Context, cfg gateway.Config, opts []custom.Option, logger *slog.Logger) (*gateway.Gateway, func(), error) {
 	address := cfg.Listen
 	listener, cleanup, err := httpserve.Listen(address)
 	if err != nil {
@@ -143,7 +127,7 @@ func BuildGateway(ctx context.Context, cfg gateway.Config, logger *slog.Logger) 
 		return nil, nil, err
 	}
 	api := onaws.NewDynamoDBClient(config)
-	store, err := gateway.NewStore(cfg, api)
+	store, err := gateway.NewStore(cfg, api, opts)
 	if err != nil {
 		cleanup()
 		return nil, nil, err
@@ -171,7 +155,7 @@ func BuildGateway(ctx context.Context, cfg gateway.Config, logger *slog.Logger) 
 // BuildReplay builds the replay of `pusher serve`'s poison queue on a pipeline of its
 // own, with the team's stages, from cfg (validated with its Validate). It makes no
 // network call.
-func BuildReplay(ctx context.Context, cfg replay.Config, opts custom.Options, logger *slog.Logger) (*replay.Service, func(), error) {
+func BuildReplay(ctx context.Context, cfg replay.Config, opts []custom.Option, logger *slog.Logger) (*replay.Service, func(), error) {
 	config, err := onaws.NewAWSConfig(ctx)
 	if err != nil {
 		return nil, nil, err
@@ -182,27 +166,25 @@ func BuildReplay(ctx context.Context, cfg replay.Config, opts custom.Options, lo
 		return nil, nil, err
 	}
 	onawsConfig := cfg.Config
-	pipelineConfig := onawsConfig.Pipeline
 	api := onaws.NewDynamoDBClient(config)
-	dynamodbConfig := onawsConfig.Table
-	store, err := onaws.NewStore(opts, api, dynamodbConfig)
+	store, err := onaws.NewStore(onawsConfig, api, opts)
 	if err != nil {
 		return nil, nil, err
 	}
-	poster, err := onaws.NewPoster(opts, onawsConfig, config)
+	poster, err := onaws.NewPoster(onawsConfig, config, opts)
 	if err != nil {
 		return nil, nil, err
 	}
-	poisonQueue, cleanup, err := onaws.NewPoisonQueue(onawsConfig, config, logger)
+	sqsPoisonQueue, cleanup, err := onaws.NewPoisonQueue(onawsConfig, config, logger)
 	if err != nil {
 		return nil, nil, err
 	}
-	pipelinePipeline, err := pipeline.New(pipelineConfig, store, poster, poisonQueue, logger)
+	pipeline, err := onaws.NewPipeline(onawsConfig, store, poster, sqsPoisonQueue, opts, logger)
 	if err != nil {
 		cleanup()
 		return nil, nil, err
 	}
-	service, err := replay.NewService(cfg, sqsQueue, pipelinePipeline, client, opts)
+	service, err := replay.NewService(cfg, sqsQueue, pipeline, client)
 	if err != nil {
 		cleanup()
 		return nil, nil, err
@@ -226,3 +208,13 @@ func BuildReplayQueue(ctx context.Context, cfg replay.Config, logger *slog.Logge
 	}
 	return sqsQueue, nil
 }
+
+// wire.go:
+
+// onAWS is the pipeline of a mode on AWS, from an onaws.Config: the connections table
+// (or the team's store), the Management API poster (or the team's), the SQS poison
+// queue and the team's stages.
+var onAWS = wire.NewSet(onaws.NewAWSConfig, onaws.NewDynamoDBClient, onaws.NewStore, onaws.NewPoster, onaws.NewPoisonQueue, onaws.NewPipeline)
+
+// poisonQueue is the SQS poison queue alone, for `pusher replay`.
+var poisonQueue = wire.NewSet(replay.NewSQSClient, wire.Bind(new(replay.SQSAPI), new(*sqs.Client)), replay.NewSQSQueue)

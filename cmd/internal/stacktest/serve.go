@@ -6,7 +6,6 @@ import (
 	"time"
 
 	pusher "github.com/apigw-pusher/apigw-pusher"
-	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/custom"
 	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/onaws"
 	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/serve"
 	"github.com/apigw-pusher/apigw-pusher/pipeline"
@@ -38,7 +37,7 @@ func (s *Stack) Serve(t testing.TB, tune func(*serve.Config)) (svc *serve.Servic
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, cleanup, err := pusher.BuildServe(context.Background(), cfg, custom.Options{}, Logger(t))
+	svc, cleanup, err := pusher.BuildServe(context.Background(), cfg, nil, Logger(t))
 	if err != nil {
 		t.Fatal(err)
 	}

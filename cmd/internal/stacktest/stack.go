@@ -87,7 +87,7 @@ func New(t testing.TB) *Stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g, cleanup, err := pusher.BuildGateway(context.Background(), cfg, Logger(t))
+	g, cleanup, err := pusher.BuildGateway(context.Background(), cfg, nil, Logger(t))
 	if err != nil {
 		t.Fatal(err)
 	}

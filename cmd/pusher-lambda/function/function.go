@@ -11,9 +11,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/apigw-pusher/apigw-pusher/adapters/emf"
+	"github.com/apigw-pusher/apigw-pusher/adapters/sqs"
+	"github.com/apigw-pusher/apigw-pusher/cmd/internal/team"
 	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/custom"
 	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/settings"
-	"github.com/apigw-pusher/apigw-pusher/adapters/sqs"
 	"github.com/apigw-pusher/apigw-pusher/handlers"
 	"github.com/apigw-pusher/apigw-pusher/pipeline"
 )
@@ -58,13 +59,17 @@ func NewTopics(ctx context.Context, cfg Config, conns Registry, logger *slog.Log
 	return settings.NewSubscriber(ctx, cfg.Topics, subs, logger)
 }
 
-// New returns the function working through p with the team's options, putting the
+// New returns the function working through p, which has the team's stages (see
+// onaws.NewPipeline), putting the
 // segment tasks of the broadcasts p splits on tasks (when not nil), registering
 // connections in conns, subscribing them with topics, and writing p's metrics with m at
 // the end of each invocation. It makes no network call.
-func New(cfg Config, p *pipeline.Pipeline, tasks *sqs.TaskQueue, conns Registry, topics handlers.Subscriber, m *emf.Metrics, o custom.Options, logger *slog.Logger) (*Function, error) {
+func New(cfg Config, p *pipeline.Pipeline, tasks *sqs.TaskQueue, conns Registry, topics handlers.Subscriber, m *emf.Metrics, opts []custom.Option, logger *slog.Logger) (*Function, error) {
 	cfg, err := Defaults(cfg)
 	if err != nil {
+		return nil, err
+	}
+	if err := team.Resolve(opts).Refuse("the Lambda function", "its requests come in its invocations; subscribe it to the queue or topic instead", team.Sources); err != nil {
 		return nil, err
 	}
 	if p == nil || conns == nil || m == nil {
@@ -77,9 +82,6 @@ func New(cfg Config, p *pipeline.Pipeline, tasks *sqs.TaskQueue, conns Registry,
 		if err := p.SplitTo(tasks); err != nil {
 			return nil, err
 		}
-	}
-	if err := o.Apply(p); err != nil {
-		return nil, err
 	}
 	m.Attach(p)
 	return &Function{cfg: cfg, pipeline: p, conns: conns, topics: topics, metrics: m, logger: logger}, nil

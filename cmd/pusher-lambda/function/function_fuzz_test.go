@@ -13,8 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/custom"
-
 	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -23,9 +21,9 @@ import (
 	"github.com/apigw-pusher/apigw-pusher/adapters/dynamodb"
 	"github.com/apigw-pusher/apigw-pusher/adapters/emf"
 	"github.com/apigw-pusher/apigw-pusher/adapters/memory"
+	pushersqs "github.com/apigw-pusher/apigw-pusher/adapters/sqs"
 	"github.com/apigw-pusher/apigw-pusher/cmd/pusher-lambda/function"
 	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/onaws"
-	pushersqs "github.com/apigw-pusher/apigw-pusher/adapters/sqs"
 	"github.com/apigw-pusher/apigw-pusher/handlers"
 	"github.com/apigw-pusher/apigw-pusher/pipeline"
 )
@@ -67,7 +65,7 @@ func FuzzHandle(f *testing.F) {
 		f.Fatal(err)
 	}
 	registry := memory.NewStore(0)
-	fn, err := function.New(cfg, p, nil, registry, handlers.Subscriber{Store: registry}, emf.New(io.Discard), custom.Options{}, slog.New(slog.DiscardHandler))
+	fn, err := function.New(cfg, p, nil, registry, handlers.Subscriber{Store: registry}, emf.New(io.Discard), nil, slog.New(slog.DiscardHandler))
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/apigw-pusher/apigw-pusher/adapters/awstest"
-	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/custom"
 	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/onaws"
 
 	"github.com/apigw-pusher/apigw-pusher/cmd/internal/stacktest"
@@ -45,7 +44,7 @@ func start(t *testing.T, s *stacktest.Stack, tune func(*function.Config)) (*func
 		t.Fatal(err)
 	}
 	logs := &logBuffer{}
-	fn, cleanup, err := function.Build(context.Background(), cfg, custom.Options{}, slog.New(slog.NewJSONHandler(logs, nil)), io.Discard)
+	fn, cleanup, err := function.Build(context.Background(), cfg, nil, slog.New(slog.NewJSONHandler(logs, nil)), io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}

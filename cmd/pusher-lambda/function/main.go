@@ -10,6 +10,7 @@ import (
 
 	awslambda "github.com/aws/aws-lambda-go/lambda"
 
+	"github.com/apigw-pusher/apigw-pusher/cmd/internal/team"
 	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/custom"
 )
 
@@ -24,11 +25,11 @@ func Main(opts ...custom.Option) {
 	var handle func(context.Context, json.RawMessage) (any, error)
 	switch role := cmp.Or(os.Getenv("PUSHER_ROLE"), RolePusher); role {
 	case RolePusher:
-		fn, err := initFunction(start, custom.New(opts...))
+		fn, err := initFunction(start, opts)
 		exitOn(err)
 		handle = fn.Handle
 	case RoleAuthorizer:
-		a, err := initAuthorizer(start, custom.New(opts...))
+		a, err := initAuthorizer(start, team.Resolve(opts))
 		exitOn(err)
 		handle = a.Handle
 	default:
@@ -46,12 +47,12 @@ func exitOn(err error) {
 	}
 }
 
-func initAuthorizer(start time.Time, o custom.Options) (*Authorizer, error) {
+func initAuthorizer(start time.Time, o team.Options) (*Authorizer, error) {
 	cfg, err := AuthorizerConfigFromEnv(os.LookupEnv)
 	if err != nil {
 		return nil, err
 	}
-	logger := o.PickLogger(newLogger(cfg.LogLevel, os.Stderr))
+	logger := o.LoggerOr(newLogger(cfg.LogLevel, os.Stderr))
 	// The JWK set, if any, is refreshed as long as the execution environment lives.
 	a, err := BuildAuthorizer(context.Background(), cfg, logger)
 	if err != nil {
@@ -61,16 +62,16 @@ func initAuthorizer(start time.Time, o custom.Options) (*Authorizer, error) {
 	return a, nil
 }
 
-func initFunction(start time.Time, o custom.Options) (*Function, error) {
+func initFunction(start time.Time, opts []custom.Option) (*Function, error) {
 	cfg, err := ConfigFromEnv(os.LookupEnv)
 	if err != nil {
 		return nil, err
 	}
-	logger := o.PickLogger(NewLogger(cfg, os.Stderr))
+	logger := team.Resolve(opts).LoggerOr(NewLogger(cfg, os.Stderr))
 	// The pipeline lives as long as the execution environment: neither its context nor
 	// the cleanup of its parts ever ends. Metrics go to stdout as EMF documents.
 	ctx := context.Background()
-	fn, _, err := Build(ctx, cfg, o, logger, os.Stdout)
+	fn, _, err := Build(ctx, cfg, opts, logger, os.Stdout)
 	if err != nil {
 		return nil, err
 	}

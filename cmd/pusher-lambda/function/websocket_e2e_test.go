@@ -255,7 +255,7 @@ func deployBehind(t *testing.T, s *stacktest.Stack, bootstrap string, env map[st
 	if err != nil {
 		t.Fatal(err)
 	}
-	g, cleanup, err := pusher.BuildGateway(context.Background(), cfg, stacktest.Logger(t))
+	g, cleanup, err := pusher.BuildGateway(context.Background(), cfg, nil, stacktest.Logger(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,18 +12,21 @@ import (
 	"github.com/apigw-pusher/apigw-pusher/adapters/emf"
 	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/custom"
 	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/onaws"
-	"github.com/apigw-pusher/apigw-pusher/pipeline"
 )
 
 // Build builds the function from cfg (already defaulted with Defaults) and the team's
 // options, writing its metrics to metrics, such as os.Stdout. It makes no network call.
 // The Lambda binary's own wiring: it links what the function runs and nothing of the
 // pusher binary's modes.
-func Build(ctx context.Context, cfg Config, opts custom.Options, logger *slog.Logger, metrics io.Writer) (*Function, func(), error) {
+func Build(ctx context.Context, cfg Config, opts []custom.Option, logger *slog.Logger, metrics io.Writer) (*Function, func(), error) {
 	wire.Build(
-		onaws.Set,
 		wire.FieldsOf(new(Config), "Config"),
-		pipeline.New,
+		onaws.NewAWSConfig,
+		onaws.NewDynamoDBClient,
+		onaws.NewStore,
+		onaws.NewPoster,
+		onaws.NewPoisonQueue,
+		onaws.NewPipeline,
 		emf.New,
 		NewTaskQueue,
 		wire.Bind(new(Registry), new(custom.Store)),

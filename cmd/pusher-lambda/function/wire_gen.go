@@ -11,7 +11,6 @@ import (
 	"github.com/apigw-pusher/apigw-pusher/adapters/emf"
 	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/custom"
 	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/onaws"
-	"github.com/apigw-pusher/apigw-pusher/pipeline"
 	"io"
 	"log/slog"
 )
@@ -22,20 +21,18 @@ import (
 // options, writing its metrics to metrics, such as os.Stdout. It makes no network call.
 // The Lambda binary's own wiring: it links what the function runs and nothing of the
 // pusher binary's modes.
-func Build(ctx context.Context, cfg Config, opts custom.Options, logger *slog.Logger, metrics io.Writer) (*Function, func(), error) {
+func Build(ctx context.Context, cfg Config, opts []custom.Option, logger *slog.Logger, metrics io.Writer) (*Function, func(), error) {
 	config := cfg.Config
-	pipelineConfig := config.Pipeline
 	awsConfig, err := onaws.NewAWSConfig(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
 	api := onaws.NewDynamoDBClient(awsConfig)
-	dynamodbConfig := config.Table
-	store, err := onaws.NewStore(opts, api, dynamodbConfig)
+	store, err := onaws.NewStore(config, api, opts)
 	if err != nil {
 		return nil, nil, err
 	}
-	poster, err := onaws.NewPoster(opts, config, awsConfig)
+	poster, err := onaws.NewPoster(config, awsConfig, opts)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -43,7 +40,7 @@ func Build(ctx context.Context, cfg Config, opts custom.Options, logger *slog.Lo
 	if err != nil {
 		return nil, nil, err
 	}
-	pipelinePipeline, err := pipeline.New(pipelineConfig, store, poster, poisonQueue, logger)
+	pipeline, err := onaws.NewPipeline(config, store, poster, poisonQueue, opts, logger)
 	if err != nil {
 		cleanup()
 		return nil, nil, err
@@ -59,7 +56,7 @@ func Build(ctx context.Context, cfg Config, opts custom.Options, logger *slog.Lo
 		return nil, nil, err
 	}
 	emfMetrics := emf.New(metrics)
-	function, err := New(cfg, pipelinePipeline, taskQueue, store, subscriber, emfMetrics, opts, logger)
+	function, err := New(cfg, pipeline, taskQueue, store, subscriber, emfMetrics, opts, logger)
 	if err != nil {
 		cleanup()
 		return nil, nil, err

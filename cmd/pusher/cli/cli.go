@@ -54,22 +54,22 @@ func Main(opts ...custom.Option) {
 // Run runs the subcommand args name, with the team's options, until it ends or ctx is
 // done.
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer, opts ...custom.Option) error {
-	o := custom.New(opts...)
+
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return errors.New("no command given")
 	}
 	switch args[0] {
 	case "dev":
-		return runDev(ctx, args[1:], stdout, stderr, o)
+		return runDev(ctx, args[1:], stdout, stderr, opts)
 	case "serve":
-		return runServe(ctx, args[1:], stdout, stderr, o)
+		return runServe(ctx, args[1:], stdout, stderr, opts)
 	case "gateway":
-		return runGateway(ctx, args[1:], stdout, stderr)
+		return runGateway(ctx, args[1:], stdout, stderr, opts)
 	case "send":
 		return runSend(ctx, args[1:], stdout, stderr)
 	case "replay":
-		return runReplay(ctx, args[1:], stdout, stderr, o)
+		return runReplay(ctx, args[1:], stdout, stderr, opts)
 	case "token":
 		return runToken(args[1:], stdout, stderr)
 	default:
@@ -78,16 +78,16 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, opts ...c
 	}
 }
 
-func runDev(ctx context.Context, args []string, stdout, stderr io.Writer, o custom.Options) error {
+func runDev(ctx context.Context, args []string, stdout, stderr io.Writer, opts []custom.Option) error {
 	var cfg dev.Config
 	fs := newFlags("dev", stderr)
 	dev.Flags(fs, &cfg)
-	return runMode(ctx, fs, args, stderr, o, func(logger *slog.Logger) (runner, func(), error) {
+	return runMode(ctx, fs, args, stderr, opts, func(logger *slog.Logger) (runner, func(), error) {
 		cfg, err := dev.Defaults(cfg)
 		if err != nil {
 			return nil, nil, err
 		}
-		p, cleanup, err := pusher.BuildDev(ctx, cfg, o, logger)
+		p, cleanup, err := pusher.BuildDev(ctx, cfg, opts, logger)
 		if err != nil {
 			return nil, nil, err
 		}

@@ -14,16 +14,16 @@ import (
 	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/settings"
 )
 
-func runGateway(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func runGateway(ctx context.Context, args []string, stdout, stderr io.Writer, opts []custom.Option) error {
 	var cfg gateway.Config
 	fs := newFlags("gateway", stderr)
 	gateway.Flags(fs, &cfg)
-	return runMode(ctx, fs, args, stderr, custom.Options{}, func(logger *slog.Logger) (runner, func(), error) {
+	return runMode(ctx, fs, args, stderr, opts, func(logger *slog.Logger) (runner, func(), error) {
 		cfg, err := gateway.Defaults(cfg)
 		if err != nil {
 			return nil, nil, err
 		}
-		g, cleanup, err := pusher.BuildGateway(ctx, cfg, logger)
+		g, cleanup, err := pusher.BuildGateway(ctx, cfg, opts, logger)
 		if err != nil {
 			return nil, nil, err
 		}

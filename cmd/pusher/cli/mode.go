@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 
+	"github.com/apigw-pusher/apigw-pusher/cmd/internal/team"
 	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/custom"
 	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/settings"
 )
@@ -22,7 +23,7 @@ func newFlags(name string, stderr io.Writer) *settings.Flags {
 
 // runMode parses args with fs, makes the logger (the team's, else that of LOG_LEVEL),
 // builds the mode with build and runs it until ctx is done (Ctrl-C, SIGTERM).
-func runMode(ctx context.Context, fs *settings.Flags, args []string, stderr io.Writer, o custom.Options, build func(*slog.Logger) (runner, func(), error)) error {
+func runMode(ctx context.Context, fs *settings.Flags, args []string, stderr io.Writer, opts []custom.Option, build func(*slog.Logger) (runner, func(), error)) error {
 	level := settings.LogLevel(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -31,7 +32,7 @@ func runMode(ctx context.Context, fs *settings.Flags, args []string, stderr io.W
 	if err != nil {
 		return err
 	}
-	logger = o.PickLogger(logger)
+	logger = team.Resolve(opts).LoggerOr(logger)
 	r, cleanup, err := build(logger)
 	if err != nil {
 		return err

@@ -78,7 +78,7 @@ func (rf *replayFlags) queue(ctx context.Context, logger *slog.Logger) (replay.Q
 	return pusher.BuildReplayQueue(ctx, rf.cfg, logger)
 }
 
-func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer, o custom.Options) error {
+func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer, opts []custom.Option) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, replayUsage)
 		return errors.New("replay needs a subcommand: list, send, export or import")
@@ -87,7 +87,7 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer, o c
 	case "list":
 		return runReplayList(ctx, args[1:], stdout, stderr)
 	case "send":
-		return runReplaySend(ctx, args[1:], stdout, stderr, o)
+		return runReplaySend(ctx, args[1:], stdout, stderr, opts)
 	case "export":
 		return runReplayExport(ctx, args[1:], stdout, stderr)
 	case "import":
@@ -115,7 +115,7 @@ func runReplayList(ctx context.Context, args []string, stdout, stderr io.Writer)
 	return replay.WriteTable(stdout, parked)
 }
 
-func runReplaySend(ctx context.Context, args []string, stdout, stderr io.Writer, o custom.Options) error {
+func runReplaySend(ctx context.Context, args []string, stdout, stderr io.Writer, opts []custom.Option) error {
 	fs, rf := newReplayFlags("send", stderr, true)
 	var send replay.SendConfig
 	fs.BoolVar(&send.DryRun, "dry-run", false, "change nothing: print what would be sent")
@@ -150,7 +150,7 @@ func runReplaySend(ctx context.Context, args []string, stdout, stderr io.Writer,
 		if err := rf.cfg.Validate(); err != nil {
 			return nil, nil, err
 		}
-		return pusher.BuildReplay(ctx, rf.cfg, o, logger)
+		return pusher.BuildReplay(ctx, rf.cfg, opts, logger)
 	}
 	var q replay.Queue
 	var r replay.Replayer

@@ -11,16 +11,16 @@ import (
 	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/serve"
 )
 
-func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, o custom.Options) error {
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, opts []custom.Option) error {
 	var cfg serve.Config
 	fs := newFlags("serve", stderr)
 	serve.Flags(fs, &cfg)
-	return runMode(ctx, fs, args, stderr, o, func(logger *slog.Logger) (runner, func(), error) {
+	return runMode(ctx, fs, args, stderr, opts, func(logger *slog.Logger) (runner, func(), error) {
 		cfg, err := serve.Defaults(cfg)
 		if err != nil {
 			return nil, nil, err
 		}
-		s, cleanup, err := pusher.BuildServe(ctx, cfg, o, logger)
+		s, cleanup, err := pusher.BuildServe(ctx, cfg, opts, logger)
 		if err != nil {
 			return nil, nil, err
 		}

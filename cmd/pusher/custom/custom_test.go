@@ -90,18 +90,19 @@ func TestOptionsInDevMode(t *testing.T) {
 	t.Cleanup(func() { _ = source.Close() })
 	observed := &observer{}
 	var logs awstest.Buffer
-	opts := custom.New(
+	logger := slog.New(slog.NewJSONHandler(&logs, nil))
+	opts := []custom.Option{
 		custom.WithPoster(poster),
 		custom.WithMiddleware(counting),
 		custom.WithSource("team", source, "team-requests"),
 		custom.WithObserver(observed),
-		custom.WithLogger(slog.New(slog.NewJSONHandler(&logs, nil))),
-	)
+		custom.WithLogger(logger),
+	}
 	cfg, err := dev.Defaults(dev.Config{Listen: "127.0.0.1:0"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, cleanup, err := pusher.BuildDev(t.Context(), cfg, opts, opts.PickLogger(nil))
+	p, cleanup, err := pusher.BuildDev(t.Context(), cfg, opts, logger)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,7 +13,6 @@ import (
 	"github.com/apigw-pusher/apigw-pusher/adapters/auth"
 	"github.com/apigw-pusher/apigw-pusher/adapters/awstest"
 	"github.com/apigw-pusher/apigw-pusher/adapters/localgateway/gatewaytest"
-	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/custom"
 	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/dev"
 	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/settings"
 )
@@ -84,7 +83,7 @@ func TestDevStartsOpen(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, cleanup, err := pusher.BuildDev(t.Context(), cfg, custom.Options{}, slog.New(slog.NewTextHandler(logs, nil)))
+			_, cleanup, err := pusher.BuildDev(t.Context(), cfg, nil, slog.New(slog.NewTextHandler(logs, nil)))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -18,10 +18,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/google/wire"
 
 	"github.com/apigw-pusher/apigw-pusher/adapters/apigw"
 	"github.com/apigw-pusher/apigw-pusher/adapters/auth"
@@ -29,6 +27,7 @@ import (
 	"github.com/apigw-pusher/apigw-pusher/adapters/intake"
 	"github.com/apigw-pusher/apigw-pusher/adapters/localgateway"
 	"github.com/apigw-pusher/apigw-pusher/adapters/memory"
+	"github.com/apigw-pusher/apigw-pusher/cmd/internal/team"
 	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/custom"
 	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/httpserve"
 	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/settings"
@@ -88,20 +87,9 @@ func Defaults(c Config) (Config, error) {
 	return c, c.Validate()
 }
 
-// Set builds `pusher dev` from a Config.
-var Set = wire.NewSet(
-	wire.FieldsOf(new(Config), "Listen", "ScanPageSize", "Pipeline"),
-	httpserve.Listen,
-	memory.NewStore,
-	memory.NewPoisonQueue,
-	NewGateway,
-	NewPoster,
-	NewIntake,
-	pipeline.New,
-	wire.Bind(new(pipeline.Store), new(*memory.Store)),
-	wire.Bind(new(message.Publisher), new(*memory.PoisonQueue)),
-	NewPusher,
-)
+// NewStore returns the memory store of the connections and subscriptions, read a page
+// of ScanPageSize at a time.
+func NewStore(cfg Config) *memory.Store { return memory.NewStore(cfg.ScanPageSize) }
 
 // Pusher is a running `pusher dev`.
 type Pusher struct {
@@ -159,9 +147,9 @@ func newAuthorizer(ctx context.Context, cfg Config, logger *slog.Logger) (*autho
 
 // NewPoster returns the team's poster (custom.WithPoster), else a Management API client
 // aimed at the listener's own gateway, which checks no signature: no credentials needed.
-func NewPoster(cfg Config, ln net.Listener, o custom.Options) (handlers.Poster, error) {
-	if o.Poster != nil {
-		return o.Poster, nil
+func NewPoster(cfg Config, ln net.Listener, opts []custom.Option) (handlers.Poster, error) {
+	if p := team.Resolve(opts).Poster; p != nil {
+		return p, nil
 	}
 	awsCfg := aws.Config{Region: "us-east-1", Credentials: aws.AnonymousCredentials{}}
 	return apigw.New(awsCfg, apigw.Config{
@@ -177,15 +165,29 @@ func NewIntake(poison *memory.PoisonQueue, logger *slog.Logger) *intake.Intake {
 	return in
 }
 
-// NewPusher gathers the parts, making p take requests from in and the team's sources,
-// and run its stages. The memory store stays, whatever custom.Options' Store.
-func NewPusher(ln net.Listener, p *pipeline.Pipeline, gw *localgateway.Gateway, in *intake.Intake,
-	store *memory.Store, poison *memory.PoisonQueue, o custom.Options, logger *slog.Logger) (*Pusher, error) {
-	p.AddSource("intake", in, intake.Topic)
-	o.AddSources(p)
+// NewPipeline returns the pipeline of dev, on the memory store and poison queue, with
+// the team's stages, middleware and observers. Dev keeps its connections in memory, and
+// refuses a team's store (custom.WithStore).
+func NewPipeline(cfg Config, store *memory.Store, poster handlers.Poster, poison *memory.PoisonQueue, opts []custom.Option, logger *slog.Logger) (*pipeline.Pipeline, error) {
+	o := team.Resolve(opts)
+	if err := o.Refuse("pusher dev", "it keeps connections in memory; run pusher serve or gateway for a store of your own", team.StoreOpt); err != nil {
+		return nil, err
+	}
+	p, err := pipeline.New(cfg.Pipeline, store, poster, poison, logger)
+	if err != nil {
+		return nil, err
+	}
 	if err := o.Apply(p); err != nil {
 		return nil, err
 	}
+	return p, nil
+}
+
+// NewPusher gathers the parts, making p take requests from in and the team's sources.
+func NewPusher(ln net.Listener, p *pipeline.Pipeline, gw *localgateway.Gateway, in *intake.Intake,
+	store *memory.Store, poison *memory.PoisonQueue, opts []custom.Option, logger *slog.Logger) (*Pusher, error) {
+	p.AddSource("intake", in, intake.Topic)
+	team.Resolve(opts).AddSources(p)
 	return &Pusher{Listener: ln, Pipeline: p, Gateway: gw, Intake: in, Store: store, Poison: poison, logger: logger}, nil
 }
 

@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/custom"
-	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/httpserve"
 	"io"
 	"log/slog"
 	"net/http"
@@ -15,12 +13,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/httpserve"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	pusher "github.com/apigw-pusher/apigw-pusher"
 	"github.com/apigw-pusher/apigw-pusher/adapters/apigw"
-	"github.com/apigw-pusher/apigw-pusher/adapters/localgateway/gatewaytest"
 	"github.com/apigw-pusher/apigw-pusher/adapters/localgateway"
+	"github.com/apigw-pusher/apigw-pusher/adapters/localgateway/gatewaytest"
 	"github.com/apigw-pusher/apigw-pusher/adapters/memory"
 	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/dev"
 	"github.com/apigw-pusher/apigw-pusher/handlers"
@@ -43,7 +43,7 @@ func buildDev(t testing.TB, cfg dev.Config) *dev.Pusher {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, cleanup, err := pusher.BuildDev(t.Context(), cfg, custom.Options{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	p, cleanup, err := pusher.BuildDev(t.Context(), cfg, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -292,7 +292,7 @@ func TestDevConnectsRacingBroadcasts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := dev.NewPusher(ln, pl, gw, in, store, poison, custom.Options{}, logger)
+	p, err := dev.NewPusher(ln, pl, gw, in, store, poison, nil, logger)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,7 +14,6 @@ import (
 	"github.com/apigw-pusher/apigw-pusher/adapters/auth"
 	"github.com/apigw-pusher/apigw-pusher/adapters/localgateway/gatewaytest"
 	"github.com/apigw-pusher/apigw-pusher/cmd/internal/stacktest"
-	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/custom"
 	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/dev"
 	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/settings"
 	"github.com/apigw-pusher/apigw-pusher/handlers"
@@ -34,7 +33,7 @@ func topicsDev(t *testing.T, backend string) *dev.Pusher {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, cleanup, err := pusher.BuildDev(t.Context(), cfg, custom.Options{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	p, cleanup, err := pusher.BuildDev(t.Context(), cfg, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,13 +17,13 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/google/wire"
 
 	"github.com/apigw-pusher/apigw-pusher/adapters/auth"
 	"github.com/apigw-pusher/apigw-pusher/adapters/dynamodb"
 	"github.com/apigw-pusher/apigw-pusher/adapters/localgateway"
+	"github.com/apigw-pusher/apigw-pusher/cmd/internal/team"
+	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/custom"
 	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/httpserve"
-	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/onaws"
 	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/settings"
 	"github.com/apigw-pusher/apigw-pusher/handlers"
 )
@@ -103,31 +103,24 @@ func Defaults(c Config) (Config, error) {
 	return c, c.Table.Validate()
 }
 
-// Set builds `pusher gateway` from a Config.
-var Set = wire.NewSet(
-	onaws.NewAWSConfig,
-	onaws.NewDynamoDBClient,
-	wire.FieldsOf(new(Config), "Listen"),
-	NewStore,
-	httpserve.Listen,
-	NewAuthorizer,
-	NewLocalGateway,
-	wire.Struct(new(Gateway), "*"),
-)
-
 // Gateway is a running `pusher gateway`.
 type Gateway struct {
 	Listener net.Listener
 	Gateway  *localgateway.Gateway
-	// Store is the connections table; nil with an Integration, which stores them.
-	Store *dynamodb.Store
+	// Store holds the connections: the connections table, or the team's store
+	// (custom.WithStore); nil with an Integration, which stores them.
+	Store custom.Store
 }
 
-// NewStore returns the connections table of cfg, nil with an Integration: the function
-// stores the connections, and the gateway needs no table.
-func NewStore(cfg Config, client dynamodb.API) (*dynamodb.Store, error) {
+// NewStore returns the team's store (custom.WithStore), else the connections table of
+// cfg; nil with an Integration: the function stores the connections, and the gateway
+// needs no table.
+func NewStore(cfg Config, client dynamodb.API, opts []custom.Option) (custom.Store, error) {
 	if cfg.Integration != "" {
 		return nil, nil
+	}
+	if s := team.Resolve(opts).Store; s != nil {
+		return s, nil
 	}
 	return dynamodb.New(client, cfg.Table)
 }
@@ -160,7 +153,7 @@ func NewAuthorizer(ctx context.Context, cfg Config, awsCfg aws.Config, logger *s
 // is not nil and registering connections in store, and subscriptions there by cfg's
 // topic rules when it has a subscriptions table; or, with an Integration, invoking that
 // function for every route (after authz), with no registry.
-func NewLocalGateway(ctx context.Context, cfg Config, store *dynamodb.Store, authz localgateway.Authorizer, logger *slog.Logger) (*localgateway.Gateway, error) {
+func NewLocalGateway(ctx context.Context, cfg Config, store custom.Store, authz localgateway.Authorizer, logger *slog.Logger) (*localgateway.Gateway, error) {
 	lc := localgateway.Config{IdentityParam: cfg.IdentityParam, Backend: cfg.Backend, Logger: logger,
 		Authorizer: authz, IdentitySource: cfg.Connect.TokenParam, AuthorizerUserKey: cfg.AuthorizerUserKey, AuthorizerGrantsKey: cfg.Topics.GrantsKey}
 	if cfg.Integration != "" {
@@ -168,8 +161,11 @@ func NewLocalGateway(ctx context.Context, cfg Config, store *dynamodb.Store, aut
 		return localgateway.New(lc, nil)
 	}
 	var subs handlers.Subscriptions
-	if cfg.Table.SubscriptionsTable != "" {
-		subs = store
+	// The table keeps subscriptions only with a subscriptions table; a team's store
+	// keeps them if it can.
+	_, table := store.(*dynamodb.Store)
+	if s, ok := store.(handlers.Subscriptions); ok && (!table || cfg.Table.SubscriptionsTable != "") {
+		subs = s
 	}
 	topics, err := settings.NewSubscriber(ctx, cfg.Topics, subs, logger)
 	if err != nil {

@@ -30,6 +30,7 @@ import (
 	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/gateway"
 	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/settings"
 	"github.com/apigw-pusher/apigw-pusher/handlers"
+	"github.com/apigw-pusher/apigw-pusher/pipeline"
 )
 
 const (
@@ -80,7 +81,7 @@ func startGateway(t *testing.T, cfg gateway.Config, logs io.Writer) *gateway.Gat
 		t.Fatal(err)
 	}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	g, cleanup, err := pusher.BuildGateway(t.Context(), cfg, logger)
+	g, cleanup, err := pusher.BuildGateway(t.Context(), cfg, nil, logger)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +133,7 @@ func topicConnections(t *testing.T, store *dynamodb.Store, topic string) []strin
 	return users
 }
 
-func userConnections(t *testing.T, store *dynamodb.Store, user string) int {
+func userConnections(t *testing.T, store pipeline.Store, user string) int {
 	t.Helper()
 	conns, err := store.UserConnections(t.Context(), user)
 	if err != nil {
@@ -199,7 +200,7 @@ func TestConnectTokens(t *testing.T) {
 		if n, m := userConnections(t, g.Store, "alice"), userConnections(t, g.Store, "mallory"); n != 1 || m != 0 {
 			t.Errorf("rows: %d of alice, %d of mallory; want 1 and 0", n, m)
 		}
-		if users := topicConnections(t, g.Store, "order-7"); len(users) != 1 || users[0] != "alice" {
+		if users := topicConnections(t, g.Store.(*dynamodb.Store), "order-7"); len(users) != 1 || users[0] != "alice" {
 			t.Errorf("order-7 is followed by %v, want alice", users)
 		}
 		c.Send(t, `{"action":"subscribe","topic":"order-8"}`)
@@ -373,7 +374,7 @@ func TestIntegrationNeedsNoTable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g, cleanup, err := pusher.BuildGateway(context.Background(), cfg, stacktest.Quiet())
+	g, cleanup, err := pusher.BuildGateway(context.Background(), cfg, nil, stacktest.Quiet())
 	if err != nil {
 		t.Fatal(err)
 	}

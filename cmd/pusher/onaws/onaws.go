@@ -1,6 +1,6 @@
 // Package onaws builds what every run mode on AWS builds the same way: the AWS SDK's
-// configuration, the connection store on DynamoDB, the Management API poster and the
-// SQS poison queue, from one Config, as one wire provider set.
+// configuration, the connection store on DynamoDB, the Management API poster, the SQS
+// poison queue and the pipeline between them, from one Config and the team's options.
 package onaws
 
 import (
@@ -10,17 +10,16 @@ import (
 	"log/slog"
 	"net/url"
 
-	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/google/wire"
 
 	"github.com/apigw-pusher/apigw-pusher/adapters/apigw"
 	"github.com/apigw-pusher/apigw-pusher/adapters/dynamodb"
+	"github.com/apigw-pusher/apigw-pusher/adapters/sqs"
+	"github.com/apigw-pusher/apigw-pusher/cmd/internal/team"
 	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/custom"
 	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/settings"
-	"github.com/apigw-pusher/apigw-pusher/adapters/sqs"
 	"github.com/apigw-pusher/apigw-pusher/handlers"
 	"github.com/apigw-pusher/apigw-pusher/pipeline"
 )
@@ -66,19 +65,6 @@ func AbsoluteURL(s string) bool {
 	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }
 
-// Set provides, from a Config and the team's custom.Options, the store, the poster and
-// the poison queue of a mode on AWS, as the pipeline takes them.
-var Set = wire.NewSet(
-	NewAWSConfig,
-	NewDynamoDBClient,
-	wire.FieldsOf(new(Config), "Table", "Pipeline"),
-	NewStore,
-	NewPoster,
-	NewPoisonQueue,
-	wire.Bind(new(pipeline.Store), new(custom.Store)),
-	wire.Bind(new(message.Publisher), new(*sqs.PoisonQueue)),
-)
-
 // NewAWSConfig loads the AWS SDK's configuration as the SDK does everywhere: the
 // default credential chain, AWS_REGION, AWS_ENDPOINT_URL and the per-service endpoint
 // variables (AWS_ENDPOINT_URL_SQS, ...), so pointing at an emulator needs no option of
@@ -101,19 +87,19 @@ func NewAWSConfig(ctx context.Context) (aws.Config, error) {
 func NewDynamoDBClient(cfg aws.Config) dynamodb.API { return ddb.NewFromConfig(cfg) }
 
 // NewStore returns the team's store (custom.WithStore), else the connections table.
-func NewStore(o custom.Options, client dynamodb.API, cfg dynamodb.Config) (custom.Store, error) {
-	if o.Store != nil {
-		return o.Store, nil
+func NewStore(cfg Config, client dynamodb.API, opts []custom.Option) (custom.Store, error) {
+	if s := team.Resolve(opts).Store; s != nil {
+		return s, nil
 	}
-	return dynamodb.New(client, cfg)
+	return dynamodb.New(client, cfg.Table)
 }
 
 // NewPoster returns the team's poster (custom.WithPoster), else the Management API
 // poster, keeping as many connections to the endpoint as the pipeline keeps posts in
 // flight.
-func NewPoster(o custom.Options, cfg Config, awsCfg aws.Config) (handlers.Poster, error) {
-	if o.Poster != nil {
-		return o.Poster, nil
+func NewPoster(cfg Config, awsCfg aws.Config, opts []custom.Option) (handlers.Poster, error) {
+	if p := team.Resolve(opts).Poster; p != nil {
+		return p, nil
 	}
 	return apigw.New(awsCfg, apigw.Config{Endpoint: cfg.APIGWEndpoint, MaxConns: cfg.Pipeline.PostConcurrency})
 }
@@ -125,6 +111,20 @@ func NewPoisonQueue(cfg Config, awsCfg aws.Config, logger *slog.Logger) (*sqs.Po
 		return nil, nil, err
 	}
 	return q, func() { _ = q.Close() }, nil
+}
+
+// NewPipeline returns the pipeline of a mode on AWS, reading and pruning store, posting
+// with poster and parking in poison, with the team's stages, middleware and observers.
+// The mode adds its sources.
+func NewPipeline(cfg Config, store custom.Store, poster handlers.Poster, poison *sqs.PoisonQueue, opts []custom.Option, logger *slog.Logger) (*pipeline.Pipeline, error) {
+	p, err := pipeline.New(cfg.Pipeline, store, poster, poison, logger)
+	if err != nil {
+		return nil, err
+	}
+	if err := team.Resolve(opts).Apply(p); err != nil {
+		return nil, err
+	}
+	return p, nil
 }
 
 // Flags defines the settings of c.

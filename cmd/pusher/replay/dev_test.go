@@ -10,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/custom"
-
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -55,7 +53,7 @@ func startDev(t *testing.T) (*dev.Pusher, *awstest.Faults) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := dev.NewPusher(ln, p, gw, in, store, poison, custom.Options{}, stacktest.Quiet())
+	d, err := dev.NewPusher(ln, p, gw, in, store, poison, nil, stacktest.Quiet())
 	if err != nil {
 		t.Fatal(err)
 	}

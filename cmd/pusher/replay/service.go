@@ -6,10 +6,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
-	"github.com/google/wire"
 
-	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/custom"
-	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/onaws"
 	"github.com/apigw-pusher/apigw-pusher/pipeline"
 )
 
@@ -26,29 +23,9 @@ type Service struct {
 // NewSQSClient returns the SQS client of the poison and notifications queues.
 func NewSQSClient(awsCfg aws.Config) *awssqs.Client { return awssqs.NewFromConfig(awsCfg) }
 
-// Set builds, from a Config, the replay of `pusher serve`'s poison queue on a pipeline
-// of its own, without sources (a replay feeds it); the Config must be valid.
-var Set = wire.NewSet(
-	onaws.Set,
-	wire.FieldsOf(new(Config), "Config"),
-	pipeline.New,
-	QueueSet,
-	NewService,
-)
-
-// QueueSet builds the SQS poison queue alone, for a listing, an export or an import.
-var QueueSet = wire.NewSet(
-	NewSQSClient,
-	wire.Bind(new(SQSAPI), new(*awssqs.Client)),
-	NewSQSQueue,
-)
-
-// NewService gathers the parts, giving p the team's stages: a message parked at one is
-// replayed there.
-func NewService(cfg Config, q *SQSQueue, p *pipeline.Pipeline, client SQSAPI, o custom.Options) (*Service, error) {
-	if err := o.Apply(p); err != nil {
-		return nil, err
-	}
+// NewService gathers the parts; p has the team's stages (see onaws.NewPipeline), so a
+// message parked at one is replayed there.
+func NewService(cfg Config, q *SQSQueue, p *pipeline.Pipeline, client SQSAPI) (*Service, error) {
 	s := &Service{Queue: q, Pipeline: p}
 	if cfg.QueueURL != "" {
 		s.Forwarder = NewForwarder(client, cfg.QueueURL)

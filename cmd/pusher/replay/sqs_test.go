@@ -5,12 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/custom"
-	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/onaws"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/onaws"
 
 	pusher "github.com/apigw-pusher/apigw-pusher"
 	"github.com/apigw-pusher/apigw-pusher/adapters/awstest"
@@ -72,7 +72,7 @@ func TestReplaySQS(t *testing.T) {
 		},
 		QueueURL: s.QueueURL,
 	}
-	svc, cleanup, err := pusher.BuildReplay(ctx, cfg, custom.Options{}, stacktest.Quiet())
+	svc, cleanup, err := pusher.BuildReplay(ctx, cfg, nil, stacktest.Quiet())
 	if err != nil {
 		t.Fatal(err)
 	}

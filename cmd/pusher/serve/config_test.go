@@ -1,9 +1,10 @@
 package serve_test
 
 import (
-	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/onaws"
 	"strings"
 	"testing"
+
+	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/onaws"
 
 	"github.com/apigw-pusher/apigw-pusher/adapters/dynamodb"
 	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/serve"

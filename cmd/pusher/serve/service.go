@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -11,13 +12,12 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/google/wire"
 
 	"github.com/apigw-pusher/apigw-pusher/adapters/metrics"
+	"github.com/apigw-pusher/apigw-pusher/adapters/sqs"
+	"github.com/apigw-pusher/apigw-pusher/cmd/internal/team"
 	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/custom"
 	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/httpserve"
-	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/onaws"
-	"github.com/apigw-pusher/apigw-pusher/adapters/sqs"
 	"github.com/apigw-pusher/apigw-pusher/pipeline"
 )
 
@@ -32,12 +32,18 @@ type Service struct {
 	ready  atomic.Bool
 }
 
-// Sources are the subscribers requests come from, by name.
-type Sources map[string]*sqs.Subscriber
-
-// NewSources returns the SQS subscriber of the queue and the one of the topic, as
-// configured. A subscriber's ack deletes the message only once its request is settled.
-func NewSources(cfg Config, awsCfg aws.Config, logger *slog.Logger) (Sources, func(), error) {
+// New gathers the parts: p takes requests from the SQS queue and the SNS topic cfg names
+// (a subscriber's ack deletes a message only once its request is settled) and from the
+// team's sources, puts the segment tasks of the broadcasts it splits on the fleet's
+// queue, and reports to m; ops serves /metrics, /healthz and /readyz. The cleanup closes
+// the subscribers and the task queue.
+func New(cfg Config, awsCfg aws.Config, p *pipeline.Pipeline, m *metrics.Metrics, ops net.Listener, opts []custom.Option, logger *slog.Logger) (*Service, func(), error) {
+	var closers []io.Closer
+	cleanup := func() {
+		for i := len(closers) - 1; i >= 0; i-- {
+			_ = closers[i].Close()
+		}
+	}
 	sub := sqs.SubscriberConfig{
 		Concurrency:       cfg.Concurrency,
 		WaitTime:          cfg.WaitTime,
@@ -45,12 +51,7 @@ func NewSources(cfg Config, awsCfg aws.Config, logger *slog.Logger) (Sources, fu
 		CloseTimeout:      cfg.Pipeline.CloseTimeout,
 		Logger:            logger,
 	}
-	sources := Sources{}
-	closeAll := func() {
-		for _, s := range sources {
-			_ = s.Close()
-		}
-	}
+	var topic *sqs.Subscriber
 	if cfg.QueueURL != "" {
 		c := sub
 		c.QueueURL = cfg.QueueURL
@@ -58,72 +59,48 @@ func NewSources(cfg Config, awsCfg aws.Config, logger *slog.Logger) (Sources, fu
 		if err != nil {
 			return nil, nil, fmt.Errorf("queue %s: %w", cfg.QueueURL, err)
 		}
-		sources["sqs"] = s
+		closers = append(closers, s)
+		p.AddSource("sqs", s, "sqs")
 	}
 	if cfg.TopicARN != "" {
 		s, err := sqs.NewSNSSubscriber(awsCfg, sqs.SNSSubscriberConfig{TopicARN: cfg.TopicARN, Subscriber: sub})
 		if err != nil {
-			closeAll()
+			cleanup()
 			return nil, nil, fmt.Errorf("topic %s: %w", cfg.TopicARN, err)
 		}
-		sources["sns"] = s
+		closers, topic = append(closers, s), s
+		p.AddSource("sns", s, "sns")
 	}
-	return sources, closeAll, nil
+	if cfg.Pipeline.Split.Above > 0 {
+		q, err := newTaskQueue(cfg, awsCfg, topic)
+		if err != nil {
+			cleanup()
+			return nil, nil, err
+		}
+		closers = append(closers, q)
+		if err := p.SplitTo(q); err != nil {
+			cleanup()
+			return nil, nil, err
+		}
+	}
+	team.Resolve(opts).AddSources(p)
+	m.Attach(p)
+	return &Service{Pipeline: p, Metrics: m, Ops: ops, logger: logger}, cleanup, nil
 }
 
-// NewTaskQueue returns, when broadcasts are split (BROADCAST_SPLIT_ABOVE), the queue
-// their segment tasks go on: the service's own, that every instance reads, so that the
-// fleet shares them: NOTIFICATIONS_QUEUE_URL, else the queue it subscribes to the
-// topic. It returns nil when nothing is split.
-func NewTaskQueue(cfg Config, awsCfg aws.Config, sources Sources) (*sqs.TaskQueue, func(), error) {
-	if cfg.Pipeline.Split.Above == 0 {
-		return nil, func() {}, nil
-	}
+// newTaskQueue returns the queue the segment tasks of split broadcasts
+// (BROADCAST_SPLIT_ABOVE) go on: the service's own, that every instance reads, so that
+// the fleet shares them: NOTIFICATIONS_QUEUE_URL, else the queue it subscribes to the
+// topic.
+func newTaskQueue(cfg Config, awsCfg aws.Config, topic *sqs.Subscriber) (*sqs.TaskQueue, error) {
 	tc := sqs.TaskQueueConfig{QueueURL: cfg.QueueURL}
 	if tc.QueueURL == "" {
-		sns, ok := sources["sns"]
-		if !ok {
-			return nil, nil, errors.New("segment tasks: no queue to put them on")
+		if topic == nil {
+			return nil, errors.New("segment tasks: no queue to put them on")
 		}
-		tc.FindQueueURL = sns.QueueURL
+		tc.FindQueueURL = topic.QueueURL
 	}
-	q, err := sqs.NewTaskQueue(awsCfg, tc)
-	if err != nil {
-		return nil, nil, err
-	}
-	return q, func() { _ = q.Close() }, nil
-}
-
-// Set builds `pusher serve` from a Config.
-var Set = wire.NewSet(
-	onaws.Set,
-	wire.FieldsOf(new(Config), "Config", "OpsListen"),
-	pipeline.New,
-	NewSources,
-	NewTaskQueue,
-	metrics.New,
-	httpserve.Listen,
-	NewService,
-)
-
-// NewService gathers the parts, making p take requests from sources and the team's, put
-// the segment tasks of the broadcasts it splits on tasks (when not nil), run its stages
-// and report to m.
-func NewService(p *pipeline.Pipeline, sources Sources, tasks *sqs.TaskQueue, o custom.Options, m *metrics.Metrics, ops net.Listener, logger *slog.Logger) (*Service, error) {
-	for name, s := range sources {
-		p.AddSource(name, s, name)
-	}
-	if tasks != nil {
-		if err := p.SplitTo(tasks); err != nil {
-			return nil, err
-		}
-	}
-	o.AddSources(p)
-	if err := o.Apply(p); err != nil {
-		return nil, err
-	}
-	m.Attach(p)
-	return &Service{Pipeline: p, Metrics: m, Ops: ops, logger: logger}, nil
+	return sqs.NewTaskQueue(awsCfg, tc)
 }
 
 // Handler serves /metrics, /healthz (the process is up) and /readyz (the pipeline

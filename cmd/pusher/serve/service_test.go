@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/gateway"
-	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/httpserve"
 	"io"
 	"net/http"
 	"slices"
@@ -15,14 +13,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/gateway"
+	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/httpserve"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"github.com/apigw-pusher/apigw-pusher/adapters/localgateway"
 	"github.com/apigw-pusher/apigw-pusher/adapters/localgateway/gatewaytest"
 	"github.com/apigw-pusher/apigw-pusher/cmd/internal/stacktest"
-	"github.com/apigw-pusher/apigw-pusher/adapters/localgateway"
 	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/serve"
 	"github.com/apigw-pusher/apigw-pusher/handlers"
 	"github.com/apigw-pusher/apigw-pusher/pipeline"
