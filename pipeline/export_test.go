@@ -8,3 +8,9 @@ func SplitTasks(c SplitConfig, n int) int {
 	}
 	return 0
 }
+
+// Defaulted returns c with the defaults New gives the fields left zero.
+func Defaulted(c Config) Config {
+	c.setDefaults()
+	return c
+}
