@@ -47,8 +47,8 @@
 // invocation reading it takes a share. The request settles once they are all on the
 // queue (its Result says Split = n), and each task is a request of its own, with the
 // request's correlation id, settled, retried and parked alone; its resolution scans
-// its segment (handlers.SegmentScanner). The resolve cursor records the split, so a
-// retry enqueues no task twice. Tasks the queue refuses for good are resolved here:
+// its segment (handlers.SegmentScanner). The resolve cursor records the split
+// (handlers.SplitState), so a retry enqueues no task twice. Tasks the queue refuses for good are resolved here:
 // all of them, by resolving the request as a whole; the rest of a split some of whose
 // tasks are on the queue, segment by segment, as is a split replayed on a pipeline with
 // no task queue.
