@@ -1,7 +1,9 @@
-// Package stacktest stands up, for end-to-end tests, a local AWS: goaws for SQS and
-// SNS, dynalite for DynamoDB, `pusher gateway` for API Gateway with live WebSocket
-// clients, and a faults proxy in front of the gateway's Management API that can fail
-// posts on purpose. The tests of `pusher serve` and of the Lambda function share it.
+// Package stacktest stands up, for end-to-end tests of the commands, the whole stack on
+// the emulators of adapters/awstest: the tables, queues and topic made on goaws and
+// dynalite, `pusher gateway` for API Gateway with live WebSocket clients, a faults proxy
+// in front of the gateway's Management API that can fail posts on purpose, and built
+// pusher processes to start, signal and kill. The tests of `pusher serve`, `pusher dev`,
+// replay and the Lambda function share it.
 package stacktest
 
 import (
