@@ -114,4 +114,3 @@ func BuildReplayQueue(ctx context.Context, cfg replay.Config, logger *slog.Logge
 	wire.Build(onaws.NewAWSConfig, poisonQueue)
 	return nil, nil
 }
-

@@ -6,8 +6,8 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/custom"
 	"github.com/apigw-pusher/apigw-pusher/cmd/pusher-lambda/function"
+	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/custom"
 	"github.com/apigw-pusher/apigw-pusher/handlers"
 	"github.com/apigw-pusher/apigw-pusher/pipeline"
 )
