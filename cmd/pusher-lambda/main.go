@@ -5,9 +5,10 @@
 //	GOOS=linux GOARCH=arm64 go build -tags lambda.norpc -ldflags "-s -w" -o bootstrap ./cmd/pusher-lambda
 //
 // One function serves the SQS queues, SNS topics and API Gateway WebSocket routes wired
-// to it (see package cmd/pusher-lambda/function). It reads the environment variables of
-// `pusher serve` (APIGW_ENDPOINT, CONNECTIONS_TABLE_NAME, POISON_QUEUE_URL, ...) and
-// DEADLINE_MARGIN, AUTHORIZER_USER_KEY, IDENTITY_PARAM. With PUSHER_ROLE=authorizer it
+// to it: package adapters/lambda translates their events, and package
+// cmd/pusher-lambda/function works them through the pipeline. It reads the environment
+// variables of `pusher serve` (APIGW_ENDPOINT, CONNECTIONS_TABLE_NAME, POISON_QUEUE_URL,
+// ...) and DEADLINE_MARGIN, AUTHORIZER_USER_KEY, IDENTITY_PARAM. With PUSHER_ROLE=authorizer it
 // is the WebSocket API's $connect authorizer instead, and reads CONNECT_TOKEN_SECRET_ARN
 // or CONNECT_TOKEN_JWKS_URL and the other CONNECT_ settings.
 package main

@@ -8,12 +8,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/apigw-pusher/apigw-pusher/adapters/auth"
 	"github.com/apigw-pusher/apigw-pusher/adapters/authorizer"
+	"github.com/apigw-pusher/apigw-pusher/adapters/lambda"
 	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/settings"
 )
 
@@ -100,14 +100,8 @@ func (a *Authorizer) Handle(ctx context.Context, payload json.RawMessage) (any, 
 	if err := json.Unmarshal(payload, &ev); err != nil {
 		return nil, fmt.Errorf("decode authorizer event: %w", err)
 	}
-	if !isAuthorizerEvent(ev.Type, ev.MethodArn) {
+	if !lambda.IsAuthorizerEvent(ev) {
 		return nil, errors.New("not an API Gateway REQUEST authorizer event: this function is deployed as the $connect authorizer (PUSHER_ROLE=authorizer)")
 	}
 	return a.handler.Authorize(ctx, ev)
-}
-
-// isAuthorizerEvent reports whether an event's type and methodArn are those of an
-// authorizer event: a WebSocket route's event has neither.
-func isAuthorizerEvent(typ, methodArn string) bool {
-	return typ == "REQUEST" && strings.HasPrefix(methodArn, "arn:")
 }

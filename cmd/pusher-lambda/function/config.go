@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/apigw-pusher/apigw-pusher/adapters/auth"
+	"github.com/apigw-pusher/apigw-pusher/adapters/lambda"
 	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/onaws"
 	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/settings"
 )
@@ -19,10 +21,10 @@ type Config struct {
 	// Config is where the work goes: the Management API, the table, the poison queue.
 	onaws.Config
 	// IdentityParam is the $connect query parameter naming the user when no authorizer
-	// does (IDENTITY_PARAM); default user_id.
+	// does (IDENTITY_PARAM); default lambda.DefaultIdentityParam, user_id.
 	IdentityParam string
 	// AuthorizerKey is the key of the authorizer context naming the user, before its
-	// principalId (AUTHORIZER_USER_KEY); default user_id.
+	// principalId (AUTHORIZER_USER_KEY); default auth.DefaultUserKey, user_id.
 	AuthorizerKey string
 	// AuthorizerRequired refuses a $connect that no authorizer named a user for, with
 	// 401, and never reads IdentityParam (AUTHORIZER_REQUIRED): what a deployment with
@@ -46,8 +48,8 @@ type Config struct {
 // Flags defines the settings of c, which the function reads from its environment.
 func Flags(f *settings.Flags, c *Config) {
 	onaws.Flags(f, &c.Config)
-	f.String(&c.IdentityParam, "identity-param", "IDENTITY_PARAM", "user_id", "$connect query parameter naming the user when no authorizer does")
-	f.String(&c.AuthorizerKey, "authorizer-user-key", "AUTHORIZER_USER_KEY", "user_id", "key of the authorizer context naming the user")
+	f.String(&c.IdentityParam, "identity-param", "IDENTITY_PARAM", lambda.DefaultIdentityParam, "$connect query parameter naming the user when no authorizer does")
+	f.String(&c.AuthorizerKey, "authorizer-user-key", "AUTHORIZER_USER_KEY", auth.DefaultUserKey, "key of the authorizer context naming the user")
 	f.Boolean(&c.AuthorizerRequired, "authorizer-required", "AUTHORIZER_REQUIRED", false, "refuse a $connect no authorizer named a user for; never read the identity parameter")
 	settings.TopicFlags(f, &c.Topics, false)
 	f.String(&c.QueueURL, "queue-url", "NOTIFICATIONS_QUEUE_URL", "", "SQS queue of notification requests the function reads, where split broadcasts' segment tasks go")
@@ -92,8 +94,8 @@ func (c Config) Validate() error {
 
 // Defaults returns c with every unset field at its default, validated.
 func Defaults(c Config) (Config, error) {
-	c.IdentityParam = cmp.Or(c.IdentityParam, "user_id")
-	c.AuthorizerKey = cmp.Or(c.AuthorizerKey, "user_id")
+	c.IdentityParam = cmp.Or(c.IdentityParam, lambda.DefaultIdentityParam)
+	c.AuthorizerKey = cmp.Or(c.AuthorizerKey, auth.DefaultUserKey)
 	c.DeadlineMargin = cmp.Or(c.DeadlineMargin, 2*time.Second)
 	c.LogLevel = cmp.Or(c.LogLevel, "info")
 	c.Topics = c.Topics.WithDefaults()

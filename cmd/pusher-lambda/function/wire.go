@@ -10,6 +10,7 @@ import (
 	"github.com/google/wire"
 
 	"github.com/apigw-pusher/apigw-pusher/adapters/emf"
+	"github.com/apigw-pusher/apigw-pusher/adapters/lambda"
 	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/custom"
 	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/onaws"
 )
@@ -29,7 +30,7 @@ func Build(ctx context.Context, cfg Config, opts []custom.Option, logger *slog.L
 		onaws.NewPipeline,
 		emf.New,
 		NewTaskQueue,
-		wire.Bind(new(Registry), new(custom.Store)),
+		wire.Bind(new(lambda.Registry), new(custom.Store)),
 		NewTopics,
 		New,
 	)
