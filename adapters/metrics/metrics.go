@@ -5,6 +5,7 @@
 package metrics
 
 import (
+	"cmp"
 	"net/http"
 	"time"
 
@@ -97,7 +98,9 @@ func (m *Metrics) RequestSettled(res pipeline.Result) {
 	if res.Err != nil {
 		outcome = "unsettled"
 	}
-	m.requests.WithLabelValues(res.Kind, outcome).Inc()
+	// A request that did not decode has no kind: "none", as the help and the docs say (an
+	// empty label is no label to Prometheus).
+	m.requests.WithLabelValues(cmp.Or(res.Kind, "none"), outcome).Inc()
 }
 
 // Progressed implements pipeline.Observer.
