@@ -35,11 +35,20 @@ import (
 	"github.com/apigw-pusher/apigw-pusher/pipeline"
 )
 
+// The defaults of Config.
+const (
+	// DefaultListen is the address of the listener: this machine's alone.
+	DefaultListen = "127.0.0.1:8080"
+	// DefaultScanPageSize is the number of connections a broadcast reads at a time.
+	DefaultScanPageSize = 100
+)
+
 // Config is the configuration of `pusher dev`.
 type Config struct {
-	// Listen is the address of the one listener; default 127.0.0.1:8080.
+	// Listen is the address of the one listener; default DefaultListen.
 	Listen httpserve.Address
-	// IdentityParam is the query parameter naming a connecting user; default user_id.
+	// IdentityParam is the query parameter naming a connecting user; default
+	// settings.DefaultIdentityParam.
 	IdentityParam string
 	// Topics are the settings of subscriptions.
 	Topics settings.Topics
@@ -50,7 +59,8 @@ type Config struct {
 	// CONNECT_TOKEN_JWKS_URL, ...), the authorizer function's own; unset, any client
 	// connects as any user.
 	Connect settings.Connect
-	// ScanPageSize is the number of connections a broadcast reads at a time; default 100.
+	// ScanPageSize is the number of connections a broadcast reads at a time; default
+	// DefaultScanPageSize.
 	ScanPageSize int
 	// Pipeline tunes the pipeline.
 	Pipeline pipeline.Config
@@ -58,8 +68,8 @@ type Config struct {
 
 // Flags defines the settings of c.
 func Flags(f *settings.Flags, c *Config) {
-	f.String((*string)(&c.Listen), "listen", "", "127.0.0.1:8080", "address of the gateway, Management API and intake")
-	f.String(&c.IdentityParam, "identity-param", "IDENTITY_PARAM", "user_id", "query parameter naming the connecting user")
+	f.String((*string)(&c.Listen), "listen", "", DefaultListen, "address of the gateway, Management API and intake")
+	f.String(&c.IdentityParam, "identity-param", "IDENTITY_PARAM", settings.DefaultIdentityParam, "query parameter naming the connecting user")
 	settings.TopicFlags(f, &c.Topics, true)
 	f.String(&c.Backend, "route-backend", "ROUTE_BACKEND", "", "URL client messages of other actions go to, as an HTTP proxy integration")
 	settings.ConnectFlags(f, &c.Connect)
@@ -79,9 +89,9 @@ func (c Config) Validate() error {
 
 // Defaults returns c with every unset field at its default, validated.
 func Defaults(c Config) (Config, error) {
-	c.Listen = cmp.Or(c.Listen, "127.0.0.1:8080")
-	c.IdentityParam = cmp.Or(c.IdentityParam, "user_id")
-	c.ScanPageSize = cmp.Or(max(c.ScanPageSize, 0), 100)
+	c.Listen = cmp.Or(c.Listen, DefaultListen)
+	c.IdentityParam = cmp.Or(c.IdentityParam, settings.DefaultIdentityParam)
+	c.ScanPageSize = cmp.Or(max(c.ScanPageSize, 0), DefaultScanPageSize)
 	c.Topics = c.Topics.WithDefaults()
 	c.Connect.UserKey, c.Connect.GrantsKey = auth.DefaultUserKey, c.Topics.GrantsKey
 	return c, c.Validate()

@@ -28,11 +28,17 @@ import (
 	"github.com/apigw-pusher/apigw-pusher/handlers"
 )
 
+// DefaultListen is the address of the gateway and its Management API when GATEWAY_LISTEN
+// is not set: this machine's alone.
+const DefaultListen = "127.0.0.1:8080"
+
 // Config is the configuration of `pusher gateway`.
 type Config struct {
-	// Listen is the address of the gateway and its Management API; default 127.0.0.1:8080.
+	// Listen is the address of the gateway and its Management API; default
+	// DefaultListen.
 	Listen httpserve.Address
-	// IdentityParam is the query parameter naming a connecting user; default user_id.
+	// IdentityParam is the query parameter naming a connecting user; default
+	// settings.DefaultIdentityParam.
 	IdentityParam string
 	// Topics are the settings of subscriptions.
 	Topics settings.Topics
@@ -55,7 +61,7 @@ type Config struct {
 	// API Gateway does; see localgateway.LambdaAuthorizer. Set it or Connect, not both.
 	LambdaAuthorizer string
 	// AuthorizerUserKey is the key of the authorizer's context naming the user
-	// (AUTHORIZER_USER_KEY), as the authorizer writes it; default user_id.
+	// (AUTHORIZER_USER_KEY), as the authorizer writes it; default auth.DefaultUserKey.
 	AuthorizerUserKey string
 	// Table is the connections table (CONNECTIONS_TABLE_NAME and its keys); not used,
 	// and not needed, with an Integration.
@@ -64,8 +70,8 @@ type Config struct {
 
 // Flags defines the settings of c.
 func Flags(f *settings.Flags, c *Config) {
-	f.String((*string)(&c.Listen), "listen", "GATEWAY_LISTEN", "127.0.0.1:8080", "address of the WebSocket endpoint and its Management API")
-	f.String(&c.IdentityParam, "identity-param", "IDENTITY_PARAM", "user_id", "query parameter naming the connecting user")
+	f.String((*string)(&c.Listen), "listen", "GATEWAY_LISTEN", DefaultListen, "address of the WebSocket endpoint and its Management API")
+	f.String(&c.IdentityParam, "identity-param", "IDENTITY_PARAM", settings.DefaultIdentityParam, "query parameter naming the connecting user")
 	settings.TopicFlags(f, &c.Topics, false)
 	f.String(&c.Backend, "route-backend", "ROUTE_BACKEND", "", "URL client messages of other actions go to, as an HTTP proxy integration")
 	f.String(&c.Integration, "lambda-integration", "LAMBDA_INTEGRATION_URL", "",
@@ -79,8 +85,8 @@ func Flags(f *settings.Flags, c *Config) {
 
 // Defaults returns c with every unset field at its default, validated.
 func Defaults(c Config) (Config, error) {
-	c.Listen = cmp.Or(c.Listen, "127.0.0.1:8080")
-	c.IdentityParam = cmp.Or(c.IdentityParam, "user_id")
+	c.Listen = cmp.Or(c.Listen, DefaultListen)
+	c.IdentityParam = cmp.Or(c.IdentityParam, settings.DefaultIdentityParam)
 	c.AuthorizerUserKey = cmp.Or(c.AuthorizerUserKey, auth.DefaultUserKey)
 	c.Topics = c.Topics.WithDefaults()
 	c.Connect.UserKey, c.Connect.GrantsKey = c.AuthorizerUserKey, c.Topics.GrantsKey

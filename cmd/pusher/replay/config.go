@@ -7,6 +7,17 @@ import (
 	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/onaws"
 )
 
+// The defaults of Config, and of SendConfig's Concurrency (which `pusher replay send
+// --concurrency` sets).
+const (
+	// DefaultVisibilityTimeout is how long a listing hides the messages it received.
+	DefaultVisibilityTimeout = 15 * time.Minute
+	// DefaultWaitTime is the long poll of a receive.
+	DefaultWaitTime = time.Second
+	// DefaultSendConcurrency is how many messages a send replays at once.
+	DefaultSendConcurrency = 32
+)
+
 // Config is the configuration of `pusher replay` on `pusher serve`'s AWS resources,
 // from the same environment variables. The AWS SDK's own settings are read by the SDK.
 type Config struct {
@@ -18,16 +29,17 @@ type Config struct {
 	// (NOTIFICATIONS_QUEUE_URL).
 	QueueURL string
 	// VisibilityTimeout is how long a listing hides the messages it received; default
-	// 15m. Those it did not delete are made visible again at its end.
+	// DefaultVisibilityTimeout. Those it did not delete are made visible again at its
+	// end.
 	VisibilityTimeout time.Duration
 	// WaitTime is the long poll of a receive; the listing ends on an empty one.
-	// Default 1s.
+	// Default DefaultWaitTime.
 	WaitTime time.Duration
 }
 
 func (c *Config) setDefaults() {
-	c.VisibilityTimeout = cmp.Or(c.VisibilityTimeout, 15*time.Minute)
-	c.WaitTime = cmp.Or(c.WaitTime, time.Second)
+	c.VisibilityTimeout = cmp.Or(c.VisibilityTimeout, DefaultVisibilityTimeout)
+	c.WaitTime = cmp.Or(c.WaitTime, DefaultWaitTime)
 }
 
 // Validate reports the first setting a send to the stages cannot do without: those of

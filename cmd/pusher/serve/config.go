@@ -12,6 +12,16 @@ import (
 	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/settings"
 )
 
+// The defaults of Config.
+const (
+	// DefaultConcurrency is how many SQS messages are worked on at once.
+	DefaultConcurrency = 10
+	// DefaultWaitTime is the long-polling wait of a receive: SQS's longest.
+	DefaultWaitTime = 20 * time.Second
+	// DefaultOpsListen is the address of /metrics, /healthz and /readyz.
+	DefaultOpsListen = ":9090"
+)
+
 // Config is the configuration of `pusher serve`. The AWS SDK's own settings
 // (credentials, AWS_REGION, AWS_ENDPOINT_URL and the per-service endpoint variables) are
 // read by the SDK.
@@ -23,15 +33,17 @@ type Config struct {
 	// TopicARN is an SNS topic of notification requests (NOTIFICATIONS_TOPIC_ARN): the
 	// service subscribes a queue of its own to it. At least one of QueueURL and TopicARN.
 	TopicARN string
-	// Concurrency is how many SQS messages are worked on at once; default 10.
+	// Concurrency is how many SQS messages are worked on at once; default
+	// DefaultConcurrency.
 	Concurrency int
-	// WaitTime is the long-polling wait of a receive; default 20s.
+	// WaitTime is the long-polling wait of a receive; default DefaultWaitTime.
 	WaitTime time.Duration
 	// VisibilityTimeout is how long a received message stays hidden; zero keeps the
 	// queue's own. A request that takes longer keeps its message hidden: the subscriber
 	// extends the timeout every third of it until the request settles.
 	VisibilityTimeout time.Duration
-	// OpsListen is the address of /metrics, /healthz and /readyz; default :9090.
+	// OpsListen is the address of /metrics, /healthz and /readyz; default
+	// DefaultOpsListen.
 	OpsListen httpserve.Address
 }
 
@@ -40,10 +52,10 @@ func Flags(f *settings.Flags, c *Config) {
 	onaws.Flags(f, &c.Config)
 	f.String(&c.QueueURL, "queue-url", "NOTIFICATIONS_QUEUE_URL", "", "SQS queue of notification requests")
 	f.String(&c.TopicARN, "topic-arn", "NOTIFICATIONS_TOPIC_ARN", "", "SNS topic of notification requests")
-	f.Int(&c.Concurrency, "concurrency", "CONCURRENCY", 10, "SQS messages worked on at once")
+	f.Int(&c.Concurrency, "concurrency", "CONCURRENCY", DefaultConcurrency, "SQS messages worked on at once")
 	settings.Split(f, &c.Pipeline.Split)
 	f.Duration(&c.VisibilityTimeout, "visibility-timeout", "VISIBILITY_TIMEOUT", 0, "how long a received message stays hidden (default: the queue's)")
-	f.String((*string)(&c.OpsListen), "ops-listen", "OPS_LISTEN", ":9090", "address of /metrics, /healthz and /readyz")
+	f.String((*string)(&c.OpsListen), "ops-listen", "OPS_LISTEN", DefaultOpsListen, "address of /metrics, /healthz and /readyz")
 }
 
 // Validate reports the first setting that is missing or bad, naming its environment
@@ -70,8 +82,8 @@ func (c Config) Validate() error {
 
 // Defaults returns c with every unset field at its default, validated.
 func Defaults(c Config) (Config, error) {
-	c.Concurrency = cmp.Or(c.Concurrency, 10)
-	c.WaitTime = cmp.Or(c.WaitTime, 20*time.Second)
-	c.OpsListen = cmp.Or(c.OpsListen, ":9090")
+	c.Concurrency = cmp.Or(c.Concurrency, DefaultConcurrency)
+	c.WaitTime = cmp.Or(c.WaitTime, DefaultWaitTime)
+	c.OpsListen = cmp.Or(c.OpsListen, DefaultOpsListen)
 	return c, c.Validate()
 }

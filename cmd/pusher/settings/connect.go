@@ -15,6 +15,10 @@ import (
 	"github.com/apigw-pusher/apigw-pusher/adapters/secrets"
 )
 
+// DefaultIdentityParam is IDENTITY_PARAM's default: the $connect query parameter naming
+// the user when no authorizer does, in `pusher dev`, `pusher gateway` and the function.
+const DefaultIdentityParam = "user_id"
+
 // Connect are the settings of the $connect token check: the authorizer function reads
 // them on AWS (PUSHER_ROLE=authorizer), and `pusher gateway` and `pusher dev` read the
 // same ones to check the same tokens locally.
@@ -32,7 +36,7 @@ func (c Connect) Configured() bool { return c.SecretARN != "" || c.Token.Configu
 // context's keys, which each mode shares with its routes' settings.
 func ConnectFlags(f *Flags, c *Connect) {
 	t := &c.Token
-	f.Secret(&t.Secret, "connect-token-secret", "CONNECT_TOKEN_SECRET", "HS256 secret of $connect tokens (32 bytes or more)")
+	f.Secret(&t.Secret, "connect-token-secret", "CONNECT_TOKEN_SECRET", "HS256 `secret` of $connect tokens (32 bytes or more)")
 	f.String(&c.SecretARN, "connect-token-secret-arn", "CONNECT_TOKEN_SECRET_ARN", "", "ARN of the Secrets Manager secret or SSM parameter holding the HS256 secret of $connect tokens")
 	f.String(&t.JWKSURL, "connect-token-jwks-url", "CONNECT_TOKEN_JWKS_URL", "", "JWK set URL of the keys of $connect tokens (RS256, ES256), such as Cognito's or Auth0's")
 	f.String(&t.Issuer, "connect-token-issuer", "CONNECT_TOKEN_ISSUER", "", "issuer $connect tokens must name")

@@ -11,21 +11,33 @@ import (
 	"github.com/apigw-pusher/apigw-pusher/handlers"
 )
 
+// The defaults of Topics' query parameters; its keys' and bounds' are those of package
+// auth and package handlers.
+const (
+	// DefaultTopicParam is the one query parameter of TOPIC_PARAMS by default.
+	DefaultTopicParam = "topic"
+	// DefaultTopicTokenParam is TOPIC_TOKEN_PARAM's default.
+	DefaultTopicTokenParam = "topic_token"
+)
+
 // Topics are the settings of subscriptions to topics, which the local gateway and the
 // Lambda function's $connect and subscribe routes share.
 type Topics struct {
 	// Params are the $connect query parameters whose values subscribe the connection
-	// (TOPIC_PARAMS); default topic.
+	// (TOPIC_PARAMS); default DefaultTopicParam.
 	Params []string
 	// TokenParam is the $connect query parameter that carries a subscription token for
-	// those topics (TOPIC_TOKEN_PARAM); default topic_token.
+	// those topics (TOPIC_TOKEN_PARAM); default DefaultTopicTokenParam.
 	TokenParam string
 	// GrantsKey is the key of the authorizer's context that holds the topic patterns it
-	// grants the connection, a JSON array in a string (TOPIC_GRANTS_KEY); default topics.
+	// grants the connection, a JSON array in a string (TOPIC_GRANTS_KEY); default
+	// auth.DefaultGrantsKey.
 	GrantsKey string
-	// MaxTopics bounds the topics of one connection (MAX_TOPICS); default 50.
+	// MaxTopics bounds the topics of one connection (MAX_TOPICS); default
+	// handlers.DefaultMaxTopics.
 	MaxTopics int
-	// MaxTopicLength bounds a topic name in bytes (MAX_TOPIC_LENGTH); default 256.
+	// MaxTopicLength bounds a topic name in bytes (MAX_TOPIC_LENGTH); default
+	// handlers.DefaultMaxTopicLength.
 	MaxTopicLength int
 	// Auth says who may follow which topic (TOPICS_OPEN, TOPICS_PUBLIC, ...).
 	Auth auth.Config
@@ -34,10 +46,10 @@ type Topics struct {
 // WithDefaults returns t with its defaults where it has no setting.
 func (t Topics) WithDefaults() Topics {
 	if t.Params == nil {
-		t.Params = []string{"topic"}
+		t.Params = []string{DefaultTopicParam}
 	}
-	t.TokenParam = cmp.Or(t.TokenParam, "topic_token")
-	t.GrantsKey = cmp.Or(t.GrantsKey, "topics")
+	t.TokenParam = cmp.Or(t.TokenParam, DefaultTopicTokenParam)
+	t.GrantsKey = cmp.Or(t.GrantsKey, auth.DefaultGrantsKey)
 	t.MaxTopics = cmp.Or(t.MaxTopics, handlers.DefaultMaxTopics)
 	t.MaxTopicLength = cmp.Or(t.MaxTopicLength, handlers.DefaultMaxTopicLength)
 	return t
@@ -46,16 +58,16 @@ func (t Topics) WithDefaults() Topics {
 // TopicFlags defines the settings of subscriptions. open is whether every topic is open
 // to everyone unless told otherwise: `pusher dev`'s default, no deployment's.
 func TopicFlags(f *Flags, t *Topics, open bool) {
-	f.StringList(&t.Params, "topic-params", "TOPIC_PARAMS", []string{"topic"}, "$connect query parameters that subscribe the connection to their values")
-	f.String(&t.TokenParam, "topic-token-param", "TOPIC_TOKEN_PARAM", "topic_token", "$connect query parameter carrying a subscription token")
-	f.String(&t.GrantsKey, "topic-grants-key", "TOPIC_GRANTS_KEY", "topics", "key of the authorizer context holding the topic patterns it grants (a JSON array in a string)")
+	f.StringList(&t.Params, "topic-params", "TOPIC_PARAMS", []string{DefaultTopicParam}, "$connect query parameters that subscribe the connection to their values")
+	f.String(&t.TokenParam, "topic-token-param", "TOPIC_TOKEN_PARAM", DefaultTopicTokenParam, "$connect query parameter carrying a subscription token")
+	f.String(&t.GrantsKey, "topic-grants-key", "TOPIC_GRANTS_KEY", auth.DefaultGrantsKey, "key of the authorizer context holding the topic patterns it grants (a JSON array in a string)")
 	f.Int(&t.MaxTopics, "max-topics", "MAX_TOPICS", handlers.DefaultMaxTopics, "topics one connection may follow")
 	f.Int(&t.MaxTopicLength, "max-topic-length", "MAX_TOPIC_LENGTH", handlers.DefaultMaxTopicLength, "longest topic name, in bytes")
 	a := &t.Auth
 	f.Boolean(&a.Open, "topics-open", "TOPICS_OPEN", open, "let every connection follow every topic")
 	f.StringList(&a.Public, "topics-public", "TOPICS_PUBLIC", nil, "topic patterns anyone may follow, such as news:*")
 	f.StringList(&a.UserScoped, "topics-user-scoped", "TOPICS_USER_SCOPED", nil, "topic patterns a connection may follow with {user} its own user, such as user:{user}:*")
-	f.Secret(&a.Token.Secret, "topic-token-secret", "TOPIC_TOKEN_SECRET", "HS256 secret of subscription tokens")
+	f.Secret(&a.Token.Secret, "topic-token-secret", "TOPIC_TOKEN_SECRET", "HS256 `secret` of subscription tokens")
 	f.String(&a.Token.JWKSURL, "topic-token-jwks-url", "TOPIC_TOKEN_JWKS_URL", "", "JWK set URL of the keys of subscription tokens (RS256, ES256)")
 	f.String(&a.Token.Issuer, "topic-token-issuer", "TOPIC_TOKEN_ISSUER", "", "issuer subscription tokens must name")
 	f.String(&a.Token.Audience, "topic-token-audience", "TOPIC_TOKEN_AUDIENCE", "", "audience subscription tokens must name")
