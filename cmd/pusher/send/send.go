@@ -41,16 +41,56 @@ type Target struct {
 
 // Validate reports a target that names none or several destinations.
 func (t Target) Validate() error {
+	if count(t) != 1 {
+		return errors.New("name one target: a queue URL, a topic ARN or a dev URL")
+	}
+	return nil
+}
+
+// String names the target as `pusher send` reports it: "queue URL", "topic ARN" or
+// "pusher dev URL".
+func (t Target) String() string {
+	switch {
+	case t.QueueURL != "":
+		return "queue " + t.QueueURL
+	case t.TopicARN != "":
+		return "topic " + t.TopicARN
+	case t.DevURL != "":
+		return "pusher dev " + t.DevURL
+	}
+	return "no target"
+}
+
+// Pick returns the one target of `pusher send`: that of flags, those given on the
+// command line, else that of env, the environment's (NOTIFICATIONS_QUEUE_URL,
+// NOTIFICATIONS_TOPIC_ARN). A flag wins over the environment, so that --topic-arn
+// reaches the topic with the queue URL exported; two flags, or both variables and no
+// flag, are refused.
+func Pick(flags, env Target) (Target, error) {
+	switch n := count(flags); {
+	case n == 1:
+		return flags, nil
+	case n > 1:
+		return Target{}, errors.New("--queue-url, --topic-arn and --dev each name a target: give one")
+	}
+	switch n := count(env); {
+	case n == 1:
+		return env, nil
+	case n > 1:
+		return Target{}, errors.New("both NOTIFICATIONS_QUEUE_URL and NOTIFICATIONS_TOPIC_ARN are set: unset one, or choose with --queue-url or --topic-arn")
+	}
+	return Target{}, errors.New("no target: give --queue-url, --topic-arn or --dev, or set NOTIFICATIONS_QUEUE_URL or NOTIFICATIONS_TOPIC_ARN")
+}
+
+// count returns how many destinations t names.
+func count(t Target) int {
 	n := 0
 	for _, v := range []string{t.QueueURL, t.TopicARN, t.DevURL} {
 		if v != "" {
 			n++
 		}
 	}
-	if n != 1 {
-		return errors.New("name one target: a queue URL, a topic ARN or a dev URL")
-	}
-	return nil
+	return n
 }
 
 // Send publishes body to the target and returns the id the target gave it.

@@ -80,3 +80,39 @@ func mustJSON(v any) []byte {
 	b, _ := json.Marshal(v)
 	return b
 }
+
+// TestPick: a target given as a flag wins over the environment's; two flags, or two
+// variables and no flag, are refused.
+func TestPick(t *testing.T) {
+	const queue, topic, dev = "https://sqs.eu-west-1.amazonaws.com/1/n", "arn:aws:sns:eu-west-1:1:n", "http://127.0.0.1:8080"
+	tests := []struct {
+		name       string
+		flags, env send.Target
+		want       string // the target's String, or the error
+	}{
+		{name: "the topic flag over the exported queue", flags: send.Target{TopicARN: topic}, env: send.Target{QueueURL: queue}, want: "topic " + topic},
+		{name: "the queue flag over the exported topic", flags: send.Target{QueueURL: queue}, env: send.Target{TopicARN: topic}, want: "queue " + queue},
+		{name: "dev over both exported", flags: send.Target{DevURL: dev}, env: send.Target{QueueURL: queue, TopicARN: topic}, want: "pusher dev " + dev},
+		{name: "the exported queue", env: send.Target{QueueURL: queue}, want: "queue " + queue},
+		{name: "the exported topic", env: send.Target{TopicARN: topic}, want: "topic " + topic},
+		{name: "two flags", flags: send.Target{QueueURL: queue, TopicARN: topic}, want: "--queue-url, --topic-arn and --dev each name a target: give one"},
+		{name: "two variables", env: send.Target{QueueURL: queue, TopicARN: topic},
+			want: "both NOTIFICATIONS_QUEUE_URL and NOTIFICATIONS_TOPIC_ARN are set: unset one, or choose with --queue-url or --topic-arn"},
+		{name: "none", want: "no target: give --queue-url, --topic-arn or --dev, or set NOTIFICATIONS_QUEUE_URL or NOTIFICATIONS_TOPIC_ARN"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := send.Pick(tt.flags, tt.env)
+			said := got.String()
+			if err != nil {
+				said = err.Error()
+			}
+			if said != tt.want {
+				t.Errorf("Pick: %q, want %q", said, tt.want)
+			}
+			if err == nil && got.Validate() != nil {
+				t.Errorf("Pick picked %+v, which names no one target", got)
+			}
+		})
+	}
+}
