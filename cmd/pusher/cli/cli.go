@@ -8,6 +8,12 @@
 //	pusher send [--users u1,u2] DATA       send a request to SQS, SNS or pusher dev
 //	pusher replay list|send|export|import  the poison queue
 //	pusher token --user U [--topics p1,p2] a $connect test token signed with CONNECT_TOKEN_SECRET
+//	pusher version                         the module version, VCS revision and Go version
+//	pusher help [command]                  the usage, or a command's flags
+//
+// Every flag defaults to its environment variable (`pusher help serve` names them).
+// The modes log text when stderr is a terminal and JSON lines otherwise; --log-format
+// (LOG_FORMAT) chooses.
 package cli
 
 import (
@@ -16,25 +22,23 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
-	pusher "github.com/apigw-pusher/apigw-pusher"
 	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/custom"
-	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/dev"
+	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/settings"
 )
 
-const usage = `usage: pusher <command> [flags]
+const usageHead = `usage: pusher <command> [flags]
 
 commands:
-  dev    run the pipeline, a local WebSocket gateway and its Management API in one process
-  serve  take requests from SQS or SNS and post them through the Management API
-  gateway  run the local WebSocket gateway of dev, storing connections in DynamoDB
-  send   send a notification request to SQS, SNS or pusher dev
-  replay list, send again, export or import the messages of the poison queue
-  token  mint a $connect test token signed with CONNECT_TOKEN_SECRET
+`
+
+const usageTail = `
+Every flag defaults to an environment variable; "pusher help <command>" (or
+"pusher <command> --help") prints a command's flags and their variables.
 `
 
 // Main runs the subcommand of the process's arguments with the team's options until it
@@ -43,60 +47,194 @@ func Main(opts ...custom.Option) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := Run(ctx, os.Args[1:], os.Stdout, os.Stderr, opts...); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "pusher:", err)
-		}
+		fmt.Fprintln(os.Stderr, "pusher:", err)
 		stop()
 		os.Exit(2)
 	}
 }
 
 // Run runs the subcommand args name, with the team's options, until it ends or ctx is
-// done.
+// done. With no command, or help, -h or --help, it prints the usage to stdout; a
+// command's -h or --help prints its flags to stdout. Neither is an error.
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer, opts ...custom.Option) error {
+	return run(ctx, args, env{stdout: stdout, stderr: stderr, lookup: os.LookupEnv}, opts)
+}
 
-	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
-		return errors.New("no command given")
+// env is the process as a command sees it: stdout takes its output and the help asked
+// for; stderr its logs, and the usage after a mistake; lookup reads its environment
+// variables.
+type env struct {
+	stdout, stderr io.Writer
+	lookup         func(string) (string, bool)
+}
+
+// run is Run in e.
+func run(ctx context.Context, args []string, e env, opts []custom.Option) error {
+	if len(args) == 0 || isHelp(args[0]) {
+		printUsage(e.stdout)
+		return nil
 	}
-	switch args[0] {
-	case "dev":
-		return runDev(ctx, args[1:], stdout, stderr, opts)
-	case "serve":
-		return runServe(ctx, args[1:], stdout, stderr, opts)
-	case "gateway":
-		return runGateway(ctx, args[1:], stdout, stderr, opts)
-	case "send":
-		return runSend(ctx, args[1:], stdout, stderr)
-	case "replay":
-		return runReplay(ctx, args[1:], stdout, stderr, opts)
-	case "token":
-		return runToken(args[1:], stdout, stderr)
-	default:
-		fmt.Fprint(stderr, usage)
+	if args[0] == "help" {
+		return help(args[1:], e)
+	}
+	c, ok := find(args[0])
+	if !ok {
+		printUsage(e.stderr)
 		return fmt.Errorf("unknown command %q", args[0])
+	}
+	return c.exec(ctx, args[1:], e, opts)
+}
+
+// isHelp reports whether arg asks for help, as the flag package reads -h and -help.
+func isHelp(arg string) bool {
+	switch arg {
+	case "-h", "-help", "--h", "--help":
+		return true
+	}
+	return false
+}
+
+// command is a subcommand of pusher.
+type command struct {
+	name string
+	// parent is the name of the command it is a subcommand of, if it is one.
+	parent string
+	// summary is its line in the usage.
+	summary string
+	// usage is the first lines of its help; its flags follow.
+	usage string
+	// define defines the command's flags on fs and returns what it runs once they are
+	// parsed; help calls it alone, to print the flags.
+	define func(fs *settings.Flags) runFunc
+	// subcommands are those of a command that has them, such as replay's; it then has
+	// no define.
+	subcommands []command
+}
+
+// runFunc runs a command whose flags are parsed.
+type runFunc func(ctx context.Context, e env, opts []custom.Option) error
+
+// commands are pusher's subcommands but help, in the order of the usage.
+func commands() []command {
+	return []command{
+		devCommand(),
+		serveCommand(),
+		gatewayCommand(),
+		sendCommand(),
+		replayCommand(),
+		tokenCommand(),
+		versionCommand(),
 	}
 }
 
-func runDev(ctx context.Context, args []string, stdout, stderr io.Writer, opts []custom.Option) error {
-	var cfg dev.Config
-	fs := newFlags("dev", stderr)
-	dev.Flags(fs, &cfg)
-	return runMode(ctx, fs, args, stderr, opts, func(logger *slog.Logger) (runner, func(), error) {
-		cfg, err := dev.Defaults(cfg)
-		if err != nil {
-			return nil, nil, err
+// find returns the command or subcommand of path, such as "replay send".
+func find(path ...string) (command, bool) {
+	list := commands()
+	var c command
+	for i, name := range path {
+		found := false
+		for _, sub := range list {
+			if sub.name == name {
+				c, found = sub, true
+				break
+			}
 		}
-		p, cleanup, err := pusher.BuildDev(ctx, cfg, opts, logger)
-		if err != nil {
-			return nil, nil, err
+		if !found {
+			return command{}, false
 		}
-		fmt.Fprintf(stdout, `pusher dev listening on %[1]s
-  WebSocket clients:  %[2]s
-  Management API:     %[1]s/@connections/{id}
-  notifications:      curl -X POST %[1]s/notifications -d '{"data":{"hello":"world"}}'
-  poison queue:       %[1]s/poison
-`, p.URL(), clientURL(p.Listener.Addr().String(), cfg.Connect, false, cfg.IdentityParam))
-		return p, cleanup, nil
-	})
+		if i < len(path)-1 {
+			list = c.subcommands
+		}
+	}
+	return c, len(path) > 0
+}
+
+func printUsage(w io.Writer) {
+	fmt.Fprint(w, usageHead)
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintf(w, "  %-8s %s\n", "help", "print this, or a command's flags: pusher help <command>")
+	fmt.Fprint(w, usageTail)
+}
+
+// flags returns the flags of c in e and what c runs once they are parsed.
+func (c command) flags(e env) (*settings.Flags, runFunc) {
+	name := "pusher " + c.name
+	if c.parent != "" {
+		name = "pusher " + c.parent + " " + c.name
+	}
+	fs := settings.New(name, e.stderr, e.lookup)
+	fs.HelpTo(e.stdout)
+	r := c.define(fs)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), c.usage)
+		fs.PrintDefaults()
+	}
+	return fs, r
+}
+
+// exec parses args with c's flags and runs c; a subcommand's name comes first in args.
+func (c command) exec(ctx context.Context, args []string, e env, opts []custom.Option) error {
+	if c.subcommands != nil {
+		switch {
+		case len(args) == 0:
+			fmt.Fprint(e.stderr, c.usage)
+			return fmt.Errorf("%s needs a subcommand: %s", c.name, names(c.subcommands))
+		case isHelp(args[0]) || args[0] == "help":
+			fmt.Fprint(e.stdout, c.usage)
+			return nil
+		}
+		if sub, ok := find(c.name, args[0]); ok {
+			return sub.exec(ctx, args[1:], e, opts)
+		}
+		fmt.Fprint(e.stderr, c.usage)
+		return fmt.Errorf("unknown %s subcommand %q", c.name, args[0])
+	}
+	fs, r := c.flags(e)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil // asked for: the usage is printed
+		}
+		return err
+	}
+	return r(ctx, e, opts)
+}
+
+// help prints the usage, or the flags of the command args name.
+func help(args []string, e env) error {
+	switch {
+	case len(args) == 0 || args[0] == "help":
+		printUsage(e.stdout)
+		return nil
+	}
+	c, ok := find(args...)
+	switch {
+	case !ok:
+		printUsage(e.stderr)
+		return fmt.Errorf("unknown command %q", strings.Join(args, " "))
+	case c.subcommands != nil:
+		fmt.Fprint(e.stdout, c.usage)
+		return nil
+	}
+	fs, _ := c.flags(e)
+	fs.SetOutput(e.stdout)
+	fs.Usage()
+	return nil
+}
+
+// names lists the names of cs, "a, b or c".
+func names(cs []command) string {
+	var out strings.Builder
+	for i, c := range cs {
+		switch {
+		case i == 0:
+		case i == len(cs)-1:
+			out.WriteString(" or ")
+		default:
+			out.WriteString(", ")
+		}
+		out.WriteString(c.name)
+	}
+	return out.String()
 }

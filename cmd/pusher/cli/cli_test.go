@@ -16,8 +16,14 @@ func TestRunStopsOnBadSettings(t *testing.T) {
 		env  map[string]string
 		want string
 	}{
-		{name: "no command", args: nil, want: "no command given"},
 		{name: "unknown command", args: []string{"deploy"}, want: `unknown command "deploy"`},
+		{name: "help of an unknown command", args: []string{"help", "deploy"}, want: `unknown command "deploy"`},
+		{name: "a flag no command has", args: []string{"serve", "--bogus"}, want: "flag provided but not defined: -bogus"},
+		{name: "replay without a subcommand", args: []string{"replay"}, want: "replay needs a subcommand: list, send, export or import"},
+		{name: "unknown replay subcommand", args: []string{"replay", "purge"}, want: `unknown replay subcommand "purge"`},
+		{name: "version with an argument", args: []string{"version", "now"}, want: "version takes no arguments"},
+		{name: "a bad log format", args: []string{"dev", "--log-format", "xml"}, want: `LOG_FORMAT="xml" is not text or json`},
+		{name: "a bad log level", args: []string{"gateway"}, env: map[string]string{"LOG_LEVEL": "loud"}, want: `LOG_LEVEL="loud" is not debug, info, warn or error`},
 		{name: "serve without endpoint", args: []string{"serve"}, want: "APIGW_ENDPOINT is not set"},
 		{name: "serve without a source", args: []string{"serve"},
 			env:  map[string]string{"APIGW_ENDPOINT": "https://abc.execute-api.eu-west-1.amazonaws.com/prod", "CONNECTIONS_TABLE_NAME": "t", "POISON_QUEUE_URL": "https://sqs.eu-west-1.amazonaws.com/1/p"},
@@ -28,7 +34,7 @@ func TestRunStopsOnBadSettings(t *testing.T) {
 		{name: "send without data", args: []string{"send", "--dev", "http://127.0.0.1:1"}, want: "the JSON of data"},
 		{name: "send with bad data", args: []string{"send", "--dev", "http://127.0.0.1:1", "{"}, want: "data is not JSON"},
 	}
-	for _, name := range []string{"APIGW_ENDPOINT", "CONNECTIONS_TABLE_NAME", "NOTIFICATIONS_QUEUE_URL", "NOTIFICATIONS_TOPIC_ARN", "POISON_QUEUE_URL", "POST_CONCURRENCY"} {
+	for _, name := range []string{"APIGW_ENDPOINT", "CONNECTIONS_TABLE_NAME", "NOTIFICATIONS_QUEUE_URL", "NOTIFICATIONS_TOPIC_ARN", "POISON_QUEUE_URL", "POST_CONCURRENCY", "LOG_LEVEL", "LOG_FORMAT"} {
 		t.Setenv(name, "")
 	}
 	for _, tt := range tests {

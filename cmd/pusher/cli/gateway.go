@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 
 	pusher "github.com/apigw-pusher/apigw-pusher"
@@ -14,11 +13,19 @@ import (
 	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/settings"
 )
 
-func runGateway(ctx context.Context, args []string, stdout, stderr io.Writer, opts []custom.Option) error {
+func gatewayCommand() command {
+	return command{
+		name:    "gateway",
+		summary: "run the local WebSocket gateway of dev, storing connections in DynamoDB",
+		usage:   "usage: pusher gateway [flags]\n\nflags:\n",
+		define:  defineGateway,
+	}
+}
+
+func defineGateway(fs *settings.Flags) runFunc {
 	var cfg gateway.Config
-	fs := newFlags("gateway", stderr)
 	gateway.Flags(fs, &cfg)
-	return runMode(ctx, fs, args, stderr, opts, func(logger *slog.Logger) (runner, func(), error) {
+	return mode(fs, func(ctx context.Context, e env, opts []custom.Option, logger *slog.Logger) (runner, func(), error) {
 		cfg, err := gateway.Defaults(cfg)
 		if err != nil {
 			return nil, nil, err
@@ -31,7 +38,7 @@ func runGateway(ctx context.Context, args []string, stdout, stderr io.Writer, op
 		if cfg.Integration != "" {
 			backing = "invoking " + cfg.Integration + " for every route"
 		}
-		fmt.Fprintf(stdout, `pusher gateway listening on %[1]s, %[2]s
+		fmt.Fprintf(e.stdout, `pusher gateway listening on %[1]s, %[2]s
   WebSocket clients:  %[3]s
   Management API:     %[1]s  (APIGW_ENDPOINT for pusher serve)
 `, g.URL(), backing, clientURL(g.Listener.Addr().String(), cfg.Connect, cfg.LambdaAuthorizer != "", cfg.IdentityParam))

@@ -2,9 +2,7 @@ package cli
 
 import (
 	"context"
-	"io"
 	"log/slog"
-	"os"
 
 	"github.com/apigw-pusher/apigw-pusher/cmd/internal/team"
 	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/custom"
@@ -16,27 +14,26 @@ type runner interface {
 	Run(ctx context.Context) error
 }
 
-// newFlags returns the flags of the subcommand name, defaulting to the environment.
-func newFlags(name string, stderr io.Writer) *settings.Flags {
-	return settings.New("pusher "+name, stderr, os.LookupEnv)
-}
+// buildFunc builds a mode with its logger, and the cleanup of what it opened.
+type buildFunc func(ctx context.Context, e env, opts []custom.Option, logger *slog.Logger) (runner, func(), error)
 
-// runMode parses args with fs, makes the logger (the team's, else that of LOG_LEVEL),
-// builds the mode with build and runs it until ctx is done (Ctrl-C, SIGTERM).
-func runMode(ctx context.Context, fs *settings.Flags, args []string, stderr io.Writer, opts []custom.Option, build func(*slog.Logger) (runner, func(), error)) error {
-	level := settings.LogLevel(fs)
-	if err := fs.Parse(args); err != nil {
-		return err
+// mode defines the log settings on fs and returns the run of a mode: it makes the
+// logger (the team's, else that of the log settings), builds the mode with build and
+// runs it until ctx is done (Ctrl-C, SIGTERM).
+func mode(fs *settings.Flags, build buildFunc) runFunc {
+	var log settings.Log
+	settings.LogFlags(fs, &log)
+	return func(ctx context.Context, e env, opts []custom.Option) error {
+		logger, err := log.Logger(e.stderr)
+		if err != nil {
+			return err
+		}
+		logger = team.Resolve(opts).LoggerOr(logger)
+		r, cleanup, err := build(ctx, e, opts, logger)
+		if err != nil {
+			return err
+		}
+		defer cleanup()
+		return r.Run(ctx)
 	}
-	logger, err := settings.Logger(stderr, *level)
-	if err != nil {
-		return err
-	}
-	logger = team.Resolve(opts).LoggerOr(logger)
-	r, cleanup, err := build(logger)
-	if err != nil {
-		return err
-	}
-	defer cleanup()
-	return r.Run(ctx)
 }

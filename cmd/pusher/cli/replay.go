@@ -25,23 +25,39 @@ const replayUsage = `usage: pusher replay <list|send|export|import> [flags]
   import parked.jsonl
 
 The poison queue is POISON_QUEUE_URL's (pusher serve), or with --dev URL the one of a
-running pusher dev.
+running pusher dev. "pusher replay <subcommand> --help" prints its flags.
 `
+
+func replayCommand() command {
+	sub := func(name, usage string, define func(*settings.Flags) runFunc) command {
+		return command{name: name, parent: "replay", usage: "usage: pusher replay " + usage + "\n\nflags:\n", define: define}
+	}
+	return command{
+		name:    "replay",
+		summary: "list, send again, export or import the messages of the poison queue",
+		usage:   replayUsage,
+		subcommands: []command{
+			sub("list", "list [--reason R] [--stage S] [--since 1h] [--user U] [--topic T] [--json]", defineReplayList),
+			sub("send", "send [filters] [--dry-run] [--rate 100/s] [--concurrency 32] [--to stage|queue]", defineReplaySend),
+			sub("export", "export [filters] > parked.jsonl", defineReplayExport),
+			sub("import", "import parked.jsonl (or - for stdin)", defineReplayImport),
+		},
+	}
+}
 
 // replayFlags are the flags every replay subcommand shares.
 type replayFlags struct {
 	cfg    replay.Config
 	dev    string
 	filter replay.Filter
-	level  *string
+	log    settings.Log
 }
 
-func newReplayFlags(name string, stderr io.Writer, filters bool) (*settings.Flags, *replayFlags) {
-	fs := newFlags("replay "+name, stderr)
+func newReplayFlags(fs *settings.Flags, filters bool) *replayFlags {
 	rf := &replayFlags{}
 	fs.String(&rf.cfg.PoisonQueueURL, "poison-queue-url", "POISON_QUEUE_URL", "", "SQS queue failed work is parked in")
 	fs.String(&rf.dev, "dev", "", "", "base URL of a running pusher dev whose poison queue to use, such as http://127.0.0.1:8080")
-	fs.Duration(&rf.cfg.VisibilityTimeout, "visibility-timeout", "", 15*time.Minute, "how long a listing hides the SQS messages it holds")
+	fs.Duration(&rf.cfg.VisibilityTimeout, "visibility-timeout", "", replay.DefaultVisibilityTimeout, "how long a listing hides the SQS messages it holds")
 	if filters {
 		fs.StringVar(&rf.filter.Reason, "reason", "", "select the messages whose reason contains this")
 		fs.StringVar(&rf.filter.Stage, "stage", "", "select the messages parked by this stage (intake, decode, post, ...)")
@@ -49,20 +65,13 @@ func newReplayFlags(name string, stderr io.Writer, filters bool) (*settings.Flag
 		fs.StringVar(&rf.filter.User, "user", "", "select the deliveries to this user")
 		fs.StringVar(&rf.filter.Topic, "topic", "", "select the deliveries to this topic's subscribers and the requests that name it")
 	}
-	rf.level = settings.LogLevel(fs)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, replayUsage)
-		fs.PrintDefaults()
-	}
-	return fs, rf
+	settings.LogFlags(fs, &rf.log)
+	return rf
 }
 
-// open parses args, then makes the logger and opens the poison queue the flags name.
-func (rf *replayFlags) open(ctx context.Context, fs *settings.Flags, args []string, stderr io.Writer) (*slog.Logger, replay.Queue, error) {
-	if err := fs.Parse(args); err != nil {
-		return nil, nil, err
-	}
-	logger, err := settings.Logger(stderr, *rf.level)
+// open makes the logger and opens the poison queue the flags name.
+func (rf *replayFlags) open(ctx context.Context, e env) (*slog.Logger, replay.Queue, error) {
+	logger, err := rf.log.Logger(e.stderr)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -78,69 +87,54 @@ func (rf *replayFlags) queue(ctx context.Context, logger *slog.Logger) (replay.Q
 	return pusher.BuildReplayQueue(ctx, rf.cfg, logger)
 }
 
-func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer, opts []custom.Option) error {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, replayUsage)
-		return errors.New("replay needs a subcommand: list, send, export or import")
-	}
-	switch args[0] {
-	case "list":
-		return runReplayList(ctx, args[1:], stdout, stderr)
-	case "send":
-		return runReplaySend(ctx, args[1:], stdout, stderr, opts)
-	case "export":
-		return runReplayExport(ctx, args[1:], stdout, stderr)
-	case "import":
-		return runReplayImport(ctx, args[1:], stdout, stderr)
-	default:
-		fmt.Fprint(stderr, replayUsage)
-		return fmt.Errorf("unknown replay subcommand %q", args[0])
-	}
-}
-
-func runReplayList(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs, rf := newReplayFlags("list", stderr, true)
+func defineReplayList(fs *settings.Flags) runFunc {
+	rf := newReplayFlags(fs, true)
 	asJSON := fs.Bool("json", false, "write JSON lines of the parked messages instead of a table")
-	_, q, err := rf.open(ctx, fs, args, stderr)
-	if err != nil {
-		return err
+	return func(ctx context.Context, e env, _ []custom.Option) error {
+		_, q, err := rf.open(ctx, e)
+		if err != nil {
+			return err
+		}
+		parked, err := replay.Select(ctx, q, rf.filter)
+		if err != nil {
+			return err
+		}
+		if *asJSON {
+			return replay.WriteJSON(e.stdout, parked)
+		}
+		return replay.WriteTable(e.stdout, parked)
 	}
-	parked, err := replay.Select(ctx, q, rf.filter)
-	if err != nil {
-		return err
-	}
-	if *asJSON {
-		return replay.WriteJSON(stdout, parked)
-	}
-	return replay.WriteTable(stdout, parked)
 }
 
-func runReplaySend(ctx context.Context, args []string, stdout, stderr io.Writer, opts []custom.Option) error {
-	fs, rf := newReplayFlags("send", stderr, true)
+func defineReplaySend(fs *settings.Flags) runFunc {
+	rf := newReplayFlags(fs, true)
 	var send replay.SendConfig
 	fs.BoolVar(&send.DryRun, "dry-run", false, "change nothing: print what would be sent")
 	rate := fs.FlagSet.String("rate", "", "most messages sent per second, such as 100/s (default: no limit)")
-	fs.FlagSet.IntVar(&send.Concurrency, "concurrency", 32, "messages replayed at once")
-	to := fs.FlagSet.String("to", "stage", "stage: re-inject each message at the stage it failed in; queue: send parked requests back to NOTIFICATIONS_QUEUE_URL")
+	fs.FlagSet.IntVar(&send.Concurrency, "concurrency", replay.DefaultSendConcurrency, "messages replayed at once")
+	to := fs.FlagSet.String("to", string(replay.ToStage), "stage: re-inject each message at the stage it failed in; queue: send parked requests back to NOTIFICATIONS_QUEUE_URL")
 	fs.String(&rf.cfg.QueueURL, "queue-url", "NOTIFICATIONS_QUEUE_URL", "", "SQS queue of notification requests, for --to queue")
 	fs.String(&rf.cfg.APIGWEndpoint, "apigw-endpoint", "APIGW_ENDPOINT", "", "Management API endpoint the replayed deliveries are posted to")
 	settings.Table(fs, &rf.cfg.Table)
 	settings.Pipeline(fs, &rf.cfg.Pipeline)
-	if err := fs.Parse(args); err != nil {
-		return err
+	return func(ctx context.Context, e env, opts []custom.Option) error {
+		return runReplaySend(ctx, e, opts, rf, send, *rate, replay.Target(*to))
 	}
-	logger, err := settings.Logger(stderr, *rf.level)
+}
+
+func runReplaySend(ctx context.Context, e env, opts []custom.Option, rf *replayFlags, send replay.SendConfig, rate string, to replay.Target) error {
+	logger, err := rf.log.Logger(e.stderr)
 	if err != nil {
 		return err
 	}
-	send.Filter, send.Target, send.Logger = rf.filter, replay.Target(*to), logger
-	if send.Rate, err = parseRate(*rate); err != nil {
+	send.Filter, send.Target, send.Logger = rf.filter, to, logger
+	if send.Rate, err = parseRate(rate); err != nil {
 		return err
 	}
 	if rf.cfg.Pipeline.CloseTimeout > 0 {
 		send.Timeout = rf.cfg.Pipeline.CloseTimeout
 	}
-	if f, ok := stdout.(*os.File); ok && !send.DryRun {
+	if f, ok := e.stdout.(*os.File); ok && !send.DryRun {
 		send.Progress = replay.NewProgress(f, logger, 5*time.Second)
 	}
 
@@ -194,7 +188,7 @@ func runReplaySend(ctx context.Context, args []string, stdout, stderr io.Writer,
 		q, r = svc.Queue, replay.PipelineReplayer{Pipeline: svc.Pipeline}
 	}
 	rep, err := replay.Send(ctx, q, r, send)
-	fmt.Fprintf(stdout, "selected %d, replayed %d (parked again %d), failed %d, skipped %d, left %d\n",
+	fmt.Fprintf(e.stdout, "selected %d, replayed %d (parked again %d), failed %d, skipped %d, left %d\n",
 		rep.Selected, rep.Replayed, rep.Reparked, rep.Failed, rep.Skipped, rep.Left)
 	if err == nil && rep.Failed > 0 {
 		err = fmt.Errorf("%d messages failed to replay and stay parked", rep.Failed)
@@ -222,37 +216,41 @@ func parseRate(s string) (float64, error) {
 	}
 }
 
-func runReplayExport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs, rf := newReplayFlags("export", stderr, true)
-	logger, q, err := rf.open(ctx, fs, args, stderr)
-	if err != nil {
-		return err
-	}
-	n, err := replay.Export(ctx, q, rf.filter, stdout)
-	logger.Info("exported", "messages", n)
-	return err
-}
-
-func runReplayImport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs, rf := newReplayFlags("import", stderr, false)
-	_, q, err := rf.open(ctx, fs, args, stderr)
-	if err != nil {
-		return err
-	}
-	if fs.NArg() != 1 {
-		fs.Usage()
-		return errors.New("import takes one argument: the JSON lines file, or - for stdin")
-	}
-	in := io.Reader(os.Stdin)
-	if name := fs.Arg(0); name != "-" {
-		f, err := os.Open(name)
+func defineReplayExport(fs *settings.Flags) runFunc {
+	rf := newReplayFlags(fs, true)
+	return func(ctx context.Context, e env, _ []custom.Option) error {
+		logger, q, err := rf.open(ctx, e)
 		if err != nil {
 			return err
 		}
-		defer f.Close()
-		in = f
+		n, err := replay.Export(ctx, q, rf.filter, e.stdout)
+		logger.Info("exported", "messages", n)
+		return err
 	}
-	n, err := replay.Import(ctx, q, in)
-	fmt.Fprintf(stdout, "imported %d messages\n", n)
-	return err
+}
+
+func defineReplayImport(fs *settings.Flags) runFunc {
+	rf := newReplayFlags(fs, false)
+	return func(ctx context.Context, e env, _ []custom.Option) error {
+		if fs.NArg() != 1 {
+			fs.Usage()
+			return errors.New("import takes one argument: the JSON lines file, or - for stdin")
+		}
+		_, q, err := rf.open(ctx, e)
+		if err != nil {
+			return err
+		}
+		in := io.Reader(os.Stdin)
+		if name := fs.Arg(0); name != "-" {
+			f, err := os.Open(name)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			in = f
+		}
+		n, err := replay.Import(ctx, q, in)
+		fmt.Fprintf(e.stdout, "imported %d messages\n", n)
+		return err
+	}
 }

@@ -1,50 +1,59 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/apigw-pusher/apigw-pusher/adapters/auth"
+	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/custom"
+	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/settings"
 )
 
-// runToken mints a $connect token for tests, as the team's identity provider would
-// issue one: signed HS256 with CONNECT_TOKEN_SECRET, naming the user in the user claim
-// and the topic patterns in the topics claim, with the issuer and audience the
-// authorizer checks. It prints the token alone on stdout, for a shell to take.
-func runToken(args []string, stdout, stderr io.Writer) error {
+func tokenCommand() command {
+	return command{
+		name:    "token",
+		summary: "mint a $connect test token signed with CONNECT_TOKEN_SECRET",
+		usage: `usage: pusher token --user USER [--topics p1,p2] [--ttl 1h] [--issuer ISS] [--audience AUD]
+
+It prints the token alone, for a shell to take.
+
+flags:
+`,
+		define: defineToken,
+	}
+}
+
+// defaultTokenTTL is how long a token is valid when --ttl does not say.
+const defaultTokenTTL = time.Hour
+
+// defineToken defines the flags of `pusher token`, which mints a $connect token for
+// tests as the team's identity provider would issue one: signed HS256 with
+// CONNECT_TOKEN_SECRET, naming the user in the user claim and the topic patterns in the
+// topics claim, with the issuer and audience the authorizer checks. It prints the token
+// alone on stdout, for a shell to take.
+func defineToken(fs *settings.Flags) runFunc {
 	var secret, user, topics, issuer, audience, userClaim, topicsClaim string
 	var ttl time.Duration
-	fs := newFlags("token", stderr)
-	// The secret's flag does not default to the environment's: -h would print it.
-	fs.String(&secret, "secret", "", "", "HS256 secret to sign the token with (32 bytes or more), the authorizer's; default $CONNECT_TOKEN_SECRET")
+	fs.Secret(&secret, "secret", "CONNECT_TOKEN_SECRET", "HS256 `secret` to sign the token with (32 bytes or more), the authorizer's")
 	fs.String(&user, "user", "", "", "user the token names (required)")
 	fs.String(&topics, "topics", "", "", "comma-separated topic patterns the token grants, such as order-7,news:*")
-	fs.Duration(&ttl, "ttl", "", time.Hour, "how long the token is valid")
+	fs.Duration(&ttl, "ttl", "", defaultTokenTTL, "how long the token is valid")
 	fs.String(&issuer, "issuer", "CONNECT_TOKEN_ISSUER", "", "issuer the token names (iss)")
 	fs.String(&audience, "audience", "CONNECT_TOKEN_AUDIENCE", "", "audience the token names (aud)")
 	fs.String(&userClaim, "user-claim", "CONNECT_USER_CLAIM", auth.DefaultUserClaim, "claim naming the user")
 	fs.String(&topicsClaim, "topics-claim", "CONNECT_TOPICS_CLAIM", auth.DefaultTokenClaim, "claim listing the topic patterns")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: pusher token --user USER [--topics p1,p2] [--ttl 1h] [--issuer ISS] [--audience AUD]")
-		fs.PrintDefaults()
+	return func(_ context.Context, e env, _ []custom.Option) error {
+		token, err := mintToken(secret, user, split(topics), ttl, issuer, audience, userClaim, topicsClaim, time.Now())
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(e.stdout, token)
+		return nil
 	}
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if secret == "" {
-		secret = os.Getenv("CONNECT_TOKEN_SECRET")
-	}
-	token, err := mintToken(secret, user, split(topics), ttl, issuer, audience, userClaim, topicsClaim, time.Now())
-	if err != nil {
-		return err
-	}
-	fmt.Fprintln(stdout, token)
-	return nil
 }
 
 // mintToken returns the token of user granting topics, valid from now for ttl.

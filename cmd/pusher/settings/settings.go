@@ -5,10 +5,11 @@
 package settings
 
 import (
+	"bytes"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"strconv"
 	"strings"
 	"time"
@@ -21,7 +22,8 @@ import (
 type Flags struct {
 	*flag.FlagSet
 	lookup func(string) (string, bool)
-	bad    []error // environment values that do not parse
+	bad    []error   // environment values that do not parse
+	help   io.Writer // where -h prints the usage; nil: the output
 }
 
 // New returns the flags of the command name, printing usage to output and reading the
@@ -31,6 +33,10 @@ func New(name string, output io.Writer, lookup func(string) (string, bool)) *Fla
 	fs.SetOutput(output)
 	return fs
 }
+
+// HelpTo makes -h and --help print the usage to w, such as stdout: help asked for is
+// the command's output, while the usage after a bad flag goes with the error.
+func (f *Flags) HelpTo(w io.Writer) { f.help = w }
 
 // env returns the value of the variable env, "" for none; an empty variable counts as
 // unset.
@@ -74,6 +80,9 @@ func (s *secretValue) Set(v string) error {
 	return nil
 }
 
+// Get returns the value, for flag.Getter; -h prints String's.
+func (s *secretValue) Get() any { return string(*s) }
+
 // Int defines an int flag defaulting to $env, else def.
 func (f *Flags) Int(p *int, name, env string, def int, help string) {
 	if v := f.env(env); v != "" {
@@ -110,12 +119,26 @@ func (f *Flags) Boolean(p *bool, name, env string, def bool, help string) {
 	f.BoolVar(p, name, def, usage(env, help))
 }
 
-// Parse parses args and reports the first environment value that did not parse.
+// Parse parses args, then reports the first environment value that did not parse. On
+// -h or --help it prints the usage to the writer of HelpTo and returns flag.ErrHelp.
 func (f *Flags) Parse(args []string) error {
+	// The usage is printed inside FlagSet.Parse, before it tells help from a bad flag.
+	out := f.Output()
+	var printed bytes.Buffer
+	f.SetOutput(&printed)
+	err := f.FlagSet.Parse(args)
+	f.SetOutput(out)
+	if errors.Is(err, flag.ErrHelp) && f.help != nil {
+		out = f.help
+	}
+	_, _ = printed.WriteTo(out)
+	if err != nil {
+		return err
+	}
 	if len(f.bad) > 0 {
 		return f.bad[0]
 	}
-	return f.FlagSet.Parse(args)
+	return nil
 }
 
 // Table defines the settings of the connections table, and of the subscriptions table
@@ -133,10 +156,10 @@ func Table(f *Flags, t *dynamodb.Config) {
 
 // Pipeline defines the settings that tune the pipeline.
 func Pipeline(f *Flags, c *pipeline.Config) {
-	f.Int(&c.PostConcurrency, "post-concurrency", "POST_CONCURRENCY", 256, "posts kept in flight")
-	f.Int(&c.Retry.MaxAttempts, "max-attempts", "MAX_ATTEMPTS", 5, "attempts of a transient failure before the work is parked")
-	f.Duration(&c.CloseTimeout, "grace", "SHUTDOWN_GRACE", 30*time.Second, "on SIGTERM, how long accepted requests may take to settle")
-	f.Duration(&c.RequestTimeout, "request-timeout", "REQUEST_TIMEOUT", 15*time.Minute, "how long a request may take before what is left of it is redelivered")
+	f.Int(&c.PostConcurrency, "post-concurrency", "POST_CONCURRENCY", pipeline.DefaultPostConcurrency, "posts kept in flight")
+	f.Int(&c.Retry.MaxAttempts, "max-attempts", "MAX_ATTEMPTS", pipeline.DefaultRetryMaxAttempts, "attempts of a transient failure before the work is parked")
+	f.Duration(&c.CloseTimeout, "grace", "SHUTDOWN_GRACE", pipeline.DefaultCloseTimeout, "on SIGTERM, how long accepted requests may take to settle")
+	f.Duration(&c.RequestTimeout, "request-timeout", "REQUEST_TIMEOUT", pipeline.DefaultRequestTimeout, "how long a request may take before what is left of it is redelivered")
 }
 
 // Split defines the settings of splitting large broadcasts into segment tasks, for the
@@ -144,24 +167,8 @@ func Pipeline(f *Flags, c *pipeline.Config) {
 func Split(f *Flags, c *pipeline.SplitConfig) {
 	f.Int(&c.Above, "broadcast-split-above", "BROADCAST_SPLIT_ABOVE", 0,
 		"split a broadcast over about this many connections into segment tasks on the notifications queue, for the fleet to share; 0: never")
-	f.Int(&c.SegmentSize, "broadcast-segment-size", "BROADCAST_SEGMENT_SIZE", 10_000, "connections of one segment task")
-	f.Int(&c.MaxSegments, "broadcast-max-segments", "BROADCAST_MAX_SEGMENTS", 1_000, "most segment tasks of one broadcast")
-}
-
-// LogLevel defines the log level setting.
-func LogLevel(f *Flags) *string {
-	level := new(string)
-	f.String(level, "log-level", "LOG_LEVEL", "info", "debug, info, warn or error")
-	return level
-}
-
-// Logger returns the JSON logger of level (debug, info, warn or error) writing to w.
-func Logger(w io.Writer, level string) (*slog.Logger, error) {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(level)); err != nil {
-		return nil, fmt.Errorf("LOG_LEVEL=%q is not debug, info, warn or error", level)
-	}
-	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l})), nil
+	f.Int(&c.SegmentSize, "broadcast-segment-size", "BROADCAST_SEGMENT_SIZE", pipeline.DefaultSplitSegmentSize, "connections of one segment task")
+	f.Int(&c.MaxSegments, "broadcast-max-segments", "BROADCAST_MAX_SEGMENTS", pipeline.DefaultSplitMaxSegments, "most segment tasks of one broadcast")
 }
 
 // StringList defines a flag of comma-separated values defaulting to $env, else def.
@@ -170,11 +177,26 @@ func (f *Flags) StringList(p *[]string, name, env string, def []string, help str
 	if v := f.env(env); v != "" {
 		*p = splitList(v)
 	}
-	f.Func(name, usage(env, help)+" (comma-separated, default "+strings.Join(def, ",")+")", func(v string) error {
-		*p = splitList(v)
-		return nil
-	})
+	f.Var((*listValue)(p), name, usage(env, help)+" (a comma-separated `list`)")
 }
+
+// listValue is a flag.Value of comma-separated values.
+type listValue []string
+
+func (l *listValue) String() string {
+	if l == nil {
+		return ""
+	}
+	return strings.Join(*l, ",")
+}
+
+func (l *listValue) Set(v string) error {
+	*l = splitList(v)
+	return nil
+}
+
+// Get returns the values, for flag.Getter.
+func (l *listValue) Get() any { return []string(*l) }
 
 func splitList(v string) []string {
 	var out []string

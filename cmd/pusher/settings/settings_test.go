@@ -1,14 +1,18 @@
 package settings_test
 
 import (
+	"flag"
+	"fmt"
 	"io"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/apigw-pusher/apigw-pusher/adapters/auth"
 	"github.com/apigw-pusher/apigw-pusher/adapters/dynamodb"
 	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/settings"
+	"github.com/apigw-pusher/apigw-pusher/pipeline"
 )
 
 // TestTable reads the table settings from the environment and the flags, as every run
@@ -83,5 +87,73 @@ func TestSecretNeverInHelp(t *testing.T) {
 				t.Errorf("help shows the key, or not its variable:\n%s", out)
 			}
 		})
+	}
+}
+
+// TestParseHelp: -h prints the usage to the writer of HelpTo and is flag.ErrHelp, even
+// with a bad variable; a bad flag prints its error and the usage to the output; a bad
+// variable is reported once the flags parse.
+func TestParseHelp(t *testing.T) {
+	env := map[string]string{"POST_CONCURRENCY": "many"}
+	tests := []struct {
+		name         string
+		args         []string
+		env          map[string]string
+		err          string
+		help, output string
+	}{
+		{name: "-h", args: []string{"-h"}, env: env, err: flag.ErrHelp.Error(), help: "usage of test\n"},
+		{name: "--help", args: []string{"--help"}, err: flag.ErrHelp.Error(), help: "usage of test\n"},
+		{name: "a bad flag", args: []string{"--bogus"}, env: env, err: "flag provided but not defined: -bogus",
+			output: "flag provided but not defined: -bogus\nusage of test\n"},
+		{name: "a bad variable", env: env, err: `POST_CONCURRENCY="many" is not a whole number`},
+		{name: "fine", args: []string{"--post-concurrency", "3"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var help, output strings.Builder
+			f := settings.New("test", &output, func(k string) (string, bool) { v, ok := tt.env[k]; return v, ok })
+			f.HelpTo(&help)
+			f.Usage = func() { fmt.Fprintln(f.Output(), "usage of test") }
+			var c pipeline.Config
+			settings.Pipeline(f, &c)
+			err := f.Parse(tt.args)
+			if got := fmt.Sprint(err); err != nil && got != tt.err || err == nil && tt.err != "" {
+				t.Errorf("Parse: %v, want %q", err, tt.err)
+			}
+			if help.String() != tt.help || output.String() != tt.output {
+				t.Errorf("help %q and output %q, want %q and %q", help.String(), output.String(), tt.help, tt.output)
+			}
+		})
+	}
+}
+
+// TestDefaultsOfTheFlags: the flags' defaults are the constants of the packages that
+// own the settings, and -h prints a list's as it is written.
+func TestDefaultsOfTheFlags(t *testing.T) {
+	var help strings.Builder
+	f := settings.New("test", &help, func(string) (string, bool) { return "", false })
+	var c pipeline.Config
+	var topics settings.Topics
+	settings.Pipeline(f, &c)
+	settings.Split(f, &c.Split)
+	settings.TopicFlags(f, &topics, false)
+	if err := f.Parse(nil); err != nil {
+		t.Fatal(err)
+	}
+	want := pipeline.Config{PostConcurrency: pipeline.DefaultPostConcurrency, RequestTimeout: pipeline.DefaultRequestTimeout,
+		CloseTimeout: pipeline.DefaultCloseTimeout, Retry: pipeline.RetryConfig{MaxAttempts: pipeline.DefaultRetryMaxAttempts},
+		Split: pipeline.SplitConfig{SegmentSize: pipeline.DefaultSplitSegmentSize, MaxSegments: pipeline.DefaultSplitMaxSegments}}
+	if !reflect.DeepEqual(c, want) {
+		t.Errorf("pipeline\n have %+v\n want %+v", c, want)
+	}
+	wantTopics := settings.Topics{}.WithDefaults()
+	wantTopics.Auth.TokenClaim, wantTopics.Auth.HookTimeout = auth.DefaultTokenClaim, auth.DefaultHookTimeout
+	if !reflect.DeepEqual(topics, wantTopics) {
+		t.Errorf("topics\n have %+v\n want %+v", topics, wantTopics)
+	}
+	f.PrintDefaults()
+	if want := "-topic-params list\n"; !strings.Contains(help.String(), want) || !strings.Contains(help.String(), "(default topic)") {
+		t.Errorf("help\n%s\nwant %q and (default topic)", help.String(), want)
 	}
 }
