@@ -12,14 +12,16 @@ import (
 type Config struct {
 	// Table is the name of the connections table (CONNECTIONS_TABLE_NAME). Required.
 	Table string
-	// UserKey is the name of the table's hash key, a string. Empty means "user_id".
+	// UserKey is the name of the table's hash key, a string. Empty means
+	// DefaultUserKey.
 	UserKey string
 	// ConnectionKey is the name of the table's range key, a string. Empty means
-	// "connection_id".
+	// DefaultConnectionKey.
 	ConnectionKey string
 	// ConnectedAtAttribute is the attribute AddConnection writes the time of the
 	// connection to, in epoch seconds, and that reads and prunes use to keep a
-	// connection young enough to be still in $connect. Empty means "connected_at".
+	// connection young enough to be still in $connect. Empty means
+	// DefaultConnectedAtAttribute.
 	ConnectedAtAttribute string
 	// TTLAttribute, with TTL, is the attribute AddConnection writes the connection's
 	// expiry to, in epoch seconds, for the table's Time to Live to remove the connections
@@ -29,11 +31,10 @@ type Config struct {
 	// TTLAttribute, and must be at least a second.
 	TTL time.Duration
 	// PageSize is the Limit of one Query or Scan page, so the most connections a scan
-	// hands over at once. Zero means 500: a page of keys stays far below DynamoDB's 1 MB
-	// page, and a recipients page made of it far below an SQS message.
+	// hands over at once. Zero means DefaultPageSize.
 	PageSize int32
 	// ScanSegments is how many segments of a parallel Scan read the table at once.
-	// Zero means 4.
+	// Zero means DefaultScanSegments.
 	ScanSegments int
 	// SubscriptionsTable is the name of the table of topic subscriptions
 	// (SUBSCRIPTIONS_TABLE_NAME): hash key "topic", range key "connection_id", with the
@@ -42,13 +43,28 @@ type Config struct {
 	SubscriptionsTable string
 	// SubscriptionsIndex is the name of the subscriptions table's global secondary
 	// index of hash key "connection_id" and range key "topic". Empty means
-	// "by-connection"; it goes with SubscriptionsTable.
+	// DefaultSubscriptionsIndex; it goes with SubscriptionsTable.
 	SubscriptionsIndex string
 }
 
-// DefaultSubscriptionsIndex is the name of the subscriptions table's index by
-// connection, as deploy/ creates it.
-const DefaultSubscriptionsIndex = "by-connection"
+// The defaults of Config: the connections table's key names as deploy/ creates the
+// table, which USER_KEY and CONNECTION_KEY (see cmd/pusher/settings) default to as well.
+const (
+	// DefaultUserKey is UserKey's default: the connections table's hash key.
+	DefaultUserKey = "user_id"
+	// DefaultConnectionKey is ConnectionKey's default: the connections table's range key.
+	DefaultConnectionKey = "connection_id"
+	// DefaultConnectedAtAttribute is ConnectedAtAttribute's default.
+	DefaultConnectedAtAttribute = "connected_at"
+	// DefaultPageSize is PageSize's default: a page of keys stays far below DynamoDB's
+	// 1 MB page, and a recipients page made of it far below an SQS message.
+	DefaultPageSize = 500
+	// DefaultScanSegments is ScanSegments's default (SCAN_SEGMENTS).
+	DefaultScanSegments = 4
+	// DefaultSubscriptionsIndex is the name of the subscriptions table's index by
+	// connection, as deploy/ creates it.
+	DefaultSubscriptionsIndex = "by-connection"
+)
 
 // The attributes of a subscription row: its keys, and the connection's user and time
 // when they are known. The table is the pusher's own, so its names are fixed.
@@ -63,11 +79,11 @@ const (
 const maxScanSegments = 1_000_000
 
 func (c *Config) setDefaults() {
-	c.UserKey = cmp.Or(c.UserKey, "user_id")
-	c.ConnectionKey = cmp.Or(c.ConnectionKey, "connection_id")
-	c.ConnectedAtAttribute = cmp.Or(c.ConnectedAtAttribute, "connected_at")
-	c.PageSize = cmp.Or(c.PageSize, 500)
-	c.ScanSegments = cmp.Or(c.ScanSegments, 4)
+	c.UserKey = cmp.Or(c.UserKey, DefaultUserKey)
+	c.ConnectionKey = cmp.Or(c.ConnectionKey, DefaultConnectionKey)
+	c.ConnectedAtAttribute = cmp.Or(c.ConnectedAtAttribute, DefaultConnectedAtAttribute)
+	c.PageSize = cmp.Or(c.PageSize, DefaultPageSize)
+	c.ScanSegments = cmp.Or(c.ScanSegments, DefaultScanSegments)
 	if c.SubscriptionsTable != "" {
 		c.SubscriptionsIndex = cmp.Or(c.SubscriptionsIndex, DefaultSubscriptionsIndex)
 	}

@@ -145,11 +145,11 @@ func (f *Flags) Parse(args []string) error {
 // that requests to topics need.
 func Table(f *Flags, t *dynamodb.Config) {
 	f.String(&t.Table, "table", "CONNECTIONS_TABLE_NAME", "", "DynamoDB table of connections")
-	f.String(&t.UserKey, "user-key", "USER_KEY", "user_id", "the table's hash key")
-	f.String(&t.ConnectionKey, "connection-key", "CONNECTION_KEY", "connection_id", "the table's range key")
+	f.String(&t.UserKey, "user-key", "USER_KEY", dynamodb.DefaultUserKey, "the table's hash key")
+	f.String(&t.ConnectionKey, "connection-key", "CONNECTION_KEY", dynamodb.DefaultConnectionKey, "the table's range key")
 	f.String(&t.TTLAttribute, "ttl-attribute", "TTL_ATTRIBUTE", "", "attribute $connect writes an expiry to, for the table's TTL")
 	f.Duration(&t.TTL, "ttl", "CONNECTION_TTL", 0, "how long after $connect a connection expires, with --ttl-attribute")
-	f.Int(&t.ScanSegments, "scan-segments", "SCAN_SEGMENTS", 4, "parallel segments of a broadcast's Scan")
+	f.Int(&t.ScanSegments, "scan-segments", "SCAN_SEGMENTS", dynamodb.DefaultScanSegments, "parallel segments of a broadcast's Scan")
 	f.String(&t.SubscriptionsTable, "subscriptions-table", "SUBSCRIPTIONS_TABLE_NAME", "",
 		"DynamoDB table of topic subscriptions (hash key topic, range key connection_id, index by-connection); empty: no topics")
 }
