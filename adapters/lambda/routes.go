@@ -15,9 +15,22 @@ import (
 	"github.com/apigw-pusher/apigw-pusher/handlers"
 )
 
-// DefaultIdentityParam is the $connect query parameter that names the user when no
-// authorizer does, unless RoutesConfig.IdentityParam says otherwise (IDENTITY_PARAM).
-const DefaultIdentityParam = "user_id"
+// The $connect query parameters a client names itself and its topics with, by
+// default: those of the function's routes, of the settings (IDENTITY_PARAM,
+// TOPIC_PARAMS, TOPIC_TOKEN_PARAM) and of package localgateway, which serves the same
+// routes on a laptop.
+const (
+	// DefaultIdentityParam is the $connect query parameter that names the user when no
+	// authorizer does, unless RoutesConfig.IdentityParam says otherwise (IDENTITY_PARAM).
+	DefaultIdentityParam = "user_id"
+	// DefaultTopicParam is the $connect query parameter whose values subscribe the
+	// connection, the one of TOPIC_PARAMS by default; RoutesConfig.TopicParams takes
+	// the parameters as given.
+	DefaultTopicParam = "topic"
+	// DefaultTopicTokenParam is the $connect query parameter carrying a subscription
+	// token, TOPIC_TOKEN_PARAM's default; RoutesConfig.TokenParam takes it as given.
+	DefaultTopicTokenParam = "topic_token"
+)
 
 // Registry stores connections as the $connect and $disconnect routes open and close
 // them; *dynamodb.Store and *memory.Store implement it.

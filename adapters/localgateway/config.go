@@ -10,14 +10,16 @@ import (
 	"time"
 
 	"github.com/apigw-pusher/apigw-pusher/adapters/auth"
+	"github.com/apigw-pusher/apigw-pusher/adapters/lambda"
 	"github.com/apigw-pusher/apigw-pusher/handlers"
 )
 
 // Config configures a Gateway.
 type Config struct {
 	// IdentityParam is the query parameter that names the connecting user: clients
-	// connect to ws://host/?user_id=U. Empty means "user_id". With an Authorizer, the
-	// authorizer names the user and the parameter is ignored.
+	// connect to ws://host/?user_id=U. Empty means lambda.DefaultIdentityParam, the
+	// function's ("user_id"). With an Authorizer, the authorizer names the user and the
+	// parameter is ignored.
 	IdentityParam string
 	// Authorizer, when set, decides who may connect and as whom before the $connect
 	// route, as a Lambda REQUEST authorizer on $connect does on AWS (see
@@ -49,11 +51,11 @@ type Config struct {
 	WriteTimeout time.Duration
 	// TopicParams are the query parameters whose values subscribe a connection to
 	// topics at $connect, each repeatable (?topic=a&topic=b), such as seed 002's
-	// VehicleID. Empty means "topic".
+	// VehicleID. Empty means lambda.DefaultTopicParam ("topic").
 	TopicParams []string
 	// TokenParam is the query parameter of a $connect that carries a signed
 	// subscription token for the topics it names (see handlers.TopicRequest). Empty
-	// means "topic_token".
+	// means lambda.DefaultTopicTokenParam ("topic_token").
 	TokenParam string
 	// Topics subscribes connections, within its limits and as its Authorizer allows; a
 	// Store of nil turns topics off. Nil means subscriptions in the registry if it keeps
@@ -90,16 +92,16 @@ type Config struct {
 }
 
 func (c *Config) setDefaults() {
-	c.IdentityParam = cmp.Or(c.IdentityParam, "user_id")
+	c.IdentityParam = cmp.Or(c.IdentityParam, lambda.DefaultIdentityParam)
 	c.MaxPayloadBytes = cmp.Or(c.MaxPayloadBytes, handlers.MaxFrameBytes)
 	c.WriteTimeout = cmp.Or(c.WriteTimeout, 10*time.Second)
 	c.BackendTimeout = cmp.Or(c.BackendTimeout, 29*time.Second)
-	c.TokenParam = cmp.Or(c.TokenParam, "topic_token")
+	c.TokenParam = cmp.Or(c.TokenParam, lambda.DefaultTopicTokenParam)
 	c.IdentitySource = cmp.Or(c.IdentitySource, auth.DefaultConnectTokenParam)
 	c.AuthorizerUserKey = cmp.Or(c.AuthorizerUserKey, auth.DefaultUserKey)
 	c.AuthorizerGrantsKey = cmp.Or(c.AuthorizerGrantsKey, auth.DefaultGrantsKey)
 	if len(c.TopicParams) == 0 {
-		c.TopicParams = []string{"topic"}
+		c.TopicParams = []string{lambda.DefaultTopicParam}
 	}
 	if len(c.Routes) == 0 {
 		c.Routes = []string{routeSubscribe, routeUnsubscribe}

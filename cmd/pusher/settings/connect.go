@@ -12,12 +12,14 @@ import (
 
 	"github.com/apigw-pusher/apigw-pusher/adapters/auth"
 	"github.com/apigw-pusher/apigw-pusher/adapters/authorizer"
+	"github.com/apigw-pusher/apigw-pusher/adapters/lambda"
 	"github.com/apigw-pusher/apigw-pusher/adapters/secrets"
 )
 
 // DefaultIdentityParam is IDENTITY_PARAM's default: the $connect query parameter naming
-// the user when no authorizer does, in `pusher dev`, `pusher gateway` and the function.
-const DefaultIdentityParam = "user_id"
+// the user when no authorizer does, in `pusher dev`, `pusher gateway` and the function,
+// the function's routes' own.
+const DefaultIdentityParam = lambda.DefaultIdentityParam
 
 // Connect are the settings of the $connect token check: the authorizer function reads
 // them on AWS (PUSHER_ROLE=authorizer), and `pusher gateway` and `pusher dev` read the

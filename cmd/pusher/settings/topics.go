@@ -8,16 +8,17 @@ import (
 	"net/http"
 
 	"github.com/apigw-pusher/apigw-pusher/adapters/auth"
+	"github.com/apigw-pusher/apigw-pusher/adapters/lambda"
 	"github.com/apigw-pusher/apigw-pusher/handlers"
 )
 
-// The defaults of Topics' query parameters; its keys' and bounds' are those of package
-// auth and package handlers.
+// The defaults of Topics' query parameters, those of the function's routes (package
+// lambda); its keys' and bounds' are those of package auth and package handlers.
 const (
 	// DefaultTopicParam is the one query parameter of TOPIC_PARAMS by default.
-	DefaultTopicParam = "topic"
+	DefaultTopicParam = lambda.DefaultTopicParam
 	// DefaultTopicTokenParam is TOPIC_TOKEN_PARAM's default.
-	DefaultTopicTokenParam = "topic_token"
+	DefaultTopicTokenParam = lambda.DefaultTopicTokenParam
 )
 
 // Topics are the settings of subscriptions to topics, which the local gateway and the
