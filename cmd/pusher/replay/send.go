@@ -34,15 +34,15 @@ type SendConfig struct {
 	DryRun bool
 	// Rate is the most messages sent per second; 0 is no limit.
 	Rate float64
-	// Concurrency is how many messages are replayed at once; default 32. A replay
-	// after an outage holds thousands of deliveries: one at a time, each waiting for
-	// its post and its delete, they would take minutes.
+	// Concurrency is how many messages are replayed at once; default
+	// DefaultSendConcurrency. A replay after an outage holds thousands of deliveries:
+	// one at a time, each waiting for its post and its delete, they would take minutes.
 	Concurrency int
 	// Target tells where the messages go; default ToStage. The Replayer must match it.
 	Target Target
 	// Timeout bounds the replay of one message, which goes on when the send is
-	// cancelled; default 30s, the pipeline's default grace. What is left of it then
-	// is cut short, and the message stays parked.
+	// cancelled; default pipeline.DefaultCloseTimeout, the pipeline's default grace.
+	// What is left of it then is cut short, and the message stays parked.
 	Timeout time.Duration
 	// Progress is told of each message; default none.
 	Progress Progress
@@ -55,10 +55,10 @@ func (c *SendConfig) setDefaults() {
 		c.Target = ToStage
 	}
 	if c.Timeout == 0 {
-		c.Timeout = 30 * time.Second
+		c.Timeout = pipeline.DefaultCloseTimeout
 	}
 	if c.Concurrency == 0 {
-		c.Concurrency = 32
+		c.Concurrency = DefaultSendConcurrency
 	}
 	if c.Progress == nil {
 		c.Progress = nopProgress{}
