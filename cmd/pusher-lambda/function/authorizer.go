@@ -34,7 +34,8 @@ type AuthorizerConfig struct {
 	// CONNECT_TOKEN_JWKS_URL, and the other CONNECT_ settings); its UserKey is
 	// AUTHORIZER_USER_KEY and its GrantsKey TOPIC_GRANTS_KEY, as the pusher reads them.
 	Connect settings.Connect
-	// LogLevel is debug, info, warn or error (LOG_LEVEL); default info.
+	// LogLevel is debug, info, warn or error (LOG_LEVEL); default
+	// settings.DefaultLogLevel.
 	LogLevel string
 }
 
@@ -43,7 +44,7 @@ func AuthorizerFlags(f *settings.Flags, c *AuthorizerConfig) {
 	settings.ConnectFlags(f, &c.Connect)
 	f.String(&c.Connect.UserKey, "authorizer-user-key", "AUTHORIZER_USER_KEY", auth.DefaultUserKey, "key of the authorizer context naming the user")
 	f.String(&c.Connect.GrantsKey, "topic-grants-key", "TOPIC_GRANTS_KEY", auth.DefaultGrantsKey, "key of the authorizer context holding the topic patterns granted")
-	f.String(&c.LogLevel, "log-level", "LOG_LEVEL", "info", "debug, info, warn or error")
+	f.String(&c.LogLevel, "log-level", "LOG_LEVEL", settings.DefaultLogLevel, "debug, info, warn or error")
 }
 
 // AuthorizerConfigFromEnv reads the authorizer's configuration from the environment
@@ -55,7 +56,7 @@ func AuthorizerConfigFromEnv(lookup func(string) (string, bool)) (AuthorizerConf
 	if err := f.Parse(nil); err != nil {
 		return c, err
 	}
-	c.LogLevel = cmp.Or(c.LogLevel, "info")
+	c.LogLevel = cmp.Or(c.LogLevel, settings.DefaultLogLevel)
 	c.Connect.ConnectConfig = c.Connect.WithDefaults()
 	return c, c.Validate()
 }

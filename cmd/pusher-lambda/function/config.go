@@ -14,6 +14,11 @@ import (
 	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/settings"
 )
 
+// DefaultDeadlineMargin is DeadlineMargin's default (DEADLINE_MARGIN): time enough for
+// the response naming the records given up to make it back before Lambda ends the
+// invocation.
+const DefaultDeadlineMargin = 2 * time.Second
+
 // Config is the configuration of the function, read from the environment variables of
 // `pusher serve` by ConfigFromEnv. The AWS SDK's own settings (credentials, AWS_REGION,
 // AWS_ENDPOINT_URL_*) are read by the SDK.
@@ -37,11 +42,12 @@ type Config struct {
 	// concurrent invocations to share. Required when Pipeline.Split.Above is set.
 	QueueURL string
 	// DeadlineMargin is how long before the invocation's deadline the records still in
-	// flight are given up and reported as failures (DEADLINE_MARGIN); default 2s. It is
-	// at most half the time an invocation has left: a larger one is cut to that, with a
-	// warning, rather than failing every record.
+	// flight are given up and reported as failures (DEADLINE_MARGIN); default
+	// DefaultDeadlineMargin. It is at most half the time an invocation has left: a
+	// larger one is cut to that, with a warning, rather than failing every record.
 	DeadlineMargin time.Duration
-	// LogLevel is debug, info, warn or error (LOG_LEVEL); default info.
+	// LogLevel is debug, info, warn or error (LOG_LEVEL); default
+	// settings.DefaultLogLevel.
 	LogLevel string
 }
 
@@ -54,8 +60,8 @@ func Flags(f *settings.Flags, c *Config) {
 	settings.TopicFlags(f, &c.Topics, false)
 	f.String(&c.QueueURL, "queue-url", "NOTIFICATIONS_QUEUE_URL", "", "SQS queue of notification requests the function reads, where split broadcasts' segment tasks go")
 	settings.Split(f, &c.Pipeline.Split)
-	f.Duration(&c.DeadlineMargin, "deadline-margin", "DEADLINE_MARGIN", 2*time.Second, "how long before the deadline the records in flight are given up")
-	f.String(&c.LogLevel, "log-level", "LOG_LEVEL", "info", "debug, info, warn or error")
+	f.Duration(&c.DeadlineMargin, "deadline-margin", "DEADLINE_MARGIN", DefaultDeadlineMargin, "how long before the deadline the records in flight are given up")
+	f.String(&c.LogLevel, "log-level", "LOG_LEVEL", settings.DefaultLogLevel, "debug, info, warn or error")
 }
 
 // ConfigFromEnv reads the configuration from the environment through lookup (such as
@@ -96,8 +102,8 @@ func (c Config) Validate() error {
 func Defaults(c Config) (Config, error) {
 	c.IdentityParam = cmp.Or(c.IdentityParam, lambda.DefaultIdentityParam)
 	c.AuthorizerKey = cmp.Or(c.AuthorizerKey, auth.DefaultUserKey)
-	c.DeadlineMargin = cmp.Or(c.DeadlineMargin, 2*time.Second)
-	c.LogLevel = cmp.Or(c.LogLevel, "info")
+	c.DeadlineMargin = cmp.Or(c.DeadlineMargin, DefaultDeadlineMargin)
+	c.LogLevel = cmp.Or(c.LogLevel, settings.DefaultLogLevel)
 	c.Topics = c.Topics.WithDefaults()
 	return c, c.Validate()
 }
