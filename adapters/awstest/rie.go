@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -62,7 +63,13 @@ func StartRIE(t testing.TB, bootstrap string, env map[string]string) *RIE {
 		"--runtime-interface-emulator-address", fmt.Sprintf("127.0.0.1:%d", port),
 		"--runtime-api-address", fmt.Sprintf("127.0.0.1:%d", FreePort(t)),
 		bootstrap)
-	cmd.Env = os.Environ()
+	// A function has no AWS profile nor shared configuration file: the bootstrap, which
+	// reads its configuration from the environment alone, refuses them (see
+	// awsconfig.FromEnvironment), so a developer's shell does not hand them down.
+	cmd.Env = slices.DeleteFunc(os.Environ(), func(kv string) bool {
+		k, _, _ := strings.Cut(kv, "=")
+		return k == "AWS_PROFILE" || k == "AWS_DEFAULT_PROFILE" || k == "AWS_CONFIG_FILE" || k == "AWS_SHARED_CREDENTIALS_FILE"
+	})
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}

@@ -102,7 +102,7 @@ func (s *Secrets) URL() string { return s.srv.URL }
 // emulator for both services (AWS_ENDPOINT_URL_SECRETS_MANAGER, AWS_ENDPOINT_URL_SSM),
 // with the static test credentials and Region: what a Lambda function under test,
 // started as a process of its own, needs to read its secrets here. The SDK reads them
-// with config.LoadDefaultConfig.
+// with config.LoadDefaultConfig, the Lambda bootstrap with awsconfig.FromEnvironment.
 func (s *Secrets) Env() map[string]string {
 	return map[string]string{
 		"AWS_ENDPOINT_URL_SECRETS_MANAGER": s.URL(),
@@ -114,7 +114,7 @@ func (s *Secrets) Env() map[string]string {
 }
 
 // Config returns the configuration of Config with the emulator as BaseEndpoint, for
-// clients made with NewFromConfig, such as those of secrets.New.
+// clients made with NewFromConfig and for secrets.New.
 func (s *Secrets) Config() aws.Config {
 	cfg := Config()
 	cfg.BaseEndpoint = aws.String(s.URL())

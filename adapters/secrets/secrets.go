@@ -1,5 +1,12 @@
 // Package secrets reads a secret a deployment keeps out of its environment: a string
 // in AWS Secrets Manager or a parameter of SSM Parameter Store, named by its ARN.
+//
+// A Store makes one call per secret, GetSecretValue or GetParameter, in the AWS JSON 1.1
+// protocol both services speak (see call.go), with aws-sdk-go-v2's own pieces: the
+// aws.Config's credentials, HTTP client, retry settings and endpoint settings, the SDK's
+// SigV4 signer, its retryer and its error types. It does not link the SDK's
+// secretsmanager and ssm clients: importing one links its service's whole model, 1.4 MiB
+// of the Lambda bootstrap for the two, for one call each (issue 16).
 package secrets
 
 import (
@@ -7,33 +14,36 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 )
-
-// SecretsManagerAPI is the Secrets Manager call Fetch makes; *secretsmanager.Client
-// implements it.
-type SecretsManagerAPI interface {
-	GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
-}
-
-// ParameterStoreAPI is the SSM call Fetch makes; *ssm.Client implements it.
-type ParameterStoreAPI interface {
-	GetParameter(ctx context.Context, in *ssm.GetParameterInput, opts ...func(*ssm.Options)) (*ssm.GetParameterOutput, error)
-}
 
 // Store reads secrets from Secrets Manager and Parameter Store.
 type Store struct {
-	SecretsManager SecretsManagerAPI
-	ParameterStore ParameterStoreAPI
+	cfg     aws.Config
+	client  aws.HTTPClient
+	retryer aws.RetryerV2
+	signer  *v4.Signer
+	// skew is how far the services' clock is ahead of ours, in nanoseconds, as their
+	// Date headers showed it: the SDK's retryer corrects it the same way, per client.
+	skew atomic.Int64
 }
 
-// New returns the Store of cfg's clients. It makes no network call.
+// New returns the Store of cfg: its Region, Credentials, HTTPClient, Retryer (or
+// RetryMode and RetryMaxAttempts), BaseEndpoint and ConfigSources (the per-service
+// endpoint variables AWS_ENDPOINT_URL_SECRETS_MANAGER and AWS_ENDPOINT_URL_SSM, FIPS and
+// dual-stack), as the SDK's clients made with NewFromConfig take them. It makes no
+// network call.
 func New(cfg aws.Config) *Store {
-	return &Store{SecretsManager: secretsmanager.NewFromConfig(cfg), ParameterStore: ssm.NewFromConfig(cfg)}
+	client := cfg.HTTPClient
+	if client == nil {
+		client = awshttp.NewBuildableClient()
+	}
+	return &Store{cfg: cfg, client: client, retryer: newRetryer(cfg), signer: v4.NewSigner()}
 }
 
 // Validate reports whether name is the ARN of a Secrets Manager secret
@@ -64,9 +74,36 @@ func parse(name string) (arn.ARN, error) {
 	return a, nil
 }
 
+// getSecretValueInput and getSecretValueOutput are the members of GetSecretValue
+// (Secrets Manager API Reference) that Fetch sends and reads.
+type getSecretValueInput struct {
+	SecretId string
+}
+
+type getSecretValueOutput struct {
+	SecretString *string
+	SecretBinary []byte
+}
+
+// getParameterInput and getParameterOutput are those of GetParameter (AWS Systems
+// Manager API Reference).
+type getParameterInput struct {
+	Name           string
+	WithDecryption bool
+}
+
+type getParameterOutput struct {
+	Parameter *struct {
+		Value *string
+	}
+}
+
 // Fetch returns the secret name names: the SecretString of a Secrets Manager secret's
 // current version, or the value of an SSM parameter, decrypted if it is a
-// SecureString. An empty secret is an error: it would stand for none.
+// SecureString. An empty secret is an error: it would stand for none. A failed call's
+// error is the SDK's: a *smithy.OperationError wrapping an *awshttp.ResponseError and a
+// smithy.APIError with the service's error code, such as ResourceNotFoundException or
+// ParameterNotFound.
 func (s *Store) Fetch(ctx context.Context, name string) (string, error) {
 	a, err := parse(name)
 	if err != nil {
@@ -74,8 +111,8 @@ func (s *Store) Fetch(ctx context.Context, name string) (string, error) {
 	}
 	var value *string
 	if a.Service == "secretsmanager" {
-		out, err := s.SecretsManager.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(name)})
-		if err != nil {
+		var out getSecretValueOutput
+		if err := s.call(ctx, secretsManager, getSecretValueInput{SecretId: name}, &out); err != nil {
 			return "", fmt.Errorf("get secret %s: %w", name, err)
 		}
 		if out.SecretString == nil && out.SecretBinary != nil {
@@ -85,8 +122,8 @@ func (s *Store) Fetch(ctx context.Context, name string) (string, error) {
 	} else {
 		// GetParameter takes a parameter's ARN as its name, which reaches a parameter
 		// shared from another account too.
-		out, err := s.ParameterStore.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(name), WithDecryption: aws.Bool(true)})
-		if err != nil {
+		var out getParameterOutput
+		if err := s.call(ctx, parameterStore, getParameterInput{Name: name, WithDecryption: true}, &out); err != nil {
 			return "", fmt.Errorf("get parameter %s: %w", name, err)
 		}
 		if out.Parameter != nil {

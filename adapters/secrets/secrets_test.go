@@ -5,16 +5,16 @@ import (
 	"strings"
 	"testing"
 
-	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
-	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/smithy-go"
 
 	"github.com/apigw-pusher/apigw-pusher/adapters/awstest"
 	"github.com/apigw-pusher/apigw-pusher/adapters/secrets"
 )
 
-// TestFetch reads secrets through the SDK's clients from the emulator of Secrets
-// Manager and SSM, as the authorizer reads its HS256 key.
+// TestFetch reads secrets from the emulator of Secrets Manager and SSM, as the
+// authorizer reads its HS256 key; a failed call's error is the SDK's clients' (an
+// operation error of the service, the HTTP status, the API error's code).
 func TestFetch(t *testing.T) {
 	emu := awstest.StartSecrets(t)
 	const key = "a key of thirty-two bytes or more, for HS256"
@@ -33,17 +33,17 @@ func TestFetch(t *testing.T) {
 		arn     string
 		want    string
 		wantErr string // in the error, with the ARN, "" for none
-		errType any    // a pointer to the SDK's error type the error wraps, nil for none
+		service string // the ServiceID of the operation error the error wraps, "" for none
 		code    string // the API error code the error wraps, "" for none
 	}{
 		{name: "Secrets Manager secret by ARN", arn: smARN, want: key},
 		{name: "SSM SecureString, decrypted", arn: secureARN, want: key},
 		{name: "SSM String", arn: plainARN, want: "plain value"},
-		{name: "missing secret", arn: missingSM, wantErr: "get secret", errType: new(*smtypes.ResourceNotFoundException), code: "ResourceNotFoundException"},
-		{name: "missing parameter", arn: missingSSM, wantErr: "get parameter", errType: new(*ssmtypes.ParameterNotFound), code: "ParameterNotFound"},
+		{name: "missing secret", arn: missingSM, wantErr: "get secret", service: "Secrets Manager", code: "ResourceNotFoundException"},
+		{name: "missing parameter", arn: missingSSM, wantErr: "get parameter", service: "SSM", code: "ParameterNotFound"},
 		{name: "binary secret", arn: binaryARN, wantErr: "is binary"},
 		{name: "empty secret", arn: emptyARN, wantErr: "is empty"},
-		{name: "access denied", arn: deniedARN, wantErr: "get secret", code: "AccessDeniedException"},
+		{name: "access denied", arn: deniedARN, wantErr: "get secret", service: "Secrets Manager", code: "AccessDeniedException"},
 	}
 	store := secrets.New(emu.Config())
 	for _, tc := range cases {
@@ -67,12 +67,19 @@ func TestFetch(t *testing.T) {
 			if strings.Contains(err.Error(), key) {
 				t.Errorf("err %q holds the secret", err)
 			}
-			if tc.errType != nil && !errors.As(err, tc.errType) {
-				t.Errorf("err %v does not wrap %T", err, tc.errType)
-			}
 			var apiErr smithy.APIError
 			if tc.code != "" && (!errors.As(err, &apiErr) || apiErr.ErrorCode() != tc.code) {
 				t.Errorf("err %v, want it to wrap the API error %s", err, tc.code)
+			}
+			var opErr *smithy.OperationError
+			var respErr *awshttp.ResponseError
+			if tc.service != "" {
+				if !errors.As(err, &opErr) || opErr.Service() != tc.service {
+					t.Errorf("err %v, want an operation error of %s", err, tc.service)
+				}
+				if !errors.As(err, &respErr) || respErr.HTTPStatusCode() != 400 {
+					t.Errorf("err %v, want a response error of status 400", err)
+				}
 			}
 		})
 	}

@@ -4,6 +4,10 @@
 //
 //	GOOS=linux GOARCH=arm64 go build -tags lambda.norpc -ldflags "-s -w" -o bootstrap ./cmd/pusher-lambda
 //
+// The tag lambda.norpc also makes it read its AWS configuration from its environment
+// alone, as Lambda hands it over (see package adapters/awsconfig), which keeps the arm64
+// bootstrap under 10 MiB (issue 16).
+//
 // One function serves the SQS queues, SNS topics and API Gateway WebSocket routes wired
 // to it: package adapters/lambda translates their events, and package
 // cmd/pusher-lambda/function works them through the pipeline. It reads the environment

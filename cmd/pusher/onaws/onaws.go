@@ -11,10 +11,10 @@ import (
 	"net/url"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/apigw-pusher/apigw-pusher/adapters/apigw"
+	"github.com/apigw-pusher/apigw-pusher/adapters/awsconfig"
 	"github.com/apigw-pusher/apigw-pusher/adapters/dynamodb"
 	"github.com/apigw-pusher/apigw-pusher/adapters/sqs"
 	"github.com/apigw-pusher/apigw-pusher/cmd/internal/team"
@@ -68,9 +68,10 @@ func AbsoluteURL(s string) bool {
 // NewAWSConfig loads the AWS SDK's configuration as the SDK does everywhere: the
 // default credential chain, AWS_REGION, AWS_ENDPOINT_URL and the per-service endpoint
 // variables (AWS_ENDPOINT_URL_SQS, ...), so pointing at an emulator needs no option of
-// the pusher's own. It makes no network call.
+// the pusher's own. The Lambda bootstrap reads the same variables from its environment
+// alone (see awsconfig.Load). It makes no network call.
 func NewAWSConfig(ctx context.Context) (aws.Config, error) {
-	cfg, err := config.LoadDefaultConfig(ctx)
+	cfg, err := awsconfig.Load(ctx)
 	if err != nil {
 		return aws.Config{}, fmt.Errorf("load AWS configuration: %w", err)
 	}
