@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/apigw-pusher/apigw-pusher/pipeline"
 	"github.com/aws/aws-sdk-go-v2/aws"
 )
 
@@ -17,13 +18,13 @@ type Config struct {
 	// package localgateway.
 	Endpoint string
 	// MaxConns is how many idle connections to the endpoint the HTTP transport keeps: as
-	// many as the post stage keeps posts in flight, so none is redialled. Zero means 256.
+	// many as the post stage keeps posts in flight, so none is redialled. Zero means pipeline.DefaultPostConcurrency.
 	MaxConns int
 }
 
 func (c *Config) setDefaults() {
 	c.Endpoint = strings.TrimRight(c.Endpoint, "/")
-	c.MaxConns = cmp.Or(c.MaxConns, 256)
+	c.MaxConns = cmp.Or(c.MaxConns, pipeline.DefaultPostConcurrency)
 }
 
 // Validate reports a configuration the poster cannot run with.

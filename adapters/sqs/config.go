@@ -13,6 +13,19 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 )
 
+// Defaults of the subscribers, the poison queue and the task queue.
+const (
+	// DefaultConcurrency is how many messages a subscriber works on at once.
+	DefaultConcurrency = 10
+	// DefaultCloseTimeout is how long Close lets the messages in flight settle.
+	DefaultCloseTimeout = 30 * time.Second
+	// DefaultBatchesInFlight is how many SendMessageBatch calls the poison and task
+	// queues keep in flight.
+	DefaultBatchesInFlight = 4
+	// DefaultSendTimeout bounds one SendMessageBatch call, the SDK's retries included.
+	DefaultSendTimeout = 10 * time.Second
+)
+
 // SQS's limits on ReceiveMessage and on a queue's visibility timeout.
 const (
 	maxBatch             = 10
@@ -53,10 +66,10 @@ type SubscriberConfig struct {
 }
 
 func (c *SubscriberConfig) setDefaults() {
-	c.Concurrency = cmp.Or(c.Concurrency, 10)
+	c.Concurrency = cmp.Or(c.Concurrency, DefaultConcurrency)
 	c.MaxMessages = cmp.Or(c.MaxMessages, maxBatch)
 	c.WaitTime = cmp.Or(c.WaitTime, maxWaitTime)
-	c.CloseTimeout = cmp.Or(c.CloseTimeout, 30*time.Second)
+	c.CloseTimeout = cmp.Or(c.CloseTimeout, DefaultCloseTimeout)
 	c.RetryInterval = cmp.Or(c.RetryInterval, time.Second)
 	if c.Unmarshaler == nil {
 		c.Unmarshaler = Unmarshaler{}
@@ -167,8 +180,8 @@ type PoisonConfig struct {
 
 func (c *PoisonConfig) setDefaults() {
 	c.MaxMessageBytes = cmp.Or(c.MaxMessageBytes, DefaultMaxMessageBytes)
-	c.BatchesInFlight = cmp.Or(c.BatchesInFlight, 4)
-	c.SendTimeout = cmp.Or(c.SendTimeout, 10*time.Second)
+	c.BatchesInFlight = cmp.Or(c.BatchesInFlight, DefaultBatchesInFlight)
+	c.SendTimeout = cmp.Or(c.SendTimeout, DefaultSendTimeout)
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}

@@ -46,8 +46,8 @@ type TaskQueueConfig struct {
 
 func (c *TaskQueueConfig) setDefaults() {
 	c.MaxMessageBytes = cmp.Or(c.MaxMessageBytes, DefaultMaxMessageBytes)
-	c.BatchesInFlight = cmp.Or(c.BatchesInFlight, 4)
-	c.SendTimeout = cmp.Or(c.SendTimeout, 10*time.Second)
+	c.BatchesInFlight = cmp.Or(c.BatchesInFlight, DefaultBatchesInFlight)
+	c.SendTimeout = cmp.Or(c.SendTimeout, DefaultSendTimeout)
 }
 
 // Validate reports every setting that cannot work.

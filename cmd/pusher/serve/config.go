@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/apigw-pusher/apigw-pusher/adapters/sqs"
 	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/httpserve"
 	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/onaws"
 	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/settings"
@@ -15,7 +16,7 @@ import (
 // The defaults of Config.
 const (
 	// DefaultConcurrency is how many SQS messages are worked on at once.
-	DefaultConcurrency = 10
+	DefaultConcurrency = sqs.DefaultConcurrency
 	// DefaultWaitTime is the long-polling wait of a receive: SQS's longest.
 	DefaultWaitTime = 20 * time.Second
 	// DefaultOpsListen is the address of /metrics, /healthz and /readyz.
