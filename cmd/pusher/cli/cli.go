@@ -1,5 +1,5 @@
 // Package cli is the pusher command: its subcommands, settings and run modes, with a
-// team's custom.Options. cmd/pusher is `cli.Main()`; a team's own pusher is a main that
+// team's options (package custom). cmd/pusher is `cli.Main()`; a team's own pusher is a main that
 // calls Main with its options:
 //
 //	pusher dev [--listen 127.0.0.1:8080]   the whole pipeline in one process, no AWS needed
