@@ -101,7 +101,7 @@ variable "notifications_queue_arn" {
 }
 
 variable "broadcast_split" {
-  description = "Splitting of broadcasts over a large table into segment tasks put back on the notifications queue, which the function's concurrent invocations share (see the repository's README, Fleet broadcasts), or null to split none: above is the estimated number of connections over which a broadcast is split (BROADCAST_SPLIT_ABOVE), segment_size the connections of one task (BROADCAST_SEGMENT_SIZE, 10000 by default), max_segments the most tasks of one broadcast (BROADCAST_MAX_SEGMENTS, 1000 by default). It needs notifications_queue_arn, a standard queue, which the function may then send to."
+  description = "Splitting of broadcasts over a large table into segment tasks put back on the notifications queue, which the function's concurrent invocations share (see the repository's docs/fleet.md), or null to split none: above is the estimated number of connections over which a broadcast is split (BROADCAST_SPLIT_ABOVE), segment_size the connections of one task (BROADCAST_SEGMENT_SIZE, 10000 by default), max_segments the most tasks of one broadcast (BROADCAST_MAX_SEGMENTS, 1000 by default). It needs notifications_queue_arn, a standard queue, which the function may then send to."
   type = object({
     above        = number
     segment_size = optional(number, 10000)
@@ -267,7 +267,7 @@ variable "log_retention_in_days" {
 }
 
 variable "environment" {
-  description = "More environment variables of the function: IDENTITY_PARAM, AUTHORIZER_USER_KEY, TTL_ATTRIBUTE and CONNECTION_TTL, POST_CONCURRENCY, MAX_ATTEMPTS, DEADLINE_MARGIN, LOG_LEVEL, ... (see the repository's README). APIGW_ENDPOINT, CONNECTIONS_TABLE_NAME, SUBSCRIPTIONS_TABLE_NAME, POISON_QUEUE_URL, NOTIFICATIONS_QUEUE_URL, BROADCAST_* and AUTHORIZER_REQUIRED come from the other inputs. The authorizer's function, if any, takes AUTHORIZER_USER_KEY, TOPIC_GRANTS_KEY and LOG_LEVEL from here too, so that both read its context alike."
+  description = "More environment variables of the function: IDENTITY_PARAM, AUTHORIZER_USER_KEY, TTL_ATTRIBUTE and CONNECTION_TTL, POST_CONCURRENCY, MAX_ATTEMPTS, DEADLINE_MARGIN, LOG_LEVEL, ... (see the repository's docs/settings.md). APIGW_ENDPOINT, CONNECTIONS_TABLE_NAME, SUBSCRIPTIONS_TABLE_NAME, POISON_QUEUE_URL, NOTIFICATIONS_QUEUE_URL, BROADCAST_* and AUTHORIZER_REQUIRED come from the other inputs. The authorizer's function, if any, takes AUTHORIZER_USER_KEY, TOPIC_GRANTS_KEY and LOG_LEVEL from here too, so that both read its context alike."
   type        = map(string)
   default     = {}
   nullable    = false
