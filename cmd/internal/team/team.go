@@ -51,18 +51,23 @@ func Resolve[O ~func(*Options)](opts []O) Options {
 	return o
 }
 
-// Apply gives p the options' stages, middleware and observers.
-func (o Options) Apply(p *pipeline.Pipeline) error {
+// NewPipeline returns pipeline.New's pipeline with the options' stages, middleware and
+// observers: the pipeline of every mode that runs one.
+func (o Options) NewPipeline(cfg pipeline.Config, store pipeline.Store, poster handlers.Poster, poison message.Publisher, logger *slog.Logger) (*pipeline.Pipeline, error) {
+	p, err := pipeline.New(cfg, store, poster, poison, logger)
+	if err != nil {
+		return nil, err
+	}
 	for _, s := range o.Stages {
 		if err := p.Insert(s); err != nil {
-			return fmt.Errorf("custom stage: %w", err)
+			return nil, fmt.Errorf("custom stage: %w", err)
 		}
 	}
 	p.Use(o.Middleware...)
 	for _, obs := range o.Observers {
 		p.Observe(obs)
 	}
-	return nil
+	return p, nil
 }
 
 // AddSources makes p take requests from the options' sources too.

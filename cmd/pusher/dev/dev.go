@@ -183,14 +183,7 @@ func NewPipeline(cfg Config, store *memory.Store, poster handlers.Poster, poison
 	if err := o.Refuse("pusher dev", "it keeps connections in memory; run pusher serve or gateway for a store of your own", team.StoreOpt); err != nil {
 		return nil, err
 	}
-	p, err := pipeline.New(cfg.Pipeline, store, poster, poison, logger)
-	if err != nil {
-		return nil, err
-	}
-	if err := o.Apply(p); err != nil {
-		return nil, err
-	}
-	return p, nil
+	return o.NewPipeline(cfg.Pipeline, store, poster, poison, logger)
 }
 
 // NewPusher gathers the parts, making p take requests from in and the team's sources.

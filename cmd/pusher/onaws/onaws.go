@@ -118,14 +118,7 @@ func NewPoisonQueue(cfg Config, awsCfg aws.Config, logger *slog.Logger) (*sqs.Po
 // with poster and parking in poison, with the team's stages, middleware and observers.
 // The mode adds its sources.
 func NewPipeline(cfg Config, store custom.Store, poster handlers.Poster, poison *sqs.PoisonQueue, opts []custom.Option, logger *slog.Logger) (*pipeline.Pipeline, error) {
-	p, err := pipeline.New(cfg.Pipeline, store, poster, poison, logger)
-	if err != nil {
-		return nil, err
-	}
-	if err := team.Resolve(opts).Apply(p); err != nil {
-		return nil, err
-	}
-	return p, nil
+	return team.Resolve(opts).NewPipeline(cfg.Pipeline, store, poster, poison, logger)
 }
 
 // Flags defines the settings of c.

@@ -26,6 +26,7 @@ import (
 	"github.com/apigw-pusher/apigw-pusher/adapters/dynamodb"
 	"github.com/apigw-pusher/apigw-pusher/adapters/memory"
 	"github.com/apigw-pusher/apigw-pusher/adapters/sqs"
+	"github.com/apigw-pusher/apigw-pusher/cmd/internal/stacktest"
 	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/custom"
 	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/onaws"
 	"github.com/apigw-pusher/apigw-pusher/handlers"
@@ -371,25 +372,6 @@ func (api *managementAPI) received() []post {
 	return slices.Clone(api.posts)
 }
 
-// run runs p until the test ends.
-func run(t *testing.T, p *pipeline.Pipeline) {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- p.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("run: %v", err)
-		}
-	})
-	select {
-	case <-p.Running():
-	case err := <-done:
-		t.Fatalf("run: %v", err)
-	}
-}
-
 func discard() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 // TestOnAWS builds a mode's pipeline as `pusher serve` does, from the environment a
@@ -462,7 +444,8 @@ func TestOnAWS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	run(t, p)
+	stacktest.RunUntilCleanup(t, "pipeline", p.Run)
+	<-p.Running()
 
 	res, err := p.Process(t.Context(), message.NewMessage(watermill.NewUUID(), []byte(`{"users":["ann"],"data":{"text":"hi"}}`)))
 	if err != nil {
@@ -594,7 +577,8 @@ func TestNewPipelineTakesTheTeamsOptions(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			run(t, p)
+			stacktest.RunUntilCleanup(t, "pipeline", p.Run)
+			<-p.Running()
 			if _, err := p.Process(t.Context(), message.NewMessage(watermill.NewUUID(), []byte(`{"users":["ann"],"data":{}}`))); err != nil {
 				t.Fatal(err)
 			}
