@@ -16,6 +16,9 @@ const MaxFrameBytes = 128 * 1024
 type Decoder struct {
 	// MaxFrameBytes bounds the JSON of data; zero means MaxFrameBytes.
 	MaxFrameBytes int
+	// Mappings turn the events of a source (SourceKinesis, SourceEventBridge, or a
+	// team's own) into requests; a source without one sends requests.
+	Mappings map[string]*Mapping
 }
 
 // Decode parses and validates body. The returned Request's Data is compact JSON.
@@ -25,6 +28,44 @@ func (d Decoder) Decode(body []byte) (Request, error) {
 		return Request{}, Permanent(fmt.Errorf("decode request: %w", err))
 	}
 	return req, nil
+}
+
+// DecodeFrom reads body as source sends it (see Sources): the event the source's
+// Mapping makes a request of, or, without one, a request itself, which an EventBridge
+// event carries as its detail. A body from source "" is a request.
+func (d Decoder) DecodeFrom(source string, body []byte) (Request, error) {
+	m := d.Mappings[source]
+	if source == "" || (m == nil && source != SourceEventBridge) {
+		return d.Decode(body)
+	}
+	var err error
+	if m != nil {
+		body, err = m.Request(body)
+	} else {
+		body, err = detail(body)
+	}
+	if err != nil {
+		return Request{}, Permanent(fmt.Errorf("decode %s event: %w", source, err))
+	}
+	req, err := d.decode(body)
+	if err != nil {
+		return Request{}, Permanent(fmt.Errorf("decode %s event: %w", source, err))
+	}
+	return req, nil
+}
+
+// detail returns the detail of an EventBridge event, the request it carries when no
+// mapping reads the event.
+func detail(event []byte) ([]byte, error) {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(event, &fields); err != nil {
+		return nil, fmt.Errorf("not a JSON object: %w", err)
+	}
+	d, ok := fields["detail"]
+	if !ok {
+		return nil, errors.New(`no "detail" field (an EventBridge event without a mapping carries the request as its detail)`)
+	}
+	return d, nil
 }
 
 func (d Decoder) decode(body []byte) (Request, error) {

@@ -43,7 +43,7 @@ type routerStage struct {
 func (p *Pipeline) builtins() []routerStage {
 	c := p.cfg
 	return []routerStage{
-		{name: StageDecode, handler: decodeStage(handlers.Decoder{MaxFrameBytes: c.MaxFrameBytes})},
+		{name: StageDecode, handler: decodeStage(handlers.Decoder{MaxFrameBytes: c.MaxFrameBytes, Mappings: c.Mappings})},
 		{name: StageDedupe, handler: p.dedupeStage},
 		{name: StageResolve, resumable: true, handler: p.resolveStage(handlers.Resolver{
 			Store: p.store, PageSize: c.PageSize, Concurrency: c.StageConcurrency,
@@ -68,7 +68,7 @@ func (p *Pipeline) builtins() []routerStage {
 
 func decodeStage(d handlers.Decoder) message.HandlerFunc {
 	return func(msg *message.Message) ([]*message.Message, error) {
-		req, err := d.Decode(msg.Payload)
+		req, err := d.DecodeFrom(msg.Metadata.Get(EventSourceKey), msg.Payload)
 		if err != nil {
 			return nil, err
 		}

@@ -48,6 +48,10 @@ type Config struct {
 	Breaker BreakerConfig
 	// Split tunes the splitting of large broadcasts into segment tasks (see SplitTo).
 	Split SplitConfig
+	// Mappings turn the events of a source into requests, by the source a message
+	// names in EventSourceKey (handlers.SourceKinesis, handlers.SourceEventBridge or a
+	// team's own); a source without one sends requests (see handlers.Decoder).
+	Mappings map[string]*handlers.Mapping
 }
 
 // SplitConfig tunes when and how the resolve stage splits a broadcast or an exclusion

@@ -1,6 +1,7 @@
 package pipeline_test
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -101,7 +102,7 @@ func TestDefaults(t *testing.T) {
 			SegmentSize: pipeline.DefaultSplitSegmentSize, MaxSegments: pipeline.DefaultSplitMaxSegments, EstimateMaxAge: pipeline.DefaultSplitEstimateMaxAge,
 		},
 	}
-	if got := pipeline.Defaulted(pipeline.Config{}); got != defaults {
+	if got := pipeline.Defaulted(pipeline.Config{}); !reflect.DeepEqual(got, defaults) {
 		t.Errorf("a zero Config defaults to\n%+v\nwant the Default constants\n%+v", got, defaults)
 	}
 	if err := defaults.Validate(); err != nil {

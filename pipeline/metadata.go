@@ -33,6 +33,10 @@ const (
 	LastFailedAtKey  = "last_failed_at"
 	// CursorKey holds where the resolve stage resumes a partly emitted request.
 	CursorKey = "resolve_cursor"
+	// EventSourceKey names the source of a message that is an event rather than a
+	// request (handlers.SourceKinesis, handlers.SourceEventBridge): decode reads it
+	// with the source's mapping (Config.Mappings). A request has none.
+	EventSourceKey = "event_source"
 )
 
 // carried are the keys every derived message inherits from the message it came from.

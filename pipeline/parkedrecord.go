@@ -26,6 +26,9 @@ type Parked struct {
 	ConnectionID string `json:"connection_id,omitempty"`
 	// Topic is the topic through which a parked delivery's connection was reached.
 	Topic string `json:"topic,omitempty"`
+	// EventSource is the source of a parked event that is not a request
+	// (EventSourceKey): decode reads it again with that source's mapping.
+	EventSource string `json:"event_source,omitempty"`
 	// Payload is what the stage was given: the original request for decode, the frame
 	// for post.
 	Payload string `json:"payload"`
@@ -51,6 +54,7 @@ func ParkedFrom(msg *message.Message) Parked {
 		UserID:        md.Get(UserIDKey),
 		ConnectionID:  md.Get(ConnectionIDKey),
 		Topic:         md.Get(TopicKey),
+		EventSource:   md.Get(EventSourceKey),
 		Payload:       string(msg.Payload),
 	}
 }

@@ -28,6 +28,12 @@ const (
 	// KindAuthorizer is an API Gateway REQUEST authorizer event (authorizer.Event),
 	// the $connect authorizer's invocation.
 	KindAuthorizer
+	// KindKinesis is a Kinesis event of records (events.KinesisEvent), from an event
+	// source mapping of a stream.
+	KindKinesis
+	// KindEventBridge is an EventBridge event (events.EventBridgeEvent) that a rule
+	// targeting the function delivers.
+	KindEventBridge
 )
 
 // String returns the name of k as errors spell it: "decode SQS event".
@@ -41,6 +47,10 @@ func (k Kind) String() string {
 		return "WebSocket"
 	case KindAuthorizer:
 		return "authorizer"
+	case KindKinesis:
+		return "Kinesis"
+	case KindEventBridge:
+		return "EventBridge"
 	}
 	return "unknown"
 }
@@ -61,6 +71,12 @@ type Event struct {
 	SNS events.SNSEvent
 	// WebSocket is the route of KindWebSocket.
 	WebSocket events.APIGatewayWebsocketProxyRequest
+	// Kinesis is the event of KindKinesis.
+	Kinesis events.KinesisEvent
+	// EventBridge is the event of KindEventBridge, and Raw its JSON as delivered, which
+	// a mapping reads.
+	EventBridge events.EventBridgeEvent
+	Raw         json.RawMessage
 }
 
 // probe is what Decode reads of a payload to tell its kind.
@@ -68,9 +84,14 @@ type probe struct {
 	Type      string `json:"type"`      // an authorizer event's
 	MethodArn string `json:"methodArn"` // an authorizer event's
 	Records   []struct {
-		SQSSource string `json:"eventSource"` // SQS's spelling
+		SQSSource string `json:"eventSource"` // SQS's and Kinesis's spelling
 		SNSSource string `json:"EventSource"` // SNS's
 	} `json:"Records"`
+	// An EventBridge event's: every event has them ("Amazon EventBridge events",
+	// docs.aws.amazon.com/eventbridge/latest/ref/overiew-event-structure.html).
+	DetailType     *string          `json:"detail-type"`
+	Source         *string          `json:"source"`
+	Detail         *json.RawMessage `json:"detail"`
 	RequestContext struct {
 		EventType string `json:"eventType"`
 		RouteKey  string `json:"routeKey"`
@@ -99,6 +120,10 @@ func Decode(payload json.RawMessage) (Event, error) {
 		target = &ev.SNS
 	case KindWebSocket:
 		target = &ev.WebSocket
+	case KindKinesis:
+		target = &ev.Kinesis
+	case KindEventBridge:
+		target, ev.Raw = &ev.EventBridge, payload
 	case KindAuthorizer:
 		return ev, nil
 	default:
@@ -106,7 +131,7 @@ func Decode(payload json.RawMessage) (Event, error) {
 		if len(p.Records) > 0 {
 			what = fmt.Sprintf("records of %q", p.Records[0].SQSSource+p.Records[0].SNSSource)
 		}
-		return Event{}, fmt.Errorf("%w (%s): not SQS, SNS nor an API Gateway WebSocket route", ErrUnrecognized, what)
+		return Event{}, fmt.Errorf("%w (%s): not SQS, SNS, Kinesis, EventBridge nor an API Gateway WebSocket route", ErrUnrecognized, what)
 	}
 	if err := json.Unmarshal(payload, target); err != nil {
 		return Event{}, fmt.Errorf("decode %s event: %w", ev.Kind, err)
@@ -120,6 +145,10 @@ func (p probe) kind() Kind {
 		return KindSQS
 	case len(p.Records) > 0 && p.Records[0].SNSSource == "aws:sns":
 		return KindSNS
+	case len(p.Records) > 0 && p.Records[0].SQSSource == "aws:kinesis":
+		return KindKinesis
+	case p.DetailType != nil && p.Source != nil && p.Detail != nil:
+		return KindEventBridge
 	case authorizerShape(p.Type, p.MethodArn):
 		return KindAuthorizer
 	case p.RequestContext.RouteKey != "" || p.RequestContext.EventType != "":

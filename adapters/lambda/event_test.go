@@ -107,7 +107,7 @@ func TestDecodeRefuses(t *testing.T) {
 	}{
 		{"not JSON", `{`, "decode event: ", false},
 		{"not an object", `[]`, "decode event: ", false},
-		{"S3 event", `{"Records":[{"eventSource":"aws:s3"}]}`, `unrecognized event (records of "aws:s3"): not SQS, SNS nor an API Gateway WebSocket route`, true},
+		{"S3 event", `{"Records":[{"eventSource":"aws:s3"}]}`, `unrecognized event (records of "aws:s3"): not SQS, SNS, Kinesis, EventBridge nor an API Gateway WebSocket route`, true},
 		{"no records", `{"Records":[]}`, "unrecognized event (unknown): ", true},
 		{"scheduled", `{"source":"aws.events","detail-type":"Scheduled Event"}`, "unrecognized event (unknown): ", true},
 		{"HTTP API event", `{"version":"2.0","rawPath":"/"}`, "unrecognized event (unknown): ", true},

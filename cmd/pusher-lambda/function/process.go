@@ -3,7 +3,9 @@ package function
 import (
 	"context"
 	"errors"
+	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -29,14 +31,15 @@ var errSkipped = errors.New("not worked on: an earlier message of its FIFO messa
 // the invocation: the pipeline cancels that work, which would otherwise be frozen with
 // the execution environment and resume, delivering what SQS is about to deliver again,
 // at the next invocation.
-func (f *Function) processAll(ctx context.Context, msgs []*message.Message, groups []string) []error {
+func (f *Function) processAll(ctx context.Context, msgs []*message.Message, groups, shards []string) []error {
 	ctx, cancel := f.cutoff(ctx)
 	defer cancel()
 	errs := make([]error, len(msgs))
+	stop := newShardStops(shards)
 	inGroup := map[string][]int{}
 	var wg sync.WaitGroup
 	for i := range msgs {
-		if g := group(groups, i); g != "" {
+		if g := at(groups, i); g != "" {
 			inGroup[g] = append(inGroup[g], i)
 			continue
 		}
@@ -45,7 +48,12 @@ func (f *Function) processAll(ctx context.Context, msgs []*message.Message, grou
 	for _, order := range inGroup {
 		wg.Go(func() {
 			for n, i := range order {
-				if _, errs[i] = f.pipeline.Process(ctx, msgs[i]); errs[i] != nil {
+				if stop.after(i) {
+					errs[i] = errShardStopped
+				} else if _, errs[i] = f.pipeline.Process(ctx, msgs[i]); errs[i] != nil {
+					stop.failed(i)
+				}
+				if errs[i] != nil {
 					for _, j := range order[n+1:] {
 						errs[j] = errSkipped
 					}
@@ -58,9 +66,50 @@ func (f *Function) processAll(ctx context.Context, msgs []*message.Message, grou
 	return errs
 }
 
-func group(groups []string, i int) string {
-	if i < len(groups) {
-		return groups[i]
+// errShardStopped is the error of a stream's record left alone because an earlier
+// record of its shard is not settled: Lambda retries from that one.
+var errShardStopped = errors.New("not worked on: an earlier record of its shard is not settled")
+
+// shardStops knows, for each shard of a stream's batch, the first of its records whose
+// work failed, so that the shard's records after it are not started: Lambda delivers
+// them again from there.
+type shardStops struct {
+	shards []string
+	first  map[string]*atomic.Int64
+}
+
+func newShardStops(shards []string) shardStops {
+	s := shardStops{shards: shards, first: map[string]*atomic.Int64{}}
+	for _, shard := range shards {
+		if s.first[shard] == nil {
+			s.first[shard] = new(atomic.Int64)
+			s.first[shard].Store(math.MaxInt64)
+		}
+	}
+	return s
+}
+
+// after reports whether record i comes after a failed record of its shard.
+func (s shardStops) after(i int) bool {
+	first := s.first[at(s.shards, i)]
+	return first != nil && first.Load() < int64(i)
+}
+
+// failed records that record i failed.
+func (s shardStops) failed(i int) {
+	first := s.first[at(s.shards, i)]
+	for first != nil {
+		old := first.Load()
+		if old <= int64(i) || first.CompareAndSwap(old, int64(i)) {
+			return
+		}
+	}
+}
+
+// at returns list[i], "" past its end (a nil list).
+func at(list []string, i int) string {
+	if i < len(list) {
+		return list[i]
 	}
 	return ""
 }
@@ -85,7 +134,7 @@ func (f *Function) cutoff(ctx context.Context) (context.Context, context.CancelF
 }
 
 // logInvocation logs the one line of an invocation.
-func (f *Function) logInvocation(ctx context.Context, event string, start time.Time, errs []error) {
+func (f *Function) logInvocation(ctx context.Context, event string, start time.Time, errs []error, extra ...any) {
 	failures := 0
 	for _, err := range errs {
 		if err != nil {
@@ -94,6 +143,7 @@ func (f *Function) logInvocation(ctx context.Context, event string, start time.T
 	}
 	attrs := []any{"event", event, "records", len(errs), "settled", len(errs) - failures,
 		"failures", failures, "elapsed_ms", time.Since(start).Milliseconds()}
+	attrs = append(attrs, extra...)
 	if lc, ok := lambdacontext.FromContext(ctx); ok {
 		attrs = append(attrs, "aws_request_id", lc.AwsRequestID)
 	}

@@ -117,6 +117,7 @@ func defineReplaySend(fs *settings.Flags) runFunc {
 	fs.String(&rf.cfg.APIGWEndpoint, "apigw-endpoint", "APIGW_ENDPOINT", "", "Management API endpoint the replayed deliveries are posted to")
 	settings.Table(fs, &rf.cfg.Table)
 	settings.Pipeline(fs, &rf.cfg.Pipeline)
+	settings.Mappings(fs, &rf.cfg.Pipeline.Mappings)
 	return func(ctx context.Context, e env, opts []custom.Option) error {
 		return runReplaySend(ctx, e, opts, rf, send, *rate, replay.Target(*to))
 	}

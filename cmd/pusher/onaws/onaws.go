@@ -127,4 +127,5 @@ func Flags(f *settings.Flags, c *Config) {
 	settings.Table(f, &c.Table)
 	f.String(&c.PoisonQueueURL, "poison-queue-url", "POISON_QUEUE_URL", "", "SQS queue failed work is parked in")
 	settings.Pipeline(f, &c.Pipeline)
+	settings.Mappings(f, &c.Pipeline.Mappings)
 }
