@@ -49,8 +49,15 @@ type RoutesConfig struct {
 	UserKey string
 	// AuthorizerRequired refuses a $connect that no authorizer named a user for, with
 	// 401, and never reads IdentityParam (AUTHORIZER_REQUIRED): what a deployment with
-	// the $connect authorizer sets, so that a route left without it fails closed.
+	// the $connect authorizer sets, so that a route left without it fails closed. With
+	// AnonymousConnections, a $connect an authorizer allowed without naming a user is
+	// accepted without one, and one that no authorizer ran for is still refused.
 	AuthorizerRequired bool
+	// AnonymousConnections accepts a $connect that names no user
+	// (ANONYMOUS_CONNECTIONS): the connection is stored without one (its UserID is ""),
+	// and is reached by topics and broadcasts, never by a users request. Off, such a
+	// $connect is refused with 401.
+	AnonymousConnections bool
 	// GrantsKey is the key of the authorizer's context holding the topic patterns it
 	// grants the connection, as auth.ParseGrants reads them (TOPIC_GRANTS_KEY). Empty
 	// means auth.DefaultGrantsKey.
@@ -94,7 +101,9 @@ func NewRoutes(cfg RoutesConfig, conns Registry, topics handlers.Subscriber, log
 }
 
 // Serve serves one route: $connect stores the connection of the user the request
-// names (see user), or refuses it with 401 when it names none, and subscribes it to the
+// names (see user), or refuses it with 401 when it names none (unless
+// AnonymousConnections) and with 400 when the user is reserved
+// (handlers.ReservedUserPrefix), and subscribes it to the
 // topics of its TopicParams query parameters once they are all valid and allowed
 // (refused: 400, 403 or 503, and nothing written); $disconnect deletes it and its
 // subscriptions, the store finding its user by its id when the event names none;
@@ -135,10 +144,13 @@ func (r *Routes) route(ctx context.Context, req events.APIGatewayWebsocketProxyR
 	var refused *handlers.ClientError
 	switch route := req.RequestContext.RouteKey; route {
 	case "$connect":
-		if c.UserID == "" {
+		if !r.identified(req, c) {
 			return answer(http.StatusUnauthorized, nil), nil
 		}
-		err := r.connect(ctx, req, c)
+		err := handlers.ValidUser(c.UserID)
+		if err == nil {
+			err = r.connect(ctx, req, c)
+		}
 		if errors.As(err, &refused) {
 			return answer(refused.ConnectStatus(), []byte(refused.Reason)), nil
 		} else if err != nil {
@@ -214,6 +226,19 @@ func answer(status int, body []byte) events.APIGatewayProxyResponse {
 func authorizerContext(req events.APIGatewayWebsocketProxyRequest) map[string]any {
 	ac, _ := req.RequestContext.Authorizer.(map[string]any)
 	return ac
+}
+
+// identified reports whether the $connect of c may go on: it names a user, or it is
+// allowed to name none (AnonymousConnections), in which case, with AuthorizerRequired,
+// an authorizer must have run: a route left without it still fails closed.
+func (r *Routes) identified(req events.APIGatewayWebsocketProxyRequest, c handlers.Connection) bool {
+	switch {
+	case c.UserID != "":
+		return true
+	case !r.cfg.AnonymousConnections:
+		return false
+	}
+	return !r.cfg.AuthorizerRequired || authorizerContext(req) != nil
 }
 
 // user names the user of a WebSocket request: the authorizer's context entry UserKey,

@@ -291,3 +291,92 @@ func TestNewRoutesNeedsARegistry(t *testing.T) {
 		t.Error("no error without a registry")
 	}
 }
+
+func TestAnonymousConnections(t *testing.T) {
+	const id = "CnPq9lOnoAMCSzY="
+	news := map[string][]string{"topic": {"news"}}
+	// An authorizer that allowed the connection without naming a user: API Gateway
+	// hands on its context, with the principalId it answered ("Control access to
+	// WebSocket APIs with AWS Lambda REQUEST authorizers", API Gateway Developer Guide).
+	unnamed := map[string]any{"principalId": "", "integrationLatency": float64(12)}
+	on := lambda.RoutesConfig{AnonymousConnections: true, TopicParams: []string{"topic"}}
+	required := on
+	required.AuthorizerRequired = true
+	for _, tc := range []struct {
+		name   string
+		cfg    lambda.RoutesConfig
+		req    events.APIGatewayWebsocketProxyRequest
+		status int
+		stored bool     // stored without a user
+		topics []string // it follows
+	}{
+		{"off: refused", lambda.RoutesConfig{TopicParams: []string{"topic"}}, connect(id, news, nil), http.StatusUnauthorized, false, nil},
+		{"off: an authorizer that names no user", lambda.RoutesConfig{AuthorizerRequired: true}, connect(id, nil, unnamed), http.StatusUnauthorized, false, nil},
+		{"on: stored without a user", on, connect(id, news, nil), http.StatusOK, true, []string{"news"}},
+		{"on: no query string at all", on, connect(id, nil, nil), http.StatusOK, true, nil},
+		{"on: an authorizer that names no user", required, connect(id, news, unnamed), http.StatusOK, true, []string{"news"}},
+		{"on, the authorizer required: none ran", required, connect(id, news, nil), http.StatusUnauthorized, false, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, store, logs := routes(t, tc.cfg)
+			serve(t, r, tc.req, tc.status)
+			got := users(t, store)
+			if user, ok := got[id]; ok != tc.stored || user != "" || len(got) > 1 {
+				t.Errorf("stored %v, want %s without a user: %v", got, id, tc.stored)
+			}
+			if got := topics(t, store, id); !slices.Equal(got, tc.topics) {
+				t.Errorf("follows %v, want %v", got, tc.topics)
+			}
+			if !strings.Contains(logs.String(), `"user_id":""`) {
+				t.Errorf("logged %s, want the connection without a user", logs.String())
+			}
+		})
+	}
+
+	t.Run("subscribes by message and is removed at $disconnect", func(t *testing.T) {
+		r, store, _ := routes(t, on)
+		serve(t, r, connect(id, nil, nil), http.StatusOK)
+		resp := serve(t, r, message("subscribe", id, `{"action":"subscribe","entityId":"order-42"}`), http.StatusOK)
+		if !strings.Contains(resp.Body, `"subscribed"`) {
+			t.Errorf("subscribe answered %s, want an ack frame", resp.Body)
+		}
+		if got := topics(t, store, id); !slices.Equal(got, []string{"order-42"}) {
+			t.Errorf("follows %v", got)
+		}
+		if c, found, err := store.Connection(context.Background(), id); err != nil || !found || c.UserID != "" {
+			t.Errorf("the record of %s: %v, %v, %v: want one without a user", id, c, found, err)
+		}
+		serve(t, r, disconnect(id), http.StatusOK)
+		if got, left := topics(t, store, id), users(t, store); len(got) != 0 || len(left) != 0 {
+			t.Errorf("still follows %v, stored %v", got, left)
+		}
+	})
+}
+
+func TestConnectRefusesReservedUsers(t *testing.T) {
+	const id = "CnPqAmPooAMCTaZ="
+	for _, tc := range []struct {
+		name string
+		cfg  lambda.RoutesConfig
+		req  events.APIGatewayWebsocketProxyRequest
+	}{
+		{"the query string's", lambda.RoutesConfig{}, connect(id, map[string][]string{"user_id": {"$anonymous:CnPq9lOnoAMCSzY="}}, nil)},
+		{"the query string's, anonymous connections on", lambda.RoutesConfig{AnonymousConnections: true}, connect(id, map[string][]string{"user_id": {"$connection:x"}}, nil)},
+		{"the authorizer's principalId", lambda.RoutesConfig{AuthorizerRequired: true}, connect(id, nil, map[string]any{"principalId": "$admin"})},
+		{"the authorizer's user key", lambda.RoutesConfig{AuthorizerRequired: true}, connect(id, nil, map[string]any{"principalId": "key-7f3a", "user_id": "$anonymous:x"})},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, store, logs := routes(t, tc.cfg)
+			resp := serve(t, r, tc.req, http.StatusBadRequest)
+			if !strings.Contains(resp.Body, `user ids starting with "$" are reserved`) {
+				t.Errorf("answered %q, want the reason", resp.Body)
+			}
+			if got := users(t, store); len(got) != 0 {
+				t.Errorf("stored %v", got)
+			}
+			if !strings.Contains(logs.String(), `"refused":"user ids starting with`) {
+				t.Errorf("logged %s, want the reason", logs.String())
+			}
+		})
+	}
+}

@@ -35,6 +35,10 @@ type Config struct {
 	// 401, and never reads IdentityParam (AUTHORIZER_REQUIRED): what a deployment with
 	// the $connect authorizer sets, so that a route left without it fails closed.
 	AuthorizerRequired bool
+	// AnonymousConnections accepts a $connect that names no user
+	// (ANONYMOUS_CONNECTIONS): reached by topics and broadcasts, never by users; see
+	// lambda.RoutesConfig.
+	AnonymousConnections bool
 	// Topics are the settings of subscriptions.
 	Topics settings.Topics
 	// QueueURL is the notifications queue the function reads (NOTIFICATIONS_QUEUE_URL):
@@ -57,6 +61,7 @@ func Flags(f *settings.Flags, c *Config) {
 	f.String(&c.IdentityParam, "identity-param", "IDENTITY_PARAM", lambda.DefaultIdentityParam, "$connect query parameter naming the user when no authorizer does")
 	f.String(&c.AuthorizerKey, "authorizer-user-key", "AUTHORIZER_USER_KEY", auth.DefaultUserKey, "key of the authorizer context naming the user")
 	f.Boolean(&c.AuthorizerRequired, "authorizer-required", "AUTHORIZER_REQUIRED", false, "refuse a $connect no authorizer named a user for; never read the identity parameter")
+	settings.AnonymousFlag(f, &c.AnonymousConnections)
 	settings.TopicFlags(f, &c.Topics, false)
 	f.String(&c.QueueURL, "queue-url", "NOTIFICATIONS_QUEUE_URL", "", "SQS queue of notification requests the function reads, where split broadcasts' segment tasks go")
 	settings.Split(f, &c.Pipeline.Split)

@@ -70,16 +70,18 @@ func New(cfg Config, p *pipeline.Pipeline, tasks *sqs.TaskQueue, conns lambda.Re
 		logger = slog.Default()
 	}
 	routes, err := lambda.NewRoutes(lambda.RoutesConfig{
-		IdentityParam:      cfg.IdentityParam,
-		UserKey:            cfg.AuthorizerKey,
-		AuthorizerRequired: cfg.AuthorizerRequired,
-		GrantsKey:          cfg.Topics.GrantsKey,
-		TopicParams:        cfg.Topics.Params,
-		TokenParam:         cfg.Topics.TokenParam,
+		IdentityParam:        cfg.IdentityParam,
+		UserKey:              cfg.AuthorizerKey,
+		AuthorizerRequired:   cfg.AuthorizerRequired,
+		AnonymousConnections: cfg.AnonymousConnections,
+		GrantsKey:            cfg.Topics.GrantsKey,
+		TopicParams:          cfg.Topics.Params,
+		TokenParam:           cfg.Topics.TokenParam,
 	}, conns, topics, logger)
 	if err != nil {
 		return nil, err
 	}
+	settings.WarnAnonymous(logger, cfg.AnonymousConnections)
 	if tasks != nil {
 		if err := p.SplitTo(tasks); err != nil {
 			return nil, err

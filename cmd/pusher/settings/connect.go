@@ -21,6 +21,22 @@ import (
 // the function's routes' own.
 const DefaultIdentityParam = lambda.DefaultIdentityParam
 
+// AnonymousFlag defines ANONYMOUS_CONNECTIONS, which `pusher dev`, `pusher gateway` and
+// the function share: whether a $connect that names no user is accepted, the connection
+// stored without one. Off by default: such a $connect is refused with 401.
+func AnonymousFlag(f *Flags, on *bool) {
+	f.Boolean(on, "anonymous-connections", "ANONYMOUS_CONNECTIONS", false, "accept a $connect that names no user: reached by topics and broadcasts, never by users")
+}
+
+// WarnAnonymous says at start, when on, that connections without a user are accepted:
+// anyone may connect, as the topics line says who may follow what.
+func WarnAnonymous(logger *slog.Logger, on bool) {
+	if on {
+		logger.Warn("anonymous connections are accepted: a $connect that names no user connects without one, " +
+			"reached by topics and broadcasts, never by users (ANONYMOUS_CONNECTIONS)")
+	}
+}
+
 // Connect are the settings of the $connect token check: the authorizer function reads
 // them on AWS (PUSHER_ROLE=authorizer), and `pusher gateway` and `pusher dev` read the
 // same ones to check the same tokens locally.
