@@ -34,12 +34,9 @@ func (s *Store) PruneConnections(ctx context.Context, conns []handlers.Connectio
 		case c.ConnectionID == "":
 		case !c.ConnectedAt.IsZero() && !c.ConnectedAt.Before(storedBefore):
 			// Young: kept, and its subscriptions with it.
-		case c.UserID == "":
-			// Read from a subscription made without the user: no connections row to
-			// address, only subscriptions, old by the time their row gave.
-			if !c.ConnectedAt.IsZero() {
-				gone = append(gone, c.ConnectionID)
-			}
+		// A c without a user (a connection without one, or read from a subscription made
+		// before its connection's user was known) is addressed by its anonymousPrefix
+		// key: a user's row is then left to the TTL, as $disconnect leaves it.
 		case c.ConnectedAt.IsZero():
 			deleted, err := s.deleteIfStoredBefore(ctx, c, storedBefore)
 			errs = append(errs, err)
@@ -214,7 +211,7 @@ func (s *Store) deleteBatch(ctx context.Context, conns []handlers.Connection) ([
 			// Not a request of ours as sent: no telling whose it is, so the whole batch retries.
 			return nil, fmt.Errorf("%d of %d %w", len(unprocessed), len(conns), errUnprocessed)
 		}
-		left = append(left, handlers.Connection{UserID: user.Value, ConnectionID: conn.Value})
+		left = append(left, handlers.Connection{UserID: userOf(user.Value, conn.Value), ConnectionID: conn.Value})
 	}
 	return left, nil
 }

@@ -6,6 +6,15 @@
 // unsubscribe routes (localgateway.Registry, handlers.Subscriptions), as memory.Store
 // is in tests and `pusher dev`.
 //
+// A connection without a user (ANONYMOUS_CONNECTIONS; its handlers.Connection.UserID
+// is "") is stored under the hash key "$anonymous:" + its connection id, since DynamoDB
+// refuses an empty key: one partition per connection, so that a storm of $connects
+// makes no hot partition. Every read gives it back without a user, every delete
+// computes its key from its id, and UserConnections of an id starting with
+// handlers.ReservedUserPrefix returns nothing: no users request reaches it. Its record
+// and subscriptions keep no user, as they keep none for a connection whose user is not
+// known.
+//
 // # Reads
 //
 // A multicast queries each user's partition; a broadcast or an exclusion scans the
@@ -33,9 +42,10 @@
 // concurrent prunes; one known to be younger is kept without a call; one of unknown age
 // is deleted alone, on the condition that its row has no connected-at attribute or an
 // older one. With a subscriptions table, the connections a prune deletes (known old, or
-// passing the condition, which an absent row does) lose their subscriptions too; one
-// read from a subscription made without its user has no row to address, and loses its
-// subscriptions alone, if they are known to be old.
+// passing the condition, which an absent row does) lose their subscriptions too. One
+// read from a subscription without a user is addressed as a connection without a user,
+// which it is but for a subscription made before its connection's user was known: that
+// user's row is then left to the TTL.
 //
 // # Subscriptions
 //

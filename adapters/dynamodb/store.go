@@ -95,10 +95,13 @@ func (s *Store) AddConnection(ctx context.Context, c handlers.Connection) error 
 
 // RemoveConnection deletes c's row, its subscriptions and its record. c's user may be
 // unknown (API Gateway's $disconnect carries none without an authorizer): with a
-// subscriptions table, the connection's record names it. Without one, a c without a
-// user has no row to address, and its row is left to the table's TTL, or to the prune
-// stage once a post to it is answered 410. It is the $disconnect route's call, outside
-// the pipeline: the client's own retryer retries it.
+// subscriptions table, the connection's record names it, or says it has none. Without
+// one, a c without a user is taken for a connection without a user, whose row is
+// addressed by its id alone (see anonymousPrefix): if it was a user's, that DeleteItem
+// of an absent key costs a write capacity unit and deletes nothing, and the user's row
+// is left to the table's TTL, or to the prune stage once a post to it is answered 410.
+// It is the $disconnect route's call, outside the pipeline: the client's own retryer
+// retries it.
 func (s *Store) RemoveConnection(ctx context.Context, c handlers.Connection) error {
 	var followed []string
 	if s.cfg.SubscriptionsTable != "" && c.ConnectionID != "" {
@@ -127,8 +130,9 @@ func (s *Store) RemoveConnection(ctx context.Context, c handlers.Connection) err
 // partition a page at a time, with eventually consistent reads: a connection made a
 // moment ago may be missed, as it may be on any read of a live table.
 func (s *Store) UserConnections(ctx context.Context, userID string) ([]handlers.Connection, error) {
-	if userID == "" {
-		// DynamoDB refuses an empty key, so no connection can have it.
+	if userID == "" || handlers.ReservedUser(userID) {
+		// DynamoDB refuses an empty key, so no connection can have it; and a reserved id
+		// names no user: the partition of a connection without one is no user's.
 		return nil, nil
 	}
 	in := &ddb.QueryInput{
@@ -158,10 +162,35 @@ func (s *Store) UserConnections(ctx context.Context, userID string) ([]handlers.
 	}
 }
 
+// anonymousPrefix starts the hash key of a connection without a user: DynamoDB refuses
+// an empty key, so such a connection is stored under anonymousPrefix + its id, one
+// partition each (no hot partition however many connect at once), and read back
+// without a user (see userOf). No request or client names a user starting with
+// handlers.ReservedUserPrefix, so none reaches it through users.
+const anonymousPrefix = handlers.ReservedUserPrefix + "anonymous:"
+
+// hashKey returns the table's hash key of c: its user, or, without one, its
+// anonymousPrefix key.
+func hashKey(c handlers.Connection) string {
+	if c.UserID == "" {
+		return anonymousPrefix + c.ConnectionID
+	}
+	return c.UserID
+}
+
+// userOf returns the user of the row of hash key and connection id: none for the key
+// hashKey gives a connection without a user, else the key.
+func userOf(hash, id string) string {
+	if hash == anonymousPrefix+id {
+		return ""
+	}
+	return hash
+}
+
 // key returns the table key of c.
 func (s *Store) key(c handlers.Connection) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{
-		s.cfg.UserKey:       &types.AttributeValueMemberS{Value: c.UserID},
+		s.cfg.UserKey:       &types.AttributeValueMemberS{Value: hashKey(c)},
 		s.cfg.ConnectionKey: &types.AttributeValueMemberS{Value: c.ConnectionID},
 	}
 }
@@ -178,7 +207,7 @@ func (s *Store) connections(items []map[string]types.AttributeValue) ([]handlers
 		if err != nil {
 			return nil, err
 		}
-		conns = append(conns, handlers.Connection{UserID: user, ConnectionID: conn, ConnectedAt: epochAttr(item, s.cfg.ConnectedAtAttribute)})
+		conns = append(conns, handlers.Connection{UserID: userOf(user, conn), ConnectionID: conn, ConnectedAt: epochAttr(item, s.cfg.ConnectedAtAttribute)})
 	}
 	return conns, nil
 }
@@ -215,8 +244,9 @@ func stringAttr(item map[string]types.AttributeValue, name string) (string, erro
 	}
 }
 
-// storable reports whether c could be in the table: DynamoDB refuses an empty key.
-func storable(c handlers.Connection) bool { return c.UserID != "" && c.ConnectionID != "" }
+// storable reports whether c could be in the table: DynamoDB refuses an empty key, and
+// a c without a user has its anonymousPrefix key.
+func storable(c handlers.Connection) bool { return c.ConnectionID != "" }
 
 func epoch(t time.Time) types.AttributeValue {
 	return &types.AttributeValueMemberN{Value: strconv.FormatInt(t.Unix(), 10)}
