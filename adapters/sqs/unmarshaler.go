@@ -1,9 +1,7 @@
 package sqs
 
 import (
-	"bytes"
 	"cmp"
-	"encoding/json"
 	"errors"
 
 	"github.com/ThreeDotsLabs/watermill"
@@ -12,19 +10,40 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/apigw-pusher/apigw-pusher/handlers"
+	"github.com/apigw-pusher/apigw-pusher/pipeline"
 )
 
 // CorrelationIDAttribute is the message attribute, of an SQS message or of the SNS
 // message an envelope carries, whose string value becomes the correlation id.
 const CorrelationIDAttribute = "correlation_id"
 
-// Unmarshaler reads what producers put on a notification queue: the raw JSON of a
-// request, or the SNS envelope in which a topic delivers one to a queue without raw
-// delivery. The payload is the request; the UUID is SQS's message id, or SNS's for an
-// envelope; and a CorrelationIDAttribute becomes the correlation id.
+// EventSourceAttribute is the message attribute, of an SQS message or of the SNS
+// message an envelope carries, whose string value names the source of a body that is a
+// bare event rather than a request (handlers.SourceKinesis, handlers.SourceEventBridge):
+// decode reads it with that source's mapping. `pusher replay send --to queue` sets it
+// on a parked event it sends back, whose payload is the event alone.
+const EventSourceAttribute = "pusher_event_source"
+
+// Unmarshaler reads what producers put on a notification queue:
+//   - the raw JSON of a request;
+//   - the SNS envelope in which a topic delivers a message to a queue without raw
+//     delivery, unwrapped first: its message is read as a body of the queue;
+//   - an EventBridge event, which a rule whose target is the queue (or a topic the
+//     queue subscribes to) delivers: the payload is the whole event, from
+//     handlers.SourceEventBridge, so that a mapping sees its source and detail-type;
+//   - a Kinesis record, which an EventBridge Pipe from a stream to the queue delivers:
+//     the payload is the record's data, decoded, from handlers.SourceKinesis;
+//   - a bare event whose EventSourceAttribute names its source.
 //
-// It never fails on a body: one that is neither is handed over as is, for the decode
-// stage to park with its reason, rather than dropped or left to come back forever.
+// The source goes in the pipeline.EventSourceKey metadata. The UUID is SQS's message
+// id, or SNS's for an envelope, or the event's id or the record's eventID; and a
+// CorrelationIDAttribute becomes the correlation id.
+//
+// It never fails on a body: one that is none of these is handed over as is, for the
+// decode stage to park with its reason, rather than dropped or left to come back
+// forever.
 type Unmarshaler struct{}
 
 var _ wmsqs.Unmarshaler = Unmarshaler{}
@@ -37,14 +56,33 @@ func (Unmarshaler) Unmarshal(m *types.Message) (*message.Message, error) {
 	uuid := aws.ToString(m.MessageId)
 	payload := []byte(aws.ToString(m.Body))
 	corr := stringAttribute(m.MessageAttributes[CorrelationIDAttribute])
+	source := stringAttribute(m.MessageAttributes[EventSourceAttribute])
 	if env, ok := snsEnvelope(payload); ok {
 		payload = []byte(env.message)
 		uuid = cmp.Or(env.messageID, uuid)
 		corr = cmp.Or(env.correlationID, corr)
+		source = cmp.Or(env.eventSource, source)
+	}
+	if source == "" {
+		if id, ok := eventBridgeEvent(payload); ok {
+			// EventBridge retries a delivery to its target until the queue takes it,
+			// and may deliver an event more than once: each delivery is a message of
+			// its own id, but the event keeps its id, the one PutEvents returned to
+			// the producer. Logs and parked records name the event by it, whatever
+			// delivery brought it.
+			source, uuid = handlers.SourceEventBridge, cmp.Or(id, uuid)
+		} else if rec, ok := pipeKinesisRecord(payload); ok {
+			// The record's eventID, its shard and sequence number, names it in the
+			// stream whatever message the Pipe sent it in.
+			source, uuid, payload = handlers.SourceKinesis, cmp.Or(rec.eventID, uuid), rec.data
+		}
 	}
 	msg := message.NewMessage(cmp.Or(uuid, watermill.NewUUID()), payload)
 	if corr != "" {
 		middleware.SetCorrelationID(corr, msg)
+	}
+	if source != "" {
+		msg.Metadata.Set(pipeline.EventSourceKey, source)
 	}
 	return msg, nil
 }
@@ -54,43 +92,4 @@ func stringAttribute(v types.MessageAttributeValue) string {
 		return ""
 	}
 	return aws.ToString(v.StringValue)
-}
-
-// envelope is what Unmarshal takes from an SNS notification.
-type envelope struct {
-	messageID, message, correlationID string
-}
-
-// snsEnvelope reads body as an SNS notification: a JSON object whose Type is
-// "Notification", with a TopicArn and a Message. Members are matched by their exact
-// names, which encoding/json's struct decoding does not do.
-func snsEnvelope(body []byte) (envelope, bool) {
-	// Most bodies are requests: skip decoding them twice.
-	if !bytes.Contains(body, []byte(`"TopicArn"`)) {
-		return envelope{}, false
-	}
-	var fields map[string]json.RawMessage
-	if json.Unmarshal(body, &fields) != nil {
-		return envelope{}, false
-	}
-	str := func(name string) (string, bool) {
-		var s string
-		raw, ok := fields[name]
-		return s, ok && json.Unmarshal(raw, &s) == nil
-	}
-	typ, _ := str("Type")
-	topic, _ := str("TopicArn")
-	msg, ok := str("Message")
-	if typ != "Notification" || topic == "" || !ok {
-		return envelope{}, false
-	}
-	env := envelope{message: msg}
-	env.messageID, _ = str("MessageId")
-	var attrs map[string]struct{ Type, Value string }
-	if raw, ok := fields["MessageAttributes"]; ok && json.Unmarshal(raw, &attrs) == nil {
-		if a := attrs[CorrelationIDAttribute]; a.Type == "String" {
-			env.correlationID = a.Value
-		}
-	}
-	return env, true
 }
