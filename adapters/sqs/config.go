@@ -7,9 +7,7 @@ import (
 	"log/slog"
 	"time"
 
-	wmsns "github.com/ThreeDotsLabs/watermill-aws/sns"
 	wmsqs "github.com/ThreeDotsLabs/watermill-aws/sqs"
-	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 )
 
@@ -36,7 +34,7 @@ const (
 // SubscriberConfig configures a Subscriber. Every field but QueueURL has a default.
 type SubscriberConfig struct {
 	// QueueURL is the queue to receive from, such as NOTIFICATIONS_QUEUE_URL. Required
-	// by NewSubscriber; NewSNSSubscriber finds it itself.
+	// by NewSubscriber; NewSubscriberFinding finds it itself.
 	QueueURL string
 	// Concurrency bounds the messages handed out and not yet acked or nacked, over all
 	// Subscribe calls; default 10.
@@ -88,7 +86,7 @@ func (c SubscriberConfig) Validate() error {
 	return errors.Join(append(errs, c.validateReceiving())...)
 }
 
-// validateReceiving checks all but the queue, which NewSNSSubscriber finds itself.
+// validateReceiving checks all but the queue, which NewSubscriberFinding finds itself.
 func (c SubscriberConfig) validateReceiving() error {
 	var errs []error
 	if c.Concurrency < 1 {
@@ -108,50 +106,6 @@ func (c SubscriberConfig) validateReceiving() error {
 	}
 	if c.RetryInterval < 0 {
 		errs = append(errs, fmt.Errorf("RetryInterval is %s, want at least 0", c.RetryInterval))
-	}
-	return errors.Join(errs...)
-}
-
-// SNSSubscriberConfig configures the Subscriber of a topic.
-type SNSSubscriberConfig struct {
-	// TopicARN is the topic to receive from. Required.
-	TopicARN string
-	// QueueName is the queue subscribed to the topic, created when missing; default the
-	// topic's name.
-	QueueName string
-	// RawDelivery makes SNS put the bare message in the queue rather than an SNS
-	// envelope. Either way the subscriber hands out the message that was published; an
-	// envelope also gives it SNS's message id as its UUID.
-	RawDelivery bool
-	// QueueAttributes are the attributes of the queue when it has to be created, such
-	// as its VisibilityTimeout.
-	QueueAttributes wmsqs.QueueConfigAttributes
-	// SNSOptFns adjust the SNS client, for example its BaseEndpoint.
-	SNSOptFns []func(*sns.Options)
-	// Subscriber configures the receiving from the queue; its QueueURL is ignored.
-	Subscriber SubscriberConfig
-}
-
-func (c *SNSSubscriberConfig) setDefaults() {
-	if c.QueueName == "" {
-		if name, err := wmsns.ExtractTopicNameFromTopicArn(wmsns.TopicArn(c.TopicARN)); err == nil {
-			c.QueueName = string(name)
-		}
-	}
-	c.Subscriber.setDefaults()
-}
-
-// Validate reports every setting that cannot work.
-func (c SNSSubscriberConfig) Validate() error {
-	var errs []error
-	if _, err := wmsns.ExtractTopicNameFromTopicArn(wmsns.TopicArn(c.TopicARN)); err != nil {
-		errs = append(errs, fmt.Errorf("TopicARN: %w", err))
-	}
-	if c.QueueName == "" {
-		errs = append(errs, errors.New("QueueName is required"))
-	}
-	if err := c.Subscriber.validateReceiving(); err != nil {
-		errs = append(errs, fmt.Errorf("Subscriber: %w", err))
 	}
 	return errors.Join(errs...)
 }

@@ -1,10 +1,11 @@
-// Package sqs connects the pipeline to Amazon SQS and SNS, with watermill-aws and the
-// AWS SDK:
+// Package sqs connects the pipeline to Amazon SQS, with watermill-aws and the AWS SDK:
 //
-//   - NewSubscriber receives notification requests from a queue (NOTIFICATIONS_QUEUE_URL)
-//     and NewSNSSubscriber from a topic, through a queue it subscribes to the topic.
-//     Both hand out up to Concurrency messages at once, delete a message once it is
-//     acked and leave a nacked one for SQS to deliver again.
+//   - NewSubscriber receives notification requests from a queue (NOTIFICATIONS_QUEUE_URL):
+//     it hands out up to Concurrency messages at once, deletes a message once it is
+//     acked and leaves a nacked one for SQS to deliver again. NewSubscriberFinding
+//     receives the same way from a queue it finds on the first Subscribe: package sns
+//     uses it for the queue it subscribes to a topic (NOTIFICATIONS_TOPIC_ARN), so that
+//     this package, which the Lambda function links, does not link the SNS client.
 //   - Unmarshaler reads what producers put on a queue: a request's raw JSON, or the SNS
 //     envelope of a topic's delivery without raw delivery.
 //   - NewPoisonQueue parks failed messages on a queue (POISON_QUEUE_URL), merging
@@ -34,7 +35,7 @@
 // every one of them deleted. Close waits up to CloseTimeout for them, then cancels their
 // context; it returns only once the last deletes are made. A message in the works is
 // kept hidden: its visibility timeout is extended every third of it. watermill-aws
-// still does the rest: its sqs.Unmarshaler and sqs.Marshaler interfaces and the SNS
-// subscription (sns.Subscriber). Its publisher sends one SendMessage per message, so
-// the poison queue sends its batches with the SDK.
+// still does the rest: its sqs.Unmarshaler and sqs.Marshaler interfaces and, in
+// package sns, the SNS subscription (its sns.Subscriber). Its publisher sends one
+// SendMessage per message, so the poison queue sends its batches with the SDK.
 package sqs

@@ -28,8 +28,8 @@ type Subscriber struct {
 	client *sqs.Client
 	logger *slog.Logger
 
-	// resolve finds the queue URL on the first Subscribe: NewSNSSubscriber's subscribes a
-	// queue to its topic.
+	// resolve finds the queue URL on the first Subscribe: NewSubscriberFinding's, such as
+	// package sns's, which subscribes a queue to its topic.
 	resolve  func(ctx context.Context) (string, error)
 	queueMu  sync.Mutex
 	queueURL string
@@ -67,6 +67,26 @@ func NewSubscriber(awsCfg aws.Config, cfg SubscriberConfig) (*Subscriber, error)
 	}
 	s := newSubscriber(awsCfg, cfg)
 	s.queueURL = cfg.QueueURL
+	return s, nil
+}
+
+// NewSubscriberFinding returns a Subscriber of the queue that findQueueURL finds, with
+// the Subscriber's SQS client, on the first Subscribe; cfg.QueueURL is ignored. It is the
+// hook of a queue made at run time, such as the one package sns subscribes to a topic,
+// which keeps the SNS client out of this package. Close runs closers once the messages
+// handed out have settled, and joins their errors to its own.
+func NewSubscriberFinding(awsCfg aws.Config, cfg SubscriberConfig, findQueueURL func(ctx context.Context, client *sqs.Client) (string, error), closers ...func() error) (*Subscriber, error) {
+	cfg.setDefaults()
+	err := cfg.validateReceiving()
+	if findQueueURL == nil {
+		err = errors.Join(err, errors.New("no function to find the queue URL"))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqs subscriber config: %w", err)
+	}
+	s := newSubscriber(awsCfg, cfg)
+	s.resolve = func(ctx context.Context) (string, error) { return findQueueURL(ctx, s.client) }
+	s.onClose = closers
 	return s, nil
 }
 

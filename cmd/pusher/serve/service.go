@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/apigw-pusher/apigw-pusher/adapters/metrics"
+	"github.com/apigw-pusher/apigw-pusher/adapters/sns"
 	"github.com/apigw-pusher/apigw-pusher/adapters/sqs"
 	"github.com/apigw-pusher/apigw-pusher/cmd/internal/team"
 	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/custom"
@@ -63,7 +64,7 @@ func New(cfg Config, awsCfg aws.Config, p *pipeline.Pipeline, m *metrics.Metrics
 		p.AddSource("sqs", s, "sqs")
 	}
 	if cfg.TopicARN != "" {
-		s, err := sqs.NewSNSSubscriber(awsCfg, sqs.SNSSubscriberConfig{TopicARN: cfg.TopicARN, Subscriber: sub})
+		s, err := sns.NewSubscriber(awsCfg, sns.SubscriberConfig{TopicARN: cfg.TopicARN, Subscriber: sub})
 		if err != nil {
 			cleanup()
 			return nil, nil, fmt.Errorf("topic %s: %w", cfg.TopicARN, err)

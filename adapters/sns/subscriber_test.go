@@ -1,4 +1,4 @@
-package sqs_test
+package sns_test
 
 import (
 	"fmt"
@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/apigw-pusher/apigw-pusher/adapters/awstest"
+	pushersns "github.com/apigw-pusher/apigw-pusher/adapters/sns"
 	pushersqs "github.com/apigw-pusher/apigw-pusher/adapters/sqs"
 )
 
@@ -27,16 +28,16 @@ func TestSNSSubscriber(t *testing.T) {
 	for _, raw := range []bool{false, true} {
 		t.Run(fmt.Sprintf("raw delivery %v", raw), func(t *testing.T) {
 			topic := awstest.CreateTopic(t, snsClient, fmt.Sprintf("notifications-%v", raw))
-			cfg := pushersqs.SNSSubscriberConfig{
+			cfg := pushersns.SubscriberConfig{
 				TopicARN:        topic,
 				RawDelivery:     raw,
 				QueueAttributes: wmsqs.QueueConfigAttributes{VisibilityTimeout: "30"},
 				SNSOptFns:       []func(*sns.Options){func(o *sns.Options) { o.BaseEndpoint = aws.String(e.endpoint) }},
 				Subscriber:      e.config(""),
 			}
-			sub, err := pushersqs.NewSNSSubscriber(awstest.Config(), cfg)
+			sub, err := pushersns.NewSubscriber(awstest.Config(), cfg)
 			if err != nil {
-				t.Fatalf("NewSNSSubscriber: %v", err)
+				t.Fatalf("NewSubscriber: %v", err)
 			}
 			t.Cleanup(func() { _ = sub.Close() })
 			ch := subscribe(t, sub)
@@ -84,15 +85,17 @@ func TestSNSSubscriber(t *testing.T) {
 	}
 }
 
+// TestSNSSubscriberConfigValidate checks that a bad topic and a bad receiving setting
+// are both refused, naming the setting.
 func TestSNSSubscriberConfigValidate(t *testing.T) {
-	_, err := pushersqs.NewSNSSubscriber(awstest.Config(), pushersqs.SNSSubscriberConfig{TopicARN: "notifications"})
+	_, err := pushersns.NewSubscriber(awstest.Config(), pushersns.SubscriberConfig{TopicARN: "notifications"})
 	if err == nil || !strings.Contains(err.Error(), "TopicARN") {
-		t.Errorf("NewSNSSubscriber of a topic name: %v, want a TopicARN error", err)
+		t.Errorf("NewSubscriber of a topic name: %v, want a TopicARN error", err)
 	}
-	_, err = pushersqs.NewSNSSubscriber(awstest.Config(), pushersqs.SNSSubscriberConfig{
+	_, err = pushersns.NewSubscriber(awstest.Config(), pushersns.SubscriberConfig{
 		TopicARN: "arn:aws:sns:us-east-1:1:t", Subscriber: pushersqs.SubscriberConfig{MaxMessages: 20},
 	})
 	if err == nil || !strings.Contains(err.Error(), "MaxMessages") {
-		t.Errorf("NewSNSSubscriber with 20 messages a batch: %v, want a MaxMessages error", err)
+		t.Errorf("NewSubscriber with 20 messages a batch: %v, want a MaxMessages error", err)
 	}
 }
