@@ -93,11 +93,11 @@ func (d Decoder) decode(body []byte) (Request, error) {
 	if data.Len() > limit {
 		return Request{}, fmt.Errorf("data is %d bytes, over the %d-byte frame limit", data.Len(), limit)
 	}
-	users, err := userList(fields, "users", "user id")
+	users, err := userIDs(fields, "users")
 	if err != nil {
 		return Request{}, err
 	}
-	excluded, err := userList(fields, "exclude_users", "user id")
+	excluded, err := userIDs(fields, "exclude_users")
 	if err != nil {
 		return Request{}, err
 	}
@@ -142,6 +142,21 @@ func segmentOf(fields map[string]json.RawMessage) (*Segment, error) {
 		return nil, fmt.Errorf(`"segment" %d/%d is not 0 <= index < total <= %d`, *seg.Index, *seg.Total, MaxSegments)
 	}
 	return &Segment{Index: *seg.Index, Total: *seg.Total}, nil
+}
+
+// userIDs reads an optional list of user ids (users, exclude_users), each non-empty and
+// not reserved: a connection without a user is no user's, and no request names it.
+func userIDs(fields map[string]json.RawMessage, name string) ([]string, error) {
+	users, err := userList(fields, name, "user id")
+	if err != nil {
+		return nil, err
+	}
+	for i, u := range users {
+		if ReservedUser(u) {
+			return nil, fmt.Errorf("%q[%d]: user ids starting with %q are reserved", name, i, ReservedUserPrefix)
+		}
+	}
+	return users, nil
 }
 
 // userList reads an optional list of non-empty ids (users, topics); absent and null

@@ -197,6 +197,8 @@ func TestDecodeInvalid(t *testing.T) {
 		{name: "exclude_users is a string", body: `{"exclude_users":"bob","data":1}`, wantMsg: `"exclude_users" is not a list of strings`},
 		{name: "exclude_users holds a number", body: `{"exclude_users":[1],"data":1}`, wantMsg: `"exclude_users" is not a list of strings`},
 		{name: "exclude_users holds an empty id", body: `{"exclude_users":["bob",""],"data":1}`, wantMsg: `"exclude_users"[1] is an empty user id`},
+		{name: "users holds a reserved id", body: `{"users":["alice","$anonymous:CnPq9lOnoAMCSzY="],"data":1}`, wantMsg: `"users"[1]: user ids starting with "$" are reserved`},
+		{name: "exclude_users holds a reserved id", body: `{"exclude_users":["$connection:x"],"data":1}`, wantMsg: `"exclude_users"[0]: user ids starting with "$" are reserved`},
 		{name: "segment is a string", body: `{"data":1,"segment":"0/2"}`, wantMsg: `"segment" is not {"index":i,"total":n}`},
 		{name: "segment without a total", body: `{"data":1,"segment":{"index":0}}`, wantMsg: `"segment" is not {"index":i,"total":n}`},
 		{name: "segment of fractions", body: `{"data":1,"segment":{"index":0.5,"total":2}}`, wantMsg: `"segment" is not {"index":i,"total":n}`},

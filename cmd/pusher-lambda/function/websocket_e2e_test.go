@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -182,6 +183,87 @@ func TestWebSocketAsDeployed(t *testing.T) {
 		gone(t, s, "erin")
 	})
 
+	t.Run("a connection without a user is refused while ANONYMOUS_CONNECTIONS is off", func(t *testing.T) {
+		d.refused(t, "topic=news", http.StatusUnauthorized)
+		if id, ok := anonymousID(t, s); ok {
+			t.Errorf("the refused connection left the row of %s", id)
+		}
+	})
+
+	t.Run("connections without a user: topics, broadcasts and exclusions reach them, users never", func(t *testing.T) {
+		a := deploy(t, s, bootstrap, map[string]string{
+			"SUBSCRIPTIONS_TABLE_NAME": stacktest.SubscriptionsTable,
+			"TOPICS_PUBLIC":            "news,sport",
+			"ANONYMOUS_CONNECTIONS":    "true",
+		})
+		viewer := a.dial(t, "viewer", "topic=news") // seed 002's client: no user, a topic
+		erin := a.dial(t, "erin", "user_id=erin")
+		id, ok := anonymousID(t, s)
+		if !ok {
+			t.Fatal("no connection without a user is stored")
+		}
+		if connectionRow(t, s, "$anonymous:"+id, id) == nil {
+			t.Errorf("no row under $anonymous:%s", id)
+		}
+		if !strings.Contains(a.rie.Output(), "anonymous connections are accepted") {
+			t.Errorf("the function did not say at start that it accepts anonymous connections:\n%s", a.rie.Output())
+		}
+
+		a.notify(t, `{"topics":["news"],"data":{"n":1}}`)
+		if got := viewer.Next(t); got != `{"n":1}` {
+			t.Errorf("the topic request gave the viewer %s", got)
+		}
+		a.notify(t, `{"data":{"n":2}}`)
+		for _, c := range []*gatewaytest.Client{viewer, erin} {
+			if got := c.Next(t); got != `{"n":2}` {
+				t.Errorf("the broadcast gave %s %s", c.Name, got)
+			}
+		}
+		a.notify(t, `{"exclude_users":["erin"],"data":{"n":3}}`)
+		if got := viewer.Next(t); got != `{"n":3}` {
+			t.Errorf("the exclusion of erin gave the viewer %s", got)
+		}
+		erin.Quiet(t, 300*time.Millisecond)
+
+		// A users request reaches only its users; one naming the viewer's key is refused
+		// at decode, parked with its reason.
+		a.notify(t, `{"users":["erin"],"data":{"n":4}}`, `{"users":["$anonymous:`+id+`"],"data":{"n":5}}`)
+		if got := erin.Next(t); got != `{"n":4}` {
+			t.Errorf("erin got %s", got)
+		}
+		viewer.Quiet(t, 500*time.Millisecond)
+		parked := s.Parked(t, 1)
+		if len(parked) != 1 || !strings.Contains(parked[0].Reason, `user ids starting with "$" are reserved`) {
+			t.Errorf("parked %+v, want the request naming $anonymous:%s, with its reason", parked, id)
+		}
+
+		viewer.Send(t, `{"action":"subscribe","topic":"sport"}`)
+		if got := viewer.Next(t); got != `{"type":"subscribed","topic":"sport"}` {
+			t.Fatalf("subscribe answered %s", got)
+		}
+		a.notify(t, `{"topics":["sport"],"data":{"n":6}}`)
+		if got := viewer.Next(t); got != `{"n":6}` {
+			t.Errorf("the subscribe by message gave the viewer %s", got)
+		}
+		erin.Quiet(t, 300*time.Millisecond)
+
+		keys := []string{"news", "sport", "$connection:" + id}
+		viewer.Close()
+		stacktest.Eventually(t, "the viewer's rows are deleted", func() bool {
+			if connectionRow(t, s, "$anonymous:"+id, id) != nil {
+				return false
+			}
+			for _, topic := range keys {
+				if subscription(t, s, topic, id) != nil {
+					return false
+				}
+			}
+			return true
+		})
+		erin.Close()
+		gone(t, s, "erin")
+	})
+
 	t.Run("sixty topics at $connect are over MAX_TOPICS", func(t *testing.T) {
 		query := url.Values{"user_id": {"kate"}}
 		for i := range 60 {
@@ -204,12 +286,13 @@ func TestWebSocketAsDeployed(t *testing.T) {
 			t.Errorf("subscribe answered %s, want an error frame of code %s", got, handlers.CodeUnavailable)
 		}
 		// Without a subscriptions table there is no record of the connection: its
-		// $disconnect, which names no user, cannot address its row, which is left to the
-		// table's TTL (see dynamodb.Store.RemoveConnection).
+		// $disconnect, which names no user, addresses the row of a connection without a
+		// user, and heidi's row is left to the table's TTL (see
+		// dynamodb.Store.RemoveConnection).
 		heidi.Close()
 	})
 
-	t.Logf("wall time %s (build, emulators, two functions under the RIE)", time.Since(began).Round(time.Millisecond))
+	t.Logf("wall time %s (build, emulators, three functions under the RIE)", time.Since(began).Round(time.Millisecond))
 }
 
 // deployment is the function under the RIE behind `pusher gateway
@@ -222,6 +305,8 @@ type deployment struct {
 	invoke string
 	// sent numbers the SQS records, for their message ids.
 	sent atomic.Int64
+	// rie is the emulator running the function, whose output holds the function's logs.
+	rie *awstest.RIE
 }
 
 // deploy starts, until the test ends, the function bootstrap under the RIE, with the
@@ -261,7 +346,7 @@ func deployBehind(t *testing.T, s *stacktest.Stack, bootstrap string, env map[st
 	}
 	t.Cleanup(cleanup)
 	stacktest.RunUntilCleanup(t, "pusher gateway", g.Run)
-	return &deployment{addr: addr, invoke: invoke}
+	return &deployment{addr: addr, invoke: invoke, rie: rie}
 }
 
 // takeTurns serves, until the test ends, invocations of the function at rie one at a
@@ -374,6 +459,28 @@ func noRows(t *testing.T, s *stacktest.Stack, user string, topics ...string) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// anonymousID returns the id of the one stored connection without a user, false if
+// there is none; it fails the test if there are more.
+func anonymousID(t *testing.T, s *stacktest.Stack) (string, bool) {
+	t.Helper()
+	var ids []string
+	err := s.Store.ScanConnections(context.Background(), "", func(conns []handlers.Connection, _ string) error {
+		for _, c := range conns {
+			if c.UserID == "" {
+				ids = append(ids, c.ConnectionID)
+			}
+		}
+		return nil
+	})
+	if err != nil || len(ids) > 1 {
+		t.Fatalf("connections without a user: %v %v", ids, err)
+	}
+	if len(ids) == 0 {
+		return "", false
+	}
+	return ids[0], true
 }
 
 // topicHook serves, until the test ends, the topic authorization hook
