@@ -94,6 +94,60 @@ data "aws_iam_policy_document" "pusher" {
     }
   }
 
+  # Seed 002's stream, which the event source mapping reads on the function's behalf:
+  # the actions Lambda's guide lists ("Process Amazon Kinesis Data Streams records with
+  # Lambda", docs.aws.amazon.com/lambda/latest/dg/services-kinesis-create.html) but
+  # kinesis:SubscribeToShard, which only a mapping on an enhanced fan-out consumer
+  # calls. Not kinesis:ListStreams, which AWSLambdaKinesisExecutionRole has: it lists
+  # the account's streams and is no action on this one.
+  dynamic "statement" {
+    for_each = local.kinesis_streams
+    content {
+      sid = "KinesisStream"
+      actions = [
+        "kinesis:DescribeStream",
+        "kinesis:DescribeStreamSummary",
+        "kinesis:GetRecords",
+        "kinesis:GetShardIterator",
+        "kinesis:ListShards",
+      ]
+      resources = [statement.value.arn]
+    }
+  }
+
+  # The records of a stream encrypted with a customer managed key
+  # (docs.aws.amazon.com/streams/latest/dev/permissions-user-key-KMS.html); the key's
+  # policy must allow the account's IAM policies, as a key's default policy does.
+  dynamic "statement" {
+    for_each = local.kinesis_keys
+    content {
+      sid       = "KinesisKey"
+      actions   = ["kms:Decrypt"]
+      resources = [statement.value]
+    }
+  }
+
+  # The mapping's on-failure destination, which Lambda sends to with this role.
+  dynamic "statement" {
+    for_each = aws_sqs_queue.kinesis_dlq
+    content {
+      sid       = "KinesisFailures"
+      actions   = ["sqs:SendMessage"]
+      resources = [statement.value.arn]
+    }
+  }
+
+  # The function's destination of failed asynchronous invocations, when an
+  # EventBridge rule invokes it.
+  dynamic "statement" {
+    for_each = local.events_dlq_destinations
+    content {
+      sid       = "EventsDeadLetters"
+      actions   = ["sqs:SendMessage"]
+      resources = [statement.value]
+    }
+  }
+
   statement {
     sid       = "PoisonQueue"
     actions   = ["sqs:SendMessage"]

@@ -15,18 +15,32 @@ locals {
   # function's precondition refuses the split.)
   task_queue_arns = var.broadcast_split == null || var.notifications_queue_arn == null ? [] : [var.notifications_queue_arn]
 
-  # The function's settings of splitting, with the queue's URL, made of its ARN
-  # (arn:PARTITION:sqs:REGION:ACCOUNT:NAME is https://sqs.REGION.DOMAIN/ACCOUNT/NAME).
+  # The notifications queue's URL, made of its ARN (arn:PARTITION:sqs:REGION:ACCOUNT:NAME
+  # is https://sqs.REGION.DOMAIN/ACCOUNT/NAME), or null without a queue.
+  notifications_queue_url = var.notifications_queue_arn == null ? null : format("https://sqs.%s.%s/%s/%s", split(":", var.notifications_queue_arn)[3], split(":", var.notifications_queue_arn)[1] == "aws-cn" ? "amazonaws.com.cn" : "amazonaws.com", split(":", var.notifications_queue_arn)[4], split(":", var.notifications_queue_arn)[5])
+
+  # The function's settings of splitting, with the queue's URL.
   split_environment = merge([for arn in local.task_queue_arns : {
-    NOTIFICATIONS_QUEUE_URL = format("https://sqs.%s.%s/%s/%s", split(":", arn)[3], split(":", arn)[1] == "aws-cn" ? "amazonaws.com.cn" : "amazonaws.com", split(":", arn)[4], split(":", arn)[5])
+    NOTIFICATIONS_QUEUE_URL = local.notifications_queue_url
     BROADCAST_SPLIT_ABOVE   = tostring(var.broadcast_split.above)
     BROADCAST_SEGMENT_SIZE  = tostring(var.broadcast_split.segment_size)
     BROADCAST_MAX_SEGMENTS  = tostring(var.broadcast_split.max_segments)
   }]...)
+
+  # The settings that are inputs of their own, without those not given (Lambda takes
+  # no null value): the mappings of foreign events (seeds 002 and 003) and who may
+  # connect without a user, following which topics.
+  settings_environment = { for k, v in {
+    KINESIS_MAPPING       = var.kinesis_mapping
+    EVENTBRIDGE_MAPPING   = var.eventbridge_mapping
+    ANONYMOUS_CONNECTIONS = var.anonymous_connections ? "true" : null
+    TOPIC_PARAMS          = var.topic_params == null ? null : join(",", var.topic_params)
+  } : k => v if v != null }
 }
 
-# The pusher: one function for SQS batches, SNS notifications and the WebSocket API's
-# routes ($connect, $disconnect, subscribe, unsubscribe), told apart by the event's shape.
+# The pusher: one function for SQS batches, SNS notifications, Kinesis batches,
+# EventBridge events and the WebSocket API's routes ($connect, $disconnect, subscribe,
+# unsubscribe), told apart by the event's shape.
 resource "aws_lambda_function" "pusher" {
   function_name    = local.name
   description      = "Pushes notification requests to API Gateway WebSocket connections."
@@ -45,7 +59,7 @@ resource "aws_lambda_function" "pusher" {
       APIGW_ENDPOINT         = var.apigw_endpoint
       CONNECTIONS_TABLE_NAME = var.connections_table.name
       POISON_QUEUE_URL       = aws_sqs_queue.poison.url
-    }, { for t in local.subscriptions_tables : "SUBSCRIPTIONS_TABLE_NAME" => t.name }, local.split_environment, local.authorizer_required)
+    }, { for t in local.subscriptions_tables : "SUBSCRIPTIONS_TABLE_NAME" => t.name }, local.split_environment, local.authorizer_required, local.settings_environment)
   }
 
   tags = var.common_tags

@@ -52,3 +52,18 @@ output "authorizer_role_name" {
   description = "Name of the authorizer's IAM role, to grant it more (kms:Decrypt on the customer managed key of its secret, say), or null without var.authorizer."
   value       = one(aws_iam_role.authorizer[*].name)
 }
+
+output "kinesis_dlq_url" {
+  description = "URL of the queue where Lambda records the batches of kinesis_stream it gave up on (their shard and sequence numbers, not their data), or null without a stream."
+  value       = one(aws_sqs_queue.kinesis_dlq[*].url)
+}
+
+output "events_dlq_url" {
+  description = "URL of the queue of the EventBridge events that could not be delivered, or that the function failed on when a rule invokes it, or null without eventbridge_rules."
+  value       = one(aws_sqs_queue.events_dlq[*].url)
+}
+
+output "eventbridge_rule_arns" {
+  description = "ARNs of the EventBridge rules, by their names in eventbridge_rules."
+  value       = { for name, rule in aws_cloudwatch_event_rule.pusher : name => rule.arn }
+}

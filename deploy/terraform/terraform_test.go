@@ -74,6 +74,36 @@ var wantGrants = []grant{
 		forEach:   "var.broadcast_split==null||var.notifications_queue_arn==null?[]:[var.notifications_queue_arn]",
 	},
 	{
+		sid: "KinesisStream",
+		// The stream's read actions, on the stream, only when one is given: no
+		// kinesis:ListStreams, an action on the account, nor SubscribeToShard, an
+		// enhanced fan-out consumer's.
+		actions:   []string{"kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:GetRecords", "kinesis:GetShardIterator", "kinesis:ListShards"},
+		resources: []string{"statement.value.arn"},
+		forEach:   "var.kinesis_stream==null?[]:[var.kinesis_stream]",
+	},
+	{
+		sid:       "KinesisKey",
+		actions:   []string{"kms:Decrypt"},
+		resources: []string{"statement.value"},
+		forEach:   "[forsinlocal.kinesis_streams:s.kms_key_arnifs.kms_key_arn!=null]",
+	},
+	{
+		sid:     "KinesisFailures",
+		actions: []string{"sqs:SendMessage"},
+		// The mapping's on-failure destination, which exists with the stream.
+		resources: []string{"statement.value.arn"},
+		forEach:   "aws_sqs_queue.kinesis_dlq",
+	},
+	{
+		sid:     "EventsDeadLetters",
+		actions: []string{"sqs:SendMessage"},
+		// The function's destination of failed asynchronous invocations, only when an
+		// EventBridge rule invokes it.
+		resources: []string{"statement.value"},
+		forEach:   "length(local.function_rules)==0?[]:aws_sqs_queue.events_dlq[*].arn",
+	},
+	{
 		sid:       "PoisonQueue",
 		actions:   []string{"sqs:SendMessage"},
 		resources: []string{"aws_sqs_queue.poison.arn"},
@@ -603,10 +633,11 @@ func checkFunction(m *module) error {
 		}
 	}
 	// merge(var.environment, {...}, {subscriptions}, local.split_environment,
-	// local.authorizer_required): the module's own names come last, so they win.
+	// local.authorizer_required, local.settings_environment): the module's own names
+	// come last, so they win.
 	merge, ok := env.(*hclsyntax.FunctionCallExpr)
-	if !ok || merge.Name != "merge" || len(merge.Args) != 5 || m.text(merge.Args[0]) != "var.environment" {
-		return errors.Join(append(errs, errors.New("function: environment.variables is not merge(var.environment, {...}, {for ...}, local.split_environment, local.authorizer_required)"))...)
+	if !ok || merge.Name != "merge" || len(merge.Args) != 6 || m.text(merge.Args[0]) != "var.environment" {
+		return errors.Join(append(errs, errors.New("function: environment.variables is not merge(var.environment, {...}, {for ...}, local.split_environment, local.authorizer_required, local.settings_environment)"))...)
 	}
 	if got := m.text(merge.Args[3]); got != "local.split_environment" {
 		errs = append(errs, fmt.Errorf("function: the environment of splitting is %s, want local.split_environment", got))
@@ -614,6 +645,10 @@ func checkFunction(m *module) error {
 	// What it is, checkAuthorizer evaluates.
 	if got := m.text(merge.Args[4]); got != "local.authorizer_required" {
 		errs = append(errs, fmt.Errorf("function: the environment of the authorizer is %s, want local.authorizer_required", got))
+	}
+	// What it is, checkSettings evaluates.
+	if got := m.text(merge.Args[5]); got != "local.settings_environment" {
+		errs = append(errs, fmt.Errorf("function: the environment of the settings of their own is %s, want local.settings_environment", got))
 	}
 	errs = append(errs, checkSplit(m, fn))
 	if got := m.text(merge.Args[2]); got != wantSubscriptionsEnvironment {
@@ -655,14 +690,6 @@ func checkFunction(m *module) error {
 // and its preconditions: the queue's URL is made right of its ARN, the settings are
 // passed on, and a split without a standard queue is refused.
 func checkSplit(m *module, fn *hclsyntax.Block) error {
-	arns, ok := m.localExpr("task_queue_arns")
-	if !ok {
-		return errors.New("no local.task_queue_arns")
-	}
-	env, ok := m.localExpr("split_environment")
-	if !ok {
-		return errors.New("no local.split_environment")
-	}
 	var conds []hclsyntax.Expression
 	for _, b := range fn.Body.Blocks {
 		for _, p := range b.Body.Blocks {
@@ -687,15 +714,14 @@ func checkSplit(m *module, fn *hclsyntax.Block) error {
 			})},
 			Functions: funcs,
 		}
-		a, diags := arns.Value(ctx)
-		if diags.HasErrors() {
-			errs = append(errs, fmt.Errorf("%s: local.task_queue_arns: %v", c.name, diags))
+		vals, err := evalLocals(m, ctx, "task_queue_arns", "notifications_queue_url", "split_environment")
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", c.name, err))
 			continue
 		}
-		ctx.Variables["local"] = cty.ObjectVal(map[string]cty.Value{"task_queue_arns": a})
-		v, diags := env.Value(ctx)
-		if diags.HasErrors() || !v.CanIterateElements() {
-			errs = append(errs, fmt.Errorf("%s: local.split_environment: %v", c.name, diags))
+		v := vals["split_environment"]
+		if !v.CanIterateElements() {
+			errs = append(errs, fmt.Errorf("%s: local.split_environment is %#v", c.name, v))
 			continue
 		}
 		got := map[string]string{}
@@ -1316,6 +1342,9 @@ var checks = []struct {
 	{"event source", checkEventSource},
 	{"function", checkFunction},
 	{"authorizer", checkAuthorizer},
+	{"kinesis", checkKinesis},
+	{"eventbridge", checkEventBridge},
+	{"settings", checkSettings},
 }
 
 // exampleChecks are what the tests hold the example to.
@@ -1465,7 +1494,7 @@ resource "aws_iam_role_policy" "pusher" {`},
       actions   = ["sqs:SendMessage"]
       resources = ["*"]`},
 		{"split environment dropped", "main.tf", `, local.split_environment,`, `, {},`},
-		{"queue URL of the wrong region", "main.tf", `split(":", arn)[3], split(":", arn)[1]`, `"us-east-1", split(":", arn)[1]`},
+		{"queue URL of the wrong region", "main.tf", `split(":", var.notifications_queue_arn)[3], split(":", var.notifications_queue_arn)[1]`, `"us-east-1", split(":", var.notifications_queue_arn)[1]`},
 		{"split setting misspelt", "main.tf", `BROADCAST_SEGMENT_SIZE  = tostring`, `BROADCAST_SEGMENT      = tostring`},
 		{"split onto a FIFO queue allowed", "main.tf", ` && !endswith(coalesce(var.notifications_queue_arn, "none"), ".fifo")`, ``},
 		{"authorizer may read any secret", "authorizer.tf", `actions   = ["secretsmanager:GetSecretValue"]
@@ -1500,7 +1529,7 @@ resource "aws_iam_role_policy" "pusher" {`},
   authorizer_result_ttl_in_seconds = 300`},
 		{"authorizer's API of the whole agma_arn", "authorizer.tf", `api_execution_arn = split("/", var.agma_arn)[0]`, `api_execution_arn = var.agma_arn`},
 		{"any authorizer may invoke it", "authorizer.tf", `/authorizers/${aws_apigatewayv2_authorizer.connect[0].id}"`, `/authorizers/*"`},
-		{"pusher never requires the authorizer", "main.tf", `, local.authorizer_required)`, `)`},
+		{"pusher never requires the authorizer", "main.tf", `, local.authorizer_required, local.settings_environment)`, `, {}, local.settings_environment)`},
 		{"pusher always requires the authorizer", "authorizer.tf", `authorizer_required = { for a in local.authorizers : "AUTHORIZER_REQUIRED" => "true" }`, `authorizer_required = { AUTHORIZER_REQUIRED = "true" }`},
 	}
 	for _, c := range cases {

@@ -267,7 +267,7 @@ variable "log_retention_in_days" {
 }
 
 variable "environment" {
-  description = "More environment variables of the function: IDENTITY_PARAM, AUTHORIZER_USER_KEY, TTL_ATTRIBUTE and CONNECTION_TTL, POST_CONCURRENCY, MAX_ATTEMPTS, DEADLINE_MARGIN, LOG_LEVEL, ... (see the repository's docs/settings.md). APIGW_ENDPOINT, CONNECTIONS_TABLE_NAME, SUBSCRIPTIONS_TABLE_NAME, POISON_QUEUE_URL, NOTIFICATIONS_QUEUE_URL, BROADCAST_* and AUTHORIZER_REQUIRED come from the other inputs. The authorizer's function, if any, takes AUTHORIZER_USER_KEY, TOPIC_GRANTS_KEY and LOG_LEVEL from here too, so that both read its context alike."
+  description = "More environment variables of the function: IDENTITY_PARAM, AUTHORIZER_USER_KEY, TTL_ATTRIBUTE and CONNECTION_TTL, POST_CONCURRENCY, MAX_ATTEMPTS, DEADLINE_MARGIN, LOG_LEVEL, ... (see the repository's docs/settings.md). APIGW_ENDPOINT, CONNECTIONS_TABLE_NAME, SUBSCRIPTIONS_TABLE_NAME, POISON_QUEUE_URL, NOTIFICATIONS_QUEUE_URL, BROADCAST_*, AUTHORIZER_REQUIRED, KINESIS_MAPPING, EVENTBRIDGE_MAPPING, ANONYMOUS_CONNECTIONS and TOPIC_PARAMS come from the other inputs. The authorizer's function, if any, takes AUTHORIZER_USER_KEY, TOPIC_GRANTS_KEY and LOG_LEVEL from here too, so that both read its context alike."
   type        = map(string)
   default     = {}
   nullable    = false
@@ -278,7 +278,165 @@ variable "environment" {
   }
 
   validation {
-    condition     = length([for k in keys(var.environment) : k if contains(["APIGW_ENDPOINT", "CONNECTIONS_TABLE_NAME", "SUBSCRIPTIONS_TABLE_NAME", "POISON_QUEUE_URL", "NOTIFICATIONS_QUEUE_URL", "BROADCAST_SPLIT_ABOVE", "BROADCAST_SEGMENT_SIZE", "BROADCAST_MAX_SEGMENTS", "AUTHORIZER_REQUIRED", "PUSHER_ROLE"], k)]) == 0
-    error_message = "The environment must not set APIGW_ENDPOINT, CONNECTIONS_TABLE_NAME, SUBSCRIPTIONS_TABLE_NAME, POISON_QUEUE_URL, NOTIFICATIONS_QUEUE_URL, BROADCAST_*, AUTHORIZER_REQUIRED or PUSHER_ROLE: they come from apigw_endpoint, connections_table, subscriptions_table, the module's poison queue, broadcast_split (the role may send to the queue only then) and authorizer (the pusher refuses a $connect without the authorizer's user only then; the function is the pusher, the authorizer its own function)."
+    condition     = length([for k in keys(var.environment) : k if contains(["APIGW_ENDPOINT", "CONNECTIONS_TABLE_NAME", "SUBSCRIPTIONS_TABLE_NAME", "POISON_QUEUE_URL", "NOTIFICATIONS_QUEUE_URL", "BROADCAST_SPLIT_ABOVE", "BROADCAST_SEGMENT_SIZE", "BROADCAST_MAX_SEGMENTS", "AUTHORIZER_REQUIRED", "PUSHER_ROLE", "KINESIS_MAPPING", "EVENTBRIDGE_MAPPING", "ANONYMOUS_CONNECTIONS", "TOPIC_PARAMS"], k)]) == 0
+    error_message = "The environment must not set APIGW_ENDPOINT, CONNECTIONS_TABLE_NAME, SUBSCRIPTIONS_TABLE_NAME, POISON_QUEUE_URL, NOTIFICATIONS_QUEUE_URL, BROADCAST_*, AUTHORIZER_REQUIRED, PUSHER_ROLE, KINESIS_MAPPING, EVENTBRIDGE_MAPPING, ANONYMOUS_CONNECTIONS or TOPIC_PARAMS: they come from apigw_endpoint, connections_table, subscriptions_table, the module's poison queue, broadcast_split (the role may send to the queue only then), authorizer (the pusher refuses a $connect without the authorizer's user only then; the function is the pusher, the authorizer its own function), kinesis_mapping, eventbridge_mapping, anonymous_connections and topic_params."
+  }
+}
+
+variable "kinesis_stream" {
+  description = "Seed 002's Kinesis data stream for the function to read, or null for none (see the README): an event source mapping on arn that reports partial batch failures by sequence number, bisects a batch the function fails on, retries it at most maximum_retry_attempts times (0 to 10000, 3 by default) and while its records are younger than maximum_record_age_in_seconds (60 to 604800, an hour by default), then sends a record of it to the queue \"<prefix>-pusher-kinesis-dlq\" the module creates; starting_position (\"LATEST\", the default, or \"TRIM_HORIZON\"), batch_size (1 to 10000, 100 by default), maximum_batching_window_in_seconds (0 to 300), parallelization_factor (batches of a shard at once, 1 to 10, 1 by default; a partition key's records keep their order). kms_key_arn is the customer managed KMS key the stream is encrypted with, for the role to decrypt its records with (null: none, or AWS's own key). The role may read the stream. Its ARN may be unknown when planning."
+  type = object({
+    arn                                = string
+    starting_position                  = optional(string, "LATEST")
+    batch_size                         = optional(number, 100)
+    maximum_batching_window_in_seconds = optional(number, 0)
+    parallelization_factor             = optional(number, 1)
+    maximum_retry_attempts             = optional(number, 3)
+    maximum_record_age_in_seconds      = optional(number, 3600)
+    kms_key_arn                        = optional(string)
+  })
+  default = null
+
+  # can and try: || may evaluate both of its operands (Terraform before 1.12 does), and
+  # an attribute of null is an error.
+  validation {
+    condition     = var.kinesis_stream == null || can(regex("^arn:[^:]+:kinesis:[^:]+:[0-9]{12}:stream/[A-Za-z0-9_.-]{1,128}$", var.kinesis_stream.arn))
+    error_message = "The kinesis_stream.arn must be a stream's ARN: arn:aws:kinesis:REGION:ACCOUNT:stream/NAME."
+  }
+
+  # AT_TIMESTAMP would need a timestamp, which a deployment made again would move.
+  validation {
+    condition     = var.kinesis_stream == null || try(contains(["LATEST", "TRIM_HORIZON"], var.kinesis_stream.starting_position), false)
+    error_message = "The kinesis_stream.starting_position must be \"LATEST\" or \"TRIM_HORIZON\"."
+  }
+
+  validation {
+    condition     = var.kinesis_stream == null || try(var.kinesis_stream.batch_size >= 1 && var.kinesis_stream.batch_size <= 10000 && floor(var.kinesis_stream.batch_size) == var.kinesis_stream.batch_size, false)
+    error_message = "The kinesis_stream.batch_size must be a whole number of records from 1 to 10000."
+  }
+
+  validation {
+    condition     = var.kinesis_stream == null || try(var.kinesis_stream.maximum_batching_window_in_seconds >= 0 && var.kinesis_stream.maximum_batching_window_in_seconds <= 300 && floor(var.kinesis_stream.maximum_batching_window_in_seconds) == var.kinesis_stream.maximum_batching_window_in_seconds, false)
+    error_message = "The kinesis_stream.maximum_batching_window_in_seconds must be a whole number from 0 to 300."
+  }
+
+  validation {
+    condition     = var.kinesis_stream == null || try(var.kinesis_stream.parallelization_factor >= 1 && var.kinesis_stream.parallelization_factor <= 10 && floor(var.kinesis_stream.parallelization_factor) == var.kinesis_stream.parallelization_factor, false)
+    error_message = "The kinesis_stream.parallelization_factor must be a whole number from 1 to 10."
+  }
+
+  # Bounded, not Lambda's -1 (forever): a batch the function keeps failing on holds its
+  # shard back until the record expires from the stream, a day or more.
+  validation {
+    condition     = var.kinesis_stream == null || try(var.kinesis_stream.maximum_retry_attempts >= 0 && var.kinesis_stream.maximum_retry_attempts <= 10000 && floor(var.kinesis_stream.maximum_retry_attempts) == var.kinesis_stream.maximum_retry_attempts, false)
+    error_message = "The kinesis_stream.maximum_retry_attempts must be a whole number from 0 to 10000 (not -1: a failing batch would hold its shard back until its records expire)."
+  }
+
+  validation {
+    condition     = var.kinesis_stream == null || try(var.kinesis_stream.maximum_record_age_in_seconds >= 60 && var.kinesis_stream.maximum_record_age_in_seconds <= 604800 && floor(var.kinesis_stream.maximum_record_age_in_seconds) == var.kinesis_stream.maximum_record_age_in_seconds, false)
+    error_message = "The kinesis_stream.maximum_record_age_in_seconds must be a whole number from 60 to 604800 (7 days; not -1: a failing batch would hold its shard back until its records expire)."
+  }
+
+  validation {
+    condition     = var.kinesis_stream == null || try(var.kinesis_stream.kms_key_arn == null, false) || can(regex("^arn:[^:]+:kms:[^:]+:[0-9]{12}:key/[A-Za-z0-9-]+$", var.kinesis_stream.kms_key_arn))
+    error_message = "The kinesis_stream.kms_key_arn must be a KMS key's ARN, arn:aws:kms:REGION:ACCOUNT:key/KEY_ID (not an alias: the grant is on the key)."
+  }
+}
+
+variable "kinesis_mapping" {
+  description = "KINESIS_MAPPING: the JMESPath expression that builds a request of a Kinesis record's data, such as seed 002's {topics: [VehicleID]}, or null: the data is a request (see the repository's docs/sources.md). It maps the records of kinesis_stream and those an EventBridge Pipe puts on the notifications queue alike."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.kinesis_mapping == null || can(regex("^\\s*\\{[\\s\\S]*\\}\\s*$", var.kinesis_mapping))
+    error_message = "The kinesis_mapping must be a JMESPath multiselect hash, such as {topics: [VehicleID]}."
+  }
+}
+
+variable "eventbridge_mapping" {
+  description = "EVENTBRIDGE_MAPPING: the JMESPath expression that builds a request of an EventBridge event (source, detail-type, detail, ...), such as seed 003's {topics: [detail.entityId], data: detail.message}, or null: the event's detail is the request (see the repository's docs/sources.md). It maps the events of eventbridge_rules, through the queue or to the function alike."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.eventbridge_mapping == null || can(regex("^\\s*\\{[\\s\\S]*\\}\\s*$", var.eventbridge_mapping))
+    error_message = "The eventbridge_mapping must be a JMESPath multiselect hash, such as {topics: [detail.entityId], data: detail.message}."
+  }
+}
+
+variable "eventbridge_rules" {
+  description = "Seed 003's EventBridge rules, by a short name (the rule is \"<prefix>-pusher-<name>\"): each matches event_pattern (JSON) on the bus event_bus_name (\"default\" by default), and targets \"queue\" (the default: the notifications queue, seed 003's wiring, which the module's queue policy lets exactly these rules send to) or \"function\" (the function, invoked asynchronously). EventBridge retries a delivery that fails at most maximum_retry_attempts times (0 to 185, 185 by default) within maximum_event_age_in_seconds (60 to 86400, a day by default), then puts the event in the queue \"<prefix>-pusher-events-dlq\" the module creates. See the README."
+  type = map(object({
+    event_pattern                = string
+    event_bus_name               = optional(string, "default")
+    description                  = optional(string)
+    target                       = optional(string, "queue")
+    maximum_retry_attempts       = optional(number, 185)
+    maximum_event_age_in_seconds = optional(number, 86400)
+  }))
+  default  = {}
+  nullable = false
+
+  # Part of the rule's name, and of its permission's statement id.
+  validation {
+    condition     = alltrue([for name in keys(var.eventbridge_rules) : can(regex("^[A-Za-z0-9_-]{1,32}$", name))])
+    error_message = "The eventbridge_rules' names must be 1 to 32 letters, digits, hyphens or underscores."
+  }
+
+  validation {
+    condition     = alltrue([for r in values(var.eventbridge_rules) : can(jsondecode(r.event_pattern)) && can(keys(jsondecode(r.event_pattern)))])
+    error_message = "Each of eventbridge_rules' event_pattern must be a JSON object, such as jsonencode({ source = [\"orders\"], \"detail-type\" = [\"Order Updated\"] })."
+  }
+
+  validation {
+    condition     = alltrue([for r in values(var.eventbridge_rules) : contains(["queue", "function"], r.target)])
+    error_message = "Each of eventbridge_rules' target must be \"queue\" (the notifications queue) or \"function\"."
+  }
+
+  validation {
+    condition     = alltrue([for r in values(var.eventbridge_rules) : can(regex("^[A-Za-z0-9/_.-]{1,256}$", r.event_bus_name))])
+    error_message = "Each of eventbridge_rules' event_bus_name must be the name of an event bus of this account and Region (\"default\" for the default bus)."
+  }
+
+  validation {
+    condition     = alltrue([for r in values(var.eventbridge_rules) : r.maximum_retry_attempts >= 0 && r.maximum_retry_attempts <= 185 && floor(r.maximum_retry_attempts) == r.maximum_retry_attempts])
+    error_message = "Each of eventbridge_rules' maximum_retry_attempts must be a whole number from 0 to 185."
+  }
+
+  validation {
+    condition     = alltrue([for r in values(var.eventbridge_rules) : r.maximum_event_age_in_seconds >= 60 && r.maximum_event_age_in_seconds <= 86400 && floor(r.maximum_event_age_in_seconds) == r.maximum_event_age_in_seconds])
+    error_message = "Each of eventbridge_rules' maximum_event_age_in_seconds must be a whole number from 60 to 86400 (a day)."
+  }
+}
+
+variable "notifications_queue_policy_documents" {
+  description = "The other statements of the notifications queue's policy, as policy documents (JSON), when an EventBridge rule targets the queue: the module then writes the queue's policy, and a queue has one, so statements written elsewhere (an aws_sqs_queue_policy letting an SNS topic send, say) would be overwritten. Put them here instead. Their Sids must differ from the module's, \"EventBridgeRules\"."
+  type        = list(string)
+  default     = []
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for d in var.notifications_queue_policy_documents : can(jsondecode(d).Statement)])
+    error_message = "Each of notifications_queue_policy_documents must be a policy document's JSON, such as data.aws_iam_policy_document's json."
+  }
+}
+
+variable "anonymous_connections" {
+  description = "ANONYMOUS_CONNECTIONS: whether the function accepts a $connect that names no user (seeds 002 and 003, whose clients connect with ?VehicleID= or nothing). Such connections are reached by topics and broadcasts, never by a users request; topic rules apply to them as to anyone. false (the default): such a $connect is refused with 401."
+  type        = bool
+  default     = false
+  nullable    = false
+}
+
+variable "topic_params" {
+  description = "TOPIC_PARAMS: the $connect query parameters whose values subscribe the connection to topics, such as [\"topic\", \"VehicleID\"] for seed 002's ?VehicleID=v-42, or null for the pusher's default, [\"topic\"]."
+  type        = list(string)
+  default     = null
+
+  # API Gateway's pattern of a request parameter; a comma would split the setting.
+  validation {
+    condition     = var.topic_params == null || try(length(var.topic_params) >= 1 && alltrue([for p in var.topic_params : can(regex("^[A-Za-z0-9._-]{1,128}$", p))]), false)
+    error_message = "The topic_params must be one or more query parameters' names: 1 to 128 letters, digits, dots, hyphens or underscores each."
   }
 }
