@@ -14,7 +14,8 @@ import (
 )
 
 // Store is an in-memory connection store keyed like the DynamoDB table: by user, then
-// connection. Its scan walks connections in key order, so a cursor stays valid while
+// connection; a connection without a user is kept under "" (the DynamoDB store needs a
+// key of its own for it, this one does not). Its scan walks connections in key order, so a cursor stays valid while
 // connections come and go. It keeps subscriptions to topics too (handlers.TopicLister,
 // handlers.Subscriptions), forgotten with their connection.
 type Store struct {
@@ -215,8 +216,13 @@ func (s *Store) unfollowAll(id string) {
 	}
 }
 
-// UserConnections returns the connections of one user.
+// UserConnections returns the connections of one user. Connections without a user
+// (UserID "") are no user's, and a reserved id (handlers.ReservedUserPrefix) names none,
+// as in the DynamoDB store: both return nothing.
 func (s *Store) UserConnections(_ context.Context, userID string) ([]handlers.Connection, error) {
+	if userID == "" || handlers.ReservedUser(userID) {
+		return nil, nil
+	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	from, _ := slices.BinarySearchFunc(s.sorted, handlers.Connection{UserID: userID}, compare)
