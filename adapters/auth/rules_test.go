@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"maps"
 	"strings"
 	"testing"
 	"time"
@@ -150,5 +151,27 @@ func TestAuthorizeTopic(t *testing.T) {
 				t.Errorf("reason %q holds the token", err)
 			}
 		})
+	}
+}
+
+// TestAuthorizeTopicWithoutAUser: a connection without a user (ANONYMOUS_CONNECTIONS)
+// is asked about like anyone's, the hook told that it has none ("user": ""); the
+// matrix above holds the other rules for it (open, public, user-scoped, grants, tokens
+// with and without a sub).
+func TestAuthorizeTopicWithoutAUser(t *testing.T) {
+	srv := newHookServer(t)
+	r := newRules(t, Config{UserScoped: []string{"user:{user}:*"}, HookURL: srv.URL})
+	viewer := handlers.Connection{ConnectionID: "c-viewer"}
+	if err := r.AuthorizeTopic(t.Context(), handlers.TopicRequest{Connection: viewer, Topic: "hook:allow"}); err != nil {
+		t.Fatalf("the hook allows: %v", err)
+	}
+	err := r.AuthorizeTopic(t.Context(), handlers.TopicRequest{Connection: viewer, Topic: "hook:deny"})
+	if code(err) != handlers.CodeForbidden || !strings.Contains(err.Error(), "the connection has no user to own it") {
+		t.Errorf("the hook denies: %v, want forbidden, saying the connection has no user", err)
+	}
+	asked := srv.requests()
+	want := map[string]string{"user": "", "connection_id": "c-viewer", "topic": "hook:allow"}
+	if len(asked) != 2 || !maps.Equal(asked[0], want) {
+		t.Errorf("the hook was asked %v, want %v first", asked, want)
 	}
 }
