@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 
@@ -38,12 +39,19 @@ var mappingKeys = []string{"topics", "users", "exclude_users", "data"}
 // `{topics: [detail.entityId], data: detail.message}`. Its keys are topics, users,
 // exclude_users and data:
 //   - topics, users and exclude_users give a list of strings, a string (one), or
-//     numbers, read as their JSON text; null is none;
+//     numbers, read as their JSON text; null, and a null in the list (a field the
+//     event lacks, as in [VehicleID]), is none;
 //   - data gives the data; without the key it is the whole event.
 //
 // A mapping that names topics or users never broadcasts: an event for which they give
-// no recipient cannot be read by it, rather than reaching everyone. A Mapping is safe
-// for concurrent use.
+// no recipient cannot be read by it, rather than reaching everyone.
+//
+// JMESPath compares, sums and sorts float64 numbers only: an event's numbers of up to
+// 15 significant digits, which a float64 holds exactly, are read as such, so that
+// filters such as readings[?temp > `30`] work; a number of more digits, such as an id
+// of 20, is kept as written, exact but opaque to those functions. A number becomes an
+// id, or part of data, as its shortest JSON text (42, 52.52; 1.0 as 1), or as written
+// when it has more digits. A Mapping is safe for concurrent use.
 type Mapping struct {
 	expr     string
 	compiled jmespath.JMESPath
@@ -93,7 +101,7 @@ func (m *Mapping) Request(event []byte) ([]byte, error) {
 	if dec.More() {
 		return nil, errors.New("event is not one JSON value")
 	}
-	out, err := m.compiled.Search(doc)
+	out, err := m.compiled.Search(numbers(doc))
 	if err != nil {
 		return nil, fmt.Errorf("mapping %q: %w", m.expr, err)
 	}
@@ -125,11 +133,15 @@ func (m *Mapping) Request(event []byte) ([]byte, error) {
 		}
 		req["data"] = fields["data"]
 	}
-	b, err := json.Marshal(req)
-	if err != nil {
+	// Not json.Marshal, which would escape <, > and & in data: the frame is the
+	// event's JSON as the producer wrote it, as a request's data is.
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(req); err != nil {
 		return nil, fmt.Errorf("mapping %q: %w", m.expr, err)
 	}
-	return b, nil
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
 
 // idList reads what an expression gave for a list of ids.
@@ -137,16 +149,23 @@ func idList(v any) ([]string, error) {
 	switch v := v.(type) {
 	case nil:
 		return nil, nil
-	case string, json.Number:
+	case string, json.Number, float64:
 		return idList([]any{v})
 	case []any:
 		ids := make([]string, 0, len(v))
 		for i, e := range v {
 			switch e := e.(type) {
+			case nil: // a field the event lacks: none
 			case string:
 				ids = append(ids, e)
 			case json.Number:
 				ids = append(ids, e.String())
+			case float64:
+				b, err := json.Marshal(e)
+				if err != nil {
+					return nil, fmt.Errorf("[%d] is not a finite number", i)
+				}
+				ids = append(ids, string(b))
 			default:
 				return nil, fmt.Errorf("[%d] is %s, not a string", i, describe(e))
 			}
@@ -154,6 +173,48 @@ func idList(v any) ([]string, error) {
 		return ids, nil
 	}
 	return nil, fmt.Errorf("%s, not a list of strings", describe(v))
+}
+
+// numbers turns the numbers of an event decoded with UseNumber into float64s where a
+// float64 holds their value exactly (see Mapping), in place, and returns v.
+func numbers(v any) any {
+	switch v := v.(type) {
+	case json.Number:
+		if f, ok := exactFloat(v); ok {
+			return f
+		}
+	case []any:
+		for i, e := range v {
+			v[i] = numbers(e)
+		}
+	case map[string]any:
+		for k, e := range v {
+			v[k] = numbers(e)
+		}
+	}
+	return v
+}
+
+// exactFloat returns n as a float64 when it has 15 significant digits at most and is
+// zero or of a normal float64's magnitude: any such decimal is the value of the
+// shortest text of its float64 (a float64 tells 15 decimal digits apart), so nothing is
+// lost. strconv.ParseFloat rounds a number too small for a float64 to zero, with no
+// error.
+func exactFloat(n json.Number) (float64, bool) {
+	digits, leading := 0, true
+	for _, c := range n.String() {
+		if c == 'e' || c == 'E' {
+			break
+		}
+		if c >= '1' && c <= '9' || c == '0' && !leading {
+			digits, leading = digits+1, false
+		}
+	}
+	f, err := n.Float64()
+	if err != nil || digits > 15 {
+		return 0, false
+	}
+	return f, (f == 0 && digits == 0) || math.Abs(f) >= 0x1p-1022
 }
 
 // describe names the JSON type of v for an error, never its value: an event's content
