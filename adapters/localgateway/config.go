@@ -21,12 +21,19 @@ type Config struct {
 	// function's ("user_id"). With an Authorizer, the authorizer names the user and the
 	// parameter is ignored.
 	IdentityParam string
+	// AnonymousConnections accepts a $connect that names no user
+	// (ANONYMOUS_CONNECTIONS): without an Authorizer, one without IdentityParam is
+	// stored without a user (handlers.Connection.UserID ""), reached by topics and
+	// broadcasts, never by a users request. Off, it is refused 401. With an
+	// Integration, the function decides, by its own setting.
+	AnonymousConnections bool
 	// Authorizer, when set, decides who may connect and as whom before the $connect
 	// route, as a Lambda REQUEST authorizer on $connect does on AWS (see
 	// Gateway.authorize): a connection it refuses is answered 401, 403 or 500 and
 	// nothing is stored; one it allows is its user's, with the topic patterns it
 	// grants, and with an Integration every event of the connection carries its context.
-	// Nil lets any client connect as the user IdentityParam names.
+	// Nil lets any client connect as the user IdentityParam names, or as none (see
+	// AnonymousConnections).
 	Authorizer Authorizer
 	// IdentitySource is the $connect query parameter that the authorizer's identity
 	// source names (route.request.querystring.NAME), the one that carries the token: a

@@ -68,7 +68,7 @@ func (g *Gateway) connect(w http.ResponseWriter, r *http.Request) {
 			refused.write(w)
 			return
 		}
-	} else if user = r.URL.Query().Get(g.cfg.IdentityParam); user == "" && g.integration == nil { // an integration's function decides
+	} else if user = r.URL.Query().Get(g.cfg.IdentityParam); user == "" && g.integration == nil && !g.cfg.AnonymousConnections { // an integration's function decides
 		http.Error(w, "missing query parameter "+g.cfg.IdentityParam, http.StatusUnauthorized)
 		return
 	}
@@ -198,13 +198,18 @@ func (g *Gateway) remove(c *conn, cause error, log *slog.Logger) {
 	}
 }
 
-// register is the work of the $connect integration: it checks the topics the request
-// names, then stores c and subscribes it to them. A refused topic refuses the
-// connection before anything is written; a connection it cannot subscribe is not kept.
-// With an Integration, the function does that work instead, invoked with ev.
+// register is the work of the $connect integration: it checks the user (a reserved one,
+// handlers.ReservedUserPrefix, is refused 400, as the function refuses it) and the
+// topics the request names, then stores c and subscribes it to them. A refused user or
+// topic refuses the connection before anything is written; a connection it cannot
+// subscribe is not kept. With an Integration, the function does that work instead,
+// invoked with ev.
 func (g *Gateway) register(r *http.Request, c *conn, ev events.APIGatewayWebsocketProxyRequest) error {
 	if g.integration != nil {
 		return g.integration.connect(ev)
+	}
+	if err := handlers.ValidUser(c.user); err != nil {
+		return err
 	}
 	topics, err := g.checkTopics(r.Context(), c, r)
 	if err != nil {
