@@ -13,8 +13,11 @@ import (
 
 // SQSMessages reads the records of an SQS event as `pusher serve` reads a queue's
 // messages, with sqs.Unmarshaler: the request is the body, or the message of the SNS
-// envelope it is, and a correlation_id String attribute is the correlation id. Each
-// message's UUID is its record's message id, the name SQSResponse reports it by.
+// envelope it is, or an event of a source (an EventBridge event a rule sent to the
+// queue, a Kinesis record's data a Pipe sent) for decode to read with that source's
+// mapping; and a correlation_id String attribute is the correlation id. Each message's
+// UUID is its record's message id, the name SQSResponse reports it by, even for an
+// event that has an id of its own.
 //
 // groups[i] is the FIFO message group of msgs[i], empty for a record of a standard
 // queue: the queue's ARN and the record's MessageGroupId, so that groups of two queues
