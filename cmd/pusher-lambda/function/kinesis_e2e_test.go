@@ -164,7 +164,7 @@ func TestKinesisAsDeployed(t *testing.T) {
 				t.Fatalf("w got %s, want %s", got, r.data)
 			}
 		}
-		w.Quiet(t, 300*time.Millisecond) // a1 and a2 not again
+		w.Quiet(t, 300*time.Millisecond)  // a1 and a2 not again
 		w7.Quiet(t, 100*time.Millisecond) // its frames were all in by now
 		invs := settledInvocations(t, m, 7)
 		if last := invs[len(invs)-1]; last.Shard != firstShard || last.Retry == 0 || !slices.Equal(last.Sequences(), seqs(bad, a3, a4)) {
