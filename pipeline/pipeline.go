@@ -217,7 +217,8 @@ func (p *Pipeline) stageRouter() (*message.Router, error) {
 // topicAfter is the topic a stage publishes to and the next one subscribes to.
 func (p *Pipeline) topicAfter(stage string) string { return "after-" + stage }
 
-// Process admits one request message, waits until everything derived from it is settled
+// Process admits one request message (or an event from the source its EventSourceKey
+// names, carried with its correlation id), waits until everything derived from it is settled
 // or ctx is done, and logs its outcome in one line. It returns an error when the request
 // is not settled: its source should then redeliver it. Before Run, and once Run's
 // context is done, it admits nothing and returns ErrNotRunning.
@@ -237,6 +238,9 @@ func (p *Pipeline) process(ctx context.Context, src *message.Message) (Result, e
 		corr = src.UUID
 	}
 	middleware.SetCorrelationID(corr, req)
+	if source := src.Metadata.Get(EventSourceKey); source != "" {
+		req.Metadata.Set(EventSourceKey, source) // an event, which decode maps
+	}
 	return p.admit(ctx, req, TopicRequests)
 }
 
