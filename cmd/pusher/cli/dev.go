@@ -37,7 +37,8 @@ func defineDev(fs *settings.Flags) runFunc {
   Management API:     %[1]s/@connections/{id}
   notifications:      curl -X POST %[1]s/notifications -d '{"data":{"hello":"world"}}'
   poison queue:       %[1]s/poison
-`, p.URL(), clientURL(p.Listener.Addr().String(), cfg.Connect, false, cfg.IdentityParam))
+`, p.URL(), clientURL(p.Listener.Addr().String(), cfg.Connect, false, cfg.IdentityParam,
+			anonymousParam(cfg.AnonymousConnections, cfg.Topics.Params)))
 		return p, cleanup, nil
 	})
 }

@@ -50,6 +50,10 @@ type Config struct {
 	// IdentityParam is the query parameter naming a connecting user; default
 	// settings.DefaultIdentityParam.
 	IdentityParam string
+	// AnonymousConnections accepts a $connect that names no user
+	// (ANONYMOUS_CONNECTIONS), such as ws://127.0.0.1:8080/?topic=news; see
+	// localgateway.Config.AnonymousConnections.
+	AnonymousConnections bool
 	// Topics are the settings of subscriptions.
 	Topics settings.Topics
 	// Backend is where client messages of other actions than subscribe and unsubscribe
@@ -70,6 +74,7 @@ type Config struct {
 func Flags(f *settings.Flags, c *Config) {
 	f.String((*string)(&c.Listen), "listen", "", DefaultListen, "address of the gateway, Management API and intake")
 	f.String(&c.IdentityParam, "identity-param", "IDENTITY_PARAM", settings.DefaultIdentityParam, "query parameter naming the connecting user")
+	settings.AnonymousFlag(f, &c.AnonymousConnections)
 	settings.TopicFlags(f, &c.Topics, true)
 	f.String(&c.Backend, "route-backend", "ROUTE_BACKEND", "", "URL client messages of other actions go to, as an HTTP proxy integration")
 	settings.ConnectFlags(f, &c.Connect)
@@ -117,7 +122,8 @@ type Pusher struct {
 // NewGateway returns the local gateway, registering connections in store, and
 // subscriptions by cfg's topic rules: every topic open unless told otherwise. It checks
 // the token of each $connect when cfg.Connect names a key, and says at start that any
-// client may connect as any user when it names none.
+// client may connect as any user when it names none, and that connections without a
+// user are accepted with AnonymousConnections.
 func NewGateway(ctx context.Context, cfg Config, store *memory.Store, logger *slog.Logger) (*localgateway.Gateway, error) {
 	topics, err := settings.NewSubscriber(ctx, cfg.Topics, store, logger)
 	if err != nil {
@@ -129,10 +135,12 @@ func NewGateway(ctx context.Context, cfg Config, store *memory.Store, logger *sl
 	}
 	lc := localgateway.Config{IdentityParam: cfg.IdentityParam, TopicParams: cfg.Topics.Params,
 		TokenParam: cfg.Topics.TokenParam, Topics: &topics, Backend: cfg.Backend, Logger: logger,
-		IdentitySource: cfg.Connect.TokenParam, AuthorizerUserKey: cfg.Connect.UserKey, AuthorizerGrantsKey: cfg.Connect.GrantsKey}
+		IdentitySource: cfg.Connect.TokenParam, AuthorizerUserKey: cfg.Connect.UserKey, AuthorizerGrantsKey: cfg.Connect.GrantsKey,
+		AnonymousConnections: cfg.AnonymousConnections}
 	if authz != nil { // a nil *authorizer.Handler would be a non-nil Authorizer
 		lc.Authorizer = authz
 	}
+	settings.WarnAnonymous(logger, cfg.AnonymousConnections)
 	return localgateway.New(lc, store)
 }
 

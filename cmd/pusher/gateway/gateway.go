@@ -40,6 +40,10 @@ type Config struct {
 	// IdentityParam is the query parameter naming a connecting user; default
 	// settings.DefaultIdentityParam.
 	IdentityParam string
+	// AnonymousConnections accepts a $connect that names no user
+	// (ANONYMOUS_CONNECTIONS); see localgateway.Config.AnonymousConnections. With an
+	// Integration, the function's own setting decides.
+	AnonymousConnections bool
 	// Topics are the settings of subscriptions.
 	Topics settings.Topics
 	// Backend is where client messages of other actions than subscribe and unsubscribe
@@ -72,6 +76,7 @@ type Config struct {
 func Flags(f *settings.Flags, c *Config) {
 	f.String((*string)(&c.Listen), "listen", "GATEWAY_LISTEN", DefaultListen, "address of the WebSocket endpoint and its Management API")
 	f.String(&c.IdentityParam, "identity-param", "IDENTITY_PARAM", settings.DefaultIdentityParam, "query parameter naming the connecting user")
+	settings.AnonymousFlag(f, &c.AnonymousConnections)
 	settings.TopicFlags(f, &c.Topics, false)
 	f.String(&c.Backend, "route-backend", "ROUTE_BACKEND", "", "URL client messages of other actions go to, as an HTTP proxy integration")
 	f.String(&c.Integration, "lambda-integration", "LAMBDA_INTEGRATION_URL", "",
@@ -156,9 +161,10 @@ func NewAuthorizer(ctx context.Context, cfg Config, awsCfg aws.Config, logger *s
 }
 
 // NewLocalGateway returns the local gateway, authorizing each $connect with authz if it
-// is not nil and registering connections in store, and subscriptions there by cfg's
-// topic rules when it has a subscriptions table; or, with an Integration, invoking that
-// function for every route (after authz), with no registry.
+// is not nil and registering connections in store (those without a user too, saying so
+// at start, with AnonymousConnections), and subscriptions there by cfg's topic rules
+// when it has a subscriptions table; or, with an Integration, invoking that function
+// for every route (after authz), with no registry.
 func NewLocalGateway(ctx context.Context, cfg Config, store custom.Store, authz localgateway.Authorizer, logger *slog.Logger) (*localgateway.Gateway, error) {
 	lc := localgateway.Config{IdentityParam: cfg.IdentityParam, Backend: cfg.Backend, Logger: logger,
 		Authorizer: authz, IdentitySource: cfg.Connect.TokenParam, AuthorizerUserKey: cfg.AuthorizerUserKey, AuthorizerGrantsKey: cfg.Topics.GrantsKey}
@@ -178,6 +184,8 @@ func NewLocalGateway(ctx context.Context, cfg Config, store custom.Store, authz 
 		return nil, err
 	}
 	lc.TopicParams, lc.TokenParam, lc.Topics = cfg.Topics.Params, cfg.Topics.TokenParam, &topics
+	lc.AnonymousConnections = cfg.AnonymousConnections
+	settings.WarnAnonymous(logger, cfg.AnonymousConnections)
 	return localgateway.New(lc, store)
 }
 
