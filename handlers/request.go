@@ -60,7 +60,10 @@ func (r Request) Kind() Kind {
 	}
 }
 
-// Connection is one WebSocket connection of a user, as the connection store keys it.
+// Connection is one WebSocket connection, as the connection store keys it: of a user,
+// or of none (UserID "") when the deployment accepts connections without a user
+// (ANONYMOUS_CONNECTIONS), which topics and broadcasts reach and a users request never
+// does.
 type Connection struct {
 	UserID       string `json:"user_id"`
 	ConnectionID string `json:"connection_id"`

@@ -8,11 +8,13 @@
 // alone, as Lambda hands it over (see package adapters/awsconfig), which keeps the arm64
 // bootstrap under 10 MiB (issue 16).
 //
-// One function serves the SQS queues, SNS topics and API Gateway WebSocket routes wired
-// to it: package adapters/lambda translates their events, and package
-// cmd/pusher-lambda/function works them through the pipeline. It reads the environment
-// variables of `pusher serve` (APIGW_ENDPOINT, CONNECTIONS_TABLE_NAME, POISON_QUEUE_URL,
-// ...) and DEADLINE_MARGIN, AUTHORIZER_USER_KEY, IDENTITY_PARAM. With PUSHER_ROLE=authorizer it
+// One function serves the SQS queues, SNS topics, Kinesis streams, EventBridge rules and
+// API Gateway WebSocket routes wired to it: package adapters/lambda translates their
+// events, and package cmd/pusher-lambda/function works them through the pipeline. It
+// reads the environment variables of `pusher serve` (APIGW_ENDPOINT,
+// CONNECTIONS_TABLE_NAME, POISON_QUEUE_URL, KINESIS_MAPPING, EVENTBRIDGE_MAPPING, ...) and
+// DEADLINE_MARGIN, AUTHORIZER_USER_KEY, IDENTITY_PARAM, ANONYMOUS_CONNECTIONS and the
+// topic settings (docs/settings.md has them all). With PUSHER_ROLE=authorizer it
 // is the WebSocket API's $connect authorizer instead, and reads CONNECT_TOKEN_SECRET_ARN
 // or CONNECT_TOKEN_JWKS_URL and the other CONNECT_ settings.
 package main
