@@ -7,12 +7,17 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"github.com/apigw-pusher/apigw-pusher/adapters/sqs"
 	"github.com/apigw-pusher/apigw-pusher/pipeline"
 )
 
 // Forwarder replays a parked request by sending its body back to the notifications
-// queue with a plain SendMessage, as a backend would (`--to queue`). Only requests
+// queue with a plain SendMessage, as a backend would (`--to queue`). A parked event
+// (a Kinesis record's data, an EventBridge event) goes back as the bare event it was
+// parked as, with the sqs.EventSourceAttribute naming its source, so that the queue's
+// reader decodes it with that source's mapping again. Only whole requests and events
 // can go back: see Requeueable.
 type Forwarder struct {
 	client SQSAPI
@@ -25,10 +30,17 @@ func NewForwarder(client SQSAPI, url string) *Forwarder { return &Forwarder{clie
 // Replay implements Replayer; the queue's consumer settles what it sends, so the Stats
 // are empty.
 func (f *Forwarder) Replay(ctx context.Context, m *message.Message) (pipeline.Stats, error) {
-	if !Requeueable(pipeline.ParkedFrom(m)) {
-		return pipeline.Stats{}, fmt.Errorf("forward %s: parked by %s, not a request", m.UUID, pipeline.ParkedFrom(m).Stage)
+	p := pipeline.ParkedFrom(m)
+	if !Requeueable(p) {
+		return pipeline.Stats{}, fmt.Errorf("forward %s: parked by %s, not a request", m.UUID, p.Stage)
 	}
-	if _, err := f.client.SendMessage(ctx, &awssqs.SendMessageInput{QueueUrl: aws.String(f.url), MessageBody: aws.String(string(m.Payload))}); err != nil {
+	in := &awssqs.SendMessageInput{QueueUrl: aws.String(f.url), MessageBody: aws.String(string(m.Payload))}
+	if p.EventSource != "" {
+		in.MessageAttributes = map[string]types.MessageAttributeValue{
+			sqs.EventSourceAttribute: {DataType: aws.String("String"), StringValue: aws.String(p.EventSource)},
+		}
+	}
+	if _, err := f.client.SendMessage(ctx, in); err != nil {
 		return pipeline.Stats{}, fmt.Errorf("forward %s to %s: %w", m.UUID, f.url, err)
 	}
 	return pipeline.Stats{}, nil
