@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/apigw-pusher/apigw-pusher/cmd/pusher-lambda/function"
+	"github.com/apigw-pusher/apigw-pusher/handlers"
 )
 
 func TestConfigFromEnv(t *testing.T) {
@@ -52,6 +53,13 @@ func TestConfigFromEnv(t *testing.T) {
 		{"split on a FIFO queue", withAll(map[string]string{"BROADCAST_SPLIT_ABOVE": "50000", "NOTIFICATIONS_QUEUE_URL": "https://sqs.eu-west-1.amazonaws.com/123456789012/n.fifo"}), "FIFO queue"},
 		{"queue not a URL", with("NOTIFICATIONS_QUEUE_URL", "notifications"), `NOTIFICATIONS_QUEUE_URL="notifications"`},
 		{"negative segment size", withAll(map[string]string{"BROADCAST_SPLIT_ABOVE": "5", "BROADCAST_SEGMENT_SIZE": "-1", "NOTIFICATIONS_QUEUE_URL": queue}), "Split.SegmentSize is -1"},
+		{"seed 002's and 003's mappings", withAll(map[string]string{
+			"KINESIS_MAPPING": `{topics: [VehicleID]}`, "EVENTBRIDGE_MAPPING": `{topics: [detail.entityId], data: detail.message}`,
+		}), ""},
+		{"a mapping left open", with("KINESIS_MAPPING", `{topics: [VehicleID`), `KINESIS_MAPPING: mapping "{topics: [VehicleID": SyntaxError: Expected TOKComma, received: TOKEOF`},
+		{"a mapping that is no hash", with("KINESIS_MAPPING", `VehicleID`), `KINESIS_MAPPING: mapping "VehicleID": not a multiselect hash`},
+		{"a mapping of an unknown key", with("EVENTBRIDGE_MAPPING", `{topic: x}`), `EVENTBRIDGE_MAPPING: mapping "{topic: x}": key "topic" is not one of topics, users, exclude_users, data`},
+		{"a mapping over lines left open", with("EVENTBRIDGE_MAPPING", "{\n  topics: [detail.entityId\n}"), `EVENTBRIDGE_MAPPING: mapping "{\n  topics: [detail.entityId\n}": SyntaxError`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := function.ConfigFromEnv(func(k string) (string, bool) { v, ok := tc.env[k]; return v, ok })
@@ -74,6 +82,14 @@ func TestConfigFromEnv(t *testing.T) {
 	}
 	if s := cfg.Pipeline.Split; s.Above != 0 || s.SegmentSize != 10_000 || s.MaxSegments != 1_000 {
 		t.Errorf("split settings %+v, want none split by default", s)
+	}
+	mapped := withAll(map[string]string{"KINESIS_MAPPING": `{topics: [VehicleID]}`, "EVENTBRIDGE_MAPPING": ""})
+	cfg, err = function.ConfigFromEnv(func(k string) (string, bool) { v, ok := mapped[k]; return v, ok })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := cfg.Pipeline.Mappings; len(m) != 1 || m[handlers.SourceKinesis].String() != `{topics: [VehicleID]}` {
+		t.Errorf("mappings %v, want KINESIS_MAPPING's alone", m)
 	}
 	split := withAll(map[string]string{"BROADCAST_SPLIT_ABOVE": "50000", "BROADCAST_SEGMENT_SIZE": "20000", "NOTIFICATIONS_QUEUE_URL": queue})
 	cfg, err = function.ConfigFromEnv(func(k string) (string, bool) { v, ok := split[k]; return v, ok })
