@@ -1,6 +1,7 @@
 package function_test
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/apigw-pusher/apigw-pusher/adapters/dynamodb"
 	"github.com/apigw-pusher/apigw-pusher/adapters/emf"
+	"github.com/apigw-pusher/apigw-pusher/adapters/lambda"
 	"github.com/apigw-pusher/apigw-pusher/adapters/memory"
 	pushersqs "github.com/apigw-pusher/apigw-pusher/adapters/sqs"
 	"github.com/apigw-pusher/apigw-pusher/cmd/pusher-lambda/function"
@@ -29,16 +31,19 @@ import (
 )
 
 // FuzzHandle invokes the function with arbitrary JSON payloads, as any event source a
-// deployment wires to it might. Handle never panics. An SQS, SNS or API Gateway
-// WebSocket event is routed and answered as its source expects: with a gateway and a
-// poison queue that take everything, every SQS record settles (none is reported for
-// redelivery) and every request that does not decode is parked at decode, permanently;
-// $connect stores the user's connection or is refused 401 when no user is named. A
-// payload of another shape gets an error that says it is not recognized, one that is
-// not JSON an error that says it did not decode.
+// deployment wires to it might. Handle never panics. An SQS, SNS, Kinesis, EventBridge
+// or API Gateway WebSocket event is routed and answered as its source expects: with a
+// gateway and a poison queue that take everything, every SQS record and every Kinesis
+// record settles (none is reported for redelivery), an EventBridge event settles (no
+// error for Lambda to retry it), and every request that does not decode is parked at
+// decode, permanently, with the source it came from; $connect stores the user's
+// connection or is refused 401 when no user is named. A payload of another shape gets
+// an error that says it is not recognized, one that is not JSON an error that says it
+// did not decode.
 //
 // The function runs on a pipeline with memory adapters, as `pusher dev` does: no AWS
-// client is involved.
+// client is involved. It has no mappings: a Kinesis record's data is a request, and an
+// EventBridge event's detail.
 func FuzzHandle(f *testing.F) {
 	ctx, cancel := context.WithCancel(context.Background())
 	store := memory.NewStore(0)
@@ -94,6 +99,11 @@ func FuzzHandle(f *testing.F) {
 				t.Fatalf("answered %q (%v) with an SQS response, %v", payload, shape, err)
 			}
 			checkSQS(t, payload, resp, poison)
+		case events.KinesisEventResponse:
+			if (clean && shape != kinesisShape) || err != nil {
+				t.Fatalf("answered %q (%v) with a Kinesis response, %v", payload, shape, err)
+			}
+			checkKinesis(t, payload, resp, poison)
 		case events.APIGatewayProxyResponse:
 			if clean && shape != webSocketShape {
 				t.Fatalf("answered %q (%v) as a WebSocket route", payload, shape)
@@ -104,10 +114,17 @@ func FuzzHandle(f *testing.F) {
 				checkRefused(t, payload, shape, clean, err)
 				return
 			}
-			if clean && shape != snsShape {
-				t.Fatalf("answered %q (%v) as an SNS event", payload, shape)
+			if !clean { // spelt otherwise: Handle read it as the shape it took it for
+				shape = decodedShape(payload)
 			}
-			checkSNS(t, payload, poison)
+			switch shape {
+			case snsShape:
+				checkSNS(t, payload, poison)
+			case eventBridgeShape:
+				checkEventBridge(t, payload, poison)
+			default:
+				t.Fatalf("answered %q (%v) with nothing and no error, as an SNS or EventBridge event", payload, shape)
+			}
 		default:
 			t.Fatalf("answered %q with a %T", payload, out)
 		}
@@ -145,26 +162,35 @@ const (
 	unknownShape shape = iota
 	sqsShape
 	snsShape
+	kinesisShape
+	eventBridgeShape
 	webSocketShape
 )
 
+// String names s as the errors of Handle do ("decode Kinesis event: ...").
 func (s shape) String() string {
-	return [...]string{"unknown", "SQS", "SNS", "WebSocket"}[s]
+	return [...]string{"unknown", "SQS", "SNS", "Kinesis", "EventBridge", "WebSocket"}[s]
 }
 
 // eventShape tells the shape of payload from the members AWS sends, spelt as AWS spells
-// them: "Records" whose first has "eventSource": "aws:sqs" (SQS) or "EventSource":
-// "aws:sns" (SNS), or a "requestContext" with a "routeKey" or an "eventType" (API
-// Gateway WebSocket). clean is false when payload is not a JSON object or spells one of
-// those members otherwise, or gives one a type of value AWS does not (encoding/json
-// matches names regardless of case, and fails on such a type): Handle may then take it
-// for another shape, or refuse it.
+// them, in this order: "Records" whose first has "eventSource": "aws:sqs" (SQS),
+// "EventSource": "aws:sns" (SNS) or "eventSource": "aws:kinesis" (Kinesis); the
+// "detail-type", "source" and "detail" every EventBridge event has, not null ("Amazon
+// EventBridge events",
+// docs.aws.amazon.com/eventbridge/latest/ref/overiew-event-structure.html); or a
+// "requestContext" with a "routeKey" or an "eventType" (API Gateway WebSocket).
+//
+// clean is false when payload is not a JSON object or spells one of those members
+// otherwise, or gives one a type of value AWS does not (encoding/json matches names
+// regardless of case, and fails on such a type), or names a member twice in an object
+// (encoding/json keeps the last of a map's, but fails on the first's type in a
+// struct): Handle may then take it for another shape, or refuse it.
 func eventShape(payload []byte) (s shape, clean bool) {
 	var event map[string]any
 	if json.Unmarshal(payload, &event) != nil {
 		return unknownShape, false
 	}
-	clean = true
+	clean = !repeatsMember(payload)
 	// member returns the member name of obj, and whether obj spells it otherwise.
 	member := func(obj map[string]any, name string) any {
 		for k := range obj {
@@ -199,6 +225,11 @@ func eventShape(payload []byte) (s shape, clean bool) {
 		rec := object(r)
 		sources = append(sources, str(rec, "eventSource"), str(rec, "EventSource"))
 	}
+	_, detailType := member(event, "detail-type").(string)
+	_, source := member(event, "source").(string)
+	detail := member(event, "detail") != nil
+	str(event, "detail-type") // a detail-type or a source that is no string fails the probe
+	str(event, "source")
 	rc := object(member(event, "requestContext"))
 	route, eventType := str(rc, "routeKey"), str(rc, "eventType")
 	switch {
@@ -206,10 +237,53 @@ func eventShape(payload []byte) (s shape, clean bool) {
 		return sqsShape, clean
 	case len(sources) > 0 && sources[1] == "aws:sns":
 		return snsShape, clean
+	case len(sources) > 0 && sources[0] == "aws:kinesis":
+		return kinesisShape, clean
+	case detailType && source && detail:
+		return eventBridgeShape, clean
 	case route != "" || eventType != "":
 		return webSocketShape, clean
 	}
 	return unknownShape, clean
+}
+
+// repeatsMember reports whether an object of payload, a JSON value, names a member
+// twice.
+func repeatsMember(payload []byte) bool {
+	dec := json.NewDecoder(bytes.NewReader(payload))
+	type object struct {
+		seen map[string]bool
+		key  bool // the next token is a member's name
+	}
+	var stack []*object // nil for an array
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return false // the end, or what Unmarshal already refused
+		}
+		if name, ok := tok.(string); ok && len(stack) > 0 && stack[len(stack)-1] != nil && stack[len(stack)-1].key {
+			top := stack[len(stack)-1]
+			if top.seen[name] {
+				return true
+			}
+			top.seen[name], top.key = true, false
+			continue
+		}
+		switch tok {
+		case json.Delim('{'):
+			stack = append(stack, &object{seen: map[string]bool{}, key: true})
+			continue
+		case json.Delim('['):
+			stack = append(stack, nil)
+			continue
+		case json.Delim('}'), json.Delim(']'):
+			stack = stack[:len(stack)-1]
+		}
+		// A value ended: the next token of the object around it is a name.
+		if len(stack) > 0 && stack[len(stack)-1] != nil {
+			stack[len(stack)-1].key = true
+		}
+	}
 }
 
 // checkRefused checks the error of a payload Handle did not serve: one that is not a
@@ -236,11 +310,15 @@ func checkRefused(t *testing.T, payload []byte, s shape, clean bool, err error) 
 		target = &events.SQSEvent{}
 	case snsShape:
 		target = &events.SNSEvent{}
+	case kinesisShape:
+		target = &events.KinesisEvent{}
+	case eventBridgeShape:
+		target = &events.EventBridgeEvent{}
 	case webSocketShape:
 		target = &events.APIGatewayWebsocketProxyRequest{}
 	}
 	if json.Unmarshal(payload, target) == nil {
-		if s == snsShape && strings.HasPrefix(msg, "SNS message ") {
+		if (s == snsShape && strings.HasPrefix(msg, "SNS message ")) || (s == eventBridgeShape && strings.HasPrefix(msg, "EventBridge event ")) {
 			t.Fatalf("%q: not settled (%q), with a gateway and a poison queue that take everything", payload, msg)
 		}
 		t.Fatalf("refused %q, an %v event that %T reads, with %q", payload, s, target, msg)
@@ -272,9 +350,10 @@ func checkSQS(t *testing.T, payload []byte, resp events.SQSEventResponse, poison
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := (handlers.Decoder{}).Decode(msg.Payload); err != nil {
+		source := msg.Metadata.Get(pipeline.EventSourceKey)
+		if _, err := (handlers.Decoder{}).DecodeFrom(source, msg.Payload); err != nil {
 			// Found by its correlation id, else by the record's message id.
-			malformed = append(malformed, parkedRequest{string(msg.Payload), cmp.Or(middleware.MessageCorrelationID(msg), r.MessageId)})
+			malformed = append(malformed, parkedRequest{string(msg.Payload), cmp.Or(middleware.MessageCorrelationID(msg), r.MessageId), source, err.Error()})
 		}
 	}
 	checkParked(t, payload, malformed, poison)
@@ -298,29 +377,92 @@ func checkSNS(t *testing.T, payload []byte, poison *memory.PoisonQueue) {
 					corr = v
 				}
 			}
-			malformed = append(malformed, parkedRequest{r.SNS.Message, corr})
+			malformed = append(malformed, parkedRequest{r.SNS.Message, corr, "", err.Error()})
 		}
 	}
 	checkParked(t, payload, malformed, poison)
 }
 
-// parkedRequest is a request parked at decode, as an operator finds it.
-type parkedRequest struct{ payload, correlationID string }
+// checkKinesis checks the answer to a Kinesis event: no record is reported for Lambda
+// to retry, as every one settles, and each whose data is no request is parked at
+// decode, found by its record's event id.
+func checkKinesis(t *testing.T, payload []byte, resp events.KinesisEventResponse, poison *memory.PoisonQueue) {
+	t.Helper()
+	if len(resp.BatchItemFailures) > 0 {
+		t.Fatalf("%q: records %v reported unsettled, with a gateway and a poison queue that take everything", payload, resp.BatchItemFailures)
+	}
+	var e events.KinesisEvent
+	if err := json.Unmarshal(payload, &e); err != nil {
+		t.Fatalf("answered %q, which events.KinesisEvent does not read: %v", payload, err)
+	}
+	var malformed []parkedRequest
+	for _, r := range e.Records {
+		if _, err := (handlers.Decoder{}).DecodeFrom(handlers.SourceKinesis, r.Kinesis.Data); err != nil {
+			malformed = append(malformed, parkedRequest{string(r.Kinesis.Data), r.EventID, handlers.SourceKinesis, err.Error()})
+		}
+	}
+	checkParked(t, payload, malformed, poison)
+}
+
+// checkEventBridge checks an EventBridge event served without error: when its detail
+// is no request, the whole event is parked at decode, found by its id.
+func checkEventBridge(t *testing.T, payload []byte, poison *memory.PoisonQueue) {
+	t.Helper()
+	var e events.EventBridgeEvent
+	if err := json.Unmarshal(payload, &e); err != nil {
+		t.Fatalf("answered %q, which events.EventBridgeEvent does not read: %v", payload, err)
+	}
+	var malformed []parkedRequest
+	if _, err := (handlers.Decoder{}).DecodeFrom(handlers.SourceEventBridge, payload); err != nil {
+		malformed = append(malformed, parkedRequest{string(payload), e.ID, handlers.SourceEventBridge, err.Error()})
+	}
+	checkParked(t, payload, malformed, poison)
+}
+
+// decodedShape returns the shape of the event Handle decoded payload as, for a payload
+// not spelt as AWS spells it, which eventShape cannot tell.
+func decodedShape(payload []byte) shape {
+	ev, err := lambda.Decode(payload)
+	if err != nil {
+		return unknownShape
+	}
+	switch ev.Kind {
+	case lambda.KindSQS:
+		return sqsShape
+	case lambda.KindSNS:
+		return snsShape
+	case lambda.KindKinesis:
+		return kinesisShape
+	case lambda.KindEventBridge:
+		return eventBridgeShape
+	case lambda.KindWebSocket:
+		return webSocketShape
+	}
+	return unknownShape
+}
+
+// parkedRequest is a request parked at decode, as an operator finds it: by its
+// payload, its correlation id, the source it came from (pipeline.EventSourceKey), ""
+// for a request, and the reason it did not decode.
+type parkedRequest struct{ payload, correlationID, source, reason string }
 
 // checkParked checks that the poison queue holds exactly the requests malformed, each
-// parked at decode as permanent with a reason that says it did not decode.
+// parked at decode as permanent with the reason it did not decode: "decode request:
+// ...", or "decode <source> event: ..." for an event a source's mapping (or the lack of
+// an EventBridge event's detail) could not make a request of.
 func checkParked(t *testing.T, payload []byte, malformed []parkedRequest, poison *memory.PoisonQueue) {
 	t.Helper()
 	var parked []parkedRequest
 	for _, m := range poison.Messages() {
 		p := pipeline.ParkedFrom(m)
-		if p.Stage != pipeline.StageDecode || p.Class != "permanent" || !strings.HasPrefix(p.Reason, "decode request: ") {
+		if p.Stage != pipeline.StageDecode || p.Class != "permanent" || !strings.HasPrefix(p.Reason, "decode ") {
 			t.Fatalf("%q: parked %+v, want a request refused at decode, permanently", payload, p)
 		}
-		parked = append(parked, parkedRequest{p.Payload, p.CorrelationID})
+		parked = append(parked, parkedRequest{p.Payload, p.CorrelationID, p.EventSource, p.Reason})
 	}
 	order := func(a, b parkedRequest) int {
-		return cmp.Or(strings.Compare(a.payload, b.payload), strings.Compare(a.correlationID, b.correlationID))
+		return cmp.Or(strings.Compare(a.payload, b.payload), strings.Compare(a.correlationID, b.correlationID),
+			strings.Compare(a.source, b.source), strings.Compare(a.reason, b.reason))
 	}
 	slices.SortFunc(parked, order)
 	slices.SortFunc(malformed, order)
