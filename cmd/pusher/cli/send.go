@@ -17,11 +17,22 @@ import (
 func sendCommand() command {
 	return command{
 		name:    "send",
-		summary: "send a notification request to SQS, SNS or pusher dev",
-		usage: `usage: pusher send [--users u1,u2] [--exclude u3] [--queue-url URL | --topic-arn ARN | --dev URL] DATA
+		summary: "send a notification request to SQS, SNS, a Kinesis stream or pusher dev",
+		usage: `usage: pusher send [--users u1,u2] [--exclude u3] [--raw]
+                   [--queue-url URL | --topic-arn ARN | --stream NAME [--partition-key KEY] | --dev URL] DATA
 
-DATA is the JSON of the request's data. A target given as a flag wins over the
-environment's; it says on stderr where the request went, and prints its id.
+DATA is the JSON of the request's data. With --raw, DATA is sent as it is: a request
+written whole, or an event that a mapping (KINESIS_MAPPING, EVENTBRIDGE_MAPPING) makes
+a request of, such as seed 002's vehicle position put on a stream:
+
+  pusher send --stream vehicles --partition-key v-42 --raw '{"VehicleID":"v-42","lat":48.85,"lng":2.35}'
+
+A record's partition key keeps the order of its records: give the entity's id (the
+vehicle's); the default, pusher-send, keeps every record sent in the order sent.
+
+A target given as a flag wins over the environment's; it says on stderr where the
+request went, and prints its id: for a stream, the record's shard and sequence
+number (shardId-000000000000:4959...), the event id the function names it by.
 
 flags:
 `,
@@ -32,15 +43,22 @@ flags:
 func defineSend(fs *settings.Flags) runFunc {
 	var t send.Target
 	var users, excluded string
+	var raw bool
 	fs.String(&users, "users", "", "", "comma-separated users to send to; none: everyone")
 	fs.String(&excluded, "exclude", "", "", "comma-separated users to leave out")
+	fs.Boolean(&raw, "raw", "", false, "send DATA as it is, not as the data of a request: a whole request, or an event for a mapping")
 	fs.String(&t.QueueURL, "queue-url", "NOTIFICATIONS_QUEUE_URL", "", "SQS queue to send the request to")
 	fs.String(&t.TopicARN, "topic-arn", "NOTIFICATIONS_TOPIC_ARN", "", "SNS topic to publish the request to")
+	fs.String(&t.StreamName, "stream", "NOTIFICATIONS_STREAM_NAME", "", "Kinesis data stream to put the request on, as one record (PutRecord)")
+	fs.String(&t.PartitionKey, "partition-key", "", "", "partition key of the record put on --stream; unset: "+send.DefaultPartitionKey)
 	fs.String(&t.DevURL, "dev", "", "", "base `URL` of pusher dev to post the request to, such as http://127.0.0.1:8080")
 	return func(ctx context.Context, e env, _ []custom.Option) error {
 		if fs.NArg() != 1 {
 			fs.Usage()
-			return errors.New("send takes one argument: the JSON of data")
+			return errors.New("send takes one argument: the JSON of data, or with --raw what to send")
+		}
+		if raw && (users != "" || excluded != "") {
+			return errors.New("--raw sends DATA as it is: --users and --exclude build a request around DATA, give them without --raw")
 		}
 		// The flags given on the command line, which win over the environment's.
 		var given send.Target
@@ -50,17 +68,25 @@ func defineSend(fs *settings.Flags) runFunc {
 				given.QueueURL = t.QueueURL
 			case "topic-arn":
 				given.TopicARN = t.TopicARN
+			case "stream":
+				given.StreamName = t.StreamName
 			case "dev":
 				given.DevURL = t.DevURL
 			}
 		})
+		given.PartitionKey = t.PartitionKey
 		target, err := send.Pick(given, t)
+		if err == nil {
+			err = target.Validate()
+		}
 		if err != nil {
 			return err
 		}
-		body, err := send.Request(split(users), split(excluded), fs.Arg(0))
-		if err != nil {
-			return err
+		body := []byte(fs.Arg(0))
+		if !raw {
+			if body, err = send.Request(split(users), split(excluded), fs.Arg(0)); err != nil {
+				return err
+			}
 		}
 		awsCfg, err := config.LoadDefaultConfig(ctx)
 		if err != nil {

@@ -1,6 +1,7 @@
 // Package send publishes notification requests as a backend service would: with the AWS
-// SDK's plain SQS SendMessage or SNS Publish, or with an HTTP POST to `pusher dev`.
-// It backs `pusher send`.
+// SDK's plain SQS SendMessage or SNS Publish, or with an HTTP POST to `pusher dev`; and
+// puts records on a Kinesis stream as a producer does, with PutRecord. It backs `pusher
+// send`.
 package send
 
 import (
@@ -12,8 +13,10 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
@@ -29,32 +32,51 @@ func Request(users, excluded []string, data string) ([]byte, error) {
 	return json.Marshal(handlers.Request{Users: users, ExcludeUsers: excluded, Data: json.RawMessage(data)})
 }
 
-// Target is where a request goes: exactly one of the fields is set.
+// DefaultPartitionKey is the partition key of the records put on a stream when none is
+// given: one key, so that the records `pusher send` puts one after the other stay in
+// that order (a stream keeps the order of a partition key's records, in one shard).
+const DefaultPartitionKey = "pusher-send"
+
+// Target is where a request goes: exactly one of QueueURL, TopicARN, StreamName and
+// DevURL is set.
 type Target struct {
 	// QueueURL is an SQS queue (NOTIFICATIONS_QUEUE_URL).
 	QueueURL string
 	// TopicARN is an SNS topic (NOTIFICATIONS_TOPIC_ARN).
 	TopicARN string
+	// StreamName is a Kinesis data stream (NOTIFICATIONS_STREAM_NAME), and
+	// PartitionKey the partition key of its records; DefaultPartitionKey when empty.
+	StreamName, PartitionKey string
 	// DevURL is the base URL of `pusher dev`, such as http://127.0.0.1:8080.
 	DevURL string
 }
 
-// Validate reports a target that names none or several destinations.
+// Validate reports a target that names none or several destinations, or a partition
+// key without a stream.
 func (t Target) Validate() error {
-	if count(t) != 1 {
-		return errors.New("name one target: a queue URL, a topic ARN or a dev URL")
+	switch {
+	case count(t) != 1:
+		return errors.New("name one target: a queue URL, a topic ARN, a stream name or a dev URL")
+	case t.PartitionKey != "" && t.StreamName == "":
+		return errors.New("a partition key goes with a stream name")
+	case utf8.RuneCountInString(t.PartitionKey) > 256:
+		// "Partition keys are Unicode strings with a maximum length limit of 256
+		// characters" (PutRecord, Amazon Kinesis Data Streams API Reference).
+		return fmt.Errorf("partition key of %d characters: Kinesis takes at most 256", utf8.RuneCountInString(t.PartitionKey))
 	}
 	return nil
 }
 
-// String names the target as `pusher send` reports it: "queue URL", "topic ARN" or
-// "pusher dev URL".
+// String names the target as `pusher send` reports it: "queue URL", "topic ARN",
+// "stream NAME (partition key KEY)" or "pusher dev URL".
 func (t Target) String() string {
 	switch {
 	case t.QueueURL != "":
 		return "queue " + t.QueueURL
 	case t.TopicARN != "":
 		return "topic " + t.TopicARN
+	case t.StreamName != "":
+		return fmt.Sprintf("stream %s (partition key %s)", t.StreamName, t.partitionKey())
 	case t.DevURL != "":
 		return "pusher dev " + t.DevURL
 	}
@@ -63,29 +85,52 @@ func (t Target) String() string {
 
 // Pick returns the one target of `pusher send`: that of flags, those given on the
 // command line, else that of env, the environment's (NOTIFICATIONS_QUEUE_URL,
-// NOTIFICATIONS_TOPIC_ARN). A flag wins over the environment, so that --topic-arn
-// reaches the topic with the queue URL exported; two flags, or both variables and no
-// flag, are refused.
+// NOTIFICATIONS_TOPIC_ARN, NOTIFICATIONS_STREAM_NAME). A flag wins over the
+// environment, so that --topic-arn reaches the topic with the queue URL exported; two
+// flags, or two variables and no flag, are refused. The partition key of flags goes
+// with the stream picked.
 func Pick(flags, env Target) (Target, error) {
 	switch n := count(flags); {
 	case n == 1:
 		return flags, nil
 	case n > 1:
-		return Target{}, errors.New("--queue-url, --topic-arn and --dev each name a target: give one")
+		return Target{}, errors.New("--queue-url, --topic-arn, --stream and --dev each name a target: give one")
 	}
 	switch n := count(env); {
 	case n == 1:
+		env.PartitionKey = flags.PartitionKey
 		return env, nil
 	case n > 1:
-		return Target{}, errors.New("both NOTIFICATIONS_QUEUE_URL and NOTIFICATIONS_TOPIC_ARN are set: unset one, or choose with --queue-url or --topic-arn")
+		return Target{}, fmt.Errorf("%s are set: unset all but one, or choose with --queue-url, --topic-arn or --stream", listed(variables(env)))
 	}
-	return Target{}, errors.New("no target: give --queue-url, --topic-arn or --dev, or set NOTIFICATIONS_QUEUE_URL or NOTIFICATIONS_TOPIC_ARN")
+	return Target{}, errors.New("no target: give --queue-url, --topic-arn, --stream or --dev, or set NOTIFICATIONS_QUEUE_URL, NOTIFICATIONS_TOPIC_ARN or NOTIFICATIONS_STREAM_NAME")
+}
+
+// variables names the environment variables of the destinations t names.
+func variables(t Target) []string {
+	var names []string
+	for _, v := range []struct{ name, value string }{
+		{"NOTIFICATIONS_QUEUE_URL", t.QueueURL}, {"NOTIFICATIONS_TOPIC_ARN", t.TopicARN}, {"NOTIFICATIONS_STREAM_NAME", t.StreamName},
+	} {
+		if v.value != "" {
+			names = append(names, v.name)
+		}
+	}
+	return names
+}
+
+// listed lists names in a sentence: "both A and B", "A, B and C".
+func listed(names []string) string {
+	if len(names) == 2 {
+		return "both " + names[0] + " and " + names[1]
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
 }
 
 // count returns how many destinations t names.
 func count(t Target) int {
 	n := 0
-	for _, v := range []string{t.QueueURL, t.TopicARN, t.DevURL} {
+	for _, v := range []string{t.QueueURL, t.TopicARN, t.StreamName, t.DevURL} {
 		if v != "" {
 			n++
 		}
@@ -93,7 +138,10 @@ func count(t Target) int {
 	return n
 }
 
-// Send publishes body to the target and returns the id the target gave it.
+// Send publishes body to the target and returns the id the target gave it: for a
+// stream, the record's shard and sequence number as "shardId-000000000000:4959...", the
+// eventID Lambda gives the record, which the function's logs and parked records name it
+// by.
 func Send(ctx context.Context, awsCfg aws.Config, t Target, body []byte) (string, error) {
 	if err := t.Validate(); err != nil {
 		return "", err
@@ -115,9 +163,24 @@ func Send(ctx context.Context, awsCfg aws.Config, t Target, body []byte) (string
 			return "", fmt.Errorf("publish to %s: %w", t.TopicARN, err)
 		}
 		return aws.ToString(out.MessageId), nil
+	case t.StreamName != "":
+		out, err := kinesis.NewFromConfig(awsCfg).PutRecord(ctx, &kinesis.PutRecordInput{
+			StreamName: aws.String(t.StreamName), PartitionKey: aws.String(t.partitionKey()), Data: body,
+		})
+		if err != nil {
+			return "", fmt.Errorf("put a record on %s: %w", t.StreamName, err)
+		}
+		return aws.ToString(out.ShardId) + ":" + aws.ToString(out.SequenceNumber), nil
 	default:
 		return postDev(ctx, t.DevURL, body)
 	}
+}
+
+func (t Target) partitionKey() string {
+	if t.PartitionKey == "" {
+		return DefaultPartitionKey
+	}
+	return t.PartitionKey
 }
 
 func postDev(ctx context.Context, base string, body []byte) (string, error) {

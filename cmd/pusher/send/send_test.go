@@ -3,9 +3,12 @@ package send_test
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/apigw-pusher/apigw-pusher/adapters/awstest"
@@ -84,7 +87,7 @@ func mustJSON(v any) []byte {
 // TestPick: a target given as a flag wins over the environment's; two flags, or two
 // variables and no flag, are refused.
 func TestPick(t *testing.T) {
-	const queue, topic, dev = "https://sqs.eu-west-1.amazonaws.com/1/n", "arn:aws:sns:eu-west-1:1:n", "http://127.0.0.1:8080"
+	const queue, topic, dev, stream = "https://sqs.eu-west-1.amazonaws.com/1/n", "arn:aws:sns:eu-west-1:1:n", "http://127.0.0.1:8080", "vehicles"
 	tests := []struct {
 		name       string
 		flags, env send.Target
@@ -95,10 +98,17 @@ func TestPick(t *testing.T) {
 		{name: "dev over both exported", flags: send.Target{DevURL: dev}, env: send.Target{QueueURL: queue, TopicARN: topic}, want: "pusher dev " + dev},
 		{name: "the exported queue", env: send.Target{QueueURL: queue}, want: "queue " + queue},
 		{name: "the exported topic", env: send.Target{TopicARN: topic}, want: "topic " + topic},
-		{name: "two flags", flags: send.Target{QueueURL: queue, TopicARN: topic}, want: "--queue-url, --topic-arn and --dev each name a target: give one"},
+		{name: "the stream flag over the exported queue", flags: send.Target{StreamName: stream, PartitionKey: "v-42"}, env: send.Target{QueueURL: queue},
+			want: "stream vehicles (partition key v-42)"},
+		{name: "the exported stream, with the partition key flag", flags: send.Target{PartitionKey: "v-42"}, env: send.Target{StreamName: stream},
+			want: "stream vehicles (partition key v-42)"},
+		{name: "the exported stream", env: send.Target{StreamName: stream}, want: "stream vehicles (partition key " + send.DefaultPartitionKey + ")"},
+		{name: "two flags", flags: send.Target{QueueURL: queue, TopicARN: topic}, want: "--queue-url, --topic-arn, --stream and --dev each name a target: give one"},
 		{name: "two variables", env: send.Target{QueueURL: queue, TopicARN: topic},
-			want: "both NOTIFICATIONS_QUEUE_URL and NOTIFICATIONS_TOPIC_ARN are set: unset one, or choose with --queue-url or --topic-arn"},
-		{name: "none", want: "no target: give --queue-url, --topic-arn or --dev, or set NOTIFICATIONS_QUEUE_URL or NOTIFICATIONS_TOPIC_ARN"},
+			want: "both NOTIFICATIONS_QUEUE_URL and NOTIFICATIONS_TOPIC_ARN are set: unset all but one, or choose with --queue-url, --topic-arn or --stream"},
+		{name: "three variables", env: send.Target{QueueURL: queue, TopicARN: topic, StreamName: stream},
+			want: "NOTIFICATIONS_QUEUE_URL, NOTIFICATIONS_TOPIC_ARN and NOTIFICATIONS_STREAM_NAME are set: unset all but one, or choose with --queue-url, --topic-arn or --stream"},
+		{name: "none", want: "no target: give --queue-url, --topic-arn, --stream or --dev, or set NOTIFICATIONS_QUEUE_URL, NOTIFICATIONS_TOPIC_ARN or NOTIFICATIONS_STREAM_NAME"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -114,5 +124,59 @@ func TestPick(t *testing.T) {
 				t.Errorf("Pick picked %+v, which names no one target", got)
 			}
 		})
+	}
+}
+
+// TestPutOnStream puts requests and events on a stream of kinesalite as a producer does:
+// each is one record, its data the body as given, of the partition key given or of
+// DefaultPartitionKey, and the id Send returns is the record's shard and sequence number,
+// as Lambda's event names it (eventID).
+func TestPutOnStream(t *testing.T) {
+	endpoint := awstest.Kinesalite(t)
+	client := awstest.KinesisClient(endpoint)
+	awstest.CreateStream(t, client, "vehicles", 2)
+	cfg := awstest.Config()
+	cfg.BaseEndpoint = aws.String(endpoint)
+	for _, tt := range []struct {
+		name, key, body, wantKey string
+	}{
+		{name: "an event of a vehicle", key: "v-42", body: `{"VehicleID":"v-42","lat":48.85,"lng":2.35}`, wantKey: "v-42"},
+		{name: "a request, of the default key", body: `{"topics":["v-7"],"data":{"lat":1}}`, wantKey: send.DefaultPartitionKey},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			id, err := send.Send(context.Background(), cfg, send.Target{StreamName: "vehicles", PartitionKey: tt.key}, []byte(tt.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			shard, seq, ok := strings.Cut(id, ":")
+			if !ok || !strings.HasPrefix(shard, "shardId-") || seq == "" {
+				t.Fatalf("id %q, want shardId-...:<sequence number>", id)
+			}
+			it, err := client.GetShardIterator(context.Background(), &kinesis.GetShardIteratorInput{
+				StreamName: aws.String("vehicles"), ShardId: aws.String(shard),
+				ShardIteratorType: types.ShardIteratorTypeAtSequenceNumber, StartingSequenceNumber: aws.String(seq),
+			})
+			if err != nil {
+				t.Fatalf("the id names no record: %v", err)
+			}
+			out, err := client.GetRecords(context.Background(), &kinesis.GetRecordsInput{ShardIterator: it.ShardIterator, Limit: aws.Int32(1)})
+			if err != nil || len(out.Records) != 1 {
+				t.Fatalf("read the record back: %v %v", out, err)
+			}
+			r := out.Records[0]
+			if string(r.Data) != tt.body || aws.ToString(r.PartitionKey) != tt.wantKey || aws.ToString(r.SequenceNumber) != seq {
+				t.Errorf("the stream holds %q of key %q (%s), want %q of key %q (%s)", r.Data, aws.ToString(r.PartitionKey),
+					aws.ToString(r.SequenceNumber), tt.body, tt.wantKey, seq)
+			}
+		})
+	}
+	for _, target := range []send.Target{
+		{StreamName: "nowhere"},
+		{QueueURL: "https://sqs.us-east-1.amazonaws.com/1/n", PartitionKey: "v-42"},
+		{StreamName: "vehicles", PartitionKey: strings.Repeat("k", 257)},
+	} {
+		if _, err := send.Send(context.Background(), cfg, target, []byte(`{}`)); err == nil {
+			t.Errorf("a send to %+v succeeded", target)
+		}
 	}
 }
