@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/big"
 	"net/http"
 	"slices"
@@ -53,6 +54,9 @@ type KinesisMappingConfig struct {
 	// PollInterval is DefaultKinesisPollInterval when 0; RetryDelay
 	// DefaultKinesisRetryDelay.
 	PollInterval, RetryDelay time.Duration
+	// Logger, when set, logs each invocation (its shard, records, retry, what it
+	// reported) and each discard, never a record's data.
+	Logger *slog.Logger
 }
 
 func (c *KinesisMappingConfig) setDefaults() {
@@ -287,6 +291,8 @@ func (m *KinesisMapping) step(ctx context.Context, stream string, s *shardReader
 	m.mu.Lock()
 	m.invocations = append(m.invocations, inv)
 	m.mu.Unlock()
+	m.log(slog.LevelInfo, "kinesis batch invoked", "shard", s.id, "records", len(ev.Records), "retry", inv.Retry,
+		"reported", len(inv.Reported()), "error", inv.Err)
 
 	checkpoint, failed := checkpointOf(inv)
 	if !failed {
@@ -304,9 +310,17 @@ func (m *KinesisMapping) step(ctx context.Context, stream string, s *shardReader
 		m.mu.Lock()
 		m.discarded = append(m.discarded, ev.Records[from:]...)
 		m.mu.Unlock()
+		m.log(slog.LevelWarn, "kinesis records discarded after their retries", "shard", s.id,
+			"records", len(ev.Records)-from, "from", checkpoint, "retries", m.cfg.MaxRetries)
 		s.position, s.at, s.retries = types.ShardIteratorTypeAfterSequenceNumber, ev.Records[len(ev.Records)-1].Kinesis.SequenceNumber, 0
 	}
 	return len(out.Records), nil
+}
+
+func (m *KinesisMapping) log(level slog.Level, msg string, args ...any) {
+	if m.cfg.Logger != nil {
+		m.cfg.Logger.Log(context.Background(), level, msg, append([]any{"stream", m.cfg.Stream}, args...)...)
+	}
 }
 
 // kinesisEvent builds the event of records read from shard of stream, field by field
