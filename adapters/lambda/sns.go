@@ -5,15 +5,18 @@ import (
 	"fmt"
 
 	"github.com/ThreeDotsLabs/watermill/message"
-	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/apigw-pusher/apigw-pusher/adapters/sqs"
 )
 
-// SNSMessages reads the notifications of an SNS event (one, as SNS invokes): the
-// request is each one's Message, the UUID its MessageId, and a correlation_id String
-// attribute the correlation id, as sqs.Unmarshaler reads them from an SNS envelope.
+// SNSMessages reads the notifications of an SNS event (one, as SNS invokes) as
+// sqs.Unmarshaler reads a queue's message: each one's Message is the body (a request,
+// an EventBridge event a rule published to the topic, or a bare event its
+// sqs.EventSourceAttribute names), the UUID its MessageId (or the event's id), and a
+// correlation_id String attribute the correlation id.
 func SNSMessages(e events.SNSEvent) []*message.Message {
 	msgs := make([]*message.Message, len(e.Records))
 	for i, r := range e.Records {
@@ -23,12 +26,18 @@ func SNSMessages(e events.SNSEvent) []*message.Message {
 }
 
 func snsMessage(n events.SNSEntity) *message.Message {
-	msg := message.NewMessage(n.MessageID, []byte(n.Message))
-	if a, ok := n.MessageAttributes[sqs.CorrelationIDAttribute].(map[string]any); ok && a["Type"] == "String" {
-		if v, ok := a["Value"].(string); ok && v != "" {
-			middleware.SetCorrelationID(v, msg)
+	attrs := map[string]types.MessageAttributeValue{}
+	for _, name := range []string{sqs.CorrelationIDAttribute, sqs.EventSourceAttribute} {
+		if a, ok := n.MessageAttributes[name].(map[string]any); ok && a["Type"] == "String" {
+			if v, ok := a["Value"].(string); ok && v != "" {
+				attrs[name] = types.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(v)}
+			}
 		}
 	}
+	// Unmarshal fails only on a nil message.
+	msg, _ := sqs.Unmarshaler{}.Unmarshal(&types.Message{
+		MessageId: aws.String(n.MessageID), Body: aws.String(n.Message), MessageAttributes: attrs,
+	})
 	return msg
 }
 

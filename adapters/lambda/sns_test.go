@@ -9,6 +9,8 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/apigw-pusher/apigw-pusher/adapters/lambda"
+	"github.com/apigw-pusher/apigw-pusher/handlers"
+	"github.com/apigw-pusher/apigw-pusher/pipeline"
 )
 
 // snsRecord is a notification as SNS invokes the function with it, with its message
@@ -41,6 +43,31 @@ func TestSNSMessages(t *testing.T) {
 		if m.UUID != e.Records[i].SNS.MessageID || string(m.Payload) != want.payload || middleware.MessageCorrelationID(m) != want.correlationID {
 			t.Errorf("message %d: %s %q correlation %q, want %q correlation %q", i, m.UUID, m.Payload,
 				middleware.MessageCorrelationID(m), want.payload, want.correlationID)
+		}
+	}
+}
+
+// TestSNSMessagesOfEvents: an EventBridge event a rule published to the topic, and a
+// bare event the pusher_event_source attribute names, are read as the queue's reader
+// reads them: from their source, for decode to map.
+func TestSNSMessagesOfEvents(t *testing.T) {
+	event := `{"version":"0","id":"4e2a9b4c-1f3d-4a8e-9c5b-7d6e8f9a0b1c","detail-type":"Entity Updated","source":"entities",` +
+		`"account":"123456789012","time":"2026-12-07T02:00:00Z","region":"us-east-1","resources":[],` +
+		`"detail":{"entityId":"myTestEntityId","message":{"text":"Hello world"}}}`
+	e := events.SNSEvent{Records: []events.SNSEventRecord{
+		snsRecord("95df01b4-ee98-5cb9-9903-4c221d41eb5e", event, nil),
+		snsRecord("6f2d9a1c-3b4e-5f60-8a9b-0c1d2e3f4a5b", `{"VehicleID":"v-42"}`,
+			map[string]any{"pusher_event_source": map[string]any{"Type": "String", "Value": "kinesis"}}),
+	}}
+	msgs := lambda.SNSMessages(e)
+	for i, want := range []struct{ uuid, payload, source string }{
+		{"4e2a9b4c-1f3d-4a8e-9c5b-7d6e8f9a0b1c", event, handlers.SourceEventBridge},
+		{"6f2d9a1c-3b4e-5f60-8a9b-0c1d2e3f4a5b", `{"VehicleID":"v-42"}`, handlers.SourceKinesis},
+	} {
+		m := msgs[i]
+		if m.UUID != want.uuid || string(m.Payload) != want.payload || m.Metadata.Get(pipeline.EventSourceKey) != want.source {
+			t.Errorf("message %d: %s %q from %q, want %s %q from %q", i, m.UUID, m.Payload,
+				m.Metadata.Get(pipeline.EventSourceKey), want.uuid, want.payload, want.source)
 		}
 	}
 }

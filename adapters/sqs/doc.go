@@ -6,8 +6,10 @@
 //     receives the same way from a queue it finds on the first Subscribe: package sns
 //     uses it for the queue it subscribes to a topic (NOTIFICATIONS_TOPIC_ARN), so that
 //     this package, which the Lambda function links, does not link the SNS client.
-//   - Unmarshaler reads what producers put on a queue: a request's raw JSON, or the SNS
-//     envelope of a topic's delivery without raw delivery.
+//   - Unmarshaler reads what producers put on a queue: a request's raw JSON, the SNS
+//     envelope of a topic's delivery without raw delivery, an EventBridge event a rule
+//     delivers, a Kinesis record an EventBridge Pipe delivers, or an event named by its
+//     pusher_event_source attribute; the last three for decode to map.
 //   - NewPoisonQueue parks failed messages on a queue (POISON_QUEUE_URL), merging
 //     concurrent parks into SendMessageBatch calls and making each message fit the
 //     queue's size (compressed, or at worst truncated and marked so), and

@@ -43,6 +43,10 @@ func (v *mappingValue) String() string {
 }
 
 func (v *mappingValue) Set(expr string) error {
+	if strings.TrimSpace(expr) == "" { // unset, as an empty variable is
+		delete(*v.to, v.source)
+		return nil
+	}
 	m, err := handlers.CompileMapping(expr)
 	if err != nil {
 		return err
