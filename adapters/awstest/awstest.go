@@ -1,7 +1,8 @@
 // Package awstest starts the AWS emulators the tests talk to, each on a free port
 // of 127.0.0.1 and stopped when the test ends: goaws for SQS and SNS, dynalite for
-// DynamoDB, an emulator of Secrets Manager and SSM, and the Lambda Runtime Interface
-// Emulator (RIE) for a built bootstrap. Proxies put in front of them fail calls on
+// DynamoDB, kinesalite for Kinesis, an emulator of Secrets Manager and SSM, and the
+// Lambda Runtime Interface Emulator (RIE) for a built bootstrap, with KinesisMapping in
+// the role of Lambda's event source mapping of a stream. Proxies put in front of them fail calls on
 // purpose (Faults, SQSFaults, DynamoDBFaults) or count them (Recorder). `.ci/run`
 // installs the emulators; a test that misses one fails with the command that installs
 // it. The tests of the adapters and of the commands share it, so it is not internal.

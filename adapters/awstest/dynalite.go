@@ -15,8 +15,9 @@ import (
 )
 
 // DynaliteInstall is the command, run in the module root, that installs dynalite where
-// Dynalite looks for it.
-const DynaliteInstall = "npm install --prefix .ci --no-audit --no-fund dynalite@4.0.0"
+// Dynalite looks for it: the one that installs kinesalite, which names both, as
+// `.ci/run` does.
+const DynaliteInstall = KinesaliteInstall
 
 // Dynalite starts dynalite, an in-memory DynamoDB emulator, until the test ends, and
 // returns its endpoint URL, such as http://127.0.0.1:41234. It runs

@@ -13,7 +13,6 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -335,7 +334,7 @@ func deployBehind(t *testing.T, s *stacktest.Stack, bootstrap string, env map[st
 		fnEnv[k] = v
 	}
 	rie := awstest.StartRIE(t, bootstrap, fnEnv)
-	invoke := takeTurns(t, rie.URL())
+	invoke := awstest.OneAtATime(t, rie.URL())
 	cfg, err := gateway.Defaults(gateway.Config{Listen: httpserve.Address(addr), Integration: invoke, LambdaAuthorizer: authorizer})
 	if err != nil {
 		t.Fatal(err)
@@ -347,34 +346,6 @@ func deployBehind(t *testing.T, s *stacktest.Stack, bootstrap string, env map[st
 	t.Cleanup(cleanup)
 	stacktest.RunUntilCleanup(t, "pusher gateway", g.Run)
 	return &deployment{addr: addr, invoke: invoke, rie: rie}
-}
-
-// takeTurns serves, until the test ends, invocations of the function at rie one at a
-// time, and returns its URL: the RIE takes one invocation at a time and crashes on a
-// concurrent one, and the test's own invocations must not overlap the gateway's.
-func takeTurns(t *testing.T, rie string) string {
-	var turn sync.Mutex
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		payload, err := io.ReadAll(r.Body)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		turn.Lock()
-		defer turn.Unlock()
-		resp, err := http.Post(rie, "application/json", bytes.NewReader(payload))
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadGateway)
-			return
-		}
-		defer resp.Body.Close()
-		body, _ := io.ReadAll(resp.Body)
-		w.Header().Set("Content-Type", resp.Header.Get("Content-Type"))
-		w.WriteHeader(resp.StatusCode)
-		_, _ = w.Write(body)
-	}))
-	t.Cleanup(srv.Close)
-	return srv.URL + "/2015-03-31/functions/function/invocations"
 }
 
 // dial connects a client with query to the gateway until the test ends.
