@@ -26,17 +26,7 @@ const DynaliteInstall = KinesaliteInstall
 // command that installs dynalite.
 func Dynalite(t TB) string {
 	t.Helper()
-	cli := os.Getenv("DYNALITE_CLI")
-	if cli == "" {
-		cli = filepath.Join(ModuleRoot(t), ".ci", "node_modules", "dynalite", "cli.js")
-	}
-	if _, err := os.Stat(cli); err != nil {
-		t.Fatalf("dynalite is not installed (%v): run `%s` in the module root, or set DYNALITE_CLI to its cli.js", err, DynaliteInstall)
-	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Fatalf("dynalite needs Node.js, which is not on PATH (%v); then run `%s` in the module root", err, DynaliteInstall)
-	}
+	node, cli := nodeCLI(t, "dynalite", "DYNALITE_CLI", DynaliteInstall)
 	preload := filepath.Join(t.TempDir(), "dynalite-preload.js")
 	if err := os.WriteFile(preload, []byte(dynalitePreload), 0o600); err != nil {
 		t.Fatal(err)

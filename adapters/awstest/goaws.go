@@ -133,6 +133,36 @@ func CreateQueue(t TB, client *sqs.Client, name string, attributes map[string]st
 	return aws.ToString(out.QueueUrl)
 }
 
+// QueueDepth returns how many messages the queue at url holds, visible or not: goaws's
+// ApproximateNumberOfMessages, which counts the hidden ones too.
+func QueueDepth(t TB, client *sqs.Client, url string) int {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	name := types.QueueAttributeNameApproximateNumberOfMessages
+	out, err := client.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
+		QueueUrl: aws.String(url), AttributeNames: []types.QueueAttributeName{name},
+	})
+	if err != nil {
+		t.Fatalf("GetQueueAttributes of %s: %v", url, err)
+	}
+	n, err := strconv.Atoi(out.Attributes[string(name)])
+	if err != nil {
+		t.Fatalf("%s of %s: %v", name, url, err)
+	}
+	return n
+}
+
+// WaitQueueEmpty waits up to 5s for the queue at url to hold no message.
+func WaitQueueEmpty(t TB, client *sqs.Client, url string) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); QueueDepth(t, client, url) > 0; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("queue %s still holds %d messages after 5s", url, QueueDepth(t, client, url))
+		}
+	}
+}
+
 // CreateTopic creates the topic name and returns its ARN.
 func CreateTopic(t TB, client *sns.Client, name string) string {
 	t.Helper()

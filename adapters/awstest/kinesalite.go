@@ -29,17 +29,7 @@ const KinesaliteInstall = "npm install --prefix .ci --no-save --no-audit --no-fu
 // read with GetShardIterator and GetRecords, as Lambda's standard iterator reads them.
 func Kinesalite(t TB) string {
 	t.Helper()
-	cli := os.Getenv("KINESALITE_CLI")
-	if cli == "" {
-		cli = filepath.Join(ModuleRoot(t), ".ci", "node_modules", "kinesalite", "cli.js")
-	}
-	if _, err := os.Stat(cli); err != nil {
-		t.Fatalf("kinesalite is not installed (%v): run `%s` in the module root, or set KINESALITE_CLI to its cli.js", err, KinesaliteInstall)
-	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Fatalf("kinesalite needs Node.js, which is not on PATH (%v); then run `%s` in the module root", err, KinesaliteInstall)
-	}
+	node, cli := nodeCLI(t, "kinesalite", "KINESALITE_CLI", KinesaliteInstall)
 	preload := filepath.Join(t.TempDir(), "kinesalite-preload.js")
 	if err := os.WriteFile(preload, []byte(kinesalitePreload+dynalitePreload), 0o600); err != nil {
 		t.Fatal(err)

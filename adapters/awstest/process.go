@@ -3,6 +3,8 @@ package awstest
 import (
 	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
 )
 
 // Process runs the emulators in a program rather than a test, such as a local stack for
@@ -49,4 +51,23 @@ func (p *Process) Close() {
 		_ = os.RemoveAll(d)
 	}
 	p.dirs = nil
+}
+
+// nodeCLI returns node and the cli.js of the npm package name that `.ci/run` installs
+// into .ci/node_modules of the module root, or the script the environment variable env
+// names. A test that misses either fails, naming install, the command that installs it.
+func nodeCLI(t TB, name, env, install string) (node, cli string) {
+	t.Helper()
+	cli = os.Getenv(env)
+	if cli == "" {
+		cli = filepath.Join(ModuleRoot(t), ".ci", "node_modules", name, "cli.js")
+	}
+	if _, err := os.Stat(cli); err != nil {
+		t.Fatalf("%s is not installed (%v): run `%s` in the module root, or set %s to its cli.js", name, err, install, env)
+	}
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Fatalf("%s needs Node.js, which is not on PATH (%v); then run `%s` in the module root", name, err, install)
+	}
+	return node, cli
 }

@@ -3,14 +3,12 @@ package sns_test
 import (
 	"io"
 	"log/slog"
-	"strconv"
 	"testing"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/apigw-pusher/apigw-pusher/adapters/awstest"
 	pushersqs "github.com/apigw-pusher/apigw-pusher/adapters/sqs"
@@ -42,35 +40,13 @@ func (e emulator) config(queue string) pushersqs.SubscriberConfig {
 	}
 }
 
-// messages returns how many messages queue holds, visible or not: goaws's
-// ApproximateNumberOfMessages, which counts the hidden ones too.
+// messages returns how many messages queue holds, visible or not.
 func (e emulator) messages(t *testing.T, queue string) int {
-	t.Helper()
-	name := types.QueueAttributeNameApproximateNumberOfMessages
-	out, err := e.client.GetQueueAttributes(t.Context(), &sqs.GetQueueAttributesInput{
-		QueueUrl: aws.String(queue), AttributeNames: []types.QueueAttributeName{name},
-	})
-	if err != nil {
-		t.Fatalf("GetQueueAttributes: %v", err)
-	}
-	n, err := strconv.Atoi(out.Attributes[string(name)])
-	if err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	return n
+	return awstest.QueueDepth(t, e.client, queue)
 }
 
 // waitEmpty waits up to 5s for queue to hold no message.
-func (e emulator) waitEmpty(t *testing.T, queue string) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for e.messages(t, queue) > 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("queue still holds %d messages after 5s", e.messages(t, queue))
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
+func (e emulator) waitEmpty(t *testing.T, queue string) { awstest.WaitQueueEmpty(t, e.client, queue) }
 
 // none checks that ch hands out nothing for d.
 func none(t *testing.T, ch <-chan *message.Message, d time.Duration) {

@@ -78,35 +78,13 @@ func (e emulator) send(t *testing.T, queue, body string, attrs map[string]string
 	return aws.ToString(out.MessageId)
 }
 
-// messages returns how many messages queue holds, visible or not: goaws's
-// ApproximateNumberOfMessages, which counts the hidden ones too.
+// messages returns how many messages queue holds, visible or not.
 func (e emulator) messages(t *testing.T, queue string) int {
-	t.Helper()
-	name := types.QueueAttributeNameApproximateNumberOfMessages
-	out, err := e.client.GetQueueAttributes(t.Context(), &sqs.GetQueueAttributesInput{
-		QueueUrl: aws.String(queue), AttributeNames: []types.QueueAttributeName{name},
-	})
-	if err != nil {
-		t.Fatalf("GetQueueAttributes: %v", err)
-	}
-	n, err := strconv.Atoi(out.Attributes[string(name)])
-	if err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	return n
+	return awstest.QueueDepth(t, e.client, queue)
 }
 
 // waitEmpty waits up to 5s for queue to hold no message.
-func (e emulator) waitEmpty(t *testing.T, queue string) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for e.messages(t, queue) > 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("queue still holds %d messages after 5s", e.messages(t, queue))
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
+func (e emulator) waitEmpty(t *testing.T, queue string) { awstest.WaitQueueEmpty(t, e.client, queue) }
 
 // receive waits up to timeout for a message on ch.
 func receive(t *testing.T, ch <-chan *message.Message, timeout time.Duration) *message.Message {
