@@ -26,8 +26,9 @@ func FuzzResolveCursor(f *testing.F) {
 	f.Fuzz(func(t *testing.T, users, excluded, topics, conns, cursor string, pageSize uint8) {
 		ctx := context.Background()
 		size := int(pageSize%8) + 1
-		// The request as the resolve stage gets it: decoded (no empty ids), deduplicated.
-		req := handlers.Dedupe(handlers.Request{Users: userIDList(users), ExcludeUsers: userIDList(excluded), Topics: userIDList(topics), Data: json.RawMessage(`1`)})
+		// The request as the resolve stage gets it: decoded (no empty ids, no reserved
+		// user ids), deduplicated.
+		req := handlers.Dedupe(handlers.Request{Users: decodedUsers(users), ExcludeUsers: decodedUsers(excluded), Topics: userIDList(topics), Data: json.RawMessage(`1`)})
 		store := memory.NewStore(size)
 		subs := parseConnections(conns, req.Users, req.Topics)
 		for _, c := range subs {
@@ -141,6 +142,11 @@ func sameConnectionSet(a, b []handlers.Connection) bool {
 // refuses them.
 func userIDList(s string) []string {
 	return slices.DeleteFunc(strings.Split(s, ","), func(id string) bool { return id == "" })
+}
+
+// decodedUsers is userIDList less the reserved user ids, which decode refuses.
+func decodedUsers(s string) []string {
+	return slices.DeleteFunc(userIDList(s), handlers.ReservedUser)
 }
 
 // maxFuzzConnections bounds a fuzzed store, so that an input resolves in microseconds.
