@@ -10,7 +10,6 @@ package terraform_test
 import (
 	"errors"
 	"fmt"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -807,9 +806,7 @@ func TestEnvironmentValidation(t *testing.T) {
 // replay a stream's records, open a queue to other senders, or drop a setting, and
 // expects the checks to see each.
 func TestStreamChecksCatchChanges(t *testing.T) {
-	cases := []struct {
-		name, file, old, new string
-	}{
+	cases := []mutation{
 		{"no partial batch responses", "kinesis.tf", `function_response_types        = ["ReportBatchItemFailures"]`, ``},
 		{"no bisect", "kinesis.tf", `bisect_batch_on_function_error = true`, `bisect_batch_on_function_error = false`},
 		{"retried forever", "kinesis.tf", `maximum_retry_attempts         = var.kinesis_stream.maximum_retry_attempts`, `maximum_retry_attempts         = -1`},
@@ -904,24 +901,5 @@ func TestStreamChecksCatchChanges(t *testing.T) {
 `, ``},
 		{"settings dropped", "main.tf", `, local.authorizer_required, local.settings_environment)`, `, local.authorizer_required, {})`},
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			dir := t.TempDir()
-			copyTF(t, ".", dir)
-			edit(t, filepath.Join(dir, c.file), c.old, c.new)
-			m, err := loadModule(dir)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var errs []error
-			for _, check := range checks {
-				errs = append(errs, check.check(m))
-			}
-			if err := errors.Join(errs...); err == nil {
-				t.Error("the checks accept the edited module")
-			} else {
-				t.Log(err)
-			}
-		})
-	}
+	caught(t, ".", cases, all(checks), "module")
 }

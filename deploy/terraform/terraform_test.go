@@ -1388,9 +1388,7 @@ func TestExampleRoutes(t *testing.T) {
 // function's answers from the client, the routes from the function, or $connect from
 // the authorizer, and expects the route checks to see each.
 func TestRouteChecksCatchChanges(t *testing.T) {
-	cases := []struct {
-		name, file, old, new string
-	}{
+	cases := []mutation{
 		{"one-way route", "websocket.tf", `route_response_selection_expression = "$default"`, ``},
 		{"no route response", "websocket.tf", `resource "aws_apigatewayv2_route_response" "message" {`, `resource "aws_apigatewayv2_route_response" "gone" {`},
 		{"route response key", "websocket.tf", `route_response_key = "$default"`, `route_response_key = "ok"`},
@@ -1416,34 +1414,13 @@ resource "aws_apigatewayv2_deployment"`},
   count = var.token_jwks_url == null ? 1 : 0`, `resource "aws_secretsmanager_secret" "connect_token" {
   count = 1`},
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			dir := t.TempDir()
-			copyTF(t, exampleDir, dir)
-			edit(t, filepath.Join(dir, c.file), c.old, c.new)
-			m, err := loadModule(dir)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var errs []error
-			for _, check := range exampleChecks {
-				errs = append(errs, check.check(m))
-			}
-			if err := errors.Join(errs...); err == nil {
-				t.Error("the checks accept the edited example")
-			} else {
-				t.Log(err)
-			}
-		})
-	}
+	caught(t, exampleDir, cases, all(exampleChecks), "example")
 }
 
 // TestChecksCatchChanges edits a copy of the module in ways that grant more or less, or
 // break the mapping, the function or the authorizer, and expects the checks to see each.
 func TestChecksCatchChanges(t *testing.T) {
-	cases := []struct {
-		name, file, old, new string
-	}{
+	cases := []mutation{
 		{"action added", "iam.tf", `sid       = "PoisonQueue"
     actions   = ["sqs:SendMessage"]`, `sid       = "PoisonQueue"
     actions   = ["sqs:SendMessage", "sqs:PurgeQueue"]`},
@@ -1532,26 +1509,7 @@ resource "aws_iam_role_policy" "pusher" {`},
 		{"pusher never requires the authorizer", "main.tf", `, local.authorizer_required, local.settings_environment)`, `, {}, local.settings_environment)`},
 		{"pusher always requires the authorizer", "authorizer.tf", `authorizer_required = { for a in local.authorizers : "AUTHORIZER_REQUIRED" => "true" }`, `authorizer_required = { AUTHORIZER_REQUIRED = "true" }`},
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			dir := t.TempDir()
-			copyTF(t, ".", dir)
-			edit(t, filepath.Join(dir, c.file), c.old, c.new)
-			m, err := loadModule(dir)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var errs []error
-			for _, check := range checks {
-				errs = append(errs, check.check(m))
-			}
-			if err := errors.Join(errs...); err == nil {
-				t.Error("the checks accept the edited module")
-			} else {
-				t.Log(err)
-			}
-		})
-	}
+	caught(t, ".", cases, all(checks), "module")
 }
 
 // copyTF copies the .tf files of src into dst.
@@ -1584,5 +1542,45 @@ func edit(t *testing.T, path, old, new string) {
 	}
 	if err := os.WriteFile(path, []byte(strings.Replace(string(b), old, new, 1)), 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// mutation is an edit of one file of a Terraform directory, old to new, that the checks
+// must catch: each one is a mistake the checks exist to find.
+type mutation struct{ name, file, old, new string }
+
+// caught applies each mutation to a copy of dir and fails the test when check accepts
+// the edited copy (what names it: the module, the example).
+func caught(t *testing.T, dir string, mutations []mutation, check func(*module) error, what string) {
+	t.Helper()
+	for _, c := range mutations {
+		t.Run(c.name, func(t *testing.T) {
+			copied := t.TempDir()
+			copyTF(t, dir, copied)
+			edit(t, filepath.Join(copied, c.file), c.old, c.new)
+			m, err := loadModule(copied)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := check(m); err == nil {
+				t.Errorf("the checks accept the edited %s", what)
+			} else {
+				t.Log(err)
+			}
+		})
+	}
+}
+
+// all is a check that runs every one of checks and joins their errors.
+func all(checks []struct {
+	name  string
+	check func(*module) error
+}) func(*module) error {
+	return func(m *module) error {
+		errs := make([]error, 0, len(checks))
+		for _, c := range checks {
+			errs = append(errs, c.check(m))
+		}
+		return errors.Join(errs...)
 	}
 }
