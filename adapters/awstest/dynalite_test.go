@@ -49,18 +49,7 @@ func TestDynaliteCreatesConnectionsTable(t *testing.T) {
 // does whose context is cancelled: dynalite 4.0.0 alone dies of it.
 func TestDynaliteSurvivesAbortedRequests(t *testing.T) {
 	endpoint := awstest.Dynalite(t)
-	conn, err := net.Dial("tcp", strings.TrimPrefix(endpoint, "http://"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = fmt.Fprint(conn, "POST / HTTP/1.1\r\nHost: dynalite\r\nContent-Type: application/x-amz-json-1.0\r\n"+
-		"X-Amz-Target: DynamoDB_20120810.ListTables\r\nContent-Length: 100\r\n\r\n{")
-	if err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(50 * time.Millisecond) // for dynalite to start reading the body
-	conn.Close()
-	time.Sleep(50 * time.Millisecond) // for dynalite to see the hang-up
+	hangUpMidRequest(t, endpoint, "application/x-amz-json-1.0", "DynamoDB_20120810.ListTables")
 
 	client := awstest.DynamoDBClient(endpoint)
 	if _, err := client.ListTables(t.Context(), &ddb.ListTablesInput{}); err != nil {
@@ -140,4 +129,22 @@ func keySchema(ks []types.KeySchemaElement) string {
 		parts[i] = aws.ToString(k.AttributeName) + " " + string(k.KeyType)
 	}
 	return strings.Join(parts, ", ")
+}
+
+// hangUpMidRequest sends the head of a request of target to the emulator at endpoint and
+// a byte of its body, then hangs up, as a client does whose context is cancelled.
+func hangUpMidRequest(t *testing.T, endpoint, contentType, target string) {
+	t.Helper()
+	conn, err := net.Dial("tcp", strings.TrimPrefix(endpoint, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = fmt.Fprintf(conn, "POST / HTTP/1.1\r\nHost: emulator\r\nContent-Type: %s\r\n"+
+		"X-Amz-Target: %s\r\nContent-Length: 100\r\n\r\n{", contentType, target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond) // for the emulator to start reading the body
+	conn.Close()
+	time.Sleep(50 * time.Millisecond) // for the emulator to see the hang-up
 }

@@ -98,18 +98,7 @@ func TestKinesaliteListensOnLoopback(t *testing.T) {
 // does whose context is cancelled: kinesalite 3.3.3 alone dies of it, as dynalite does.
 func TestKinesaliteSurvivesAbortedRequests(t *testing.T) {
 	endpoint := awstest.Kinesalite(t)
-	conn, err := net.Dial("tcp", strings.TrimPrefix(endpoint, "http://"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = fmt.Fprint(conn, "POST / HTTP/1.1\r\nHost: kinesalite\r\nContent-Type: application/x-amz-json-1.1\r\n"+
-		"X-Amz-Target: Kinesis_20131202.ListStreams\r\nContent-Length: 100\r\n\r\n{")
-	if err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(50 * time.Millisecond) // for kinesalite to start reading the body
-	conn.Close()
-	time.Sleep(50 * time.Millisecond) // for kinesalite to see the hang-up
+	hangUpMidRequest(t, endpoint, "application/x-amz-json-1.1", "Kinesis_20131202.ListStreams")
 
 	client := awstest.KinesisClient(endpoint)
 	if _, err := client.ListStreams(t.Context(), &kinesis.ListStreamsInput{}); err != nil {

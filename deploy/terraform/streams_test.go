@@ -59,12 +59,12 @@ var tfLength = function.New(&function.Spec{
 	},
 })
 
-// moduleFuncs are the Terraform functions the expressions checked here call.
+// moduleFuncs are the Terraform functions the expressions the tests evaluate call.
 var moduleFuncs = map[string]function.Function{
 	"regex": stdlib.RegexFunc, "can": tryfunc.CanFunc, "try": tryfunc.TryFunc, "contains": stdlib.ContainsFunc,
 	"floor": stdlib.FloorFunc, "length": tfLength, "alltrue": allTrue, "jsondecode": stdlib.JSONDecodeFunc,
 	"keys": stdlib.KeysFunc, "values": stdlib.ValuesFunc, "join": stdlib.JoinFunc, "endswith": endsWith,
-	"coalesce": stdlib.CoalesceFunc, "tostring": toString,
+	"coalesce": stdlib.CoalesceFunc, "tostring": toString, "merge": stdlib.MergeFunc, "split": stdlib.SplitFunc,
 }
 
 // nested returns the blocks of type typ directly in b.

@@ -20,7 +20,6 @@ import (
 	"testing"
 
 	"github.com/hashicorp/hcl/v2"
-	"github.com/hashicorp/hcl/v2/ext/tryfunc"
 	"github.com/hashicorp/hcl/v2/hclparse"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
@@ -844,12 +843,6 @@ var apiCases = []apiCase{
 	{"arn:aws-cn:execute-api:cn-north-1:123456789012:xyz789/live/POST/@connections", "arn:aws-cn:execute-api:cn-north-1:123456789012:xyz789", "xyz789"},
 }
 
-// authorizerFuncs are the Terraform functions the authorizer's expressions call.
-var authorizerFuncs = map[string]function.Function{
-	"merge": stdlib.MergeFunc, "split": stdlib.SplitFunc, "regex": stdlib.RegexFunc, "can": tryfunc.CanFunc,
-	"try": tryfunc.TryFunc, "length": stdlib.LengthFunc,
-}
-
 // wantAuthorizerAttrs are the arguments of the authorizer's resources, as written: each
 // exists only with var.authorizer; the function runs the pusher's zip on its role; the
 // log group is the function's; API Gateway's authorizer is a REQUEST authorizer of the
@@ -996,7 +989,7 @@ func stringList(v cty.Value) []string {
 func checkAuthorizerCase(m *module, az *hclsyntax.Block, c authorizerCase) error {
 	ctx := &hcl.EvalContext{
 		Variables: map[string]cty.Value{"var": cty.ObjectVal(map[string]cty.Value{"authorizer": c.authorizer})},
-		Functions: authorizerFuncs,
+		Functions: moduleFuncs,
 	}
 	vals, err := evalLocals(m, ctx, "authorizers", "connect_token_secrets", "connect_token_parameters", "authorizer_environment", "authorizer_required")
 	if err != nil {
@@ -1037,7 +1030,7 @@ func checkAPI(m *module, c apiCase) error {
 				"connect": cty.TupleVal([]cty.Value{cty.ObjectVal(map[string]cty.Value{"id": cty.StringVal(authorizerID)})}),
 			}),
 		},
-		Functions: authorizerFuncs,
+		Functions: moduleFuncs,
 	}
 	vals, err := evalLocals(m, ctx, "api_execution_arn", "api_id")
 	if err != nil {
@@ -1106,34 +1099,9 @@ func TestAuthorizerValidation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, err := m.one("variable", "authorizer")
-	if err != nil {
-		t.Fatal(err)
-	}
 	for _, c := range validationCases {
 		t.Run(c.name, func(t *testing.T) {
-			ctx := &hcl.EvalContext{
-				Variables: map[string]cty.Value{"var": cty.ObjectVal(map[string]cty.Value{"authorizer": c.authorizer})},
-				Functions: authorizerFuncs,
-			}
-			ok := true
-			for _, b := range v.Body.Blocks {
-				if b.Type != "validation" {
-					continue
-				}
-				got, diags := b.Body.Attributes["condition"].Expr.Value(ctx)
-				if diags.HasErrors() || !got.Type().Equals(cty.Bool) && got.IsKnown() {
-					t.Fatalf("condition %s: %v", m.text(b.Body.Attributes["condition"].Expr), diags)
-				}
-				// Terraform checks an unknown condition once it is known.
-				if got.IsKnown() && got.False() {
-					ok = false
-					if msg, diags := b.Body.Attributes["error_message"].Expr.Value(nil); !diags.HasErrors() && msg.Type() == cty.String {
-						t.Log(msg.AsString())
-					}
-				}
-			}
-			if ok != c.ok {
+			if ok := validationsHold(t, m, "authorizer", c.authorizer); ok != c.ok {
 				t.Errorf("the validations hold %v, want %v", ok, c.ok)
 			}
 		})
