@@ -312,6 +312,7 @@ func (p *Pipeline) admit(ctx context.Context, msg *message.Message, topic string
 		p.tracker.expire(id, context.Cause(reqCtx))
 		res = <-settled
 	}
+	res.CorrelationID = corr
 	p.observers.RequestSettled(res)
 	attrs := []any{"request_id", id, "correlation_id", corr, "kind", res.Kind, "users", res.Users, "topics", res.Topics,
 		"connections", res.Connections, "delivered", res.Delivered,

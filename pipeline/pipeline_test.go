@@ -14,6 +14,7 @@ import (
 
 	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
 
 	"github.com/apigw-pusher/apigw-pusher/adapters/memory"
 	"github.com/apigw-pusher/apigw-pusher/handlers"
@@ -149,6 +150,27 @@ func TestForms(t *testing.T) {
 				t.Errorf("stats %+v, want %d delivered", res.Stats, len(tt.want))
 			}
 		})
+	}
+}
+
+// TestResultNamesItsRequest checks that a Result says which request it settles, by the
+// correlation id its source gave it or, without one, by the id of its message: how the
+// dev console matches the outcome to the request it sent.
+func TestResultNamesItsRequest(t *testing.T) {
+	f := start(t, pipeline.Config{}, population...)
+	given := message.NewMessage("m-1", []byte(`{"users":["bob"],"data":{}}`))
+	middleware.SetCorrelationID("corr-7", given)
+	for _, tt := range []struct {
+		msg  *message.Message
+		want string
+	}{
+		{given, "corr-7"},
+		{message.NewMessage("m-2", []byte(`{"users":["bob"],"data":{}}`)), "m-2"},
+	} {
+		res, err := f.p.Process(context.Background(), tt.msg)
+		if err != nil || res.CorrelationID != tt.want {
+			t.Errorf("message %s settled as %q (%v), want %q", tt.msg.UUID, res.CorrelationID, err, tt.want)
+		}
 	}
 }
 

@@ -59,6 +59,9 @@ func KindOf(req handlers.Request) string {
 type Result struct {
 	Stats
 	Shape
+	// CorrelationID is the request's correlation id: its source's, such as the
+	// X-Correlation-Id of the dev intake, else the id of the message that carried it.
+	CorrelationID string
 	// Duration is the time from admission to settlement.
 	Duration time.Duration
 	// Err is non-nil, an *UnsettledError, when some work could neither be done nor

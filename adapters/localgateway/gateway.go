@@ -14,11 +14,15 @@
 package localgateway
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
+	"strings"
 	"sync"
+	"time"
 
 	"github.com/coder/websocket"
 
@@ -86,6 +90,42 @@ func (g *Gateway) Connections() int {
 	g.mu.RLock()
 	defer g.mu.RUnlock()
 	return len(g.conns)
+}
+
+// ConnectionInfo describes one open connection, as GetConnection does, with its id
+// and user.
+type ConnectionInfo struct {
+	ID string `json:"id"`
+	// UserID is its user, empty for a connection without one.
+	UserID       string    `json:"user_id"`
+	ConnectedAt  time.Time `json:"connected_at"`
+	LastActiveAt time.Time `json:"last_active_at"`
+	SourceIP     string    `json:"source_ip"`
+	UserAgent    string    `json:"user_agent"`
+}
+
+// List returns the established connections (those whose $connect is over and whose
+// handshake is done), oldest first.
+func (g *Gateway) List() []ConnectionInfo {
+	g.mu.RLock()
+	out := make([]ConnectionInfo, 0, len(g.conns))
+	for _, c := range g.conns {
+		select {
+		case <-c.ready:
+		default:
+			continue
+		}
+		if c.ws == nil {
+			continue
+		}
+		out = append(out, ConnectionInfo{ID: c.id, UserID: c.user, ConnectedAt: c.connectedAt,
+			LastActiveAt: time.Unix(0, c.lastActive.Load()), SourceIP: c.sourceIP, UserAgent: c.userAgent})
+	}
+	g.mu.RUnlock()
+	slices.SortFunc(out, func(a, b ConnectionInfo) int {
+		return cmp.Or(a.ConnectedAt.Compare(b.ConnectedAt), strings.Compare(a.ID, b.ID))
+	})
+	return out
 }
 
 // Close refuses new connections, closes every open one with StatusGoingAway, and waits

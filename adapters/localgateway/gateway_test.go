@@ -341,6 +341,32 @@ func TestGetConnection(t *testing.T) {
 	}
 }
 
+// TestList checks the listing the dev console shows: each established connection with
+// its user, oldest first, and one that leaves gone from it.
+func TestList(t *testing.T) {
+	e := start(t, newRegistry())
+	ids := func() string {
+		var out []string
+		for _, c := range e.gw.List() {
+			out = append(out, c.UserID+"="+c.ID)
+			if c.UserAgent != "test-client/1" || c.ConnectedAt.IsZero() || c.LastActiveAt.Before(c.ConnectedAt) {
+				t.Errorf("connection %s listed as %+v", c.ID, c)
+			}
+		}
+		return strings.Join(out, " ")
+	}
+	if got := ids(); got != "" {
+		t.Fatalf("a new gateway lists %q", got)
+	}
+	u1, id1 := e.dial(t, "u1")
+	_, id2 := e.dial(t, "u2")
+	if got, want := ids(), "u1="+id1+" u2="+id2; got != want {
+		t.Fatalf("listed %q, want %q", got, want)
+	}
+	_ = u1.Close(websocket.StatusNormalClosure, "")
+	waitFor(t, "u1 to leave the list", func() bool { return ids() == "u2="+id2 })
+}
+
 func TestDisconnect(t *testing.T) {
 	tests := []struct {
 		name       string
