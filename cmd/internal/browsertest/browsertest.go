@@ -29,13 +29,15 @@ type Browser struct {
 	ctx context.Context // the browser's own context: its first tab
 }
 
-// New starts a headless Chromium with a new, empty profile, ended with the test. It
-// fails the test when no browser is installed (CHROMIUM_BIN names another binary).
+// New starts a headless Chromium with a new, empty profile, ended with the test, with
+// more options if given (such as chromedp.Flag("host-resolver-rules", "MAP evil.test
+// 127.0.0.1"), to resolve a name as a DNS rebinding attack would). It fails the test
+// when no browser is installed (CHROMIUM_BIN names another binary).
 //
 // The flags are those that let Chromium start as root on a machine whose network
 // reaches no Google host: without --disable-background-networking and its kin, it
 // keeps dialling them, and the closed network refuses them by the dozen.
-func New(t testing.TB) *Browser {
+func New(t testing.TB, more ...chromedp.ExecAllocatorOption) *Browser {
 	t.Helper()
 	bin := os.Getenv("CHROMIUM_BIN")
 	if bin == "" {
@@ -54,6 +56,7 @@ func New(t testing.TB) *Browser {
 		chromedp.Flag("disable-quic", true),
 		chromedp.Flag("disable-component-update", true),
 	)
+	opts = append(opts, more...)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(allocCtx)
 	if err := chromedp.Do(ctx); err != nil { // starts the browser
