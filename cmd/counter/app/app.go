@@ -1,0 +1,104 @@
+// Package app is seed 004's counter: its page, its routes and its counter, run locally by
+// cmd/counter beside `pusher dev` and on AWS by cmd/counter-lambda.
+//
+// A page sends {"action":"plus"}, {"action":"minus"} or {"action":"state"} over its WebSocket; the
+// gateway routes the action here; Route moves the counter, answers the clicker and sends one
+// broadcast request to the pusher, which delivers the new state to every open page.
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+)
+
+// State is the counter's value and its sequence number: Seq grows by one with every change, so
+// that a page keeps the frame of the highest Seq whatever order frames arrive in (the pusher
+// delivers concurrent broadcasts concurrently).
+type State struct {
+	Value int64 `json:"value"`
+	Seq   int64 `json:"seq"`
+}
+
+// Frame returns what a page gets: {"type":"state","value":V,"seq":S} (the seed's type/value).
+func (s State) Frame() []byte {
+	return fmt.Appendf(nil, `{"type":"state","value":%d,"seq":%d}`, s.Value, s.Seq)
+}
+
+// Counter keeps the shared counter; Add is atomic: no increment lost under concurrent calls.
+type Counter interface {
+	// Add moves the value by delta, bumps Seq by one and returns the new state.
+	Add(ctx context.Context, delta int64) (State, error)
+	// Get returns the current state without changing it.
+	Get(ctx context.Context) (State, error)
+}
+
+// Notifier sends one notification request to the pusher: a broadcast {"data": frame}.
+type Notifier interface {
+	Broadcast(ctx context.Context, frame json.RawMessage) error
+}
+
+// The routes, selected by the client message's action ($request.body.action).
+const (
+	RoutePlus  = "plus"  // +1, then a broadcast of the new state; answers the clicker with it
+	RouteMinus = "minus" // -1, likewise
+	RouteState = "state" // answers the current state, broadcasts nothing: a page sends it when it opens, so that a late tab gets the current value
+)
+
+// RouteError is a client error: the message asked for a route that does not exist.
+type RouteError struct {
+	Route string
+}
+
+// Error says which route was asked for and which exist.
+func (e *RouteError) Error() string {
+	return fmt.Sprintf("unknown route %q: the routes are %q, %q and %q", e.Route, RoutePlus, RouteMinus, RouteState)
+}
+
+// App answers the routes.
+type App struct {
+	Counter  Counter
+	Notifier Notifier
+	Logger   *slog.Logger
+}
+
+// Route runs route and returns the frame for the client that sent it. An unknown route is a
+// client error (*RouteError, which says which routes exist). A counter failure is returned
+// wrapped; a broadcast failure after the counter moved is returned too (the click's caller sees
+// an error; the value moved and the next broadcast carries it).
+func (a *App) Route(ctx context.Context, route string) ([]byte, error) {
+	var delta int64
+	switch route {
+	case RoutePlus:
+		delta = 1
+	case RouteMinus:
+		delta = -1
+	case RouteState:
+		s, err := a.Counter.Get(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("get counter: %w", err)
+		}
+		return s.Frame(), nil
+	default:
+		return nil, &RouteError{Route: route}
+	}
+	s, err := a.Counter.Add(ctx, delta)
+	if err != nil {
+		return nil, fmt.Errorf("%s: add %d to counter: %w", route, delta, err)
+	}
+	frame := s.Frame()
+	if err := a.Notifier.Broadcast(ctx, frame); err != nil {
+		return nil, fmt.Errorf("%s: broadcast seq %d: %w", route, s.Seq, err)
+	}
+	a.logger().DebugContext(ctx, "counter moved", "route", route, "value", s.Value, "seq", s.Seq)
+	return frame, nil
+}
+
+// logger returns the App's logger, or a discarding one when none was set.
+func (a *App) logger() *slog.Logger {
+	if a.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return a.Logger
+}
