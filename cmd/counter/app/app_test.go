@@ -1,0 +1,185 @@
+package app_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+
+	pusher "github.com/apigw-pusher/apigw-pusher"
+	"github.com/apigw-pusher/apigw-pusher/adapters/localgateway/gatewaytest"
+	"github.com/apigw-pusher/apigw-pusher/cmd/counter/app"
+	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/dev"
+)
+
+// startDev runs a `pusher dev` that accepts connections without a user, as the counter's
+// page makes, on a free port until the test ends; backend is its ROUTE_BACKEND, if any.
+func startDev(t *testing.T, backend string) *dev.Pusher {
+	t.Helper()
+	cfg, err := dev.Defaults(dev.Config{Listen: "127.0.0.1:0", AnonymousConnections: true, Backend: backend})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, cleanup, err := pusher.BuildDev(t.Context(), cfg, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cleanup)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("pusher dev stopped with %v", err)
+		}
+	})
+	<-p.Pipeline.Running()
+	return p
+}
+
+// notifier returns the notifier to p's intake.
+func notifier(t *testing.T, p *dev.Pusher) *app.IntakeNotifier {
+	t.Helper()
+	n, err := app.NewIntakeNotifier(p.URL(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// framesAfter returns the frames c gets up to a marker broadcast sent now, marker
+// excluded, sorted: the pusher delivers concurrent requests concurrently, so what came
+// before the marker may arrive after it.
+func framesAfter(t *testing.T, p *dev.Pusher, c *gatewaytest.Client, want int) []string {
+	t.Helper()
+	if err := notifier(t, p).Broadcast(t.Context(), []byte(`{"marker":true}`)); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for marker := false; !marker || len(got) < want; {
+		f := c.Next(t)
+		if f == `{"marker":true}` {
+			marker = true
+			continue
+		}
+		got = append(got, f)
+	}
+	slices.Sort(got)
+	return got
+}
+
+// TestRoute runs each route in turn on one counter, against a real `pusher dev`: the
+// frame the clicker gets, and what a page connected to the pusher sees.
+func TestRoute(t *testing.T) {
+	p := startDev(t, "")
+	page := gatewaytest.DialQuery(t, p.Listener.Addr().String(), "page", "")
+	a := &app.App{Counter: app.NewMemoryCounter(), Notifier: notifier(t, p)}
+
+	tests := []struct {
+		route     string
+		reply     string
+		broadcast bool   // whether every page gets reply
+		wantErr   string // for an unknown route, the *RouteError's message
+	}{
+		{route: app.RoutePlus, reply: `{"type":"state","value":1,"seq":1}`, broadcast: true},
+		{route: app.RoutePlus, reply: `{"type":"state","value":2,"seq":2}`, broadcast: true},
+		{route: app.RouteMinus, reply: `{"type":"state","value":1,"seq":3}`, broadcast: true},
+		{route: app.RouteState, reply: `{"type":"state","value":1,"seq":3}`},
+		{route: "reset", wantErr: `unknown route "reset": the routes are "plus", "minus" and "state"`},
+		{route: "$default", wantErr: `unknown route "$default"`},
+		{route: app.RouteState, reply: `{"type":"state","value":1,"seq":3}`},
+	}
+	for _, tt := range tests {
+		reply, err := a.Route(t.Context(), tt.route)
+		var re *app.RouteError
+		switch {
+		case tt.wantErr != "" && (!errors.As(err, &re) || !strings.HasPrefix(err.Error(), tt.wantErr)):
+			t.Errorf("%s: error %v, want a *RouteError %q", tt.route, err, tt.wantErr)
+		case tt.wantErr == "" && err != nil:
+			t.Errorf("%s: %v", tt.route, err)
+		case string(reply) != tt.reply:
+			t.Errorf("%s: answered %s, want %s", tt.route, reply, tt.reply)
+		}
+		var want []string
+		if tt.broadcast {
+			want = []string{tt.reply}
+		}
+		if got := framesAfter(t, p, page, len(want)); !slices.Equal(got, want) {
+			t.Errorf("%s: the page got %q, want %q", tt.route, got, want)
+		}
+	}
+}
+
+// failingCounter is a Counter whose store is down.
+type failingCounter struct{}
+
+func (failingCounter) Add(context.Context, int64) (app.State, error) {
+	return app.State{}, errors.New("table unavailable")
+}
+func (failingCounter) Get(context.Context) (app.State, error) {
+	return app.State{}, errors.New("table unavailable")
+}
+
+// TestRouteFailures: a counter failure is returned and nothing is broadcast; a broadcast
+// failure is returned after the counter moved, and the next broadcast carries the value.
+func TestRouteFailures(t *testing.T) {
+	t.Run("counter down", func(t *testing.T) {
+		p := startDev(t, "")
+		page := gatewaytest.DialQuery(t, p.Listener.Addr().String(), "page", "")
+		a := &app.App{Counter: failingCounter{}, Notifier: notifier(t, p)}
+		for _, route := range []string{app.RoutePlus, app.RouteState} {
+			if _, err := a.Route(t.Context(), route); err == nil || !strings.Contains(err.Error(), "table unavailable") {
+				t.Errorf("%s: error %v, want the counter's", route, err)
+			}
+		}
+		if got := framesAfter(t, p, page, 0); len(got) != 0 {
+			t.Errorf("the page got %q", got)
+		}
+	})
+
+	t.Run("pusher down", func(t *testing.T) {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		down := "http://" + ln.Addr().String()
+		ln.Close() // nothing listens there any more
+		n, err := app.NewIntakeNotifier(down, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		counter := app.NewMemoryCounter()
+		a := &app.App{Counter: counter, Notifier: n}
+		if _, err := a.Route(t.Context(), app.RoutePlus); err == nil || !strings.Contains(err.Error(), "plus: broadcast seq 1") {
+			t.Errorf("error %v, want the broadcast's", err)
+		}
+		if s, _ := counter.Get(t.Context()); s != (app.State{Value: 1, Seq: 1}) {
+			t.Errorf("counter at %+v, want moved to 1", s)
+		}
+	})
+}
+
+// TestStateFrame: the seed's page reads type and value; ours reads seq too.
+func TestStateFrame(t *testing.T) {
+	tests := []struct {
+		state app.State
+		want  string
+	}{
+		{app.State{}, `{"type":"state","value":0,"seq":0}`},
+		{app.State{Value: -3, Seq: 7}, `{"type":"state","value":-3,"seq":7}`},
+		{app.State{Value: 1 << 62, Seq: 1 << 62}, `{"type":"state","value":4611686018427387904,"seq":4611686018427387904}`},
+	}
+	for _, tt := range tests {
+		if got := string(tt.state.Frame()); got != tt.want {
+			t.Errorf("%+v.Frame() = %s, want %s", tt.state, got, tt.want)
+		}
+	}
+}
+
+var _ http.Handler = (*app.App)(nil) // App is the route backend's handler

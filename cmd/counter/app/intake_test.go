@@ -1,0 +1,80 @@
+package app_test
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/apigw-pusher/apigw-pusher/cmd/counter/app"
+)
+
+// recorded is a request an intake got.
+type recorded struct {
+	method, path, contentType, body string
+}
+
+// recordingIntake starts an HTTP server that records each request and answers status and
+// answer, until the test ends.
+func recordingIntake(t *testing.T, status int, answer string) (*httptest.Server, <-chan recorded) {
+	t.Helper()
+	got := make(chan recorded, 10)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		got <- recorded{r.Method, r.URL.Path, r.Header.Get("Content-Type"), string(body)}
+		w.WriteHeader(status)
+		_, _ = io.WriteString(w, answer)
+	}))
+	t.Cleanup(srv.Close)
+	return srv, got
+}
+
+// TestIntakeNotifierBroadcast: one POST /notifications of {"data": frame}, the
+// broadcast form; anything but 202 is an error that says what the intake answered.
+func TestIntakeNotifierBroadcast(t *testing.T) {
+	tests := []struct {
+		name    string
+		base    func(srv string) string
+		status  int
+		answer  string
+		wantErr string
+	}{
+		{name: "accepted", base: func(s string) string { return s }, status: 202, answer: `{"message_id":"m-1"}`},
+		{name: "base with a slash", base: func(s string) string { return s + "/" }, status: 202},
+		{name: "refused", base: func(s string) string { return s }, status: 400, answer: `{"error":"body is not JSON"}`,
+			wantErr: `answered 400 Bad Request: {"error":"body is not JSON"}`},
+		{name: "unavailable", base: func(s string) string { return s }, status: 503, answer: `{"error":"intake is closing"}`,
+			wantErr: "answered 503 Service Unavailable"},
+		{name: "OK is not accepted", base: func(s string) string { return s }, status: 200, wantErr: "answered 200 OK"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv, requests := recordingIntake(t, tt.status, tt.answer)
+			n, err := app.NewIntakeNotifier(tt.base(srv.URL), srv.Client())
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = n.Broadcast(t.Context(), app.State{Value: 4, Seq: 9}.Frame())
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Errorf("Broadcast: %v", err)
+			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+				t.Errorf("Broadcast: %v, want an error saying %q", err, tt.wantErr)
+			}
+			want := recorded{"POST", "/notifications", "application/json", `{"data":{"type":"state","value":4,"seq":9}}`}
+			if got := <-requests; got != want {
+				t.Errorf("the intake got %+v, want %+v", got, want)
+			}
+		})
+	}
+}
+
+// TestNewIntakeNotifierRefuses a base URL that does not name an HTTP server.
+func TestNewIntakeNotifierRefuses(t *testing.T) {
+	for _, base := range []string{"", "127.0.0.1:8080", "ws://127.0.0.1:8080/", "http://", "http://[::1", "/notifications"} {
+		if _, err := app.NewIntakeNotifier(base, nil); err == nil || !strings.Contains(err.Error(), "pusher URL") {
+			t.Errorf("NewIntakeNotifier(%q) = %v, want an error about the pusher URL", base, err)
+		}
+	}
+}
