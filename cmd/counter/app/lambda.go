@@ -1,0 +1,214 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/apigw-pusher/apigw-pusher/handlers"
+)
+
+// Function is the counter as one Lambda function (cmd/counter-lambda), which serves two
+// kinds of event, told apart by their shape:
+//   - the WebSocket API's plus, minus and state routes (API Gateway's Lambda proxy
+//     integration, events.APIGatewayWebsocketProxyRequest), answered by App;
+//   - the GET of its function URL (events.LambdaFunctionURLRequest), answered by Page,
+//     the counter's page with the API's wss URL in it.
+//
+// App's fields are the shared contract of the counter's two runs; the page's URL is the
+// Lambda's alone, hence a type of its own rather than a field of App.
+type Function struct {
+	App  *App
+	Page http.Handler
+}
+
+// NewFunction returns the function of app and of the page that connects to wsURL, the
+// WebSocket API's wss://{api-id}.execute-api.{region}.amazonaws.com/{stage}.
+func NewFunction(app *App, wsURL string) (*Function, error) {
+	switch {
+	case app == nil || app.Counter == nil || app.Notifier == nil:
+		return nil, errors.New("counter function: an App with a Counter and a Notifier is required")
+	case !strings.HasPrefix(wsURL, "wss://") && !strings.HasPrefix(wsURL, "ws://"):
+		return nil, fmt.Errorf("counter function: the page's WebSocket URL %q is not a ws:// or wss:// URL", wsURL)
+	}
+	return &Function{App: app, Page: Page(wsURL)}, nil
+}
+
+// eventShape is what HandleRequest reads of an invocation's payload to tell its kind.
+// A function URL's request is API Gateway's HTTP API payload format 2.0: a version
+// "2.0" and requestContext.http, and a routeKey "$default" beside them
+// ("Invoking Lambda function URLs", docs.aws.amazon.com/lambda/latest/dg/urls-invocation.html#urls-payloads).
+// A WebSocket route's request has requestContext.eventType (CONNECT, MESSAGE or
+// DISCONNECT) and connectionId, and no http ("WebSocket API mapping template
+// reference",
+// docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-websocket-api-mapping-template-reference.html).
+type eventShape struct {
+	Version        string `json:"version"`
+	RequestContext struct {
+		EventType    string `json:"eventType"`
+		ConnectionID string `json:"connectionId"`
+		HTTP         struct {
+			Method string `json:"method"`
+		} `json:"http"`
+	} `json:"requestContext"`
+}
+
+// HandleRequest answers one invocation: a WebSocket route with an
+// events.APIGatewayProxyResponse, a function URL's request with an
+// events.LambdaFunctionURLResponse. Any other event is an error.
+//
+// A route's answer is its frame, with status 200, which a two-way route (one with a
+// route response) sends back to the client: the new state to the clicker, the current
+// one to a page that opens. An unknown route is answered 400 with an error frame
+// naming the routes; a counter or a broadcast that failed, 500 with an error frame
+// saying "internal error", the cause going to the log at level ERROR. The invocation
+// itself succeeds: had it failed, API Gateway would send the client a frame of its own
+// ("Internal server error") that the page cannot read.
+func (f *Function) HandleRequest(ctx context.Context, payload json.RawMessage) (any, error) {
+	var shape eventShape
+	if err := json.Unmarshal(payload, &shape); err != nil {
+		return nil, fmt.Errorf("decode event: %w", err)
+	}
+	rc := shape.RequestContext
+	switch {
+	case shape.Version == "2.0" && rc.HTTP.Method != "":
+		var req events.LambdaFunctionURLRequest
+		if err := json.Unmarshal(payload, &req); err != nil {
+			return nil, fmt.Errorf("decode function URL request: %w", err)
+		}
+		return f.ServeURL(ctx, req)
+	case rc.EventType != "" && rc.ConnectionID != "":
+		var req events.APIGatewayWebsocketProxyRequest
+		if err := json.Unmarshal(payload, &req); err != nil {
+			return nil, fmt.Errorf("decode WebSocket route: %w", err)
+		}
+		return f.ServeRoute(ctx, req), nil
+	}
+	return nil, errors.New("decode event: neither an API Gateway WebSocket route nor a function URL request")
+}
+
+// ServeRoute answers the WebSocket route of req, selected by the client message's
+// action ($request.body.action): its routeKey is the route, whatever else the body says.
+// As AWS sends a MESSAGE event, it has no query string, and no user without an
+// authorizer: the counter needs neither.
+func (f *Function) ServeRoute(ctx context.Context, req events.APIGatewayWebsocketProxyRequest) events.APIGatewayProxyResponse {
+	start := time.Now()
+	route := req.RequestContext.RouteKey
+	frame, err := f.App.Route(ctx, route)
+	status, level := http.StatusOK, slog.LevelInfo
+	var unknown *RouteError
+	switch {
+	case errors.As(err, &unknown):
+		status = http.StatusBadRequest
+		frame = handlers.ErrorFrame(route, "", &handlers.ClientError{Code: handlers.CodeBadRequest, Reason: err.Error()})
+	case err != nil:
+		status, level = http.StatusInternalServerError, slog.LevelError
+		frame = handlers.ErrorFrame(route, "", err)
+	}
+	attrs := []any{"event", "websocket", "route", route, "connection_id", req.RequestContext.ConnectionID,
+		"status", status, "elapsed_ms", time.Since(start).Milliseconds()}
+	if err != nil {
+		attrs = append(attrs, "error", err)
+	}
+	f.App.logger().Log(ctx, level, "invocation", attrs...)
+	return events.APIGatewayProxyResponse{StatusCode: status, Body: string(frame)}
+}
+
+// ServeURL answers a request to the function URL with Page, as an HTTP request made of
+// the event (its method, path, query string, headers, cookies and body).
+func (f *Function) ServeURL(ctx context.Context, req events.LambdaFunctionURLRequest) (events.LambdaFunctionURLResponse, error) {
+	r, err := httpRequest(ctx, req)
+	if err != nil {
+		return events.LambdaFunctionURLResponse{}, err
+	}
+	w := &urlResponse{header: http.Header{}}
+	f.Page.ServeHTTP(w, r)
+	if r.Method == http.MethodHead {
+		w.body.Reset() // as net/http's server does
+	}
+	resp := w.response()
+	f.App.logger().InfoContext(ctx, "invocation", "event", "function_url", "method", r.Method, "path", r.URL.Path, "status", resp.StatusCode)
+	return resp, nil
+}
+
+// httpRequest is the HTTP request a function URL received, made of its event.
+func httpRequest(ctx context.Context, req events.LambdaFunctionURLRequest) (*http.Request, error) {
+	body := []byte(req.Body)
+	if req.IsBase64Encoded {
+		var err error
+		if body, err = base64.StdEncoding.DecodeString(req.Body); err != nil {
+			return nil, fmt.Errorf("function URL request: body: %w", err)
+		}
+	}
+	target := "https://" + req.RequestContext.DomainName + req.RawPath
+	if req.RawQueryString != "" {
+		target += "?" + req.RawQueryString
+	}
+	r, err := http.NewRequestWithContext(ctx, req.RequestContext.HTTP.Method, target, bytes.NewReader(body))
+	if err != nil {
+		return nil, fmt.Errorf("function URL request %s %s: %w", req.RequestContext.HTTP.Method, req.RawPath, err)
+	}
+	// The event joins a header's values with commas, and puts the cookies apart.
+	for name, value := range req.Headers {
+		r.Header.Set(name, value)
+	}
+	if len(req.Cookies) > 0 {
+		r.Header.Set("Cookie", strings.Join(req.Cookies, "; "))
+	}
+	r.RemoteAddr = req.RequestContext.HTTP.SourceIP
+	return r, nil
+}
+
+// urlResponse is the http.ResponseWriter of a function URL's answer.
+type urlResponse struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+var _ http.ResponseWriter = (*urlResponse)(nil)
+
+// Header returns the response's headers.
+func (w *urlResponse) Header() http.Header { return w.header }
+
+// WriteHeader sets the status, once.
+func (w *urlResponse) WriteHeader(status int) {
+	if w.status == 0 {
+		w.status = status
+	}
+}
+
+// Write appends to the body.
+func (w *urlResponse) Write(b []byte) (int, error) {
+	w.WriteHeader(http.StatusOK)
+	return w.body.Write(b)
+}
+
+// response is the answer as a function URL takes it: a header's values joined with
+// commas, the cookies apart, a body that is not UTF-8 in base64.
+func (w *urlResponse) response() events.LambdaFunctionURLResponse {
+	w.WriteHeader(http.StatusOK)
+	resp := events.LambdaFunctionURLResponse{StatusCode: w.status, Headers: map[string]string{}, Cookies: w.header.Values("Set-Cookie")}
+	for name, values := range w.header {
+		if name != "Set-Cookie" {
+			resp.Headers[name] = strings.Join(values, ",")
+		}
+	}
+	body := w.body.Bytes()
+	if utf8.Valid(body) {
+		resp.Body = string(body)
+	} else {
+		resp.Body, resp.IsBase64Encoded = base64.StdEncoding.EncodeToString(body), true
+	}
+	return resp
+}
