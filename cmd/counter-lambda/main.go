@@ -1,0 +1,67 @@
+// Command counter-lambda is seed 004's counter on AWS, as one Lambda function for the
+// provided.al2023 runtime: the WebSocket API's plus, minus and state routes, which move
+// the counter in DynamoDB and send each change to the pusher's notifications queue as a
+// broadcast, and its function URL, which serves the counter's page (package
+// cmd/counter/app). Build it as bootstrap, as the pusher's function is:
+//
+//	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build -tags lambda.norpc -ldflags "-s -w" -o bootstrap ./cmd/counter-lambda
+//
+// It reads COUNTER_TABLE (default websocketcounter), NOTIFICATIONS_QUEUE_URL,
+// COUNTER_WEBSOCKET_URL and LOG_LEVEL; deploy/examples/counter deploys it, and
+// docs/counter.md says how. Its init makes no network call.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/apigw-pusher/apigw-pusher/adapters/awsconfig"
+	"github.com/apigw-pusher/apigw-pusher/cmd/counter/app"
+)
+
+func main() {
+	cfg, err := ConfigFromEnv(os.LookupEnv)
+	exitOn(err)
+	fn, err := build(context.Background(), cfg, os.Stderr)
+	exitOn(err)
+	lambda.StartHandlerFunc(fn.HandleRequest)
+}
+
+// exitOn ends the init on err: Lambda reports the exit with the last lines written, and
+// this one names the cause.
+func exitOn(err error) {
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "counter-lambda:", err)
+		os.Exit(1)
+	}
+}
+
+// build makes the function of cfg, logging JSON to w. It only makes clients: no
+// network call.
+func build(ctx context.Context, cfg Config, w io.Writer) (*app.Function, error) {
+	awsCfg, err := awsconfig.Load(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("AWS configuration: %w", err)
+	}
+	counter, err := app.NewDynamoDBCounter(dynamodb.NewFromConfig(awsCfg), cfg.Table)
+	if err != nil {
+		return nil, err
+	}
+	notifier, err := app.NewSQSNotifier(sqs.NewFromConfig(awsCfg), cfg.QueueURL)
+	if err != nil {
+		return nil, err
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
+		return nil, fmt.Errorf("LOG_LEVEL: %w", err)
+	}
+	logger := slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level}))
+	return app.NewFunction(&app.App{Counter: counter, Notifier: notifier, Logger: logger}, cfg.WebSocketURL)
+}
