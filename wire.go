@@ -48,7 +48,7 @@ var poisonQueue = wire.NewSet(
 
 // BuildDev builds `pusher dev` from cfg (already defaulted with dev.Defaults): the
 // pipeline on a memory store and poison queue, posting to the local gateway that shares
-// its listener with the HTTP intake.
+// its listener with the HTTP intake and the web console.
 func BuildDev(ctx context.Context, cfg dev.Config, opts []custom.Option, logger *slog.Logger) (*dev.Pusher, func(), error) {
 	wire.Build(
 		wire.FieldsOf(new(dev.Config), "Listen"),
@@ -59,7 +59,8 @@ func BuildDev(ctx context.Context, cfg dev.Config, opts []custom.Option, logger 
 		dev.NewPipeline,
 		dev.NewGateway,
 		dev.NewIntake,
-		dev.NewPusher,
+		dev.NewConsole,
+		dev.New,
 	)
 	return nil, nil, nil
 }

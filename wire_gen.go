@@ -26,7 +26,7 @@ import (
 
 // BuildDev builds `pusher dev` from cfg (already defaulted with dev.Defaults): the
 // pipeline on a memory store and poison queue, posting to the local gateway that shares
-// its listener with the HTTP intake.
+// its listener with the HTTP intake and the web console.
 func BuildDev(ctx context.Context, cfg dev.Config, opts []custom.Option, logger *slog.Logger) (*dev.Pusher, func(), error) {
 	address := cfg.Listen
 	listener, cleanup, err := httpserve.Listen(address)
@@ -51,12 +51,19 @@ func BuildDev(ctx context.Context, cfg dev.Config, opts []custom.Option, logger 
 		return nil, nil, err
 	}
 	intake := dev.NewIntake(memoryPoisonQueue, logger)
-	pusher, err := dev.NewPusher(listener, pipeline, gateway, intake, store, memoryPoisonQueue, opts, logger)
+	console, cleanup2, err := dev.NewConsole(cfg, gateway, store, memoryPoisonQueue, logger)
 	if err != nil {
 		cleanup()
 		return nil, nil, err
 	}
+	pusher, err := dev.New(listener, pipeline, gateway, intake, store, memoryPoisonQueue, console, opts, logger)
+	if err != nil {
+		cleanup2()
+		cleanup()
+		return nil, nil, err
+	}
 	return pusher, func() {
+		cleanup2()
 		cleanup()
 	}, nil
 }

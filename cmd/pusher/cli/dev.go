@@ -33,6 +33,7 @@ func defineDev(fs *settings.Flags) runFunc {
 			return nil, nil, err
 		}
 		fmt.Fprintf(e.stdout, `pusher dev listening on %[1]s
+  console:            %[1]s/
   WebSocket clients:  %[2]s
   Management API:     %[1]s/@connections/{id}
   notifications:      curl -X POST %[1]s/notifications -d '{"data":{"hello":"world"}}'

@@ -1,6 +1,6 @@
 // Package dev assembles `pusher dev`: one listener serving the local WebSocket gateway,
-// its Management API, the intake and the poison listing, in front of a pipeline on
-// in-memory adapters. No AWS account and no Docker are needed. Connections are open to
+// its Management API, the intake, the poison listing and the web console, in front of
+// a pipeline on in-memory adapters. No AWS account and no Docker are needed. Connections are open to
 // any user (?user_id=) unless the $connect token settings are given
 // (CONNECT_TOKEN_SECRET, ...): then the gateway checks tokens as the authorizer function
 // does on AWS.
@@ -24,6 +24,7 @@ import (
 	"github.com/apigw-pusher/apigw-pusher/adapters/apigw"
 	"github.com/apigw-pusher/apigw-pusher/adapters/auth"
 	"github.com/apigw-pusher/apigw-pusher/adapters/authorizer"
+	"github.com/apigw-pusher/apigw-pusher/adapters/console"
 	"github.com/apigw-pusher/apigw-pusher/adapters/intake"
 	"github.com/apigw-pusher/apigw-pusher/adapters/localgateway"
 	"github.com/apigw-pusher/apigw-pusher/adapters/memory"
@@ -114,7 +115,9 @@ type Pusher struct {
 	Intake   *intake.Intake
 	Store    *memory.Store
 	Poison   *memory.PoisonQueue
-	logger   *slog.Logger
+	// Console is the web console at GET /, which observes Pipeline.
+	Console *console.Console
+	logger  *slog.Logger
 	// replaying holds the UUIDs of the parked messages being replayed.
 	replaying sync.Map
 }
@@ -194,29 +197,83 @@ func NewPipeline(cfg Config, store *memory.Store, poster handlers.Poster, poison
 	return o.NewPipeline(cfg.Pipeline, store, poster, poison, logger)
 }
 
-// NewPusher gathers the parts, making p take requests from in and the team's sources.
-func NewPusher(ln net.Listener, p *pipeline.Pipeline, gw *localgateway.Gateway, in *intake.Intake,
-	store *memory.Store, poison *memory.PoisonQueue, opts []custom.Option, logger *slog.Logger) (*Pusher, error) {
+// NewConsole returns the web console of the listener: it lists gw's connections with
+// their topics in store and poison's messages, and tells the page's test client how to
+// connect by cfg.
+func NewConsole(cfg Config, gw *localgateway.Gateway, store *memory.Store, poison *memory.PoisonQueue, logger *slog.Logger) (*console.Console, func(), error) {
+	con, err := console.New(console.Config{
+		Connections: func(ctx context.Context, limit int) (int, []console.Connection, error) {
+			all := gw.List()
+			shown := make([]console.Connection, 0, min(limit, len(all)))
+			for _, c := range all[:min(limit, len(all))] {
+				topics, err := store.Topics(ctx, handlers.Connection{UserID: c.UserID, ConnectionID: c.ID})
+				if err != nil {
+					return 0, nil, fmt.Errorf("topics of %s: %w", c.ID, err)
+				}
+				shown = append(shown, console.Connection{ID: c.ID, UserID: c.UserID, Topics: topics, ConnectedAt: c.ConnectedAt,
+					LastActiveAt: c.LastActiveAt, SourceIP: c.SourceIP, UserAgent: c.UserAgent})
+			}
+			return len(all), shown, nil
+		},
+		Poison:        poison,
+		IdentityParam: cfg.IdentityParam,
+		TopicParams:   cfg.Topics.Params,
+		Anonymous:     cfg.AnonymousConnections,
+		Tokens:        cfg.Connect.Configured(),
+		Logger:        logger,
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return con, func() { _ = con.Close(context.Background()) }, nil
+}
+
+// New gathers the parts, making p take requests from in and the team's sources, and
+// con observe p.
+func New(ln net.Listener, p *pipeline.Pipeline, gw *localgateway.Gateway, in *intake.Intake,
+	store *memory.Store, poison *memory.PoisonQueue, con *console.Console, opts []custom.Option, logger *slog.Logger) (*Pusher, error) {
 	p.AddSource("intake", in, intake.Topic)
 	team.Resolve(opts).AddSources(p)
-	return &Pusher{Listener: ln, Pipeline: p, Gateway: gw, Intake: in, Store: store, Poison: poison, logger: logger}, nil
+	p.Observe(con)
+	return &Pusher{Listener: ln, Pipeline: p, Gateway: gw, Intake: in, Store: store, Poison: poison, Console: con, logger: logger}, nil
+}
+
+// NewPusher is New with a console of the gateway's default settings (?user_id=,
+// ?topic=, no anonymous connections, no tokens), for a `pusher dev` assembled from its
+// parts.
+func NewPusher(ln net.Listener, p *pipeline.Pipeline, gw *localgateway.Gateway, in *intake.Intake,
+	store *memory.Store, poison *memory.PoisonQueue, opts []custom.Option, logger *slog.Logger) (*Pusher, error) {
+	con, _, err := NewConsole(Config{}, gw, store, poison, logger)
+	if err != nil {
+		return nil, err
+	}
+	return New(ln, p, gw, in, store, poison, con, opts, logger)
 }
 
 // URL is the base URL of the listener.
 func (d *Pusher) URL() string { return "http://" + d.Listener.Addr().String() }
 
-// Handler returns the routes of the listener.
+// Handler returns the routes of the listener, behind the console's Guard. GET / is the
+// console's page, but for a WebSocket upgrade: the gateway's $connect.
 func (d *Pusher) Handler() http.Handler {
 	mux := http.NewServeMux()
 	d.Gateway.Register(mux)
 	d.Intake.Register(mux)
+	d.Console.Register(mux)
 	mux.Handle("GET /poison", d.Poison)
 	mux.HandleFunc("GET /poison/messages", d.Poison.ServeMessages)
 	mux.HandleFunc("POST /poison", d.Poison.ServePark)
 	mux.HandleFunc("DELETE /poison/{uuid}", d.Poison.ServeDelete)
 	mux.HandleFunc("POST /poison/{uuid}/replay", d.replay)
-	return mux
+	mux.HandleFunc("POST /poison/replay", d.replayAll)
+	return console.Guard(d.Console.Page(mux))
 }
+
+// Errors of a replay, which the routes answer 404 and 409.
+var (
+	errNotParked = errors.New("not parked")
+	errReplaying = errors.New("being replayed")
+)
 
 // replay re-injects the parked message named by the path value "uuid" at the stage it
 // failed in and, once it is settled (delivered, pruned or parked again as a new
@@ -224,37 +281,83 @@ func (d *Pusher) Handler() http.Handler {
 // parked; 409 while it is being replayed already; 502 when it did not settle, the
 // message then staying parked.
 func (d *Pusher) replay(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("uuid")
+	// A replay that began finishes even if the client goes: the pipeline bounds it.
+	stats, err := d.replayOne(context.WithoutCancel(r.Context()), r.PathValue("uuid"))
+	switch {
+	case errors.Is(err, errNotParked):
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": err.Error()})
+	case errors.Is(err, errReplaying):
+		writeJSON(w, http.StatusConflict, map[string]string{"error": err.Error()})
+	case err != nil:
+		writeJSON(w, http.StatusBadGateway, map[string]string{"error": err.Error()})
+	default:
+		writeJSON(w, http.StatusOK, stats)
+	}
+}
+
+// replayAll replays every parked message, oldest first, one after the other, as replay
+// does each: 200 with how many were replayed and, for each that was not, why. Those
+// parked again while it runs wait for the next call; it starts no replay once the
+// client has gone.
+func (d *Pusher) replayAll(w http.ResponseWriter, r *http.Request) {
+	type failure struct {
+		UUID  string `json:"uuid"`
+		Error string `json:"error"`
+	}
+	out := struct {
+		Replayed int       `json:"replayed"`
+		Failed   []failure `json:"failed"`
+	}{Failed: []failure{}}
+	for _, msg := range d.Poison.Messages() {
+		if r.Context().Err() != nil {
+			return
+		}
+		if _, err := d.replayOne(context.WithoutCancel(r.Context()), msg.UUID); err != nil {
+			out.Failed = append(out.Failed, failure{UUID: msg.UUID, Error: err.Error()})
+			continue
+		}
+		out.Replayed++
+	}
+	d.logger.Info("poison queue replayed", "replayed", out.Replayed, "failed", len(out.Failed))
+	writeJSON(w, http.StatusOK, out)
+}
+
+// replayOne replays the parked message id at the stage it failed in and, once it is
+// settled, removes it. It fails with errNotParked, errReplaying, or the pipeline's
+// error when the replay did not settle, the message then staying parked.
+func (d *Pusher) replayOne(ctx context.Context, id string) (pipeline.Stats, error) {
 	if _, busy := d.replaying.LoadOrStore(id, struct{}{}); busy {
-		http.Error(w, "being replayed", http.StatusConflict)
-		return
+		return pipeline.Stats{}, errReplaying
 	}
 	defer d.replaying.Delete(id)
 	msg, ok := d.Poison.Get(id)
 	if !ok {
-		http.Error(w, "not parked", http.StatusNotFound)
-		return
+		return pipeline.Stats{}, errNotParked
 	}
-	// A replay that began finishes even if the client goes: the pipeline bounds it.
-	res, err := d.Pipeline.Replay(context.WithoutCancel(r.Context()), msg)
-	w.Header().Set("Content-Type", "application/json")
+	res, err := d.Pipeline.Replay(ctx, msg)
 	if err != nil {
-		w.WriteHeader(http.StatusBadGateway)
-		_ = json.NewEncoder(w).Encode(map[string]string{"error": err.Error()})
-		return
+		return pipeline.Stats{}, err
 	}
 	d.Poison.Remove(id)
-	_ = json.NewEncoder(w).Encode(res.Stats)
+	return res.Stats, nil
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
 }
 
 // Run serves until ctx is done, then stops taking requests, lets the admitted ones
 // settle (the gateway keeps serving meanwhile) or parks those that do not, and closes
-// the connections.
+// the connections and the console's event streams.
 func (d *Pusher) Run(ctx context.Context) error {
 	srv := httpserve.Start(d.Listener, d.Handler())
 	err := d.Pipeline.Run(ctx)
 	closeCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_ = d.Intake.Close()
-	return errors.Join(err, d.Intake.Wait(closeCtx), d.Gateway.Close(closeCtx), srv.Stop(closeCtx))
+	// The console's streams never end by themselves: closed first, they do not hold up
+	// the server's stop.
+	return errors.Join(err, d.Intake.Wait(closeCtx), d.Gateway.Close(closeCtx), d.Console.Close(closeCtx), srv.Stop(closeCtx))
 }
