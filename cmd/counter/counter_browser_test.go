@@ -135,12 +135,15 @@ func TestCounterInTwoTabs(t *testing.T) {
 				t.Errorf("tab %d: find %s: %v", i+1, c.button, err)
 				return
 			}
+			start := time.Now()
 			for range c.n {
 				if err := chromedp.Do(tabs[i], chromedp.MouseClickNode(button[0])); err != nil {
 					t.Errorf("tab %d: click %s: %v", i+1, c.button, err)
 					return
 				}
 			}
+			t.Logf("tab %d clicked %s %d times from %s to %s", i+1, c.button, c.n,
+				start.Format("15:04:05.000"), time.Now().Format("15:04:05.000"))
 		})
 	}
 	wg.Wait()

@@ -41,13 +41,18 @@ type Notifier interface {
 
 // The routes, selected by the client message's action ($request.body.action).
 const (
-	RoutePlus  = "plus"  // +1, then a broadcast of the new state; answers the clicker with it
-	RouteMinus = "minus" // -1, likewise
-	RouteState = "state" // answers the current state, broadcasts nothing: a page sends it when it opens, so that a late tab gets the current value
+	// RoutePlus adds 1, then broadcasts the new state and answers the clicker with it.
+	RoutePlus = "plus"
+	// RouteMinus subtracts 1, likewise.
+	RouteMinus = "minus"
+	// RouteState answers the current state and broadcasts nothing: a page sends it when
+	// it opens, so that a late tab gets the current value.
+	RouteState = "state"
 )
 
 // RouteError is a client error: the message asked for a route that does not exist.
 type RouteError struct {
+	// Route is the route key the client sent.
 	Route string
 }
 
@@ -58,9 +63,13 @@ func (e *RouteError) Error() string {
 
 // App answers the routes.
 type App struct {
-	Counter  Counter
+	// Counter keeps the value: in memory locally, in DynamoDB on AWS.
+	Counter Counter
+	// Notifier sends the broadcasts: to pusher dev's intake locally, to the pusher's
+	// queue on AWS.
 	Notifier Notifier
-	Logger   *slog.Logger
+	// Logger logs the routes' failures; nil discards.
+	Logger *slog.Logger
 }
 
 // Route runs route and returns the frame for the client that sent it. An unknown route is a
