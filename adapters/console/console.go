@@ -37,6 +37,8 @@ const (
 	DefaultIdentityParam = "user_id"
 	// DefaultTopicParam is the $connect query parameter subscribing to a topic.
 	DefaultTopicParam = "topic"
+	// DefaultTokenParam is the $connect query parameter carrying a token.
+	DefaultTokenParam = "token"
 	// DefaultRecentRequests is how many settled requests a new stream gets first.
 	DefaultRecentRequests = 50
 	// DefaultHistory is how many per-second samples a new stream gets first.
@@ -101,8 +103,11 @@ type Config struct {
 	// (ANONYMOUS_CONNECTIONS).
 	Anonymous bool
 	// Tokens says that $connect needs a token (CONNECT_TOKEN_*), in the query
-	// parameter "token".
+	// parameter TokenParam.
 	Tokens bool
+	// TokenParam is the $connect query parameter carrying the token; default
+	// DefaultTokenParam.
+	TokenParam string
 	// RecentRequests, History, ShownConnections, ShownPoison and PayloadBytes bound
 	// what the events carry; defaults DefaultRecentRequests, DefaultHistory,
 	// DefaultShownConnections, DefaultShownPoison, DefaultPayloadBytes.
@@ -123,6 +128,7 @@ type Config struct {
 
 func (c *Config) setDefaults() {
 	c.IdentityParam = cmp.Or(c.IdentityParam, DefaultIdentityParam)
+	c.TokenParam = cmp.Or(c.TokenParam, DefaultTokenParam)
 	if len(c.TopicParams) == 0 {
 		c.TopicParams = []string{DefaultTopicParam}
 	}

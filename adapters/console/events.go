@@ -25,6 +25,7 @@ type hello struct {
 	TopicParams   []string `json:"topic_params"`
 	Anonymous     bool     `json:"anonymous"`
 	Tokens        bool     `json:"tokens"`
+	TokenParam    string   `json:"token_param"`
 }
 
 type connectionsEvent struct {
@@ -148,7 +149,7 @@ func (c *Console) stream(ctx context.Context, w http.ResponseWriter, r *http.Req
 	s := stream{w: w, rc: http.NewResponseController(w), timeout: c.cfg.WriteTimeout}
 
 	err := s.sendJSON("hello", hello{WSURL: "ws://" + r.Host + "/", IdentityParam: c.cfg.IdentityParam,
-		TopicParams: c.cfg.TopicParams, Anonymous: c.cfg.Anonymous, Tokens: c.cfg.Tokens})
+		TopicParams: c.cfg.TopicParams, Anonymous: c.cfg.Anonymous, Tokens: c.cfg.Tokens, TokenParam: c.cfg.TokenParam})
 	if err != nil {
 		return err
 	}

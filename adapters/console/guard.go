@@ -30,7 +30,7 @@ func Guard(next http.Handler) http.Handler {
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, fmt.Sprintf("cross-origin request refused: %s %s comes from a page of another site; "+
-			"use the console at %s, or a client that is not a browser (curl, pusher send)", r.Method, r.URL.Path, consoleURL(r)),
+			"open %s for the console, or use a client that is not a browser (curl, pusher send)", r.Method, r.URL.Path, consoleURL(r)),
 			http.StatusForbidden)
 	}))
 	protected := cop.Handler(next)

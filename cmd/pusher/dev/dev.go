@@ -220,6 +220,7 @@ func NewConsole(cfg Config, gw *localgateway.Gateway, store *memory.Store, poiso
 		TopicParams:   cfg.Topics.Params,
 		Anonymous:     cfg.AnonymousConnections,
 		Tokens:        cfg.Connect.Configured(),
+		TokenParam:    cfg.Connect.TokenParam,
 		Logger:        logger,
 	})
 	if err != nil {
