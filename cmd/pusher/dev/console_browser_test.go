@@ -233,8 +233,8 @@ func TestBrowserSendFromTheForm(t *testing.T) {
 		t.Errorf("the error says %q", got)
 	}
 
-	// Fixed, it goes.
-	const data = `{"text":"hi from the console"}`
+	// Fixed, it goes; the markup in it is shown as text, never run.
+	const data = `{"text":"hi from the console <img src=x onerror=\"document.title='run'\">"}`
 	page.typeInto("#send-data", data)
 	page.waitFor("the error cleared", `document.querySelector("#send-error").hidden`)
 	page.click("#send-button")
@@ -253,6 +253,9 @@ func TestBrowserSendFromTheForm(t *testing.T) {
 		t.Errorf("bob got %s, want %s", got, data)
 	}
 	page.waitFor("the frame in the test client", fmt.Sprintf(`[...document.querySelectorAll("#client-frames li[data-kind=data] .body")].some(b => b.textContent === %s)`, jsString(data)))
+	if n, title := page.count("#client-frames img"), eval[string](page, "document.title"); n != 0 || title == "run" {
+		t.Errorf("the frame's markup was rendered: %d images, title %q", n, title)
+	}
 	// The request that was not JSON never left the page: one request, the one frame.
 	if n := page.count("#requests li"); n != 1 {
 		t.Errorf("the console lists %d requests, want the one sent", n)
