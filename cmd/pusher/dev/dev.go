@@ -1,9 +1,9 @@
 // Package dev assembles `pusher dev`: one listener serving the local WebSocket gateway,
 // its Management API, the intake, the poison listing and the web console, in front of
-// a pipeline on in-memory adapters. No AWS account and no Docker are needed. Connections are open to
-// any user (?user_id=) unless the $connect token settings are given
-// (CONNECT_TOKEN_SECRET, ...): then the gateway checks tokens as the authorizer function
-// does on AWS.
+// a pipeline on in-memory adapters. No AWS account and no Docker are needed.
+// Connections are open to any user (?user_id=) unless the $connect token settings are
+// given (CONNECT_TOKEN_SECRET, ...): then the gateway checks tokens as the authorizer
+// function does on AWS.
 package dev
 
 import (
