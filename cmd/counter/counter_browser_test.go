@@ -18,9 +18,9 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/coder/websocket"
 
-	pusher "github.com/apigw-pusher/apigw-pusher"
 	"github.com/apigw-pusher/apigw-pusher/cmd/counter/app"
 	"github.com/apigw-pusher/apigw-pusher/cmd/internal/browsertest"
+	"github.com/apigw-pusher/apigw-pusher/cmd/internal/stacktest"
 	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/dev"
 )
 
@@ -28,32 +28,7 @@ import (
 // backend` builds it, on a free port, until the test ends.
 func startDev(t *testing.T, backend string) *dev.Pusher {
 	t.Helper()
-	cfg, err := dev.Defaults(dev.Config{Listen: "127.0.0.1:0", AnonymousConnections: true, Backend: backend})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, cleanup, err := pusher.BuildDev(t.Context(), cfg, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(cleanup)
-	runUntilCleanup(t, "pusher dev", p.Run)
-	<-p.Pipeline.Running()
-	return p
-}
-
-// runUntilCleanup runs run in the background until the test ends, failing it if run
-// returns an error.
-func runUntilCleanup(t *testing.T, what string, run func(context.Context) error) {
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("%s stopped with %v", what, err)
-		}
-	})
+	return stacktest.Dev(t, dev.Config{AnonymousConnections: true, Backend: backend}, nil)
 }
 
 // startCounter runs the counter as `go run ./cmd/counter` does beside p, on ln, with
@@ -68,7 +43,7 @@ func startCounter(t *testing.T, ln net.Listener, p *dev.Pusher, counter app.Coun
 	if err != nil {
 		t.Fatal(err)
 	}
-	runUntilCleanup(t, "the counter", func(ctx context.Context) error { return serve(ctx, ln, h) })
+	stacktest.RunUntilCleanup(t, "the counter", func(ctx context.Context) error { return serve(ctx, ln, h) })
 	return "http://" + ln.Addr().String() + "/"
 }
 

@@ -3,17 +3,15 @@ package app_test
 import (
 	"context"
 	"errors"
-	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"slices"
 	"strings"
 	"testing"
 
-	pusher "github.com/apigw-pusher/apigw-pusher"
 	"github.com/apigw-pusher/apigw-pusher/adapters/localgateway/gatewaytest"
 	"github.com/apigw-pusher/apigw-pusher/cmd/counter/app"
+	"github.com/apigw-pusher/apigw-pusher/cmd/internal/stacktest"
 	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/dev"
 )
 
@@ -21,26 +19,7 @@ import (
 // page makes, on a free port until the test ends; backend is its ROUTE_BACKEND, if any.
 func startDev(t *testing.T, backend string) *dev.Pusher {
 	t.Helper()
-	cfg, err := dev.Defaults(dev.Config{Listen: "127.0.0.1:0", AnonymousConnections: true, Backend: backend})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, cleanup, err := pusher.BuildDev(t.Context(), cfg, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(cleanup)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- p.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("pusher dev stopped with %v", err)
-		}
-	})
-	<-p.Pipeline.Running()
-	return p
+	return stacktest.Dev(t, dev.Config{AnonymousConnections: true, Backend: backend}, nil)
 }
 
 // notifier returns the notifier to p's intake.

@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
-	pusher "github.com/apigw-pusher/apigw-pusher"
 	"github.com/apigw-pusher/apigw-pusher/adapters/awstest"
 	"github.com/apigw-pusher/apigw-pusher/adapters/localgateway/gatewaytest"
+	"github.com/apigw-pusher/apigw-pusher/cmd/internal/stacktest"
 	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/dev"
 	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/settings"
 )
@@ -25,15 +25,7 @@ func devWithFlags(t *testing.T, logs io.Writer, args ...string) *dev.Pusher {
 	if err := f.Parse(append([]string{"--listen", "127.0.0.1:0"}, args...)); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := dev.Defaults(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, cleanup, err := pusher.BuildDev(t.Context(), cfg, nil, slog.New(slog.NewTextHandler(logs, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(cleanup)
+	p := stacktest.BuildDev(t, cfg, slog.New(slog.NewTextHandler(logs, nil)))
 	run(t, p)
 	return p
 }

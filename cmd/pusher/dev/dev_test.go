@@ -13,11 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apigw-pusher/apigw-pusher/cmd/internal/stacktest"
 	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/httpserve"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
-	pusher "github.com/apigw-pusher/apigw-pusher"
 	"github.com/apigw-pusher/apigw-pusher/adapters/apigw"
 	"github.com/apigw-pusher/apigw-pusher/adapters/localgateway"
 	"github.com/apigw-pusher/apigw-pusher/adapters/localgateway/gatewaytest"
@@ -39,16 +39,7 @@ func startDev(t testing.TB, cfg dev.Config) *dev.Pusher {
 func buildDev(t testing.TB, cfg dev.Config) *dev.Pusher {
 	t.Helper()
 	cfg.Listen = "127.0.0.1:0"
-	cfg, err := dev.Defaults(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, cleanup, err := pusher.BuildDev(t.Context(), cfg, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(cleanup)
-	return p
+	return stacktest.BuildDev(t, cfg, nil)
 }
 
 // run runs p and returns once it takes requests. stop stops it and returns what Run

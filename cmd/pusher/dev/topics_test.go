@@ -3,14 +3,12 @@ package dev_test
 import (
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
-	pusher "github.com/apigw-pusher/apigw-pusher"
 	"github.com/apigw-pusher/apigw-pusher/adapters/auth"
 	"github.com/apigw-pusher/apigw-pusher/adapters/localgateway/gatewaytest"
 	"github.com/apigw-pusher/apigw-pusher/cmd/internal/stacktest"
@@ -24,23 +22,11 @@ import (
 // other actions forwarded to backend ("" for none).
 func topicsDev(t *testing.T, backend string) *dev.Pusher {
 	t.Helper()
-	cfg, err := dev.Defaults(dev.Config{
-		Listen: "127.0.0.1:0",
+	return stacktest.Dev(t, dev.Config{
 		Topics: settings.Topics{Params: []string{"topic", "VehicleID"}, MaxTopics: 3, MaxTopicLength: 32,
 			Auth: auth.Config{Open: true}}, // pusher dev's default, as its flag sets it
 		Backend: backend,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, cleanup, err := pusher.BuildDev(t.Context(), cfg, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(cleanup)
-	stacktest.RunUntilCleanup(t, "pusher dev", p.Run)
-	<-p.Pipeline.Running()
-	return p
+	}, nil)
 }
 
 func notify(t *testing.T, p *dev.Pusher, body string) {
