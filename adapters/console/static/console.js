@@ -373,7 +373,7 @@
         showClientError("a token is needed: $connect checks tokens here (make one with pusher token --user NAME).");
         return;
       }
-      url.searchParams.set("token", token);
+      url.searchParams.set(h.token_param || "token", token);
     } else if (user) {
       url.searchParams.set(h.identity_param, user);
     } else if (!h.anonymous) {
@@ -386,7 +386,9 @@
     }
     const who = h.tokens ? "with a token" : user ? `as ${user}` : "without a user";
     setClientState("connecting", "connecting…");
-    logFrame("info", `connecting ${who}: ${url.pathname}${url.search.replace(/token=[^&]*/, "token=…")}`);
+    const shown = new URL(url);
+    if (h.tokens) shown.searchParams.set(h.token_param || "token", "…"); // the log never shows a token
+    logFrame("info", `connecting ${who}: ${shown.pathname}${decodeURIComponent(shown.search)}`);
     const sock = new WebSocket(url);
     ws = sock;
     sock.onopen = () => {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/chromedp/chromedp"
+	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/apigw-pusher/apigw-pusher/adapters/apigw"
 	"github.com/apigw-pusher/apigw-pusher/adapters/awstest"
@@ -555,4 +556,29 @@ func TestBrowserScreenshot(t *testing.T) {
 		t.Errorf("the screenshot is %d KiB, want under 300", len(png)>>10)
 	}
 	t.Logf("screenshot %s: %d KiB", path, len(png)>>10)
+}
+
+// TestBrowserTestClientWithToken: with $connect tokens checked, under a parameter of the
+// operator's naming (--connect-token-param auth), the page's test client asks for a
+// token instead of a user, connects with it as the token's user, and never shows the
+// token in its log; a request to that user reaches it.
+func TestBrowserTestClientWithToken(t *testing.T) {
+	p := devWithFlags(t, io.Discard, "--connect-token-secret", connectSecret, "--connect-token-param", "auth")
+	page := openConsole(t, browsertest.New(t), p)
+	page.waitFor("a token field instead of a user", `!document.querySelector("#client-token-label").hidden && document.querySelector("#client-user-label").hidden`)
+
+	token, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"sub": "alice", "exp": time.Now().Add(time.Hour).Unix()}).SignedString([]byte(connectSecret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	page.typeInto("#client-token", token)
+	page.click("#client-connect")
+	page.waitFor("the test client connected", `document.querySelector("#client-state").dataset.state === "open"`)
+	page.waitFor("alice's connection listed", `document.querySelector("#connections tbody tr[data-user=alice]") !== null`)
+	if log := page.text("#client-frames"); strings.Contains(log, token) || strings.Contains(log, token[len(token)-16:]) {
+		t.Errorf("the test client's log shows the token: %s", log)
+	}
+
+	postRequest(t, p, `{"users":["alice"],"data":{"hello":"alice"}}`)
+	page.waitFor("alice's frame", `document.querySelector("#client-frames").innerText.includes('{"hello":"alice"}')`)
 }
