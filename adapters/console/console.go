@@ -85,6 +85,9 @@ type ConnectionsFunc func(ctx context.Context, limit int) (total int, oldest []C
 type PoisonQueue interface {
 	// Messages returns the parked messages, oldest first.
 	Messages() []*message.Message
+	// Changes returns a number that grows with every change of the queue: the console
+	// reads Messages only when it has moved.
+	Changes() uint64
 }
 
 // Config configures a Console.

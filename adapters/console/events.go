@@ -162,13 +162,20 @@ func (c *Console) stream(ctx context.Context, w http.ResponseWriter, r *http.Req
 		*last = data
 		return s.send(name, data)
 	}
+	// The poison queue is copied only when it has changed: its messages may be many
+	// and large, the connections few and small.
+	poisonSeen, poisonRead := uint64(0), false
 	poll := func() error {
 		data, err := c.connections(ctx)
 		if err := changed("connections", &lastConns, data, err); err != nil {
 			return err
 		}
-		data, err = c.poison()
-		return changed("poison", &lastPoison, data, err)
+		if n := c.cfg.Poison.Changes(); !poisonRead || n != poisonSeen {
+			poisonSeen, poisonRead = n, true
+			data, err = c.poison()
+			return changed("poison", &lastPoison, data, err)
+		}
+		return nil
 	}
 	if err := poll(); err != nil {
 		return err

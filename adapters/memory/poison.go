@@ -23,6 +23,8 @@ type PoisonQueue struct {
 	mu     sync.Mutex
 	parked []*message.Message
 	closed bool
+	// changes counts the messages parked and removed, for readers that poll.
+	changes uint64
 }
 
 // NewPoisonQueue returns an empty poison queue.
@@ -38,7 +40,16 @@ func (q *PoisonQueue) Publish(_ string, msgs ...*message.Message) error {
 	for _, m := range msgs {
 		q.parked = append(q.parked, deepCopy(m))
 	}
+	q.changes += uint64(len(msgs))
 	return nil
+}
+
+// Changes returns a number that grows with every message parked or removed: a reader
+// that polls the queue (the dev console) copies its messages only when it moved.
+func (q *PoisonQueue) Changes() uint64 {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.changes
 }
 
 // Messages returns the parked messages, oldest first.
@@ -116,6 +127,7 @@ func (q *PoisonQueue) Remove(uuid string) bool {
 		return false
 	}
 	q.parked = slices.Delete(q.parked, i, i+1)
+	q.changes++
 	return true
 }
 

@@ -258,3 +258,26 @@ func getParked(t *testing.T, url string) []map[string]any {
 }
 
 var _ message.Publisher = (*memory.PoisonQueue)(nil)
+
+// TestPoisonQueueChanges: the count moves with each message parked and each removed,
+// and not with reads or a removal of what is not parked.
+func TestPoisonQueueChanges(t *testing.T) {
+	q := memory.NewPoisonQueue()
+	steps := []struct {
+		name string
+		do   func()
+		want uint64
+	}{
+		{"new", func() {}, 0},
+		{"two parked", func() { _ = q.Publish("poison", message.NewMessage("a", nil), message.NewMessage("b", nil)) }, 2},
+		{"read", func() { q.Messages(); q.Get("a") }, 2},
+		{"one removed", func() { q.Remove("a") }, 3},
+		{"an unknown one removed", func() { q.Remove("zz") }, 3},
+	}
+	for _, st := range steps {
+		st.do()
+		if got := q.Changes(); got != st.want {
+			t.Errorf("after %s: Changes() = %d, want %d", st.name, got, st.want)
+		}
+	}
+}
