@@ -36,6 +36,8 @@ type Stream struct {
 	ended chan struct{}
 	err   error
 	body  io.ReadCloser
+	// ctx is done when the test ends: read then stops, even with its buffer full.
+	ctx context.Context
 }
 
 // Open opens the event stream at url (http://host:port/console/events), closed when
@@ -64,7 +66,7 @@ func OpenRequest(t testing.TB, req *http.Request) *Stream {
 		cancel()
 		t.Fatalf("the event stream answered %s (%s): %s", resp.Status, ct, body)
 	}
-	s := &Stream{Header: resp.Header, events: make(chan Event, 10_000), ended: make(chan struct{}), body: resp.Body}
+	s := &Stream{Header: resp.Header, events: make(chan Event, 10_000), ended: make(chan struct{}), body: resp.Body, ctx: ctx}
 	go s.read()
 	t.Cleanup(func() {
 		cancel()
@@ -75,9 +77,12 @@ func OpenRequest(t testing.TB, req *http.Request) *Stream {
 }
 
 // read parses the stream as the HTML standard's event stream interpretation does,
-// for the fields the console sends: event, data, and comments.
+// for the fields the console sends: event, data, and comments. It stops when the
+// stream ends, or when the test ends, though its buffer be full: a test that stopped
+// reading events must not hold its cleanup for ever.
 func (s *Stream) read() {
 	defer close(s.ended)
+	defer close(s.events)
 	r := bufio.NewReader(s.body)
 	var ev Event
 	var data [][]byte
@@ -85,7 +90,6 @@ func (s *Stream) read() {
 		line, err := r.ReadString('\n')
 		if err != nil {
 			s.err = err
-			close(s.events)
 			return
 		}
 		line = strings.TrimSuffix(line, "\n")
@@ -93,16 +97,31 @@ func (s *Stream) read() {
 		case line == "":
 			if ev.Name != "" || data != nil {
 				ev.Data = bytes.Join(data, []byte("\n"))
-				s.events <- ev
+				if !s.emit(ev) {
+					return
+				}
 			}
 			ev, data = Event{}, nil
 		case field == "":
-			s.events <- Event{Comment: strings.TrimPrefix(value, " ")}
+			if !s.emit(Event{Comment: strings.TrimPrefix(value, " ")}) {
+				return
+			}
 		case field == "event":
 			ev.Name = strings.TrimPrefix(value, " ")
 		case field == "data":
 			data = append(data, []byte(strings.TrimPrefix(value, " ")))
 		}
+	}
+}
+
+// emit hands ev to the reader of the stream, reporting false when the test ended first.
+func (s *Stream) emit(ev Event) bool {
+	select {
+	case s.events <- ev:
+		return true
+	case <-s.ctx.Done():
+		s.err = context.Cause(s.ctx)
+		return false
 	}
 }
 
