@@ -99,24 +99,6 @@ func newHandler(cfg config, counter app.Counter, logger *slog.Logger) (http.Hand
 	return mux, nil
 }
 
-// serve serves h on ln until ctx is done, then lets the requests in progress finish.
-func serve(ctx context.Context, ln net.Listener, h http.Handler) error {
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	select {
-	case err := <-served:
-		return fmt.Errorf("serve on %s: %w", ln.Addr(), err)
-	case <-ctx.Done():
-	}
-	stopCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(stopCtx); err != nil {
-		return fmt.Errorf("stop serving on %s: %w", ln.Addr(), err)
-	}
-	return nil
-}
-
 // run serves the counter of cfg until ctx is done.
 func run(ctx context.Context, cfg config, logger *slog.Logger) error {
 	h, err := newHandler(cfg, app.NewMemoryCounter(), logger)

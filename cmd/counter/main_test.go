@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/apigw-pusher/apigw-pusher/cmd/internal/stacktest"
 )
@@ -51,7 +52,8 @@ func TestParseConfig(t *testing.T) {
 }
 
 // TestRunStops: the counter serves its page until its context ends (SIGINT or SIGTERM in
-// main), then returns nil and frees its port.
+// main), then returns nil and frees its port, at once although a browser holds a
+// connection on which it sent nothing yet (Chromium opens one beside the page's).
 func TestRunStops(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -73,9 +75,26 @@ func TestRunStops(t *testing.T) {
 		resp.Body.Close()
 		return resp.StatusCode == http.StatusOK
 	})
+	spare, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer spare.Close()
+	// The server accepts connections in order: once a request on a later one is
+	// answered, it holds the spare one.
+	later := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	if resp, err := later.Get(page); err != nil {
+		t.Fatal(err)
+	} else {
+		resp.Body.Close()
+	}
+	began := time.Now()
 	cancel()
 	if err := <-done; err != nil {
 		t.Errorf("run returned %v", err)
+	}
+	if took := time.Since(began); took > time.Second {
+		t.Errorf("run took %s to stop, want at once", took.Round(time.Millisecond))
 	}
 	if _, err := http.Get(page); err == nil {
 		t.Error("still serving after its context ended")
