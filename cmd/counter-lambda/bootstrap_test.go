@@ -67,14 +67,14 @@ func TestBootstrapUnderRIE(t *testing.T) {
 	})
 	body, _ := rie.Invoke(t, click)
 	var resp events.APIGatewayProxyResponse
-	if err := json.Unmarshal(body, &resp); err != nil || resp.StatusCode != http.StatusOK || resp.Body != `{"type":"state","value":1,"seq":1}` {
+	if err := json.Unmarshal(body, &resp); err != nil || resp.StatusCode != http.StatusOK || resp.Body != `{"type":"state","value":1,"seq":1,"epoch":0}` {
 		t.Errorf("plus answered %s, want 200 and the state of value 1, seq 1", body)
 	}
 	out, err := queues.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(queue), MaxNumberOfMessages: 10})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(out.Messages) != 1 || aws.ToString(out.Messages[0].Body) != `{"data":{"type":"state","value":1,"seq":1}}` {
+	if len(out.Messages) != 1 || aws.ToString(out.Messages[0].Body) != `{"data":{"type":"state","value":1,"seq":1,"epoch":0}}` {
 		t.Errorf("the queue holds %d messages (%v), want the broadcast of the state", len(out.Messages), out.Messages)
 	}
 

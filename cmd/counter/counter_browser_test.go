@@ -32,8 +32,8 @@ func startDev(t *testing.T, backend string) *dev.Pusher {
 }
 
 // startCounter runs the counter as `go run ./cmd/counter` does beside p, on ln, with
-// counter, until the test ends; it returns the page's URL.
-func startCounter(t *testing.T, ln net.Listener, p *dev.Pusher, counter app.Counter) string {
+// counter, until the test ends or stop is called; it returns the page's URL.
+func startCounter(t *testing.T, ln net.Listener, p *dev.Pusher, counter app.Counter) (page string, stop func()) {
 	t.Helper()
 	cfg := config{Listen: ln.Addr().String(), Pusher: p.URL(), WebSocket: "ws://" + p.Listener.Addr().String() + "/"}
 	if err := cfg.Validate(); err != nil {
@@ -43,8 +43,8 @@ func startCounter(t *testing.T, ln net.Listener, p *dev.Pusher, counter app.Coun
 	if err != nil {
 		t.Fatal(err)
 	}
-	stacktest.RunUntilCleanup(t, "the counter", func(ctx context.Context) error { return serve(ctx, ln, h) })
-	return "http://" + ln.Addr().String() + "/"
+	stop = stacktest.RunUntilCleanup(t, "the counter", func(ctx context.Context) error { return serve(ctx, ln, h) })
+	return "http://" + ln.Addr().String() + "/", stop
 }
 
 // shows is a predicate of the page: it shows value, its status line names change seq
@@ -81,7 +81,7 @@ func TestCounterInTwoTabs(t *testing.T) {
 	}
 	p := startDev(t, "http://"+ln.Addr().String()+"/routes")
 	counter := app.NewMemoryCounter()
-	page := startCounter(t, ln, p, counter)
+	page, _ := startCounter(t, ln, p, counter)
 
 	b := browsertest.New(t)
 	clicks := []struct {
@@ -134,7 +134,7 @@ func TestCounterInTwoTabs(t *testing.T) {
 			t.Errorf("tab %d %v", i+1, err)
 		}
 	}
-	if s, err := counter.Get(t.Context()); err != nil || s != (app.State{Value: 20, Seq: changes}) {
+	if s, err := counter.Get(t.Context()); err != nil || s.Value != 20 || s.Seq != changes {
 		t.Errorf("the backend's counter is at %+v (%v), want value 20 after 50 changes", s, err)
 	}
 
@@ -162,11 +162,67 @@ func TestCounterInTwoTabs(t *testing.T) {
 	}
 }
 
+// TestCounterRestarted: the counter restarted alone, beside the same `pusher dev`, with a
+// tab still open on the old counter's change #3. The new counter counts from zero again,
+// of another epoch: the tab's next click shows the new counter's value, where a page
+// that only kept the highest seq would ignore every change until #4.
+func TestCounterRestarted(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	p := startDev(t, "http://"+addr+"/routes")
+	page, stop := startCounter(t, ln, p, app.NewMemoryCounter())
+
+	tab := browsertest.New(t).Tab(60 * time.Second)
+	if err := chromedp.Do(tab, chromedp.Navigate(page)); err != nil {
+		t.Fatalf("open the page: %v", err)
+	}
+	if err := waitShows(tab, "0", 0, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if err := chromedp.Do(tab, chromedp.Click(chromedp.CSS(".plus"))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := waitShows(tab, "3", 3, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+
+	// Stop the counter and start another on the same address, pusher dev's
+	// ROUTE_BACKEND; the tab's WebSocket, to pusher dev, stays open throughout.
+	stop()
+	ln, err = net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatalf("listen again on %s: %v", addr, err)
+	}
+	startCounter(t, ln, p, app.NewMemoryCounter())
+	if err := chromedp.Do(tab, chromedp.Click(chromedp.CSS(".minus"))); err != nil {
+		t.Fatal(err)
+	}
+	if err := waitShows(tab, "-1", 1, 10*time.Second); err != nil {
+		t.Errorf("after the restart, the tab %v", err)
+	}
+}
+
 // TestPageKeepsTheHighestSeq: the page, talking to a WebSocket server of the test's,
 // sends the seed's messages ({"action":"state"} on open, then one per click), and of
 // state frames that arrive out of order, as concurrent broadcasts can, shows the one of
-// the highest seq.
+// the highest seq; when the frames' epoch changes, as a restarted backend's does, it
+// takes the new epoch's frame although its seq is lower, then orders that epoch's
+// frames by seq.
 func TestPageKeepsTheHighestSeq(t *testing.T) {
+	// What the server answers to each message: state frames in that order, then a frame
+	// the page shows in its status line, so that once it does, it has read every state
+	// frame before it.
+	answers := map[string][]app.State{
+		`{"action":"state"}`: {{Value: 7, Seq: 2, Epoch: 1000}, {Value: 9, Seq: 5, Epoch: 1000}, {Value: 8, Seq: 3, Epoch: 1000}, {Value: -1, Seq: 4, Epoch: 1000}},
+		// A backend restarted: its seq counts from 1 again, and its frames too can
+		// arrive out of order.
+		`{"action":"plus"}`: {{Value: 11, Seq: 2, Epoch: 2000}, {Value: 10, Seq: 1, Epoch: 2000}},
+	}
 	received := make(chan string, 10)
 	ws := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true}) // the page is served from another origin
@@ -180,18 +236,17 @@ func TestPageKeepsTheHighestSeq(t *testing.T) {
 				return
 			}
 			received <- string(msg)
-			if string(msg) != `{"action":"state"}` {
+			frames, ok := answers[string(msg)]
+			if !ok {
 				continue
 			}
-			frames := []app.State{{Value: 7, Seq: 2}, {Value: 9, Seq: 5}, {Value: 8, Seq: 3}, {Value: -1, Seq: 4}}
 			for _, f := range frames {
 				if err := c.Write(r.Context(), websocket.MessageText, f.Frame()); err != nil {
 					return
 				}
 			}
-			// Last, a frame the page shows in its status line: once it does, it has read
-			// every state frame before it.
-			_ = c.Write(r.Context(), websocket.MessageText, []byte(`{"type":"error","action":"plus","code":"bad_request","message":"the backend answered 400 Bad Request"}`))
+			marker := fmt.Sprintf(`{"type":"error","action":"after %d frames","code":"bad_request","message":"done"}`, len(frames))
+			_ = c.Write(r.Context(), websocket.MessageText, []byte(marker))
 		}
 	}))
 	t.Cleanup(ws.Close)
@@ -199,17 +254,32 @@ func TestPageKeepsTheHighestSeq(t *testing.T) {
 	t.Cleanup(page.Close)
 
 	tab := browsertest.New(t).Tab(30 * time.Second)
+	// shown waits for the marker that follows n frames, and returns the value shown.
+	shown := func(n int) string {
+		t.Helper()
+		marker := fmt.Sprintf(`document.querySelector(".status").textContent === "the gateway refused after %d frames: done"`, n)
+		if _, err := chromedp.Run(tab, chromedp.Poll[bool](marker, chromedp.WithPollingMutation(), chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+			t.Fatalf("the page never showed the frame after the %d state frames: %v", n, err)
+		}
+		got, err := chromedp.Run(tab, chromedp.Text(chromedp.CSS(".value")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
 	if err := chromedp.Do(tab, chromedp.Navigate(page.URL)); err != nil {
 		t.Fatal(err)
 	}
-	refused := `document.querySelector(".status").textContent === "the gateway refused plus: the backend answered 400 Bad Request"`
-	if _, err := chromedp.Run(tab, chromedp.Poll[bool](refused, chromedp.WithPollingMutation(), chromedp.WithPollingTimeout(10*time.Second))); err != nil {
-		t.Fatalf("the page never showed the error frame: %v", err)
+	if got := shown(4); got != "9" {
+		t.Errorf("the page shows %q, want 9, the value of seq 5", got)
 	}
-	if got, err := chromedp.Run(tab, chromedp.Text(chromedp.CSS(".value"))); err != nil || got != "9" {
-		t.Errorf("the page shows %q (%v), want 9, the value of seq 5", got, err)
+	if err := chromedp.Do(tab, chromedp.Click(chromedp.CSS(".plus"))); err != nil {
+		t.Fatal(err)
 	}
-	if err := chromedp.Do(tab, chromedp.Click(chromedp.CSS(".plus")), chromedp.Click(chromedp.CSS(".minus"))); err != nil {
+	if got := shown(2); got != "11" {
+		t.Errorf("after frames of a new epoch, the page shows %q, want 11, the value of that epoch's seq 2", got)
+	}
+	if err := chromedp.Do(tab, chromedp.Click(chromedp.CSS(".minus"))); err != nil {
 		t.Fatal(err)
 	}
 	var got []string

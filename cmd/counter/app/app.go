@@ -16,14 +16,26 @@ import (
 // State is the counter's value and its sequence number: Seq grows by one with every change, so
 // that a page keeps the frame of the highest Seq whatever order frames arrive in (the pusher
 // delivers concurrent broadcasts concurrently).
+//
+// Seq only orders the changes of one counter. A counter that starts again from zero (the
+// memory counter of a restarted cmd/counter) says so with another Epoch: a page that
+// gets a frame of another epoch than the one it shows takes it as it is, then orders that
+// epoch's frames by Seq. Without it, open tabs would ignore every change until the new
+// counter's Seq passed the one they showed.
 type State struct {
+	// Value is the counter's value.
 	Value int64 `json:"value"`
-	Seq   int64 `json:"seq"`
+	// Seq is the number of changes so far.
+	Seq int64 `json:"seq"`
+	// Epoch names the counter whose changes Seq counts: the memory counter's start
+	// time in Unix milliseconds; 0 for the DynamoDB counter, whose item persists.
+	Epoch int64 `json:"epoch"`
 }
 
-// Frame returns what a page gets: {"type":"state","value":V,"seq":S} (the seed's type/value).
+// Frame returns what a page gets: {"type":"state","value":V,"seq":S,"epoch":E} (the
+// seed's type and value, and our ordering).
 func (s State) Frame() []byte {
-	return fmt.Appendf(nil, `{"type":"state","value":%d,"seq":%d}`, s.Value, s.Seq)
+	return fmt.Appendf(nil, `{"type":"state","value":%d,"seq":%d,"epoch":%d}`, s.Value, s.Seq, s.Epoch)
 }
 
 // Counter keeps the shared counter; Add is atomic: no increment lost under concurrent calls.

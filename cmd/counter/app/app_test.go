@@ -58,7 +58,9 @@ func framesAfter(t *testing.T, p *dev.Pusher, c *gatewaytest.Client, want int) [
 func TestRoute(t *testing.T) {
 	p := startDev(t, "")
 	page := gatewaytest.DialQuery(t, p.Listener.Addr().String(), "page", "")
-	a := &app.App{Counter: app.NewMemoryCounter(), Notifier: notifier(t, p)}
+	counter := app.NewMemoryCounter()
+	a := &app.App{Counter: counter, Notifier: notifier(t, p)}
+	frame := stateFrame(t, counter)
 
 	tests := []struct {
 		route     string
@@ -66,13 +68,14 @@ func TestRoute(t *testing.T) {
 		broadcast bool   // whether every page gets reply
 		wantErr   string // for an unknown route, the *RouteError's message
 	}{
-		{route: app.RoutePlus, reply: `{"type":"state","value":1,"seq":1}`, broadcast: true},
-		{route: app.RoutePlus, reply: `{"type":"state","value":2,"seq":2}`, broadcast: true},
-		{route: app.RouteMinus, reply: `{"type":"state","value":1,"seq":3}`, broadcast: true},
-		{route: app.RouteState, reply: `{"type":"state","value":1,"seq":3}`},
+		{route: app.RouteState, reply: frame(0, 0)},
+		{route: app.RoutePlus, reply: frame(1, 1), broadcast: true},
+		{route: app.RoutePlus, reply: frame(2, 2), broadcast: true},
+		{route: app.RouteMinus, reply: frame(1, 3), broadcast: true},
+		{route: app.RouteState, reply: frame(1, 3)},
 		{route: "reset", wantErr: `unknown route "reset": the routes are "plus", "minus" and "state"`},
 		{route: "$default", wantErr: `unknown route "$default"`},
-		{route: app.RouteState, reply: `{"type":"state","value":1,"seq":3}`},
+		{route: app.RouteState, reply: frame(1, 3)},
 	}
 	for _, tt := range tests {
 		reply, err := a.Route(t.Context(), tt.route)
@@ -138,21 +141,21 @@ func TestRouteFailures(t *testing.T) {
 		if _, err := a.Route(t.Context(), app.RoutePlus); err == nil || !strings.Contains(err.Error(), "plus: broadcast seq 1") {
 			t.Errorf("error %v, want the broadcast's", err)
 		}
-		if s, _ := counter.Get(t.Context()); s != (app.State{Value: 1, Seq: 1}) {
+		if s, _ := counter.Get(t.Context()); s.Value != 1 || s.Seq != 1 {
 			t.Errorf("counter at %+v, want moved to 1", s)
 		}
 	})
 }
 
-// TestStateFrame: the seed's page reads type and value; ours reads seq too.
+// TestStateFrame: the seed's page reads type and value; ours reads seq and epoch too.
 func TestStateFrame(t *testing.T) {
 	tests := []struct {
 		state app.State
 		want  string
 	}{
-		{app.State{}, `{"type":"state","value":0,"seq":0}`},
-		{app.State{Value: -3, Seq: 7}, `{"type":"state","value":-3,"seq":7}`},
-		{app.State{Value: 1 << 62, Seq: 1 << 62}, `{"type":"state","value":4611686018427387904,"seq":4611686018427387904}`},
+		{app.State{}, `{"type":"state","value":0,"seq":0,"epoch":0}`},
+		{app.State{Value: -3, Seq: 7, Epoch: 1796637600123}, `{"type":"state","value":-3,"seq":7,"epoch":1796637600123}`},
+		{app.State{Value: 1 << 62, Seq: 1 << 62, Epoch: -1}, `{"type":"state","value":4611686018427387904,"seq":4611686018427387904,"epoch":-1}`},
 	}
 	for _, tt := range tests {
 		if got := string(tt.state.Frame()); got != tt.want {

@@ -41,6 +41,9 @@ type DynamoDBAPI interface {
 // expressions", DynamoDB Developer Guide,
 // docs.aws.amazon.com/amazondynamodb/latest/developerguide/Expressions.UpdateExpressions.html),
 // so an empty table needs no seeding, and a seed table's item without seq starts it at 1.
+//
+// Its states are of Epoch 0, always: the item outlives the function's instances, and
+// its seq does not count from zero again while it lives.
 type DynamoDBCounter struct {
 	client DynamoDBAPI
 	table  string

@@ -19,8 +19,10 @@ func TestServeHTTP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	backend := httptest.NewServer(&app.App{Counter: app.NewMemoryCounter(), Notifier: n})
+	counter := app.NewMemoryCounter()
+	backend := httptest.NewServer(&app.App{Counter: counter, Notifier: n})
 	t.Cleanup(backend.Close)
+	frame := stateFrame(t, counter)
 
 	tests := []struct {
 		name     string
@@ -29,13 +31,13 @@ func TestServeHTTP(t *testing.T) {
 		status   int
 		body     string // the answer's body, or a part of it for an error
 	}{
-		{name: "plus", method: "POST", routeKey: "plus", status: 200, body: `{"type":"state","value":1,"seq":1}`},
-		{name: "minus", method: "POST", routeKey: "minus", status: 200, body: `{"type":"state","value":0,"seq":2}`},
-		{name: "state", method: "POST", routeKey: "state", status: 200, body: `{"type":"state","value":0,"seq":2}`},
+		{name: "plus", method: "POST", routeKey: "plus", status: 200, body: frame(1, 1)},
+		{name: "minus", method: "POST", routeKey: "minus", status: 200, body: frame(0, 2)},
+		{name: "state", method: "POST", routeKey: "state", status: 200, body: frame(0, 2)},
 		{name: "unknown route", method: "POST", routeKey: "reset", status: 400, body: `unknown route "reset": the routes are "plus", "minus" and "state"`},
 		{name: "no route key", method: "POST", status: 400, body: "no RouteKey header"},
 		{name: "GET", method: "GET", routeKey: "plus", status: 405, body: "POST a client message"},
-		{name: "nothing moved", method: "POST", routeKey: "state", status: 200, body: `{"type":"state","value":0,"seq":2}`},
+		{name: "nothing moved", method: "POST", routeKey: "state", status: 200, body: frame(0, 2)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -84,7 +86,8 @@ func TestServeHTTP(t *testing.T) {
 // the new state back when it sends plus (and, as every connection, its broadcast), and
 // an error frame for an action that is no route.
 func TestBehindTheGateway(t *testing.T) {
-	a := &app.App{Counter: app.NewMemoryCounter()}
+	counter := app.NewMemoryCounter()
+	a := &app.App{Counter: counter}
 	backend := httptest.NewServer(a)
 	t.Cleanup(backend.Close)
 	p := startDev(t, backend.URL)
@@ -92,7 +95,7 @@ func TestBehindTheGateway(t *testing.T) {
 	page := gatewaytest.DialQuery(t, p.Listener.Addr().String(), "page", "")
 
 	page.Send(t, `{"action":"plus"}`)
-	state := `{"type":"state","value":1,"seq":1}`
+	state := stateFrame(t, counter)(1, 1)
 	if got := framesAfter(t, p, page, 2); len(got) != 2 || got[0] != state || got[1] != state {
 		t.Errorf("after plus the page got %q, want the reply and the broadcast, both %s", got, state)
 	}
@@ -100,5 +103,18 @@ func TestBehindTheGateway(t *testing.T) {
 	want := `{"type":"error","action":"reset","code":"bad_request","message":"the backend answered 400 Bad Request"}`
 	if got := page.Next(t); got != want {
 		t.Errorf("after reset the page got %s, want %s", got, want)
+	}
+}
+
+// stateFrame returns the function that gives the state frame of value after seq changes
+// of counter (its epoch).
+func stateFrame(t *testing.T, counter app.Counter) func(value, seq int64) string {
+	t.Helper()
+	s, err := counter.Get(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func(value, seq int64) string {
+		return string(app.State{Value: value, Seq: seq, Epoch: s.Epoch}.Frame())
 	}
 }

@@ -62,7 +62,7 @@ func TestIntakeNotifierBroadcast(t *testing.T) {
 			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
 				t.Errorf("Broadcast: %v, want an error saying %q", err, tt.wantErr)
 			}
-			want := recorded{"POST", "/notifications", "application/json", `{"data":{"type":"state","value":4,"seq":9}}`}
+			want := recorded{"POST", "/notifications", "application/json", `{"data":{"type":"state","value":4,"seq":9,"epoch":0}}`}
 			if got := <-requests; got != want {
 				t.Errorf("the intake got %+v, want %+v", got, want)
 			}

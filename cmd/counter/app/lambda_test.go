@@ -171,11 +171,11 @@ func TestFunctionRoutes(t *testing.T) {
 		frame                   string // the answer to the client
 		broadcast               bool   // whether it is also broadcast
 	}{
-		{"a first tab opens", app.RouteState, "tabA0connId=", `{"type":"state","value":0,"seq":0}`, false},
-		{"plus", app.RoutePlus, "tabA0connId=", `{"type":"state","value":1,"seq":1}`, true},
-		{"plus from a second tab", app.RoutePlus, "tabB0connId=", `{"type":"state","value":2,"seq":2}`, true},
-		{"minus", app.RouteMinus, "tabA0connId=", `{"type":"state","value":1,"seq":3}`, true},
-		{"a late tab gets the current value", app.RouteState, "tabC0connId=", `{"type":"state","value":1,"seq":3}`, false},
+		{"a first tab opens", app.RouteState, "tabA0connId=", `{"type":"state","value":0,"seq":0,"epoch":0}`, false},
+		{"plus", app.RoutePlus, "tabA0connId=", `{"type":"state","value":1,"seq":1,"epoch":0}`, true},
+		{"plus from a second tab", app.RoutePlus, "tabB0connId=", `{"type":"state","value":2,"seq":2,"epoch":0}`, true},
+		{"minus", app.RouteMinus, "tabA0connId=", `{"type":"state","value":1,"seq":3,"epoch":0}`, true},
+		{"a late tab gets the current value", app.RouteState, "tabC0connId=", `{"type":"state","value":1,"seq":3,"epoch":0}`, false},
 	}
 	for _, step := range steps {
 		t.Run(step.name, func(t *testing.T) {

@@ -80,7 +80,7 @@ func TestSQSNotifierBroadcast(t *testing.T) {
 	if err := n.Broadcast(ctx, frame); err != nil {
 		t.Fatal(err)
 	}
-	wantBroadcasts(t, received(t, client, url), `{"type":"state","value":-2,"seq":9}`)
+	wantBroadcasts(t, received(t, client, url), `{"type":"state","value":-2,"seq":9,"epoch":0}`)
 
 	// What is not JSON is refused before anything is sent.
 	if err := n.Broadcast(ctx, json.RawMessage(`{"type":`)); err == nil || !strings.Contains(err.Error(), "not JSON") {
