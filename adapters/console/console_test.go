@@ -100,6 +100,7 @@ type parked struct {
 	Stage        string `json:"stage"`
 	Payload      string `json:"payload"`
 	PayloadBytes int    `json:"payload_bytes"`
+	PayloadCut   bool   `json:"payload_cut"`
 }
 
 type poisonEvent struct {
@@ -162,7 +163,7 @@ func TestStreamStart(t *testing.T) {
 		t.Fatalf("poison %+v, want 2 of which 1 shown", p)
 	}
 	if m := p.Messages[0]; m.UUID != "p1" || m.Stage != "decode" || m.Reason != "refused by decode" || m.PayloadBytes != len(big) ||
-		m.Payload != strings.Repeat("x", 4094) {
+		m.Payload != strings.Repeat("x", 4094) || !m.PayloadCut {
 		t.Errorf("parked p1: %s at %s for %q, %d of %d bytes shown, want its payload cut before the rune that crosses 4096 bytes",
 			m.UUID, m.Stage, m.Reason, len(m.Payload), m.PayloadBytes)
 	}
@@ -176,6 +177,38 @@ func TestStreamStart(t *testing.T) {
 	hist := consoletest.Await[struct{ Samples []console.Sample }](t, s, "metrics_history", nil)
 	if hist.Samples == nil {
 		t.Error("metrics_history without samples")
+	}
+}
+
+// TestPoisonPayloadCut: the poison event says which payloads it cut, counting bytes,
+// so that a payload of runes of several bytes, whose JavaScript length (UTF-16 units)
+// is below its size, does not look cut on the page when it is whole.
+func TestPoisonPayloadCut(t *testing.T) {
+	_, _, poison, srv := server(t, console.Config{PayloadBytes: 16})
+	tests := []struct {
+		name    string
+		payload string
+		shown   string
+		cut     bool
+	}{
+		{name: "short", payload: `{"n":1}`, shown: `{"n":1}`},
+		{name: "accents, whole", payload: `{"t":"héllo"}`, shown: `{"t":"héllo"}`},
+		{name: "emoji, whole at the limit", payload: "😀😀😀😀", shown: "😀😀😀😀"},
+		{name: "ASCII at the limit", payload: strings.Repeat("x", 16), shown: strings.Repeat("x", 16)},
+		{name: "ASCII over the limit", payload: strings.Repeat("x", 17), shown: strings.Repeat("x", 16), cut: true},
+		{name: "a rune across the limit", payload: strings.Repeat("€", 6), shown: strings.Repeat("€", 5), cut: true},
+	}
+	for _, tt := range tests {
+		park(t, poison, tt.name, "post", tt.payload)
+	}
+	s := consoletest.Open(t, srv.URL+"/console/events")
+	ev := consoletest.Await(t, s, "poison", func(e poisonEvent) bool { return e.Total == len(tests) })
+	for i, tt := range tests {
+		m := ev.Messages[i]
+		if m.UUID != tt.name || m.Payload != tt.shown || m.PayloadBytes != len(tt.payload) || m.PayloadCut != tt.cut {
+			t.Errorf("%s: shown %q, %d bytes, cut %v; want %q, %d bytes, cut %v", tt.name, m.Payload, m.PayloadBytes, m.PayloadCut,
+				tt.shown, len(tt.payload), tt.cut)
+		}
 	}
 }
 

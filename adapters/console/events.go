@@ -53,6 +53,9 @@ type parkedOnPage struct {
 	pipeline.Parked
 	// PayloadBytes is the size of the whole payload.
 	PayloadBytes int `json:"payload_bytes"`
+	// PayloadCut says Payload is not the whole payload. The page cannot tell by
+	// itself: JavaScript counts a string's length in UTF-16 units, not in bytes.
+	PayloadCut bool `json:"payload_cut"`
 }
 
 type historyEvent struct {
@@ -79,8 +82,9 @@ func (c *Console) poison() ([]byte, error) {
 	shown := msgs[:min(len(msgs), c.cfg.ShownPoison)]
 	ev := poisonEvent{Total: len(msgs), Messages: lo.Map(shown, func(m *message.Message, _ int) parkedOnPage {
 		p := pipeline.ParkedFrom(m)
+		whole := len(p.Payload)
 		p.Payload = cut(p.Payload, c.cfg.PayloadBytes)
-		return parkedOnPage{Parked: p, PayloadBytes: len(m.Payload)}
+		return parkedOnPage{Parked: p, PayloadBytes: len(m.Payload), PayloadCut: len(p.Payload) < whole}
 	})}
 	return json.Marshal(ev)
 }

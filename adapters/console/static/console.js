@@ -529,8 +529,9 @@
         const details = el(
           "details",
           { open: poisonView.open.has(m.uuid) },
-          el("summary", {}, `payload (${plural(m.payload_bytes ?? m.payload.length, "byte")})`),
-          el("pre", {}, m.payload + ((m.payload_bytes ?? 0) > m.payload.length ? "\n… cut: the rest is in GET /poison" : "")),
+          el("summary", {}, `payload (${plural(m.payload_bytes, "byte")})`),
+          // The server says what it cut: payload_bytes counts bytes, m.payload.length UTF-16 units.
+          el("pre", {}, m.payload + (m.payload_cut ? "\n… cut: the rest is in GET /poison" : "")),
         );
         details.addEventListener("toggle", () => (details.open ? poisonView.open.add(m.uuid) : poisonView.open.delete(m.uuid)));
         const res = poisonView.results.get(m.uuid);

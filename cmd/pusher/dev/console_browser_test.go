@@ -338,9 +338,9 @@ func faultyDev(t *testing.T) (*dev.Pusher, *awstest.Faults) {
 }
 
 // TestBrowserReplaysParkedMessages: deliveries to carol fail and are parked; the page
-// lists them with their reason, and its buttons replay one (carol, connected before the
-// replay, gets it, and it leaves the list), delete another (carol never gets it), and
-// replay the rest.
+// lists them with their reason and payload (whole, though not ASCII), and its buttons
+// replay one (carol, connected before the replay, gets it, and it leaves the list),
+// delete another (carol never gets it), and replay the rest.
 func TestBrowserReplaysParkedMessages(t *testing.T) {
 	p, faults := faultyDev(t)
 	carol := connect(t, p, "carol", "carol")
@@ -356,7 +356,7 @@ func TestBrowserReplaysParkedMessages(t *testing.T) {
 		return 0
 	})
 	page := openConsole(t, browsertest.New(t), p)
-	for _, n := range []string{"one", "two", "three", "four"} {
+	for _, n := range []string{"één", "two", "three", "four"} {
 		postRequest(t, p, fmt.Sprintf(`{"users":["carol"],"data":{"n":%q}}`, n))
 	}
 	page.waitFor("four parked messages", `document.querySelectorAll("#poison li[data-uuid]").length === 4 && document.querySelector("#poison-count").textContent === "4"`)
@@ -370,7 +370,7 @@ func TestBrowserReplaysParkedMessages(t *testing.T) {
 		}
 		parked[pm.Payload] = pm.UUID
 	}
-	one := fmt.Sprintf(`#poison li[data-uuid=%s]`, jsString(parked[`{"n":"one"}`]))
+	one := fmt.Sprintf(`#poison li[data-uuid=%s]`, jsString(parked[`{"n":"één"}`]))
 	two := fmt.Sprintf(`#poison li[data-uuid=%s]`, jsString(parked[`{"n":"two"}`]))
 	if got := page.text(one + " .msg-reason"); !strings.Contains(got, "500") {
 		t.Errorf("the reason shown is %q, want the gateway's 500", got)
@@ -379,12 +379,16 @@ func TestBrowserReplaysParkedMessages(t *testing.T) {
 		t.Errorf("the details shown are %q, want 2 attempts, the user and the connection", got)
 	}
 	page.click(one + " summary")
-	if got := page.text(one + " pre"); got != `{"n":"one"}` {
-		t.Errorf("the payload shown is %q", got)
+	// Whole: 13 bytes, of which 11 UTF-16 units in JavaScript.
+	if got := page.text(one + " pre"); got != `{"n":"één"}` {
+		t.Errorf("the payload shown is %q, want it whole", got)
+	}
+	if got := page.text(one + " summary"); got != "payload (13 bytes)" {
+		t.Errorf("the payload is summed up as %q", got)
 	}
 
 	page.click(one + " button.replay")
-	if got := carol.Next(t); got != `{"n":"one"}` {
+	if got := carol.Next(t); got != `{"n":"één"}` {
 		t.Fatalf("after the replay carol got %s", got)
 	}
 	page.waitFor("the replayed message gone", fmt.Sprintf(`document.querySelector(%s) === null && document.querySelector("#poison-count").textContent === "3"`, jsString(one)))
