@@ -1,8 +1,8 @@
 // Command counter-lambda is seed 004's counter on AWS, as one Lambda function for the
 // provided.al2023 runtime: the WebSocket API's plus, minus and state routes, which move
 // the counter in DynamoDB and send each change to the pusher's notifications queue as a
-// broadcast, and its function URL, which serves the counter's page (package
-// cmd/counter/app). Build it as bootstrap, as the pusher's function is:
+// broadcast, and its $default route, refusing any other message with an error frame;
+// and its function URL, which serves the counter's page (package cmd/counter/app). Build it as bootstrap, as the pusher's function is:
 //
 //	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build -tags lambda.norpc -ldflags "-s -w" -o bootstrap ./cmd/counter-lambda
 //

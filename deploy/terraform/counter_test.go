@@ -2,8 +2,9 @@ package terraform_test
 
 // The checks of the example deploy/examples/counter, seed 004's counter: the counter's
 // role may move and read its table and send to the notifications queue the pusher
-// reads, nothing else; its plus, minus and state routes go to the counter's function
-// and are two-way, so that the clicker gets the state back; the page connects without a
+// reads, nothing else; its plus, minus, state and $default routes go to the counter's
+// function and are two-way, so that the clicker gets the state back, or an error frame
+// for another action; the page connects without a
 // user, which the pusher accepts; the page's function URL is public, and invokes the
 // function only through the URL.
 
@@ -34,8 +35,13 @@ var counterRole = role{name: "counter", grants: []grant{
 }}
 
 // wantCounterRoutes are the counter's routes, with the statement id of each one's
-// permission.
-var wantCounterRoutes = map[string]string{"plus": "AllowPlusRoute", "minus": "AllowMinusRoute", "state": "AllowStateRoute"}
+// permission: its actions, and $default, where API Gateway sends any other message
+// (without it, API Gateway answers those with an error of its own, which the page
+// cannot read: "Create routes for WebSocket APIs in API Gateway",
+// docs.aws.amazon.com/apigateway/latest/developerguide/websocket-api-develop-routes.html).
+var wantCounterRoutes = map[string]string{
+	"plus": "AllowPlusRoute", "minus": "AllowMinusRoute", "state": "AllowStateRoute", "$default": "AllowDefaultRoute",
+}
 
 // wantCounterEnvironment is the counter function's environment, as written: the table
 // its grant is on, the queue its grant is on (the one the pusher reads), the API's URL.
@@ -141,8 +147,8 @@ func checkCounterFunction(m *module) error {
 }
 
 // checkCounterRoutes checks the routes: $connect and $disconnect go to the pusher;
-// plus, minus and state go to the counter's function, which API Gateway may invoke for
-// each, and are two-way, or the clicker never gets the state back (API Gateway passes a
+// plus, minus, state and $default go to the counter's function, which API Gateway may
+// invoke for each, and are two-way, or the clicker never gets the state back (API Gateway passes a
 // backend's answer on only through a route response, "$default" being the one key
 // WebSocket APIs take:
 // docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-websocket-api-route-response.html);
@@ -339,8 +345,11 @@ resource "aws_iam_role_policy" "counter" {`},
   route_response_selection_expression = "$default"`, `  target                              = "integrations/${aws_apigatewayv2_integration.counter.id}"`},
 		{"no route response", "websocket.tf", `resource "aws_apigatewayv2_route_response" "counter" {`, `resource "aws_apigatewayv2_route_response" "gone" {`},
 		{"route response key", "websocket.tf", `route_response_key = "$default"`, `route_response_key = "ok"`},
-		{"state route dropped", "websocket.tf", `    "state" = "AllowStateRoute"
+		{"state route dropped", "websocket.tf", `    "state"    = "AllowStateRoute"
 `, ``},
+		{"$default route dropped", "websocket.tf", `    "$default" = "AllowDefaultRoute"
+`, ``},
+		{"$default's permission renamed", "websocket.tf", `"$default" = "AllowDefaultRoute"`, `"$default" = "AllowPlusRoute"`},
 		{"clicks to the pusher", "websocket.tf", `integration_uri    = aws_lambda_function.counter.invoke_arn`, `integration_uri    = module.pusher.function_invoke_arn`},
 		{"$connect to the counter", "websocket.tf", `  route_key = each.key
   target    = "integrations/${aws_apigatewayv2_integration.pusher.id}"`, `  route_key = each.key

@@ -21,7 +21,8 @@ import (
 // Function is the counter as one Lambda function (cmd/counter-lambda), which serves two
 // kinds of event, told apart by their shape:
 //   - the WebSocket API's plus, minus and state routes (API Gateway's Lambda proxy
-//     integration, events.APIGatewayWebsocketProxyRequest), answered by App;
+//     integration, events.APIGatewayWebsocketProxyRequest), answered by App, and its
+//     $default route, where API Gateway sends any other message, which App refuses;
 //   - the GET of its function URL (events.LambdaFunctionURLRequest), answered by Page,
 //     the counter's page with the API's wss URL in it.
 //
@@ -69,8 +70,9 @@ type eventShape struct {
 //
 // A route's answer is its frame, with status 200, which a two-way route (one with a
 // route response) sends back to the client: the new state to the clicker, the current
-// one to a page that opens. An unknown route is answered 400 with an error frame
-// naming the routes; a counter or a broadcast that failed, 500 with an error frame
+// one to a page that opens. An unknown route, $default among them (any other action,
+// or a message that is not JSON), is answered 400 with an error frame naming the
+// routes; a counter or a broadcast that failed, 500 with an error frame
 // saying "internal error", the cause going to the log at level ERROR. The invocation
 // itself succeeds: had it failed, API Gateway would send the client a frame of its own
 // ("Internal server error") that the page cannot read.

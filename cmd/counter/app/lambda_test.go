@@ -22,16 +22,21 @@ import (
 const wsURL = "wss://abc123.execute-api.eu-west-1.amazonaws.com/prod"
 
 // messageEvent is the event API Gateway's Lambda proxy integration hands the function
-// for a client's message {"action":route} on the route of that key, built field by field
+// for a client's message {"action":route} on the route of that key; see messageEventOf.
+func messageEvent(route, connectionID string) []byte {
+	return messageEventOf(route, `{"action":"`+route+`"}`, connectionID)
+}
+
+// messageEventOf is the event of a client's message body on the route routeKey, built field by field
 // from the request context variables of a MESSAGE event ("WebSocket API mapping
 // template reference", API Gateway Developer Guide,
 // docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-websocket-api-mapping-template-reference.html):
 // messageId is set only for MESSAGE events; only $connect carries the client's headers
 // and query string; without an authorizer there is no authorizer context, so no user.
-func messageEvent(route, connectionID string) []byte {
+func messageEventOf(routeKey, body, connectionID string) []byte {
 	payload, err := json.Marshal(events.APIGatewayWebsocketProxyRequest{
 		RequestContext: events.APIGatewayWebsocketProxyRequestContext{
-			RouteKey:          route,
+			RouteKey:          routeKey,
 			MessageID:         "Cn4xGd0VoAMCJmA=",
 			EventType:         "MESSAGE",
 			ExtendedRequestID: "Cn4xGFhQoAMFtqg=",
@@ -46,7 +51,7 @@ func messageEvent(route, connectionID string) []byte {
 			ConnectionID:      connectionID,
 			APIID:             "abc123",
 		},
-		Body:            `{"action":"` + route + `"}`,
+		Body:            body,
 		IsBase64Encoded: false,
 	})
 	if err != nil {
@@ -191,19 +196,26 @@ func TestFunctionRoutes(t *testing.T) {
 		})
 	}
 
-	t.Run("an unknown route", func(t *testing.T) {
-		resp := route(t, fn, messageEvent("reset", "tabA0connId="))
-		f := readErrorFrame(t, resp.Body)
-		named := strings.Contains(f.Message, app.RoutePlus) && strings.Contains(f.Message, app.RouteMinus) && strings.Contains(f.Message, app.RouteState)
-		if resp.StatusCode != http.StatusBadRequest || f.Action != "reset" || f.Code != "bad_request" || !named {
-			t.Errorf("answered %d %+v, want 400 and an error frame naming the routes", resp.StatusCode, f)
-		}
-		wantBroadcasts(t, received(t, s.sqs, s.queue))
-		if got, err := s.ddb.Get(context.Background()); err != nil || got != (app.State{Value: 1, Seq: 3}) {
-			t.Errorf("the counter is %+v, %v after the unknown route, want it unmoved", got, err)
-		}
-	})
-	if strings.Contains(s.logs.String(), `"action"`) {
+	// On AWS a message of no route's action, or no JSON at all, goes to the API's
+	// $default route ("Create routes for WebSocket APIs in API Gateway",
+	// docs.aws.amazon.com/apigateway/latest/developerguide/websocket-api-develop-routes.html:
+	// without a $default route, API Gateway answers the client with an error of its
+	// own); its routeKey is "$default", whatever the action.
+	for _, body := range []string{`{"action":"reset"}`, `{"value":100}`, `hello`} {
+		t.Run("$default: "+body, func(t *testing.T) {
+			resp := route(t, fn, messageEventOf("$default", body, "tabA0connId="))
+			f := readErrorFrame(t, resp.Body)
+			named := strings.Contains(f.Message, app.RoutePlus) && strings.Contains(f.Message, app.RouteMinus) && strings.Contains(f.Message, app.RouteState)
+			if resp.StatusCode != http.StatusBadRequest || f.Action != "$default" || f.Code != "bad_request" || !named {
+				t.Errorf("answered %d %+v, want 400 and an error frame naming the routes", resp.StatusCode, f)
+			}
+			wantBroadcasts(t, received(t, s.sqs, s.queue))
+			if got, err := s.ddb.Get(context.Background()); err != nil || got != (app.State{Value: 1, Seq: 3}) {
+				t.Errorf("the counter is %+v, %v after the unknown route, want it unmoved", got, err)
+			}
+		})
+	}
+	if strings.Contains(s.logs.String(), `"action"`) || strings.Contains(s.logs.String(), "hello") {
 		t.Errorf("the logs print a client's message:\n%s", s.logs)
 	}
 }

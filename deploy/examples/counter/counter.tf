@@ -1,5 +1,5 @@
-# The counter's function (./cmd/counter-lambda): the plus, minus and state routes of
-# the WebSocket API (websocket.tf), and the page, from its function URL. Its role may
+# The counter's function (./cmd/counter-lambda): the plus, minus, state and $default
+# routes of the WebSocket API (websocket.tf), and the page, from its function URL. Its role may
 # move and read the counter and send to the notifications queue, nothing else.
 
 locals {
@@ -8,7 +8,7 @@ locals {
 
 resource "aws_lambda_function" "counter" {
   function_name    = local.counter_name
-  description      = "Seed 004's counter: the plus, minus and state routes, and the page."
+  description      = "Seed 004's counter: the plus, minus, state and $default routes, and the page."
   role             = aws_iam_role.counter.arn
   filename         = var.counter_zip_path
   source_code_hash = filebase64sha256(var.counter_zip_path)

@@ -1,7 +1,8 @@
 # The WebSocket API the page connects to: wss://API_ID.execute-api.REGION.amazonaws.com/STAGE.
 # $connect and $disconnect go to the pusher, which keeps the connections; the client's
 # messages {"action":"plus"}, {"action":"minus"} and {"action":"state"} go to the
-# counter, which answers each with the state.
+# counter, which answers each with the state; any other message goes to the counter too
+# ($default), which answers it with an error frame naming its routes.
 
 locals {
   # Route keys, and the statement id of each one's permission.
@@ -11,11 +12,17 @@ locals {
   }
 
   # The counter's routes, by the action the route selection expression reads: two-way,
-  # so that the clicker, and a page that opens, get the state back.
+  # so that the clicker, and a page that opens, get the state back. $default takes the
+  # messages of any other action, and those that are not JSON: with no route that
+  # matches and no $default route, API Gateway answers the client with an error of its
+  # own, which the page cannot read ("Create routes for WebSocket APIs in API Gateway",
+  # docs.aws.amazon.com/apigateway/latest/developerguide/websocket-api-develop-routes.html);
+  # the counter answers them 400, with an error frame naming its routes.
   counter_routes = {
-    "plus"  = "AllowPlusRoute"
-    "minus" = "AllowMinusRoute"
-    "state" = "AllowStateRoute"
+    "plus"     = "AllowPlusRoute"
+    "minus"    = "AllowMinusRoute"
+    "state"    = "AllowStateRoute"
+    "$default" = "AllowDefaultRoute"
   }
 }
 
