@@ -24,6 +24,8 @@ import (
 
 	"github.com/ThreeDotsLabs/watermill/message"
 
+	"github.com/apigw-pusher/apigw-pusher/adapters/auth"
+	"github.com/apigw-pusher/apigw-pusher/adapters/lambda"
 	"github.com/apigw-pusher/apigw-pusher/pipeline"
 )
 
@@ -32,13 +34,6 @@ var static embed.FS
 
 // The defaults of Config.
 const (
-	// DefaultIdentityParam is the $connect query parameter naming the user, the local
-	// gateway's default.
-	DefaultIdentityParam = "user_id"
-	// DefaultTopicParam is the $connect query parameter subscribing to a topic.
-	DefaultTopicParam = "topic"
-	// DefaultTokenParam is the $connect query parameter carrying a token.
-	DefaultTokenParam = "token"
 	// DefaultRecentRequests is how many settled requests a new stream gets first.
 	DefaultRecentRequests = 50
 	// DefaultHistory is how many per-second samples a new stream gets first.
@@ -97,10 +92,10 @@ type Config struct {
 	// Poison is the poison queue; required.
 	Poison PoisonQueue
 	// IdentityParam is the $connect query parameter naming the user, which the page's
-	// test client uses; default DefaultIdentityParam.
+	// test client uses; default lambda.DefaultIdentityParam, the gateway's.
 	IdentityParam string
 	// TopicParams are the $connect query parameters subscribing to topics; default
-	// DefaultTopicParam alone.
+	// lambda.DefaultTopicParam alone.
 	TopicParams []string
 	// Anonymous says that connections without a user are accepted
 	// (ANONYMOUS_CONNECTIONS).
@@ -109,7 +104,7 @@ type Config struct {
 	// parameter TokenParam.
 	Tokens bool
 	// TokenParam is the $connect query parameter carrying the token; default
-	// DefaultTokenParam.
+	// auth.DefaultConnectTokenParam.
 	TokenParam string
 	// RecentRequests, History, ShownConnections, ShownPoison and PayloadBytes bound
 	// what the events carry; defaults DefaultRecentRequests, DefaultHistory,
@@ -130,10 +125,10 @@ type Config struct {
 }
 
 func (c *Config) setDefaults() {
-	c.IdentityParam = cmp.Or(c.IdentityParam, DefaultIdentityParam)
-	c.TokenParam = cmp.Or(c.TokenParam, DefaultTokenParam)
+	c.IdentityParam = cmp.Or(c.IdentityParam, lambda.DefaultIdentityParam)
+	c.TokenParam = cmp.Or(c.TokenParam, auth.DefaultConnectTokenParam)
 	if len(c.TopicParams) == 0 {
-		c.TopicParams = []string{DefaultTopicParam}
+		c.TopicParams = []string{lambda.DefaultTopicParam}
 	}
 	c.RecentRequests = cmp.Or(c.RecentRequests, DefaultRecentRequests)
 	c.History = cmp.Or(c.History, DefaultHistory)

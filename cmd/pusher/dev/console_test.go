@@ -109,6 +109,9 @@ func TestConsoleHello(t *testing.T) {
 		{name: "tokens", start: func(t *testing.T) *dev.Pusher {
 			return startDev(t, dev.Config{Connect: settings.Connect{ConnectConfig: auth.ConnectConfig{Token: auth.VerifierConfig{Secret: connectSecret}}}})
 		}, want: consoleHello{IdentityParam: "user_id", TopicParams: []string{"topic"}, Tokens: true, TokenParam: "token"}},
+		{name: "tokens under another parameter", start: func(t *testing.T) *dev.Pusher {
+			return startDev(t, dev.Config{Connect: settings.Connect{ConnectConfig: auth.ConnectConfig{TokenParam: "auth", Token: auth.VerifierConfig{Secret: connectSecret}}}})
+		}, want: consoleHello{IdentityParam: "user_id", TopicParams: []string{"topic"}, Tokens: true, TokenParam: "auth"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

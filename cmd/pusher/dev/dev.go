@@ -100,6 +100,7 @@ func Defaults(c Config) (Config, error) {
 	c.ScanPageSize = cmp.Or(max(c.ScanPageSize, 0), DefaultScanPageSize)
 	c.Topics = c.Topics.WithDefaults()
 	c.Connect.UserKey, c.Connect.GrantsKey = auth.DefaultUserKey, c.Topics.GrantsKey
+	c.Connect.TokenParam = cmp.Or(c.Connect.TokenParam, auth.DefaultConnectTokenParam)
 	return c, c.Validate()
 }
 
