@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -267,9 +269,12 @@ func TestStreamLive(t *testing.T) {
 }
 
 // TestSlowStreamNeverStallsThePipeline: a browser that stops reading its stream does
-// not slow the observer's calls; once it reads again, it gets the latest requests.
+// not slow the observer's calls, and its stream is dropped once a write has waited
+// WriteTimeout; a new stream gets the latest requests.
 func TestSlowStreamNeverStallsThePipeline(t *testing.T) {
-	c, _, _, srv := server(t, console.Config{})
+	logs := &records{}
+	const writeTimeout = 300 * time.Millisecond
+	c, _, _, srv := server(t, console.Config{WriteTimeout: writeTimeout, Logger: slog.New(logs)})
 	resp, err := http.Get(srv.URL + "/console/events") // and never read
 	if err != nil {
 		t.Fatal(err)
@@ -287,6 +292,23 @@ func TestSlowStreamNeverStallsThePipeline(t *testing.T) {
 		t.Errorf("%d requests observed in %s with a stream that does not read", n, took)
 	}
 	t.Logf("%d requests observed in %s (%s each) with a stream that does not read", n, took, took/n)
+
+	// Dropped: its handler returned with the write's deadline exceeded, the client
+	// still connected.
+	deadline := time.Now().Add(consoletest.Timeout)
+	for {
+		if closed, err := logs.streamClosed(); closed {
+			if !errors.Is(err, os.ErrDeadlineExceeded) {
+				t.Errorf("the stream that does not read was closed with %v, want its write's deadline exceeded", err)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the stream that does not read is still open %s after the requests, its WriteTimeout %s", consoletest.Timeout, writeTimeout)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+
 	s := consoletest.Open(t, srv.URL+"/console/events")
 	var last console.Request
 	for range console.DefaultRecentRequests {
@@ -295,6 +317,45 @@ func TestSlowStreamNeverStallsThePipeline(t *testing.T) {
 	if last.CorrelationID != fmt.Sprintf("request-%06d", n-1) {
 		t.Errorf("a new stream's last request is %s", last.CorrelationID)
 	}
+}
+
+// records is a slog.Handler that keeps the records, for a test to read the console's
+// debug logs.
+type records struct {
+	mu   sync.Mutex
+	list []slog.Record
+}
+
+func (r *records) Enabled(context.Context, slog.Level) bool { return true }
+
+func (r *records) Handle(_ context.Context, rec slog.Record) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.list = append(r.list, rec.Clone())
+	return nil
+}
+
+func (r *records) WithAttrs([]slog.Attr) slog.Handler { return r } // the attributes of With are not read
+func (r *records) WithGroup(string) slog.Handler      { return r }
+
+// streamClosed reports whether a stream was logged closed, and with what error.
+func (r *records) streamClosed() (bool, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, rec := range r.list {
+		if rec.Message != "console stream closed" {
+			continue
+		}
+		var err error
+		rec.Attrs(func(a slog.Attr) bool {
+			if a.Key == "error" {
+				err, _ = a.Value.Any().(error)
+			}
+			return true
+		})
+		return true, err
+	}
+	return false, nil
 }
 
 // TestCloseEndsStreams: Close ends the open streams cleanly and refuses new ones.
@@ -343,7 +404,6 @@ func TestPageAndAssets(t *testing.T) {
 		{name: "the style", method: "GET", path: "/console/console.css", status: 200, ctype: "text/css; charset=utf-8"},
 		{name: "the page is at / alone", method: "GET", path: "/console/index.html", status: 404, framable: true},
 		{name: "no such file", method: "GET", path: "/console/nope.js", status: 404, framable: true},
-		{name: "no way out of static", method: "GET", path: "/console/..%2fconsole.go", status: 404, framable: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
