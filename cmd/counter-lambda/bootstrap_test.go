@@ -30,14 +30,14 @@ func TestBootstrapUnderRIE(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if _, err := dynamo.CreateTable(ctx, &ddb.CreateTableInput{
-		TableName:            aws.String(app.DefaultTable),
+		TableName:            aws.String(DefaultTable),
 		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("id"), AttributeType: types.ScalarAttributeTypeS}},
 		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: types.KeyTypeHash}},
 		BillingMode:          types.BillingModePayPerRequest,
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if err := ddb.NewTableExistsWaiter(dynamo).Wait(ctx, &ddb.DescribeTableInput{TableName: aws.String(app.DefaultTable)}, 30*time.Second); err != nil {
+	if err := ddb.NewTableExistsWaiter(dynamo).Wait(ctx, &ddb.DescribeTableInput{TableName: aws.String(DefaultTable)}, 30*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	queue := awstest.CreateQueue(t, queues, "notifications", nil)

@@ -3,22 +3,18 @@ package main
 import (
 	"cmp"
 	"fmt"
-	"log/slog"
 	"net/url"
 	"regexp"
 
-	"github.com/apigw-pusher/apigw-pusher/cmd/counter/app"
+	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/settings"
 )
-
-// DefaultLogLevel is LogLevel's default (LOG_LEVEL).
-const DefaultLogLevel = "info"
 
 // Config is the function's configuration, read from its environment by ConfigFromEnv.
 // The AWS SDK's own settings (the role's credentials, AWS_REGION, AWS_ENDPOINT_URL_*)
 // are read by the SDK.
 type Config struct {
-	// Table is the counter's DynamoDB table (COUNTER_TABLE); default app.DefaultTable,
-	// the seed's websocketcounter.
+	// Table is the counter's DynamoDB table (COUNTER_TABLE); default DefaultTable, the
+	// seed's websocketcounter.
 	Table string
 	// QueueURL is the pusher's notifications queue, where each click's broadcast goes
 	// (NOTIFICATIONS_QUEUE_URL). Required.
@@ -27,7 +23,8 @@ type Config struct {
 	// wss://{api-id}.execute-api.{region}.amazonaws.com/{stage} (COUNTER_WEBSOCKET_URL).
 	// Required.
 	WebSocketURL string
-	// LogLevel is debug, info, warn or error (LOG_LEVEL); default DefaultLogLevel.
+	// LogLevel is debug, info, warn or error (LOG_LEVEL); default
+	// settings.DefaultLogLevel, as the pusher's function's.
 	LogLevel string
 }
 
@@ -46,8 +43,8 @@ func ConfigFromEnv(lookup func(string) (string, bool)) (Config, error) {
 }
 
 func (c *Config) setDefaults() {
-	c.Table = cmp.Or(c.Table, app.DefaultTable)
-	c.LogLevel = cmp.Or(c.LogLevel, DefaultLogLevel)
+	c.Table = cmp.Or(c.Table, DefaultTable)
+	c.LogLevel = cmp.Or(c.LogLevel, settings.DefaultLogLevel)
 }
 
 // tableName is DynamoDB's rule for a table's name.
@@ -56,7 +53,6 @@ var tableName = regexp.MustCompile(`^[A-Za-z0-9_.-]{3,255}$`)
 // Validate reports the first setting that is missing or bad, naming its environment
 // variable, so that the init stops with one clear line.
 func (c Config) Validate() error {
-	var level slog.Level
 	switch {
 	case !tableName.MatchString(c.Table):
 		return fmt.Errorf("COUNTER_TABLE=%q is not a DynamoDB table's name (3 to 255 letters, digits, _ . -)", c.Table)
@@ -68,10 +64,10 @@ func (c Config) Validate() error {
 		return fmt.Errorf("COUNTER_WEBSOCKET_URL is not set: the WebSocket API the page connects to, wss://API_ID.execute-api.REGION.amazonaws.com/STAGE")
 	case !hasScheme(c.WebSocketURL, "wss", "ws"):
 		return fmt.Errorf("COUNTER_WEBSOCKET_URL=%q is not a wss:// URL", c.WebSocketURL)
-	case level.UnmarshalText([]byte(c.LogLevel)) != nil:
-		return fmt.Errorf("LOG_LEVEL=%q is not debug, info, warn or error", c.LogLevel)
 	}
-	return nil
+	// The level as the logger reads it, and its error: LOG_LEVEL="loud" is not debug,
+	// info, warn or error.
+	return settings.Log{Level: c.LogLevel, Format: settings.LogJSON}.Validate()
 }
 
 // hasScheme reports whether s is an absolute URL of one of schemes, with a host.

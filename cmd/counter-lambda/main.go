@@ -15,7 +15,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -24,6 +23,7 @@ import (
 
 	"github.com/apigw-pusher/apigw-pusher/adapters/awsconfig"
 	"github.com/apigw-pusher/apigw-pusher/cmd/counter/app"
+	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/settings"
 )
 
 func main() {
@@ -45,23 +45,22 @@ func exitOn(err error) {
 
 // build makes the function of cfg, logging JSON to w. It only makes clients: no
 // network call.
-func build(ctx context.Context, cfg Config, w io.Writer) (*app.Function, error) {
+func build(ctx context.Context, cfg Config, w io.Writer) (*Function, error) {
 	awsCfg, err := awsconfig.Load(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("AWS configuration: %w", err)
 	}
-	counter, err := app.NewDynamoDBCounter(dynamodb.NewFromConfig(awsCfg), cfg.Table)
+	counter, err := NewDynamoDBCounter(dynamodb.NewFromConfig(awsCfg), cfg.Table)
 	if err != nil {
 		return nil, err
 	}
-	notifier, err := app.NewSQSNotifier(sqs.NewFromConfig(awsCfg), cfg.QueueURL)
+	notifier, err := NewSQSNotifier(sqs.NewFromConfig(awsCfg), cfg.QueueURL)
 	if err != nil {
 		return nil, err
 	}
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
-		return nil, fmt.Errorf("LOG_LEVEL: %w", err)
+	logger, err := settings.Logger(w, cfg.LogLevel)
+	if err != nil {
+		return nil, err
 	}
-	logger := slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level}))
-	return app.NewFunction(&app.App{Counter: counter, Notifier: notifier, Logger: logger}, cfg.WebSocketURL)
+	return NewFunction(&app.App{Counter: counter, Notifier: notifier, Logger: logger}, cfg.WebSocketURL)
 }

@@ -1,4 +1,4 @@
-package app_test
+package main
 
 import (
 	"context"
@@ -36,9 +36,9 @@ func createCounterTable(t *testing.T, client *ddb.Client, name string) {
 	}
 }
 
-func newDynamoDBCounter(t *testing.T, client *ddb.Client, table string) *app.DynamoDBCounter {
+func newDynamoDBCounter(t *testing.T, client *ddb.Client, table string) *DynamoDBCounter {
 	t.Helper()
-	c, err := app.NewDynamoDBCounter(client, table)
+	c, err := NewDynamoDBCounter(client, table)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +47,7 @@ func newDynamoDBCounter(t *testing.T, client *ddb.Client, table string) *app.Dyn
 
 func TestDynamoDBCounterConcurrentAdds(t *testing.T) {
 	client := awstest.DynamoDBClient(awstest.Dynalite(t))
-	createCounterTable(t, client, app.DefaultTable)
+	createCounterTable(t, client, DefaultTable)
 	counter := newDynamoDBCounter(t, client, "") // the default table
 	ctx := context.Background()
 
@@ -139,7 +139,7 @@ func TestDynamoDBCounterItems(t *testing.T) {
 			table := "counter-" + string(rune('a'+i))
 			createCounterTable(t, client, table)
 			if c.item != nil {
-				c.item["id"] = &types.AttributeValueMemberS{Value: app.CounterID}
+				c.item["id"] = &types.AttributeValueMemberS{Value: CounterID}
 				if _, err := client.PutItem(ctx, &ddb.PutItemInput{TableName: aws.String(table), Item: c.item}); err != nil {
 					t.Fatal(err)
 				}
@@ -163,7 +163,7 @@ func TestDynamoDBCounterErrors(t *testing.T) {
 	ctx := context.Background()
 	createCounterTable(t, client, "counter-text")
 	if _, err := client.PutItem(ctx, &ddb.PutItemInput{TableName: aws.String("counter-text"), Item: map[string]types.AttributeValue{
-		"id":     &types.AttributeValueMemberS{Value: app.CounterID},
+		"id":     &types.AttributeValueMemberS{Value: CounterID},
 		"numcon": &types.AttributeValueMemberS{Value: "seven"},
 	}}); err != nil {
 		t.Fatal(err)
@@ -211,7 +211,7 @@ func TestDynamoDBCounterErrors(t *testing.T) {
 }
 
 func TestNewDynamoDBCounterNeedsAClient(t *testing.T) {
-	if _, err := app.NewDynamoDBCounter(nil, ""); err == nil {
+	if _, err := NewDynamoDBCounter(nil, ""); err == nil {
 		t.Error("NewDynamoDBCounter(nil) succeeded")
 	}
 }

@@ -1,4 +1,4 @@
-package app
+package main
 
 import (
 	"context"
@@ -15,7 +15,7 @@ type SQSAPI interface {
 	SendMessage(ctx context.Context, in *sqs.SendMessageInput, optFns ...func(*sqs.Options)) (*sqs.SendMessageOutput, error)
 }
 
-// SQSNotifier is the Notifier of the counter on AWS: it sends each broadcast request to
+// SQSNotifier is the app.Notifier of the counter on AWS: it sends each broadcast request to
 // the notifications queue the pusher reads, as any backend does (README, "Requests").
 type SQSNotifier struct {
 	client   SQSAPI

@@ -1,9 +1,7 @@
-package app
+package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,14 +9,14 @@ import (
 	"net/http"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/apigw-pusher/apigw-pusher/cmd/counter/app"
 	"github.com/apigw-pusher/apigw-pusher/handlers"
 )
 
-// Function is the counter as one Lambda function (cmd/counter-lambda), which serves two
+// Function is the counter as one Lambda function, which serves two
 // kinds of event, told apart by their shape:
 //   - the WebSocket API's plus, minus and state routes (API Gateway's Lambda proxy
 //     integration, events.APIGatewayWebsocketProxyRequest), answered by App, and its
@@ -29,20 +27,22 @@ import (
 // App's fields are the shared contract of the counter's two runs; the page's URL is the
 // Lambda's alone, hence a type of its own rather than a field of App.
 type Function struct {
-	App  *App
+	// App answers the routes, and its Logger logs each invocation.
+	App *app.App
+	// Page answers the function URL's requests: app.Page of the API's wss URL.
 	Page http.Handler
 }
 
 // NewFunction returns the function of app and of the page that connects to wsURL, the
 // WebSocket API's wss://{api-id}.execute-api.{region}.amazonaws.com/{stage}.
-func NewFunction(app *App, wsURL string) (*Function, error) {
+func NewFunction(a *app.App, wsURL string) (*Function, error) {
 	switch {
-	case app == nil || app.Counter == nil || app.Notifier == nil:
+	case a == nil || a.Counter == nil || a.Notifier == nil:
 		return nil, errors.New("counter function: an App with a Counter and a Notifier is required")
 	case !strings.HasPrefix(wsURL, "wss://") && !strings.HasPrefix(wsURL, "ws://"):
 		return nil, fmt.Errorf("counter function: the page's WebSocket URL %q is not a ws:// or wss:// URL", wsURL)
 	}
-	return &Function{App: app, Page: Page(wsURL)}, nil
+	return &Function{App: a, Page: app.Page(wsURL)}, nil
 }
 
 // eventShape is what HandleRequest reads of an invocation's payload to tell its kind.
@@ -54,11 +54,17 @@ func NewFunction(app *App, wsURL string) (*Function, error) {
 // reference",
 // docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-websocket-api-mapping-template-reference.html).
 type eventShape struct {
-	Version        string `json:"version"`
+	// Version is "2.0" for a function URL's request, absent for a WebSocket route's.
+	Version string `json:"version"`
+	// RequestContext holds what tells the two apart.
 	RequestContext struct {
-		EventType    string `json:"eventType"`
+		// EventType is a WebSocket route's CONNECT, MESSAGE or DISCONNECT.
+		EventType string `json:"eventType"`
+		// ConnectionID is a WebSocket route's client.
 		ConnectionID string `json:"connectionId"`
-		HTTP         struct {
+		// HTTP is a function URL request's.
+		HTTP struct {
+			// Method is the HTTP method, GET for the page.
 			Method string `json:"method"`
 		} `json:"http"`
 	} `json:"requestContext"`
@@ -108,7 +114,7 @@ func (f *Function) ServeRoute(ctx context.Context, req events.APIGatewayWebsocke
 	route := req.RequestContext.RouteKey
 	frame, err := f.App.Route(ctx, route)
 	status, level := http.StatusOK, slog.LevelInfo
-	var unknown *RouteError
+	var unknown *app.RouteError
 	switch {
 	case errors.As(err, &unknown):
 		status = http.StatusBadRequest
@@ -122,95 +128,14 @@ func (f *Function) ServeRoute(ctx context.Context, req events.APIGatewayWebsocke
 	if err != nil {
 		attrs = append(attrs, "error", err)
 	}
-	f.App.logger().Log(ctx, level, "invocation", attrs...)
+	f.logger().Log(ctx, level, "invocation", attrs...)
 	return events.APIGatewayProxyResponse{StatusCode: status, Body: string(frame)}
 }
 
-// ServeURL answers a request to the function URL with Page, as an HTTP request made of
-// the event (its method, path, query string, headers, cookies and body).
-func (f *Function) ServeURL(ctx context.Context, req events.LambdaFunctionURLRequest) (events.LambdaFunctionURLResponse, error) {
-	r, err := httpRequest(ctx, req)
-	if err != nil {
-		return events.LambdaFunctionURLResponse{}, err
+// logger returns the App's logger, or a discarding one when none was set.
+func (f *Function) logger() *slog.Logger {
+	if f.App.Logger == nil {
+		return slog.New(slog.DiscardHandler)
 	}
-	w := &urlResponse{header: http.Header{}}
-	f.Page.ServeHTTP(w, r)
-	if r.Method == http.MethodHead {
-		w.body.Reset() // as net/http's server does
-	}
-	resp := w.response()
-	f.App.logger().InfoContext(ctx, "invocation", "event", "function_url", "method", r.Method, "path", r.URL.Path, "status", resp.StatusCode)
-	return resp, nil
-}
-
-// httpRequest is the HTTP request a function URL received, made of its event.
-func httpRequest(ctx context.Context, req events.LambdaFunctionURLRequest) (*http.Request, error) {
-	body := []byte(req.Body)
-	if req.IsBase64Encoded {
-		var err error
-		if body, err = base64.StdEncoding.DecodeString(req.Body); err != nil {
-			return nil, fmt.Errorf("function URL request: body: %w", err)
-		}
-	}
-	target := "https://" + req.RequestContext.DomainName + req.RawPath
-	if req.RawQueryString != "" {
-		target += "?" + req.RawQueryString
-	}
-	r, err := http.NewRequestWithContext(ctx, req.RequestContext.HTTP.Method, target, bytes.NewReader(body))
-	if err != nil {
-		return nil, fmt.Errorf("function URL request %s %s: %w", req.RequestContext.HTTP.Method, req.RawPath, err)
-	}
-	// The event joins a header's values with commas, and puts the cookies apart.
-	for name, value := range req.Headers {
-		r.Header.Set(name, value)
-	}
-	if len(req.Cookies) > 0 {
-		r.Header.Set("Cookie", strings.Join(req.Cookies, "; "))
-	}
-	r.RemoteAddr = req.RequestContext.HTTP.SourceIP
-	return r, nil
-}
-
-// urlResponse is the http.ResponseWriter of a function URL's answer.
-type urlResponse struct {
-	header http.Header
-	status int
-	body   bytes.Buffer
-}
-
-var _ http.ResponseWriter = (*urlResponse)(nil)
-
-// Header returns the response's headers.
-func (w *urlResponse) Header() http.Header { return w.header }
-
-// WriteHeader sets the status, once.
-func (w *urlResponse) WriteHeader(status int) {
-	if w.status == 0 {
-		w.status = status
-	}
-}
-
-// Write appends to the body.
-func (w *urlResponse) Write(b []byte) (int, error) {
-	w.WriteHeader(http.StatusOK)
-	return w.body.Write(b)
-}
-
-// response is the answer as a function URL takes it: a header's values joined with
-// commas, the cookies apart, a body that is not UTF-8 in base64.
-func (w *urlResponse) response() events.LambdaFunctionURLResponse {
-	w.WriteHeader(http.StatusOK)
-	resp := events.LambdaFunctionURLResponse{StatusCode: w.status, Headers: map[string]string{}, Cookies: w.header.Values("Set-Cookie")}
-	for name, values := range w.header {
-		if name != "Set-Cookie" {
-			resp.Headers[name] = strings.Join(values, ",")
-		}
-	}
-	body := w.body.Bytes()
-	if utf8.Valid(body) {
-		resp.Body = string(body)
-	} else {
-		resp.Body, resp.IsBase64Encoded = base64.StdEncoding.EncodeToString(body), true
-	}
-	return resp
+	return f.App.Logger
 }

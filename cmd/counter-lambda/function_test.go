@@ -1,4 +1,4 @@
-package app_test
+package main
 
 import (
 	"bytes"
@@ -106,7 +106,7 @@ func urlEvent(method, path string) []byte {
 // stack is the counter's AWS side on the emulators: its table on dynalite, the pusher's
 // notifications queue on goaws.
 type stack struct {
-	ddb   *app.DynamoDBCounter
+	ddb   *DynamoDBCounter
 	sqs   *sqs.Client
 	queue string
 	logs  *bytes.Buffer
@@ -115,10 +115,10 @@ type stack struct {
 func newStack(t *testing.T) stack {
 	t.Helper()
 	dynamo := awstest.DynamoDBClient(awstest.Dynalite(t))
-	createCounterTable(t, dynamo, app.DefaultTable)
+	createCounterTable(t, dynamo, DefaultTable)
 	client := awstest.SQSClient(awstest.GoAWS(t))
 	return stack{
-		ddb:   newDynamoDBCounter(t, dynamo, app.DefaultTable),
+		ddb:   newDynamoDBCounter(t, dynamo, DefaultTable),
 		sqs:   client,
 		queue: awstest.CreateQueue(t, client, "notifications", nil),
 		logs:  &bytes.Buffer{},
@@ -127,10 +127,10 @@ func newStack(t *testing.T) stack {
 
 // function returns the counter's function on counter, broadcasting to the queue at
 // queue.
-func (s stack) function(t *testing.T, counter app.Counter, queue string) *app.Function {
+func (s stack) function(t *testing.T, counter app.Counter, queue string) *Function {
 	t.Helper()
 	a := &app.App{Counter: counter, Notifier: newSQSNotifier(t, s.sqs, queue), Logger: slog.New(slog.NewJSONHandler(s.logs, nil))}
-	fn, err := app.NewFunction(a, wsURL)
+	fn, err := NewFunction(a, wsURL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +138,7 @@ func (s stack) function(t *testing.T, counter app.Counter, queue string) *app.Fu
 }
 
 // route invokes fn with payload and returns its answer to a WebSocket route.
-func route(t *testing.T, fn *app.Function, payload []byte) events.APIGatewayProxyResponse {
+func route(t *testing.T, fn *Function, payload []byte) events.APIGatewayProxyResponse {
 	t.Helper()
 	out, err := fn.HandleRequest(context.Background(), payload)
 	if err != nil {
@@ -229,7 +229,7 @@ func TestFunctionFailures(t *testing.T) {
 	noQueue := strings.Replace(s.queue, "notifications", "missing", 1)
 	cases := []struct {
 		name    string
-		fn      *app.Function
+		fn      *Function
 		log     string    // what the ERROR line says
 		counter app.State // the counter's state after
 	}{
@@ -302,7 +302,7 @@ func TestFunctionURL(t *testing.T) {
 // TestHandleRequestOtherEvents: what is neither a route nor a request to the URL fails
 // the invocation, naming what it expected.
 func TestHandleRequestOtherEvents(t *testing.T) {
-	fn, err := app.NewFunction(&app.App{Counter: app.NewMemoryCounter(), Notifier: nopNotifier{}}, wsURL)
+	fn, err := NewFunction(&app.App{Counter: app.NewMemoryCounter(), Notifier: nopNotifier{}}, wsURL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -336,7 +336,7 @@ func TestNewFunction(t *testing.T) {
 		{"no URL", good, "", false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			if _, err := app.NewFunction(c.app, c.wsURL); (err == nil) != c.ok {
+			if _, err := NewFunction(c.app, c.wsURL); (err == nil) != c.ok {
 				t.Errorf("NewFunction: %v, want ok %v", err, c.ok)
 			}
 		})

@@ -1,4 +1,4 @@
-package app_test
+package main
 
 import (
 	"context"
@@ -61,9 +61,9 @@ func wantBroadcasts(t *testing.T, reqs []handlers.Request, frames ...string) {
 	}
 }
 
-func newSQSNotifier(t *testing.T, client *sqs.Client, url string) *app.SQSNotifier {
+func newSQSNotifier(t *testing.T, client *sqs.Client, url string) *SQSNotifier {
 	t.Helper()
-	n, err := app.NewSQSNotifier(client, url)
+	n, err := NewSQSNotifier(client, url)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,14 +101,14 @@ func TestSQSNotifierErrors(t *testing.T) {
 
 	for _, c := range []struct {
 		name   string
-		client app.SQSAPI
+		client SQSAPI
 		url    string
 	}{
 		{"no client", nil, "https://sqs.eu-west-1.amazonaws.com/123456789012/n"},
 		{"no queue", client, ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			if _, err := app.NewSQSNotifier(c.client, c.url); err == nil {
+			if _, err := NewSQSNotifier(c.client, c.url); err == nil {
 				t.Error("NewSQSNotifier succeeded")
 			}
 		})

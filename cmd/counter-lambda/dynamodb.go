@@ -1,4 +1,4 @@
-package app
+package main
 
 import (
 	"context"
@@ -9,10 +9,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/apigw-pusher/apigw-pusher/cmd/counter/app"
 )
 
 // The seed's names: its table websocketcounter, hash key id (a string), the one item
-// global-counter, whose attribute numcon is the value. seq, the State's Seq, is ours.
+// global-counter, whose attribute numcon is the value. seq, the app.State's Seq, is ours.
 const (
 	// DefaultTable is the counter's table, the seed's (COUNTER_TABLE).
 	DefaultTable = "websocketcounter"
@@ -30,7 +32,7 @@ type DynamoDBAPI interface {
 	GetItem(ctx context.Context, in *ddb.GetItemInput, optFns ...func(*ddb.Options)) (*ddb.GetItemOutput, error)
 }
 
-// DynamoDBCounter is the Counter of the seed's table on AWS: the item CounterID, its
+// DynamoDBCounter is the app.Counter of the seed's table on AWS: the item CounterID, its
 // value in numcon and its sequence number in seq.
 //
 // Unlike the seed's handler, which reads the value, then writes value±1 with a SET (two
@@ -67,7 +69,7 @@ func key() map[string]types.AttributeValue {
 }
 
 // Add moves the value by delta and Seq by one, in one UpdateItem.
-func (c *DynamoDBCounter) Add(ctx context.Context, delta int64) (State, error) {
+func (c *DynamoDBCounter) Add(ctx context.Context, delta int64) (app.State, error) {
 	out, err := c.client.UpdateItem(ctx, &ddb.UpdateItemInput{
 		TableName:        aws.String(c.table),
 		Key:              key(),
@@ -83,44 +85,44 @@ func (c *DynamoDBCounter) Add(ctx context.Context, delta int64) (State, error) {
 		ReturnValues: types.ReturnValueAllNew,
 	})
 	if err != nil {
-		return State{}, fmt.Errorf("add %d to %s in table %s: %w", delta, CounterID, c.table, err)
+		return app.State{}, fmt.Errorf("add %d to %s in table %s: %w", delta, CounterID, c.table, err)
 	}
 	s, err := stateOf(out.Attributes)
 	if err != nil {
-		return State{}, fmt.Errorf("add %d to %s in table %s: %w", delta, CounterID, c.table, err)
+		return app.State{}, fmt.Errorf("add %d to %s in table %s: %w", delta, CounterID, c.table, err)
 	}
 	return s, nil
 }
 
 // Get reads the state with a strongly consistent read, so that a page that opens just
-// after a click sees it. No item yet is State{0, 0}.
-func (c *DynamoDBCounter) Get(ctx context.Context) (State, error) {
+// after a click sees it. No item yet is value 0 after 0 changes.
+func (c *DynamoDBCounter) Get(ctx context.Context) (app.State, error) {
 	out, err := c.client.GetItem(ctx, &ddb.GetItemInput{
 		TableName:      aws.String(c.table),
 		Key:            key(),
 		ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
-		return State{}, fmt.Errorf("get %s from table %s: %w", CounterID, c.table, err)
+		return app.State{}, fmt.Errorf("get %s from table %s: %w", CounterID, c.table, err)
 	}
 	s, err := stateOf(out.Item)
 	if err != nil {
-		return State{}, fmt.Errorf("get %s from table %s: %w", CounterID, c.table, err)
+		return app.State{}, fmt.Errorf("get %s from table %s: %w", CounterID, c.table, err)
 	}
 	return s, nil
 }
 
 // stateOf reads the counter's item; a missing attribute is 0.
-func stateOf(item map[string]types.AttributeValue) (State, error) {
+func stateOf(item map[string]types.AttributeValue) (app.State, error) {
 	value, err := number(item, valueAttribute)
 	if err != nil {
-		return State{}, err
+		return app.State{}, err
 	}
 	seq, err := number(item, seqAttribute)
 	if err != nil {
-		return State{}, err
+		return app.State{}, err
 	}
-	return State{Value: value, Seq: seq}, nil
+	return app.State{Value: value, Seq: seq}, nil
 }
 
 // number reads the attribute name of item as a whole number; a missing one is 0.
