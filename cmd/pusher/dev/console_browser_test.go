@@ -14,14 +14,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/chromedp/chromedp"
 	"github.com/golang-jwt/jwt/v5"
 
-	"github.com/apigw-pusher/apigw-pusher/adapters/apigw"
 	"github.com/apigw-pusher/apigw-pusher/adapters/awstest"
 	"github.com/apigw-pusher/apigw-pusher/adapters/localgateway/gatewaytest"
-	"github.com/apigw-pusher/apigw-pusher/adapters/memory"
 	"github.com/apigw-pusher/apigw-pusher/cmd/internal/browsertest"
 	"github.com/apigw-pusher/apigw-pusher/cmd/internal/stacktest"
 	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/dev"
@@ -291,50 +288,16 @@ func TestBrowserSendFromTheForm(t *testing.T) {
 	page.waitFor("the test client gone", `document.querySelector("#client-state").dataset.state === "closed" && document.querySelector("#connections tbody tr[data-user=alice]") === null`)
 }
 
-// faultyDev runs `pusher dev` assembled from its parts as BuildDev does, its poster
-// posting through a faults proxy in front of its own Management API, so that a test
-// makes deliveries fail; it retries twice at most and has no breaker, so that what
-// fails is parked at once and a replay is posted as soon as the faults end.
+// faultyDev runs `pusher dev`, its poster posting through a faults proxy in front of
+// its own Management API, so that a test makes deliveries fail; it retries twice at
+// most and has no breaker, so that what fails is parked at once and a replay is posted
+// as soon as the faults end.
 func faultyDev(t *testing.T) (*dev.Pusher, *awstest.Faults) {
 	t.Helper()
-	cfg, err := dev.Defaults(dev.Config{Listen: "127.0.0.1:0", Pipeline: pipeline.Config{
+	return stacktest.DevWithFaults(t, dev.Config{Pipeline: pipeline.Config{
 		Retry:   pipeline.RetryConfig{MaxAttempts: 2, InitialInterval: 10 * time.Millisecond, MaxInterval: 20 * time.Millisecond},
 		Breaker: pipeline.BreakerConfig{Disabled: true},
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", string(cfg.Listen))
-	if err != nil {
-		t.Fatal(err)
-	}
-	faults := awstest.NewFaults(t, "http://"+ln.Addr().String())
-	logger := stacktest.Quiet()
-	store := dev.NewStore(cfg)
-	gw, err := dev.NewGateway(t.Context(), cfg, store, logger)
-	if err != nil {
-		t.Fatal(err)
-	}
-	poster, err := apigw.New(aws.Config{Region: "us-east-1", Credentials: aws.AnonymousCredentials{}}, apigw.Config{Endpoint: faults.URL})
-	if err != nil {
-		t.Fatal(err)
-	}
-	poison := memory.NewPoisonQueue()
-	pl, err := dev.NewPipeline(cfg, store, poster, poison, nil, logger)
-	if err != nil {
-		t.Fatal(err)
-	}
-	con, closeConsole, err := dev.NewConsole(cfg, gw, store, poison, logger)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(closeConsole)
-	p, err := dev.New(ln, pl, gw, dev.NewIntake(poison, logger), store, poison, con, nil, logger)
-	if err != nil {
-		t.Fatal(err)
-	}
-	run(t, p)
-	return p, faults
+	}}, nil)
 }
 
 // TestBrowserReplaysParkedMessages: deliveries to carol fail and are parked; the page

@@ -240,18 +240,6 @@ func New(ln net.Listener, p *pipeline.Pipeline, gw *localgateway.Gateway, in *in
 	return &Pusher{Listener: ln, Pipeline: p, Gateway: gw, Intake: in, Store: store, Poison: poison, Console: con, logger: logger}, nil
 }
 
-// NewPusher is New with a console of the gateway's default settings (?user_id=,
-// ?topic=, no anonymous connections, no tokens), for a `pusher dev` assembled from its
-// parts.
-func NewPusher(ln net.Listener, p *pipeline.Pipeline, gw *localgateway.Gateway, in *intake.Intake,
-	store *memory.Store, poison *memory.PoisonQueue, opts []custom.Option, logger *slog.Logger) (*Pusher, error) {
-	con, _, err := NewConsole(Config{}, gw, store, poison, logger)
-	if err != nil {
-		return nil, err
-	}
-	return New(ln, p, gw, in, store, poison, con, opts, logger)
-}
-
 // URL is the base URL of the listener.
 func (d *Pusher) URL() string { return "http://" + d.Listener.Addr().String() }
 

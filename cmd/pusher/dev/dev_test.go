@@ -283,7 +283,12 @@ func TestDevConnectsRacingBroadcasts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := dev.NewPusher(ln, pl, gw, in, store, poison, nil, logger)
+	con, closeConsole, err := dev.NewConsole(cfg, gw, store, poison, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(closeConsole)
+	p, err := dev.New(ln, pl, gw, in, store, poison, con, nil, logger)
 	if err != nil {
 		t.Fatal(err)
 	}

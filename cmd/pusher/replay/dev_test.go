@@ -3,7 +3,6 @@ package replay_test
 import (
 	"bytes"
 	"context"
-	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -12,12 +11,9 @@ import (
 
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
-	"github.com/aws/aws-sdk-go-v2/aws"
 
-	"github.com/apigw-pusher/apigw-pusher/adapters/apigw"
 	"github.com/apigw-pusher/apigw-pusher/adapters/awstest"
 	"github.com/apigw-pusher/apigw-pusher/adapters/localgateway/gatewaytest"
-	"github.com/apigw-pusher/apigw-pusher/adapters/memory"
 	"github.com/apigw-pusher/apigw-pusher/adapters/sqs"
 	"github.com/apigw-pusher/apigw-pusher/cmd/internal/stacktest"
 	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/dev"
@@ -29,37 +25,7 @@ import (
 // front of its own Management API.
 func startDev(t *testing.T) (*dev.Pusher, *awstest.Faults) {
 	t.Helper()
-	cfg, err := dev.Defaults(dev.Config{Listen: "127.0.0.1:0", Pipeline: pipeline.Config{Retry: retry, CloseTimeout: 10 * time.Second}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", string(cfg.Listen))
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := awstest.NewFaults(t, "http://"+ln.Addr().String())
-	store := memory.NewStore(cfg.ScanPageSize)
-	gw, err := dev.NewGateway(t.Context(), cfg, store, stacktest.Quiet())
-	if err != nil {
-		t.Fatal(err)
-	}
-	poster, err := apigw.New(aws.Config{Region: "us-east-1", Credentials: aws.AnonymousCredentials{}}, apigw.Config{Endpoint: f.URL})
-	if err != nil {
-		t.Fatal(err)
-	}
-	poison := memory.NewPoisonQueue()
-	in := dev.NewIntake(poison, stacktest.Quiet())
-	p, err := pipeline.New(cfg.Pipeline, store, poster, poison, stacktest.Quiet())
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := dev.NewPusher(ln, p, gw, in, store, poison, nil, stacktest.Quiet())
-	if err != nil {
-		t.Fatal(err)
-	}
-	stacktest.RunUntilCleanup(t, "pusher dev", d.Run)
-	<-d.Pipeline.Running()
-	return d, f
+	return stacktest.DevWithFaults(t, dev.Config{Pipeline: pipeline.Config{Retry: retry, CloseTimeout: 10 * time.Second}}, nil)
 }
 
 func TestReplayDev(t *testing.T) {
