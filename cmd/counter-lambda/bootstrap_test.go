@@ -3,53 +3,76 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
+	"fmt"
+	"io"
+	"net"
 	"net/http"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/apigw-pusher/apigw-pusher/adapters/awstest"
 	"github.com/apigw-pusher/apigw-pusher/cmd/counter/app"
+	"github.com/apigw-pusher/apigw-pusher/handlers"
 )
 
+// countingProxy forwards the TCP connections it accepts to target (host:port) until the
+// test ends, and counts them.
+func countingProxy(t *testing.T, target string) (addr string, conns *atomic.Int32) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	conns = &atomic.Int32{}
+	go func() {
+		for {
+			in, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conns.Add(1)
+			out, err := net.Dial("tcp", target)
+			if err != nil {
+				in.Close()
+				continue
+			}
+			go func() { _, _ = io.Copy(out, in); out.Close() }()
+			go func() { _, _ = io.Copy(in, out); in.Close() }()
+		}
+	}()
+	return ln.Addr().String(), conns
+}
+
 // TestBootstrapUnderRIE builds bootstrap as docs/counter.md does and invokes it through
-// the Lambda Runtime Interface Emulator, on dynalite and goaws: a click on plus, then
-// the page from the function URL.
+// the Lambda Runtime Interface Emulator, on dynalite and goaws: three clicks on plus,
+// whose broadcasts share one connection to the queue, then the page from the function
+// URL.
 func TestBootstrapUnderRIE(t *testing.T) {
 	bootstrap := awstest.BuildBootstrap(t, "./cmd/counter-lambda")
 	dynamoURL, sqsURL := awstest.Dynalite(t), awstest.GoAWS(t)
 	dynamo, queues := awstest.DynamoDBClient(dynamoURL), awstest.SQSClient(sqsURL)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if _, err := dynamo.CreateTable(ctx, &ddb.CreateTableInput{
-		TableName:            aws.String(DefaultTable),
-		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("id"), AttributeType: types.ScalarAttributeTypeS}},
-		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: types.KeyTypeHash}},
-		BillingMode:          types.BillingModePayPerRequest,
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if err := ddb.NewTableExistsWaiter(dynamo).Wait(ctx, &ddb.DescribeTableInput{TableName: aws.String(DefaultTable)}, 30*time.Second); err != nil {
-		t.Fatal(err)
-	}
+	createCounterTable(t, dynamo, DefaultTable)
 	queue := awstest.CreateQueue(t, queues, "notifications", nil)
+	sqsProxy, sqsConns := countingProxy(t, strings.TrimPrefix(sqsURL, "http://"))
 	const wsURL = "wss://abc123.execute-api.eu-west-1.amazonaws.com/prod"
 	rie := awstest.StartRIE(t, bootstrap, map[string]string{
 		"AWS_REGION":                awstest.Region,
 		"AWS_ACCESS_KEY_ID":         "test",
 		"AWS_SECRET_ACCESS_KEY":     "test",
 		"AWS_ENDPOINT_URL_DYNAMODB": dynamoURL,
-		"AWS_ENDPOINT_URL_SQS":      sqsURL,
-		"NOTIFICATIONS_QUEUE_URL":   queue,
-		"COUNTER_WEBSOCKET_URL":     wsURL,
+		"AWS_ENDPOINT_URL_SQS":      "http://" + sqsProxy,
+		// Lambda sets no CA bundle; one here would give the SDK's clients an HTTP client
+		// of its own (see awsconfig.FromEnvironment), which hides what the bootstrap does
+		// without.
+		"AWS_CA_BUNDLE":           "",
+		"NOTIFICATIONS_QUEUE_URL": queue,
+		"COUNTER_WEBSOCKET_URL":   wsURL,
 	})
 
 	// A MESSAGE event of the plus route, as API Gateway's Lambda proxy integration
@@ -65,17 +88,30 @@ func TestBootstrapUnderRIE(t *testing.T) {
 		},
 		Body: `{"action":"plus"}`,
 	})
-	body, _ := rie.Invoke(t, click)
-	var resp events.APIGatewayProxyResponse
-	if err := json.Unmarshal(body, &resp); err != nil || resp.StatusCode != http.StatusOK || resp.Body != `{"type":"state","value":1,"seq":1,"epoch":0}` {
-		t.Errorf("plus answered %s, want 200 and the state of value 1, seq 1", body)
+	var frames []string
+	for seq := 1; seq <= 3; seq++ {
+		body, _ := rie.Invoke(t, click)
+		var resp events.APIGatewayProxyResponse
+		frame := fmt.Sprintf(`{"type":"state","value":%d,"seq":%d,"epoch":0}`, seq, seq)
+		if err := json.Unmarshal(body, &resp); err != nil || resp.StatusCode != http.StatusOK || resp.Body != frame {
+			t.Errorf("plus answered %s, want 200 and %s", body, frame)
+		}
+		frames = append(frames, frame)
 	}
-	out, err := queues.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(queue), MaxNumberOfMessages: 10})
-	if err != nil {
-		t.Fatal(err)
+	var got []handlers.Request
+	for len(got) < len(frames) {
+		reqs := received(t, queues, queue)
+		if len(reqs) == 0 {
+			break
+		}
+		got = append(got, reqs...)
 	}
-	if len(out.Messages) != 1 || aws.ToString(out.Messages[0].Body) != `{"data":{"type":"state","value":1,"seq":1,"epoch":0}}` {
-		t.Errorf("the queue holds %d messages (%v), want the broadcast of the state", len(out.Messages), out.Messages)
+	slices.SortFunc(got, func(a, b handlers.Request) int { return strings.Compare(string(a.Data), string(b.Data)) })
+	wantBroadcasts(t, got, frames...)
+	// Lambda runs an instance's invocations one after the other, and the SDK's HTTP
+	// client keeps its connection between them: a click need not open a connection.
+	if n := sqsConns.Load(); n != 1 {
+		t.Errorf("the three broadcasts opened %d connections to SQS, want 1", n)
 	}
 
 	// A GET of the function URL, in payload format 2.0 ("Invoking Lambda function URLs",
@@ -89,7 +125,7 @@ func TestBootstrapUnderRIE(t *testing.T) {
 			HTTP: events.LambdaFunctionURLRequestContextHTTPDescription{Method: http.MethodGet, Path: "/", Protocol: "HTTP/1.1", SourceIP: "192.0.2.10", UserAgent: "Mozilla/5.0"},
 		},
 	})
-	body, _ = rie.Invoke(t, get)
+	body, _ := rie.Invoke(t, get)
 	var page events.LambdaFunctionURLResponse
 	if err := json.Unmarshal(body, &page); err != nil || page.StatusCode != http.StatusOK ||
 		!strings.HasPrefix(page.Headers["Content-Type"], "text/html") || !strings.Contains(page.Body, "abc123.execute-api.eu-west-1.amazonaws.com") {

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"regexp"
 
+	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/send"
 	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/settings"
 )
 
@@ -16,9 +17,12 @@ type Config struct {
 	// Table is the counter's DynamoDB table (COUNTER_TABLE); default DefaultTable, the
 	// seed's websocketcounter.
 	Table string
-	// QueueURL is the pusher's notifications queue, where each click's broadcast goes
-	// (NOTIFICATIONS_QUEUE_URL). Required.
-	QueueURL string
+	// Target is where each click's broadcast goes: a source the pusher reads, named by
+	// the pusher's own variables, exactly one of them: its queue
+	// (NOTIFICATIONS_QUEUE_URL, as deploy/examples/counter sets it), its topic
+	// (NOTIFICATIONS_TOPIC_ARN) or its stream (NOTIFICATIONS_STREAM_NAME, the records
+	// of partition key send.DefaultPartitionKey). Required.
+	Target send.Target
 	// WebSocketURL is the WebSocket API the page connects to,
 	// wss://{api-id}.execute-api.{region}.amazonaws.com/{stage} (COUNTER_WEBSOCKET_URL).
 	// Required.
@@ -32,9 +36,18 @@ type Config struct {
 // defaults, validated.
 func ConfigFromEnv(lookup func(string) (string, bool)) (Config, error) {
 	get := func(name string) string { v, _ := lookup(name); return v }
+	// The target as `pusher send` picks it from the same variables, with no flag given.
+	target, err := send.Pick(send.Target{}, send.Target{
+		QueueURL:   get("NOTIFICATIONS_QUEUE_URL"),
+		TopicARN:   get("NOTIFICATIONS_TOPIC_ARN"),
+		StreamName: get("NOTIFICATIONS_STREAM_NAME"),
+	})
+	if err != nil {
+		return Config{}, fmt.Errorf("where the clicks are broadcast: %w", err)
+	}
 	c := Config{
 		Table:        get("COUNTER_TABLE"),
-		QueueURL:     get("NOTIFICATIONS_QUEUE_URL"),
+		Target:       target,
 		WebSocketURL: get("COUNTER_WEBSOCKET_URL"),
 		LogLevel:     get("LOG_LEVEL"),
 	}
@@ -56,10 +69,10 @@ func (c Config) Validate() error {
 	switch {
 	case !tableName.MatchString(c.Table):
 		return fmt.Errorf("COUNTER_TABLE=%q is not a DynamoDB table's name (3 to 255 letters, digits, _ . -)", c.Table)
-	case c.QueueURL == "":
-		return fmt.Errorf("NOTIFICATIONS_QUEUE_URL is not set: the pusher's notifications queue, where clicks are broadcast")
-	case !hasScheme(c.QueueURL, "https", "http"):
-		return fmt.Errorf("NOTIFICATIONS_QUEUE_URL=%q is not an http(s) URL", c.QueueURL)
+	case c.Target.Validate() != nil:
+		return fmt.Errorf("where the clicks are broadcast: %w", c.Target.Validate())
+	case c.Target.QueueURL != "" && !hasScheme(c.Target.QueueURL, "https", "http"):
+		return fmt.Errorf("NOTIFICATIONS_QUEUE_URL=%q is not an http(s) URL", c.Target.QueueURL)
 	case c.WebSocketURL == "":
 		return fmt.Errorf("COUNTER_WEBSOCKET_URL is not set: the WebSocket API the page connects to, wss://API_ID.execute-api.REGION.amazonaws.com/STAGE")
 	case !hasScheme(c.WebSocketURL, "wss", "ws"):

@@ -11,10 +11,12 @@ import (
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/apigw-pusher/apigw-pusher/adapters/awstest"
 	"github.com/apigw-pusher/apigw-pusher/cmd/counter/app"
+	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/send"
 )
 
 // wsURL is the WebSocket API's URL the page connects to, as the Terraform passes it in
@@ -106,22 +108,27 @@ func urlEvent(method, path string) []byte {
 // stack is the counter's AWS side on the emulators: its table on dynalite, the pusher's
 // notifications queue on goaws.
 type stack struct {
-	ddb   *DynamoDBCounter
-	sqs   *sqs.Client
-	queue string
-	logs  *bytes.Buffer
+	ddb    *DynamoDBCounter
+	sqs    *sqs.Client
+	awsCfg aws.Config // of goaws
+	queue  string
+	logs   *bytes.Buffer
 }
 
 func newStack(t *testing.T) stack {
 	t.Helper()
 	dynamo := awstest.DynamoDBClient(awstest.Dynalite(t))
 	createCounterTable(t, dynamo, DefaultTable)
-	client := awstest.SQSClient(awstest.GoAWS(t))
+	endpoint := awstest.GoAWS(t)
+	client := awstest.SQSClient(endpoint)
+	cfg := awstest.Config()
+	cfg.BaseEndpoint = aws.String(endpoint)
 	return stack{
-		ddb:   newDynamoDBCounter(t, dynamo, DefaultTable),
-		sqs:   client,
-		queue: awstest.CreateQueue(t, client, "notifications", nil),
-		logs:  &bytes.Buffer{},
+		ddb:    newDynamoDBCounter(t, dynamo, DefaultTable),
+		sqs:    client,
+		awsCfg: cfg,
+		queue:  awstest.CreateQueue(t, client, "notifications", nil),
+		logs:   &bytes.Buffer{},
 	}
 }
 
@@ -129,7 +136,7 @@ func newStack(t *testing.T) stack {
 // queue.
 func (s stack) function(t *testing.T, counter app.Counter, queue string) *Function {
 	t.Helper()
-	a := &app.App{Counter: counter, Notifier: newSQSNotifier(t, s.sqs, queue), Logger: slog.New(slog.NewJSONHandler(s.logs, nil))}
+	a := &app.App{Counter: counter, Notifier: sendNotifier(s.awsCfg, send.Target{QueueURL: queue}), Logger: slog.New(slog.NewJSONHandler(s.logs, nil))}
 	fn, err := NewFunction(a, wsURL)
 	if err != nil {
 		t.Fatal(err)

@@ -1,14 +1,17 @@
 // Command counter-lambda is seed 004's counter on AWS, as one Lambda function for the
 // provided.al2023 runtime: the WebSocket API's plus, minus and state routes, which move
-// the counter in DynamoDB and send each change to the pusher's notifications queue as a
-// broadcast, and its $default route, refusing any other message with an error frame;
-// and its function URL, which serves the counter's page (package cmd/counter/app). Build it as bootstrap, as the pusher's function is:
+// the counter in DynamoDB and send each change as a broadcast to a source the pusher
+// reads (its notifications queue in deploy/examples/counter); its $default route,
+// refusing any other message with an error frame; and its function URL, which serves
+// the counter's page (package cmd/counter/app). Build it as bootstrap, as the pusher's
+// function is:
 //
 //	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build -tags lambda.norpc -ldflags "-s -w" -o bootstrap ./cmd/counter-lambda
 //
-// It reads COUNTER_TABLE (default websocketcounter), NOTIFICATIONS_QUEUE_URL,
-// COUNTER_WEBSOCKET_URL and LOG_LEVEL; deploy/examples/counter deploys it, and
-// docs/counter.md says how. Its init makes no network call.
+// It reads COUNTER_TABLE (default websocketcounter), one of NOTIFICATIONS_QUEUE_URL,
+// NOTIFICATIONS_TOPIC_ARN and NOTIFICATIONS_STREAM_NAME, COUNTER_WEBSOCKET_URL and
+// LOG_LEVEL; deploy/examples/counter deploys it, and docs/counter.md says how. Its init
+// makes no network call.
 package main
 
 import (
@@ -18,8 +21,8 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/apigw-pusher/apigw-pusher/adapters/awsconfig"
 	"github.com/apigw-pusher/apigw-pusher/cmd/counter/app"
@@ -50,14 +53,19 @@ func build(ctx context.Context, cfg Config, w io.Writer) (*Function, error) {
 	if err != nil {
 		return nil, fmt.Errorf("AWS configuration: %w", err)
 	}
+	// send.Send makes a client at each call, and the bootstrap's configuration
+	// (awsconfig.FromEnvironment, without AWS_CA_BUNDLE, as on Lambda) has no HTTP
+	// client: each would make its own, and open a connection to the queue at every
+	// click. One HTTP client for all of them keeps the connection from click to click
+	// (TestBootstrapUnderRIE counts them).
+	if awsCfg.HTTPClient == nil {
+		awsCfg.HTTPClient = awshttp.NewBuildableClient()
+	}
 	counter, err := NewDynamoDBCounter(dynamodb.NewFromConfig(awsCfg), cfg.Table)
 	if err != nil {
 		return nil, err
 	}
-	notifier, err := NewSQSNotifier(sqs.NewFromConfig(awsCfg), cfg.QueueURL)
-	if err != nil {
-		return nil, err
-	}
+	notifier := sendNotifier(awsCfg, cfg.Target)
 	logger, err := settings.Logger(w, cfg.LogLevel)
 	if err != nil {
 		return nil, err

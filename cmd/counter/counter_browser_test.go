@@ -39,10 +39,7 @@ func startCounter(t *testing.T, ln net.Listener, p *dev.Pusher, counter app.Coun
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	h, err := newHandler(cfg, counter, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	h := newHandler(cfg, counter, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	stop = stacktest.RunUntilCleanup(t, "the counter", func(ctx context.Context) error { return serve(ctx, ln, h) })
 	return "http://" + ln.Addr().String() + "/", stop
 }

@@ -20,7 +20,6 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 
 	"github.com/apigw-pusher/apigw-pusher/cmd/counter/app"
 )
@@ -88,23 +87,16 @@ func checkURL(flag, raw string, schemes ...string) error {
 
 // newHandler returns the counter's routes: the page at / and the backend at POST /routes,
 // on counter, broadcasting through the intake of the pusher at cfg.Pusher.
-func newHandler(cfg config, counter app.Counter, logger *slog.Logger) (http.Handler, error) {
-	notifier, err := app.NewIntakeNotifier(cfg.Pusher, &http.Client{Timeout: 10 * time.Second})
-	if err != nil {
-		return nil, err
-	}
+func newHandler(cfg config, counter app.Counter, logger *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /{$}", app.Page(cfg.WebSocket))
-	mux.Handle("POST /routes", &app.App{Counter: counter, Notifier: notifier, Logger: logger})
-	return mux, nil
+	mux.Handle("POST /routes", &app.App{Counter: counter, Notifier: intakeNotifier(cfg.Pusher), Logger: logger})
+	return mux
 }
 
 // run serves the counter of cfg until ctx is done.
 func run(ctx context.Context, cfg config, logger *slog.Logger) error {
-	h, err := newHandler(cfg, app.NewMemoryCounter(), logger)
-	if err != nil {
-		return err
-	}
+	h := newHandler(cfg, app.NewMemoryCounter(), logger)
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)

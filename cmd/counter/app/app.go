@@ -46,8 +46,10 @@ type Counter interface {
 	Get(ctx context.Context) (State, error)
 }
 
-// Notifier sends one notification request to the pusher: a broadcast {"data": frame}.
+// Notifier sends one notification request to the pusher: a broadcast {"data": frame}
+// (BroadcastRequest). NotifierFunc makes one of a function.
 type Notifier interface {
+	// Broadcast sends frame, which must be JSON, to every connection.
 	Broadcast(ctx context.Context, frame json.RawMessage) error
 }
 
@@ -77,8 +79,8 @@ func (e *RouteError) Error() string {
 type App struct {
 	// Counter keeps the value: in memory locally, in DynamoDB on AWS.
 	Counter Counter
-	// Notifier sends the broadcasts: to pusher dev's intake locally, to the pusher's
-	// queue on AWS.
+	// Notifier sends the broadcasts, through send.Send: to pusher dev's intake
+	// locally, to the source the pusher reads (its queue) on AWS.
 	Notifier Notifier
 	// Logger logs the routes' failures; nil discards.
 	Logger *slog.Logger

@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net"
 	"net/http"
@@ -9,10 +10,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+
 	"github.com/apigw-pusher/apigw-pusher/adapters/localgateway/gatewaytest"
 	"github.com/apigw-pusher/apigw-pusher/cmd/counter/app"
 	"github.com/apigw-pusher/apigw-pusher/cmd/internal/stacktest"
 	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/dev"
+	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/send"
 )
 
 // startDev runs a `pusher dev` that accepts connections without a user, as the counter's
@@ -23,13 +27,18 @@ func startDev(t *testing.T, backend string) *dev.Pusher {
 }
 
 // notifier returns the notifier to p's intake.
-func notifier(t *testing.T, p *dev.Pusher) *app.IntakeNotifier {
+func notifier(t *testing.T, p *dev.Pusher) app.Notifier {
 	t.Helper()
-	n, err := app.NewIntakeNotifier(p.URL(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return n
+	return intake(p.URL())
+}
+
+// intake returns the notifier to the intake of the pusher dev at base, as cmd/counter
+// makes it: each broadcast request posted with send.Send.
+func intake(base string) app.Notifier {
+	return app.NotifierFunc(func(ctx context.Context, frame json.RawMessage) error {
+		_, err := send.Send(ctx, aws.Config{}, send.Target{DevURL: base}, app.BroadcastRequest(frame))
+		return err
+	})
 }
 
 // framesAfter returns the frames c gets up to a marker broadcast sent now, marker
@@ -132,12 +141,8 @@ func TestRouteFailures(t *testing.T) {
 		}
 		down := "http://" + ln.Addr().String()
 		ln.Close() // nothing listens there any more
-		n, err := app.NewIntakeNotifier(down, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
 		counter := app.NewMemoryCounter()
-		a := &app.App{Counter: counter, Notifier: n}
+		a := &app.App{Counter: counter, Notifier: intake(down)}
 		if _, err := a.Route(t.Context(), app.RoutePlus); err == nil || !strings.Contains(err.Error(), "plus: broadcast seq 1") {
 			t.Errorf("error %v, want the broadcast's", err)
 		}

@@ -1,24 +1,36 @@
 package app_test
 
 import (
+	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/apigw-pusher/apigw-pusher/adapters/localgateway/gatewaytest"
 	"github.com/apigw-pusher/apigw-pusher/cmd/counter/app"
 )
 
 // TestServeHTTP posts client messages to the backend as an HTTP proxy integration does,
-// in turn, on one counter.
+// in turn, on one counter; each broadcast has RouteTimeout to finish.
 func TestServeHTTP(t *testing.T) {
-	intake, _ := recordingIntake(t, http.StatusAccepted, "")
-	n, err := app.NewIntakeNotifier(intake.URL, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	var mu sync.Mutex
+	var left []time.Duration // for each broadcast, the time its context left it; -1 for no deadline
+	n := app.NotifierFunc(func(ctx context.Context, _ json.RawMessage) error {
+		mu.Lock()
+		defer mu.Unlock()
+		d, ok := ctx.Deadline()
+		if !ok {
+			left = append(left, -1)
+			return nil
+		}
+		left = append(left, time.Until(d))
+		return nil
+	})
 	counter := app.NewMemoryCounter()
 	backend := httptest.NewServer(&app.App{Counter: counter, Notifier: n})
 	t.Cleanup(backend.Close)
@@ -63,6 +75,17 @@ func TestServeHTTP(t *testing.T) {
 			}
 		})
 	}
+
+	mu.Lock()
+	if len(left) != 2 {
+		t.Errorf("%d broadcasts, want 2, of plus and minus", len(left))
+	}
+	for _, d := range left {
+		if d <= app.RouteTimeout-time.Second || d > app.RouteTimeout {
+			t.Errorf("a broadcast had %s left, want at most %s (-1: no deadline)", d, app.RouteTimeout)
+		}
+	}
+	mu.Unlock()
 
 	t.Run("counter down", func(t *testing.T) {
 		down := httptest.NewServer(&app.App{Counter: failingCounter{}, Notifier: n})

@@ -1,4 +1,4 @@
-package app_test
+package main
 
 import (
 	"io"
@@ -30,9 +30,9 @@ func recordingIntake(t *testing.T, status int, answer string) (*httptest.Server,
 	return srv, got
 }
 
-// TestIntakeNotifierBroadcast: one POST /notifications of {"data": frame}, the
-// broadcast form; anything but 202 is an error that says what the intake answered.
-func TestIntakeNotifierBroadcast(t *testing.T) {
+// TestIntakeNotifier: one POST /notifications of {"data": frame}, the broadcast form;
+// anything but 202 is an error that says what the intake answered.
+func TestIntakeNotifier(t *testing.T) {
 	tests := []struct {
 		name    string
 		base    func(srv string) string
@@ -43,38 +43,25 @@ func TestIntakeNotifierBroadcast(t *testing.T) {
 		{name: "accepted", base: func(s string) string { return s }, status: 202, answer: `{"message_id":"m-1"}`},
 		{name: "base with a slash", base: func(s string) string { return s + "/" }, status: 202},
 		{name: "refused", base: func(s string) string { return s }, status: 400, answer: `{"error":"body is not JSON"}`,
-			wantErr: `answered 400 Bad Request: {"error":"body is not JSON"}`},
+			wantErr: `/notifications: 400 Bad Request: body is not JSON`},
 		{name: "unavailable", base: func(s string) string { return s }, status: 503, answer: `{"error":"intake is closing"}`,
-			wantErr: "answered 503 Service Unavailable"},
-		{name: "OK is not accepted", base: func(s string) string { return s }, status: 200, wantErr: "answered 200 OK"},
+			wantErr: "503 Service Unavailable: intake is closing"},
+		{name: "OK is not accepted", base: func(s string) string { return s }, status: 200, wantErr: "200 OK"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			srv, requests := recordingIntake(t, tt.status, tt.answer)
-			n, err := app.NewIntakeNotifier(tt.base(srv.URL), srv.Client())
-			if err != nil {
-				t.Fatal(err)
-			}
-			err = n.Broadcast(t.Context(), app.State{Value: 4, Seq: 9}.Frame())
+			err := intakeNotifier(tt.base(srv.URL)).Broadcast(t.Context(), app.State{Value: 4, Seq: 9, Epoch: 1796637600123}.Frame())
 			switch {
 			case tt.wantErr == "" && err != nil:
 				t.Errorf("Broadcast: %v", err)
 			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
 				t.Errorf("Broadcast: %v, want an error saying %q", err, tt.wantErr)
 			}
-			want := recorded{"POST", "/notifications", "application/json", `{"data":{"type":"state","value":4,"seq":9,"epoch":0}}`}
+			want := recorded{"POST", "/notifications", "application/json", `{"data":{"type":"state","value":4,"seq":9,"epoch":1796637600123}}`}
 			if got := <-requests; got != want {
 				t.Errorf("the intake got %+v, want %+v", got, want)
 			}
 		})
-	}
-}
-
-// TestNewIntakeNotifierRefuses a base URL that does not name an HTTP server.
-func TestNewIntakeNotifierRefuses(t *testing.T) {
-	for _, base := range []string{"", "127.0.0.1:8080", "ws://127.0.0.1:8080/", "http://", "http://[::1", "/notifications"} {
-		if _, err := app.NewIntakeNotifier(base, nil); err == nil || !strings.Contains(err.Error(), "pusher URL") {
-			t.Errorf("NewIntakeNotifier(%q) = %v, want an error about the pusher URL", base, err)
-		}
 	}
 }
