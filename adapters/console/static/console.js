@@ -425,14 +425,16 @@
 
   const poisonView = {
     open: new Set(), // uuids whose payload is unfolded
-    results: new Map(), // uuid → { ok, text } of the last action on it
+    results: new Map(), // uuid → { outcome, text } of the last action on it
     busy: new Set(),
     total: 0,
   };
 
-  function showPoisonResult(ok, text) {
+  // showPoisonResult shows what an action on the poison queue did: its outcome is "ok",
+  // "parked" (replayed, but it failed again and was parked again) or "failed".
+  function showPoisonResult(outcome, text) {
     const p = $("#poison-result");
-    p.dataset.ok = String(ok);
+    p.dataset.outcome = outcome;
     p.textContent = text;
     p.hidden = false;
   }
@@ -443,7 +445,7 @@
     if (s.connections) parts.unshift(plural(s.connections, "connection")); // none when replayed at post
     if (s.pruned) parts.push(`pruned ${s.pruned}`);
     if (s.connecting) parts.push(`connecting ${s.connecting}`);
-    if (s.failed) parts.push(`parked again ${s.failed}`);
+    if (s.failed) parts.push(`failed ${s.failed}`);
     return parts.join(", ");
   }
 
@@ -453,30 +455,33 @@
     if (poisonView.busy.has(uuid)) return;
     poisonView.busy.add(uuid);
     setItemBusy(uuid, true);
-    let ok = false;
+    let outcome = "failed";
     let text;
     try {
       const path = `/poison/${encodeURIComponent(uuid)}`;
       const resp = await fetch(kind === "replay" ? path + "/replay" : path, { method: kind === "replay" ? "POST" : "DELETE" });
       const out = resp.status === 204 ? {} : await readBody(resp);
-      if (kind === "replay") {
-        ok = resp.status === 200;
-        text = ok ? `replayed: ${statsText(out)}` : `replay failed (${resp.status}): ${out.error || ""}`;
+      if (kind === "replay" && resp.status === 200) {
+        // Settled, and taken out of the queue; with failures, parked again as a new message.
+        outcome = out.failed > 0 ? "parked" : "ok";
+        text = `${outcome === "parked" ? "parked again" : "replayed"}: ${statsText(out)}`;
+      } else if (kind === "replay") {
+        text = `replay failed (${resp.status}): ${out.error || ""}`;
       } else {
-        ok = resp.status === 204;
-        text = ok ? "deleted" : resp.status === 404 ? "not parked any more" : `delete failed (${resp.status}): ${out.error || ""}`;
+        outcome = resp.status === 204 ? "ok" : "failed";
+        text = resp.status === 204 ? "deleted" : resp.status === 404 ? "not parked any more" : `delete failed (${resp.status}): ${out.error || ""}`;
       }
     } catch (err) {
       text = `${kind} failed: ${err.message}`;
     }
     poisonView.busy.delete(uuid);
-    poisonView.results.set(uuid, { ok, text });
-    showPoisonResult(ok, `${short(uuid)} ${text}`);
+    poisonView.results.set(uuid, { outcome, text });
+    showPoisonResult(outcome, `${short(uuid)} ${text}`);
     setItemBusy(uuid, false);
     const li = poisonItem(uuid);
     if (li) {
       const r = li.querySelector(".msg-result");
-      r.dataset.ok = String(ok);
+      r.dataset.outcome = outcome;
       r.textContent = text;
       r.hidden = false;
     }
@@ -496,15 +501,19 @@
       const resp = await fetch("/poison/replay", { method: "POST" });
       const out = await readBody(resp);
       if (resp.status !== 200) {
-        showPoisonResult(false, `replay all failed (${resp.status}): ${out.error || ""}`);
+        showPoisonResult("failed", `replay all failed (${resp.status}): ${out.error || ""}`);
         return;
       }
+      const replayed = out.replayed || 0;
+      const again = out.parked_again || 0;
       const failed = out.failed || [];
-      let text = `replayed ${plural(out.replayed || 0, "message")}`;
-      if (failed.length) text += `; ${failed.length} failed: ` + failed.map((f) => `${short(f.uuid)} ${f.error}`).join("; ");
-      showPoisonResult(failed.length === 0, text);
+      const parts = [];
+      if (replayed || (!again && !failed.length)) parts.push(`replayed ${plural(replayed, "message")}`);
+      if (again) parts.push(`${plural(again, "message")} parked again`);
+      if (failed.length) parts.push(`${failed.length} failed: ` + failed.map((f) => `${short(f.uuid)} ${f.error}`).join("; "));
+      showPoisonResult(failed.length ? "failed" : again ? "parked" : "ok", parts.join("; "));
     } catch (err) {
-      showPoisonResult(false, `replay all failed: ${err.message}`);
+      showPoisonResult("failed", `replay all failed: ${err.message}`);
     } finally {
       button.disabled = poisonView.total === 0;
     }
@@ -565,7 +574,7 @@
             meta("correlation", m.correlation_id),
           ),
           details,
-          el("div", { class: "msg-result", "data-ok": res ? String(res.ok) : null, hidden: !res }, res ? res.text : ""),
+          el("div", { class: "msg-result", "data-outcome": res ? res.outcome : null, hidden: !res }, res ? res.text : ""),
         );
       });
     $("#poison-list").replaceChildren(...items);

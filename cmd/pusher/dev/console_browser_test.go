@@ -303,7 +303,8 @@ func faultyDev(t *testing.T) (*dev.Pusher, *awstest.Faults) {
 // TestBrowserReplaysParkedMessages: deliveries to carol fail and are parked; the page
 // lists them with their reason and payload (whole, though not ASCII), and its buttons
 // replay one (carol, connected before the replay, gets it, and it leaves the list),
-// delete another (carol never gets it), and replay the rest.
+// delete another (carol never gets it), and replay the rest, oldest first. A replay that
+// fails again says it was parked again, not replayed, for one message and for all.
 func TestBrowserReplaysParkedMessages(t *testing.T) {
 	p, faults := faultyDev(t)
 	carol := connect(t, p, "carol", "carol")
@@ -312,12 +313,13 @@ func TestBrowserReplaysParkedMessages(t *testing.T) {
 		t.Fatalf("the gateway lists %d connections", len(listed))
 	}
 	carolID := listed[0].ID
-	faults.Fail(func(id string, _ int) int {
+	failCarol := func(id string, _ int) int {
 		if id == carolID {
 			return http.StatusInternalServerError
 		}
 		return 0
-	})
+	}
+	faults.Fail(failCarol)
 	page := openConsole(t, browsertest.New(t), p)
 	for _, n := range []string{"één", "two", "three", "four"} {
 		postRequest(t, p, fmt.Sprintf(`{"users":["carol"],"data":{"n":%q}}`, n))
@@ -335,6 +337,7 @@ func TestBrowserReplaysParkedMessages(t *testing.T) {
 	}
 	one := fmt.Sprintf(`#poison li[data-uuid=%s]`, jsString(parked[`{"n":"één"}`]))
 	two := fmt.Sprintf(`#poison li[data-uuid=%s]`, jsString(parked[`{"n":"two"}`]))
+	three := fmt.Sprintf(`#poison li[data-uuid=%s]`, jsString(parked[`{"n":"three"}`]))
 	if got := page.text(one + " .msg-reason"); !strings.Contains(got, "500") {
 		t.Errorf("the reason shown is %q, want the gateway's 500", got)
 	}
@@ -355,23 +358,32 @@ func TestBrowserReplaysParkedMessages(t *testing.T) {
 		t.Fatalf("after the replay carol got %s", got)
 	}
 	page.waitFor("the replayed message gone", fmt.Sprintf(`document.querySelector(%s) === null && document.querySelector("#poison-count").textContent === "3"`, jsString(one)))
-	if got := page.text("#poison-result"); !strings.Contains(got, "replayed: delivered 1") {
-		t.Errorf("the replay's result shows %q", got)
-	}
+	// The list and the replay's answer arrive apart: the answer is waited for too.
+	page.waitFor("the replay's result", `document.querySelector("#poison-result").textContent.includes("replayed: delivered 1") && document.querySelector("#poison-result").dataset.outcome === "ok"`)
 
 	page.click(two + " button.delete")
 	page.waitFor("the deleted message gone", fmt.Sprintf(`document.querySelector(%s) === null && document.querySelector("#poison-count").textContent === "2"`, jsString(two)))
-	if got := page.text("#poison-result"); !strings.Contains(got, "deleted") {
-		t.Errorf("the delete's result shows %q", got)
+	page.waitFor("the delete's result", `document.querySelector("#poison-result").textContent.includes("deleted")`)
+
+	// Replayed while carol's posts still fail: parked again, as a new message.
+	faults.Fail(failCarol)
+	page.click(three + " button.replay")
+	page.waitFor("the replay's result: parked again", `document.querySelector("#poison-result").textContent.includes("parked again: delivered 0, failed 1") && document.querySelector("#poison-result").dataset.outcome === "parked"`)
+	page.waitFor("three parked again", fmt.Sprintf(`document.querySelector(%s) === null && document.querySelectorAll("#poison li[data-uuid]").length === 2`, jsString(three)))
+	page.click("#poison-replay-all")
+	page.waitFor("the result of replay all: parked again", `document.querySelector("#poison-result").textContent === "2 messages parked again" && document.querySelector("#poison-result").dataset.outcome === "parked"`)
+	if n := len(p.Poison.Messages()); n != 2 {
+		t.Errorf("%d messages parked after a replay of all that failed, want 2", n)
 	}
 
+	faults.Fail(nil)
 	page.click("#poison-replay-all")
 	page.waitFor("an empty poison queue", `document.querySelectorAll("#poison li[data-uuid]").length === 0 && !document.querySelector("#poison-empty").hidden`)
-	page.waitFor("the result of replay all", `document.querySelector("#poison-result").textContent === "replayed 2 messages"`)
+	page.waitFor("the result of replay all", `document.querySelector("#poison-result").textContent === "replayed 2 messages" && document.querySelector("#poison-result").dataset.outcome === "ok"`)
+	// Oldest first: four was parked again before three, at the replay of all.
 	got := []string{carol.Next(t), carol.Next(t)}
-	slices.Sort(got)
 	if want := []string{`{"n":"four"}`, `{"n":"three"}`}; !slices.Equal(got, want) {
-		t.Errorf("replay all gave carol %v, want %v", got, want)
+		t.Errorf("replay all gave carol %v, want %v, the oldest first", got, want)
 	}
 	// The deleted one is gone for good: the next frame carol gets is a new request.
 	postRequest(t, p, `{"users":["carol"],"data":"after"}`)

@@ -249,9 +249,10 @@ func TestConsoleRequests(t *testing.T) {
 	}
 }
 
-// TestConsolePoisonReplayAll: a body that is not JSON and a request imported into the
-// poison queue show in the poison event; POST /poison/replay replays both, oldest first:
-// the request reaches alice and leaves the queue, the body is parked again.
+// TestConsolePoisonReplayAll: a body that is not JSON and two requests imported into
+// the poison queue show in the poison event; POST /poison/replay replays them, oldest
+// first: the requests reach alice in the order they were parked and leave the queue,
+// the body is parked again, and the answer says so.
 func TestConsolePoisonReplayAll(t *testing.T) {
 	p := devWithFlags(t, io.Discard)
 	s := consoleEvents(t, p)
@@ -262,22 +263,24 @@ func TestConsolePoisonReplayAll(t *testing.T) {
 		t.Fatalf("a body that is not JSON was answered %d", status)
 	}
 	notJSON := answer["message_id"]
-	// A request parked by decode elsewhere, imported as `pusher replay import --dev` does.
-	imported := message.NewMessage("imported-1", []byte(`{"users":["alice"],"data":{"replayed":true}}`))
-	pipeline.MarkParked(imported, pipeline.StageDecode, errors.New("a transient failure"))
-	body, err := json.Marshal(memory.MessageOf(imported))
-	if err != nil {
-		t.Fatal(err)
+	// Requests parked by decode elsewhere, imported as `pusher replay import --dev` does.
+	for _, n := range []string{"1", "2"} {
+		imported := message.NewMessage("imported-"+n, []byte(`{"users":["alice"],"data":{"replayed":`+n+`}}`))
+		pipeline.MarkParked(imported, pipeline.StageDecode, errors.New("a transient failure"))
+		body, err := json.Marshal(memory.MessageOf(imported))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.Post(p.URL()+"/poison", "application/json", bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusCreated {
+			t.Fatalf("import: %s", resp.Status)
+		}
 	}
-	resp, err := http.Post(p.URL()+"/poison", "application/json", bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusCreated {
-		t.Fatalf("import: %s", resp.Status)
-	}
-	parked := consoletest.Await(t, s, "poison", func(e consolePoison) bool { return e.Total == 2 })
+	parked := consoletest.Await(t, s, "poison", func(e consolePoison) bool { return e.Total == 3 })
 	if m := parked.Messages[0]; m.UUID != notJSON || m.Stage != "intake" || !strings.Contains(m.Reason, "not JSON") ||
 		m.Payload != `{"users":["alice"],"data":` || m.PayloadBytes != len(m.Payload) || m.Attempts != 1 {
 		t.Errorf("the body that is not JSON shows as %+v", m)
@@ -295,22 +298,26 @@ func TestConsolePoisonReplayAll(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, strings.TrimSpace(string(b))
 	}
-	if status, got := replayAll(); status != http.StatusOK || got != `{"replayed":2,"failed":[]}` {
-		t.Errorf("replay all: %d %s", status, got)
+	if status, got := replayAll(); status != http.StatusOK || got != `{"replayed":2,"parked_again":1,"failed":[]}` {
+		t.Errorf("replay all: %d %s, want 2 replayed and the body that is not JSON parked again", status, got)
 	}
-	if got := alice.Next(t); got != `{"replayed":true}` {
-		t.Errorf("alice got %s", got)
+	// Oldest first: one after the other, so alice gets them in the order they were parked.
+	if got := []string{alice.Next(t), alice.Next(t)}; !slices.Equal(got, []string{`{"replayed":1}`, `{"replayed":2}`}) {
+		t.Errorf("alice got %v, want the first parked first", got)
 	}
 	// Parked again, as a new message with its attempts counted on.
 	again := consoletest.Await(t, s, "poison", func(e consolePoison) bool { return e.Total == 1 && e.Messages[0].UUID != notJSON })
 	if m := again.Messages[0]; m.CorrelationID != notJSON || m.Attempts != 2 {
 		t.Errorf("parked again as %+v, want the body that is not JSON, attempt 2", m)
 	}
-	if status, got := replayAll(); status != http.StatusOK || got != `{"replayed":1,"failed":[]}` {
-		t.Errorf("replay all again: %d %s", status, got)
+	if status, got := replayAll(); status != http.StatusOK || got != `{"replayed":0,"parked_again":1,"failed":[]}` {
+		t.Errorf("replay all again: %d %s, want the body that is not JSON parked again", status, got)
+	}
+	if n := len(p.Poison.Messages()); n != 1 {
+		t.Errorf("%d messages parked after replaying all again, want the body that is not JSON", n)
 	}
 
-	resp, err = http.Post(p.URL()+"/poison/nope/replay", "", nil)
+	resp, err := http.Post(p.URL()+"/poison/nope/replay", "", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -267,7 +267,8 @@ var (
 
 // replay re-injects the parked message named by the path value "uuid" at the stage it
 // failed in and, once it is settled (delivered, pruned or parked again as a new
-// message), removes it: 200 with the pipeline.Result's counts; 404 when it is not
+// message), removes it: 200 with the pipeline.Result's counts, failed > 0 saying it
+// was parked again; 404 when it is not
 // parked; 409 while it is being replayed already; 502 when it did not settle, the
 // message then staying parked.
 func (d *Pusher) replay(w http.ResponseWriter, r *http.Request) {
@@ -286,7 +287,9 @@ func (d *Pusher) replay(w http.ResponseWriter, r *http.Request) {
 }
 
 // replayAll replays every parked message, oldest first, one after the other, as replay
-// does each: 200 with how many were replayed and, for each that was not, why. Those
+// does each: 200 with how many settled with nothing parked again (replayed), how many
+// settled but parked something again (parked_again: the replay failed as the message
+// had, and is a new parked message now) and, for each that did not settle, why. Those
 // parked again while it runs wait for the next call; it starts no replay once the
 // client has gone.
 func (d *Pusher) replayAll(w http.ResponseWriter, r *http.Request) {
@@ -295,20 +298,25 @@ func (d *Pusher) replayAll(w http.ResponseWriter, r *http.Request) {
 		Error string `json:"error"`
 	}
 	out := struct {
-		Replayed int       `json:"replayed"`
-		Failed   []failure `json:"failed"`
+		Replayed    int       `json:"replayed"`
+		ParkedAgain int       `json:"parked_again"`
+		Failed      []failure `json:"failed"`
 	}{Failed: []failure{}}
 	for _, msg := range d.Poison.Messages() {
 		if r.Context().Err() != nil {
 			return
 		}
-		if _, err := d.replayOne(context.WithoutCancel(r.Context()), msg.UUID); err != nil {
+		stats, err := d.replayOne(context.WithoutCancel(r.Context()), msg.UUID)
+		switch {
+		case err != nil:
 			out.Failed = append(out.Failed, failure{UUID: msg.UUID, Error: err.Error()})
-			continue
+		case stats.Failed > 0:
+			out.ParkedAgain++
+		default:
+			out.Replayed++
 		}
-		out.Replayed++
 	}
-	d.logger.Info("poison queue replayed", "replayed", out.Replayed, "failed", len(out.Failed))
+	d.logger.Info("poison queue replayed", "replayed", out.Replayed, "parked_again", out.ParkedAgain, "failed", len(out.Failed))
 	writeJSON(w, http.StatusOK, out)
 }
 
