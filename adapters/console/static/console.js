@@ -67,7 +67,7 @@
   const state = {
     hello: null,
     knownConnections: null, // ids of the last connections event, to mark the new rows
-    sent: new Map(), // message_id → what this page sent
+    sent: new Map(), // message_id → what this page sent, the last 200, kept across streams
     shownRequests: new Map(), // correlation id → { result (null while pending), at (first shown) }
     samples: [], // metrics, oldest first, at most 60
   };
@@ -119,6 +119,13 @@
 
   function onHello(h) {
     state.hello = h;
+    // Each stream starts afresh: after a reconnect, or once pusher dev restarted, it
+    // sends the requests it still has again, and the list is rebuilt from them alone:
+    // a previous run's requests, and those still pending, go. What this page sent stays
+    // known, so that its requests sent again keep their label.
+    state.shownRequests.clear();
+    $("#requests").replaceChildren();
+    $("#requests-empty").hidden = false;
     $("#ws-url").textContent = h.ws_url;
     const flags = $("#flags");
     flags.replaceChildren();
@@ -222,6 +229,10 @@
         return;
       }
       state.sent.set(out.message_id, { what: describe(body), at: new Date() });
+      for (const old of state.sent.keys()) {
+        if (state.sent.size <= 200) break;
+        state.sent.delete(old); // the oldest: a Map keeps its insertion order
+      }
       // Its outcome may have arrived first, and been shown as another's.
       renderRequest({ correlation_id: out.message_id }, true);
     } catch (err) {

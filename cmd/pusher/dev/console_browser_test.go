@@ -8,9 +8,12 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -43,8 +46,14 @@ type consolePage struct {
 // stream is open and has said hello.
 func openConsole(t *testing.T, b *browsertest.Browser, p *dev.Pusher) *consolePage {
 	t.Helper()
+	return openConsoleAt(t, b, p.URL())
+}
+
+// openConsoleAt is openConsole of the console at base (http://host:port).
+func openConsoleAt(t *testing.T, b *browsertest.Browser, base string) *consolePage {
+	t.Helper()
 	c := &consolePage{t: t, tab: b.Tab(2 * time.Minute)}
-	c.do("open the console", chromedp.Navigate(p.URL()+"/"))
+	c.do("open the console", chromedp.Navigate(base+"/"))
 	c.waitFor("its event stream open", `document.querySelector("#status").dataset.state === "open" && document.querySelector("#ws-url").textContent.startsWith("ws://")`)
 	return c
 }
@@ -393,6 +402,78 @@ func TestBrowserReplaysParkedMessages(t *testing.T) {
 	if n := len(p.Poison.Messages()); n != 0 {
 		t.Errorf("%d messages still parked", n)
 	}
+}
+
+// relay is an HTTP proxy in front of a `pusher dev`, for the console to reach it through
+// a connection a test can cut, and to stand for a `pusher dev` restarted at the same
+// address: the test then points it at another.
+type relay struct {
+	*httptest.Server
+	target atomic.Pointer[url.URL]
+}
+
+func newRelay(t *testing.T, to string) *relay {
+	t.Helper()
+	r := &relay{}
+	r.to(t, to)
+	// The Host is the relay's, the browser's Origin: the pusher's Guard compares them.
+	// (ReverseProxy flushes an event stream at each write.)
+	r.Server = httptest.NewServer(&httputil.ReverseProxy{Rewrite: func(pr *httputil.ProxyRequest) {
+		pr.SetURL(r.target.Load())
+		pr.Out.Host = pr.In.Host
+	}})
+	t.Cleanup(r.Close)
+	return r
+}
+
+// to points the relay at the pusher at base (http://host:port).
+func (r *relay) to(t *testing.T, base string) {
+	t.Helper()
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.target.Store(u)
+}
+
+// TestBrowserRequestsAfterReconnect: when the page's event stream reconnects, the
+// requests listed are those the stream sends again, each with its label (this page or
+// another source); once `pusher dev` restarted, the previous run's requests are gone.
+func TestBrowserRequestsAfterReconnect(t *testing.T) {
+	first := buildDev(t, dev.Config{})
+	stopFirst := run(t, first)
+	r := newRelay(t, first.URL())
+	page := openConsoleAt(t, browsertest.New(t), r.URL)
+
+	page.typeInto("#send-users", "nobody")
+	page.typeInto("#send-data", `{"from":"the page"}`)
+	page.click("#send-button")
+	page.waitFor("the page's request settled", `document.querySelector("#requests li[data-origin=console][data-state=settled]") !== null`)
+	other := postRequest(t, first, `{"data":{"from":"curl"}}`)
+	page.waitFor("the other request settled", fmt.Sprintf(`document.querySelector(%s + "[data-origin=other][data-state=settled]") !== null`, jsString(requestShown(other))))
+
+	// reconnected waits for the stream to drop, then to be open again.
+	reconnected := func(what string) {
+		t.Helper()
+		page.waitFor(what+": the stream dropped", `document.querySelector("#status").dataset.state === "closed"`)
+		page.waitFor(what+": the stream open again", `document.querySelector("#status").dataset.state === "open"`)
+	}
+	r.CloseClientConnections()
+	reconnected("a connection cut")
+	page.waitFor("both requests again, with their labels", fmt.Sprintf(`document.querySelectorAll("#requests li").length === 2 &&
+		document.querySelector("#requests li[data-origin=console][data-state=settled]") !== null &&
+		document.querySelector(%s + "[data-origin=other][data-state=settled]") !== null`, jsString(requestShown(other))))
+
+	// pusher dev restarted: another one behind the relay, the first stopped.
+	second := startDev(t, dev.Config{})
+	r.to(t, second.URL())
+	if err := stopFirst(); err != nil {
+		t.Fatalf("the first pusher dev stopped with %v", err)
+	}
+	reconnected("pusher dev restarted")
+	page.waitFor("no request of the first run", `document.querySelectorAll("#requests li").length === 0 && !document.querySelector("#requests-empty").hidden`)
+	after := postRequest(t, second, `{"data":{"from":"curl, after"}}`)
+	page.waitFor("the second run's request", fmt.Sprintf(`document.querySelector(%s + "[data-state=settled]") !== null && document.querySelectorAll("#requests li").length === 1`, jsString(requestShown(after))))
 }
 
 // TestBrowserRefusesOtherSites: a page of another origin (another port of 127.0.0.1)
