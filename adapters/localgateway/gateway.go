@@ -95,13 +95,13 @@ func (g *Gateway) Connections() int {
 // ConnectionInfo describes one open connection, as GetConnection does, with its id
 // and user.
 type ConnectionInfo struct {
-	ID string `json:"id"`
+	ID string
 	// UserID is its user, empty for a connection without one.
-	UserID       string    `json:"user_id"`
-	ConnectedAt  time.Time `json:"connected_at"`
-	LastActiveAt time.Time `json:"last_active_at"`
-	SourceIP     string    `json:"source_ip"`
-	UserAgent    string    `json:"user_agent"`
+	UserID       string
+	ConnectedAt  time.Time
+	LastActiveAt time.Time
+	SourceIP     string
+	UserAgent    string
 }
 
 // List returns the established connections (those whose $connect is over and whose
