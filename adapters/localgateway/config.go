@@ -93,6 +93,17 @@ type Config struct {
 	// $request.body.action; a message whose action is not one of them takes $default.
 	// Empty means subscribe and unsubscribe.
 	Routes []string
+	// ThrottleRPS is the steady rate, in calls per second, of the token bucket that
+	// every Management API call (POST, GET and DELETE /@connections/{id}) takes a token
+	// from, as API Gateway's account-level throttle does (10,000 by default on AWS, for
+	// all the account's APIs in the Region); a call that finds the bucket empty is
+	// answered 429 LimitExceededException and does nothing (see throttle.go). Zero
+	// means no throttle.
+	ThrottleRPS float64
+	// ThrottleBurst is the size of that bucket: how many calls pass at once after a
+	// quiet spell (5,000 by default on AWS). Zero with a ThrottleRPS means half a
+	// second of the rate, rounded up, AWS's default ratio; it needs a ThrottleRPS.
+	ThrottleBurst int
 	// Logger receives connection events at debug level and registry failures as errors.
 	// Nil discards them.
 	Logger *slog.Logger
@@ -107,6 +118,9 @@ func (c *Config) setDefaults() {
 	c.IdentitySource = cmp.Or(c.IdentitySource, auth.DefaultConnectTokenParam)
 	c.AuthorizerUserKey = cmp.Or(c.AuthorizerUserKey, auth.DefaultUserKey)
 	c.AuthorizerGrantsKey = cmp.Or(c.AuthorizerGrantsKey, auth.DefaultGrantsKey)
+	if c.ThrottleRPS > 0 && c.ThrottleBurst == 0 {
+		c.ThrottleBurst = defaultThrottleBurst(c.ThrottleRPS)
+	}
 	if len(c.TopicParams) == 0 {
 		c.TopicParams = []string{lambda.DefaultTopicParam}
 	}
@@ -136,6 +150,7 @@ func (c Config) Validate() error {
 	if c.Integration != "" {
 		errs = append(errs, c.validateIntegration())
 	}
+	errs = append(errs, c.validateThrottle())
 	return errors.Join(errs...)
 }
 

@@ -48,6 +48,8 @@ type Gateway struct {
 	// integration, when Config.Integration is set, serves $connect, the client
 	// messages and $disconnect instead of reg and topics.
 	integration *integration
+	// throttle is the token bucket of the Management API's calls (Config.ThrottleRPS).
+	throttle *throttle
 
 	mu     sync.RWMutex
 	conns  map[string]*conn
@@ -66,8 +68,12 @@ func New(cfg Config, reg Registry) (*Gateway, error) {
 	if reg == nil && cfg.Integration == "" {
 		return nil, errors.New("local gateway: registry is nil")
 	}
-	g := &Gateway{cfg: cfg, reg: reg, conns: make(map[string]*conn), apiID: newAPIID()}
+	g := &Gateway{cfg: cfg, reg: reg, conns: make(map[string]*conn), apiID: newAPIID(), throttle: newThrottle(cfg)}
 	g.integration = newIntegration(cfg, g.apiID)
+	if cfg.ThrottleRPS > 0 {
+		cfg.Logger.Info("the Management API is throttled as API Gateway's account throttle: a call past the bucket is answered 429",
+			"throttle_rps", cfg.ThrottleRPS, "throttle_burst", cfg.ThrottleBurst)
+	}
 	if cfg.Topics != nil {
 		g.topics = *cfg.Topics
 	} else if subs, ok := reg.(handlers.Subscriptions); ok {
@@ -77,12 +83,13 @@ func New(cfg Config, reg Registry) (*Gateway, error) {
 }
 
 // Register mounts the gateway's routes on mux: the WebSocket endpoint at GET / and the
-// Management API at /@connections/{id}.
+// Management API at /@connections/{id}, whose every call takes a token of the
+// throttle, if any.
 func (g *Gateway) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /{$}", g.connect)
-	mux.HandleFunc("POST /@connections/{id}", g.post)
-	mux.HandleFunc("GET /@connections/{id}", g.get)
-	mux.HandleFunc("DELETE /@connections/{id}", g.delete)
+	mux.HandleFunc("POST /@connections/{id}", g.throttled(g.post))
+	mux.HandleFunc("GET /@connections/{id}", g.throttled(g.get))
+	mux.HandleFunc("DELETE /@connections/{id}", g.throttled(g.delete))
 }
 
 // Connections returns the number of open connections.
