@@ -67,6 +67,13 @@ type Config struct {
 	// ScanPageSize is the number of connections a broadcast reads at a time; default
 	// DefaultScanPageSize.
 	ScanPageSize int
+	// ThrottleRPS is the rate, in calls per second, at which the local gateway's
+	// Management API throttles calls as API Gateway's account throttle does
+	// (GATEWAY_THROTTLE_RPS); 0: no throttle. See localgateway.Config.ThrottleRPS.
+	ThrottleRPS int
+	// ThrottleBurst is the throttle's bucket (GATEWAY_THROTTLE_BURST); 0: half a second
+	// of ThrottleRPS. See localgateway.Config.ThrottleBurst.
+	ThrottleBurst int
 	// Pipeline tunes the pipeline.
 	Pipeline pipeline.Config
 }
@@ -79,6 +86,8 @@ func Flags(f *settings.Flags, c *Config) {
 	settings.TopicFlags(f, &c.Topics, true)
 	f.String(&c.Backend, "route-backend", "ROUTE_BACKEND", "", "URL client messages of other actions go to, as an HTTP proxy integration")
 	settings.ConnectFlags(f, &c.Connect)
+	f.Int(&c.ThrottleRPS, "throttle-rps", "GATEWAY_THROTTLE_RPS", 0, "Management API calls per second past which the gateway answers 429, as API Gateway's account throttle (10000 on AWS); 0: no throttle")
+	f.Int(&c.ThrottleBurst, "throttle-burst", "GATEWAY_THROTTLE_BURST", 0, "calls the throttle lets through at once (5000 on AWS); 0: half a second of --throttle-rps")
 	settings.Pipeline(f, &c.Pipeline)
 }
 
@@ -140,7 +149,7 @@ func NewGateway(ctx context.Context, cfg Config, store *memory.Store, logger *sl
 	lc := localgateway.Config{IdentityParam: cfg.IdentityParam, TopicParams: cfg.Topics.Params,
 		TokenParam: cfg.Topics.TokenParam, Topics: &topics, Backend: cfg.Backend, Logger: logger,
 		IdentitySource: cfg.Connect.TokenParam, AuthorizerUserKey: cfg.Connect.UserKey, AuthorizerGrantsKey: cfg.Connect.GrantsKey,
-		AnonymousConnections: cfg.AnonymousConnections}
+		AnonymousConnections: cfg.AnonymousConnections, ThrottleRPS: float64(cfg.ThrottleRPS), ThrottleBurst: cfg.ThrottleBurst}
 	if authz != nil { // a nil *authorizer.Handler would be a non-nil Authorizer
 		lc.Authorizer = authz
 	}
