@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"unicode/utf8"
 )
 
@@ -121,7 +122,8 @@ func (d Decoder) decode(body []byte) (Request, error) {
 }
 
 // segmentOf reads the optional segment of a segment task: {"index":i,"total":n} with
-// 0 <= i < n <= MaxSegments; absent and null mean none.
+// 0 <= i < n <= MaxSegments, and an optional "post_rate" above 0; absent and null mean
+// none.
 func segmentOf(fields map[string]json.RawMessage) (*Segment, error) {
 	raw, ok := fields["segment"]
 	if !ok || string(raw) == "null" {
@@ -130,19 +132,32 @@ func segmentOf(fields map[string]json.RawMessage) (*Segment, error) {
 	// Its keys are matched exactly, as the request's are: encoding/json would take
 	// "Index" for index, and the last of two spellings.
 	var obj map[string]json.RawMessage
-	if json.Unmarshal(raw, &obj) != nil || len(obj) != 2 {
-		return nil, errors.New(`"segment" is not {"index":i,"total":n} of whole numbers`)
+	if json.Unmarshal(raw, &obj) != nil {
+		return nil, errSegmentShape
+	}
+	rate, hasRate := obj["post_rate"]
+	if len(obj) != 2 && !(hasRate && len(obj) == 3) {
+		return nil, errSegmentShape
 	}
 	var seg struct{ Index, Total *int }
 	if json.Unmarshal(obj["index"], &seg.Index) != nil || json.Unmarshal(obj["total"], &seg.Total) != nil ||
 		seg.Index == nil || seg.Total == nil {
-		return nil, errors.New(`"segment" is not {"index":i,"total":n} of whole numbers`)
+		return nil, errSegmentShape
 	}
 	if *seg.Total < 1 || *seg.Total > MaxSegments || *seg.Index < 0 || *seg.Index >= *seg.Total {
 		return nil, fmt.Errorf(`"segment" %d/%d is not 0 <= index < total <= %d`, *seg.Index, *seg.Total, MaxSegments)
 	}
-	return &Segment{Index: *seg.Index, Total: *seg.Total}, nil
+	out := &Segment{Index: *seg.Index, Total: *seg.Total}
+	if hasRate {
+		if json.Unmarshal(rate, &out.PostRate) != nil || !(out.PostRate > 0) || math.IsInf(out.PostRate, 0) {
+			return nil, fmt.Errorf(`"segment" "post_rate" %s is not a number of posts per second above 0`, rate)
+		}
+	}
+	return out, nil
 }
+
+// errSegmentShape refuses a segment that is not an object of the keys it may have.
+var errSegmentShape = errors.New(`"segment" is not {"index":i,"total":n} of whole numbers, with an optional "post_rate"`)
 
 // userIDs reads an optional list of user ids (users, exclude_users), each non-empty and
 // not reserved: a connection without a user is no user's, and no request names it.

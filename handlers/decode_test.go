@@ -132,6 +132,13 @@ func TestDecodeValid(t *testing.T) {
 			segment:  &handlers.Segment{Index: 999999, Total: 1000000},
 		},
 		{
+			name:    "segment task with its share of the fleet's post rate",
+			body:    `{"data":1,"segment":{"index":3,"total":10,"post_rate":250.5}}`,
+			kind:    handlers.Broadcast,
+			data:    `1`,
+			segment: &handlers.Segment{Index: 3, Total: 10, PostRate: 250.5},
+		},
+		{
 			name: "null segment and empty users",
 			body: `{"users":[],"data":1,"segment":null}`,
 			kind: handlers.Broadcast,
@@ -204,6 +211,9 @@ func TestDecodeInvalid(t *testing.T) {
 		{name: "segment of fractions", body: `{"data":1,"segment":{"index":0.5,"total":2}}`, wantMsg: `"segment" is not {"index":i,"total":n}`},
 		{name: "segment of other keys", body: `{"data":1,"segment":{"Index":0,"TOTAL":2}}`, wantMsg: `"segment" is not {"index":i,"total":n}`},
 		{name: "segment with more", body: `{"data":1,"segment":{"index":0,"total":2,"of":"x"}}`, wantMsg: `"segment" is not {"index":i,"total":n}`},
+		{name: "segment with a post rate of 0", body: `{"data":1,"segment":{"index":0,"total":2,"post_rate":0}}`, wantMsg: `"post_rate" 0 is not a number of posts per second above 0`},
+		{name: "segment with a post rate of text", body: `{"data":1,"segment":{"index":0,"total":2,"post_rate":"9"}}`, wantMsg: `"post_rate" "9" is not`},
+		{name: "segment with a post rate and more", body: `{"data":1,"segment":{"index":0,"total":2,"post_rate":9,"of":1}}`, wantMsg: `"segment" is not {"index":i,"total":n}`},
 		{name: "segment index at total", body: `{"data":1,"segment":{"index":2,"total":2}}`, wantMsg: `"segment" 2/2 is not 0 <= index < total <= 1000000`},
 		{name: "segment index negative", body: `{"data":1,"segment":{"index":-1,"total":2}}`, wantMsg: `"segment" -1/2 is not`},
 		{name: "segment of no total", body: `{"data":1,"segment":{"index":0,"total":0}}`, wantMsg: `"segment" 0/0 is not`},

@@ -33,6 +33,11 @@ const MaxSegments = 1_000_000
 type Segment struct {
 	Index int `json:"index"`
 	Total int `json:"total"`
+	// PostRate is the posts per second this task may make: its share of the fleet's
+	// budget for the split (pipeline.PaceConfig.FleetRate over Total), so that the
+	// fleet's tasks together stay under it however many run at once. Zero: unpaced
+	// but for the process's own pacing.
+	PostRate float64 `json:"post_rate,omitempty"`
 }
 
 // String returns the segment as the logs show it: "index/total".

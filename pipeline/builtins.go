@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
+	"golang.org/x/time/rate"
 
 	"github.com/apigw-pusher/apigw-pusher/handlers"
 )
@@ -52,7 +54,7 @@ func (p *Pipeline) builtins() []routerStage {
 		}},
 		{name: StageFanout, handler: fanoutStage,
 			note: func(s *Stats, _ *message.Message, out []*message.Message) { s.Connections += len(out) }},
-		{name: StagePost, concurrency: c.PostConcurrency, handler: postStage(handlers.Post{Gateway: p.gateway, Grace: c.PruneGrace}, c.PostTimeout, &p.observers),
+		{name: StagePost, concurrency: c.PostConcurrency, handler: postStage(handlers.Post{Gateway: p.gateway, Grace: c.PruneGrace}, c.PostTimeout, &p.observers, p.pace),
 			note: func(s *Stats, in *message.Message, _ []*message.Message) {
 				switch in.Metadata.Get(outcomeKey) {
 				case outcomeDelivered:
@@ -92,8 +94,19 @@ func (p *Pipeline) dedupeStage(msg *message.Message) ([]*message.Message, error)
 		p.logger.Info("segment task received", "request_id", id, "correlation_id", msg.Metadata.Get(CorrelationIDKey),
 			"kind", shape.Kind, "segment", shape.Segment)
 	}
-	p.tracker.describe(id, shape)
+	p.tracker.describe(id, shape, p.loadOf(req))
 	return encodeOne(msg, req)
+}
+
+// loadOf returns how req weighs on the stages' credits (see gate): bulk unless it is a
+// multicast to at most a page of users, and held to its share of the fleet's post rate
+// if it is a segment task that carries one.
+func (p *Pipeline) loadOf(req handlers.Request) load {
+	l := load{bulk: req.Kind() != handlers.Multicast || len(req.Topics) > 0 || len(req.Users) > p.cfg.PageSize}
+	if s := req.Segment; s != nil && s.PostRate > 0 {
+		l.share = rate.NewLimiter(rate.Limit(s.PostRate), burstOf(s.PostRate))
+	}
+	return l
 }
 
 // resolveStage publishes each page as soon as the store yields it, so that a broadcast
@@ -145,13 +158,23 @@ func fanoutStage(msg *message.Message) ([]*message.Message, error) {
 	return out, nil
 }
 
-func postStage(post handlers.Post, timeout time.Duration, observe Observer) message.HandlerFunc {
+// postStage posts a delivery, and tells the pacer, if any, whether the gateway took it
+// or throttled it.
+func postStage(post handlers.Post, timeout time.Duration, observe Observer, pace *pacer) message.HandlerFunc {
 	return func(msg *message.Message) ([]*message.Message, error) {
 		d := handlers.Delivery{Connection: connectionOf(msg), Frame: msg.Payload}
 		start := time.Now()
 		ctx, cancel := context.WithTimeout(msg.Context(), timeout)
 		outcome, err := post.Post(ctx, d)
 		cancel()
+		if pace != nil {
+			switch {
+			case errors.Is(err, handlers.ErrThrottled):
+				pace.throttled(time.Now())
+			case err == nil:
+				pace.passed(time.Now())
+			}
+		}
 		if err == nil && outcome != handlers.Delivered {
 			observe.Posted(time.Since(start), handlers.ErrGone)
 		} else {

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/apigw-pusher/apigw-pusher/handlers"
@@ -48,6 +49,8 @@ type Config struct {
 	Breaker BreakerConfig
 	// Split tunes the splitting of large broadcasts into segment tasks (see SplitTo).
 	Split SplitConfig
+	// Pace tunes the rate of posts: the account's budget at API Gateway.
+	Pace PaceConfig
 	// Mappings turn the events of a source into requests, by the source a message
 	// names in EventSourceKey (handlers.SourceKinesis, handlers.SourceEventBridge or a
 	// team's own); a source without one sends requests (see handlers.Decoder).
@@ -71,6 +74,28 @@ type SplitConfig struct {
 	// EstimateMaxAge is how long an estimate of the store's size is used; zero means
 	// DefaultSplitEstimateMaxAge.
 	EstimateMaxAge time.Duration
+}
+
+// PaceConfig paces posts to API Gateway's account throttle: 10,000 requests/s with a
+// burst of 5,000 by default, per account and region, shared by every API of the account,
+// PostToConnection included (see docs/pacing.md). Unset, posts are unpaced: as fast as
+// PostConcurrency and the gateway allow.
+//
+// The rate is adaptive: a post the gateway throttles (429) lowers it by Decrease, at
+// most once per Cooldown, and posts that pass raise it back by a twentieth of Rate a
+// second, never above Rate nor below MinRate.
+type PaceConfig struct {
+	// Rate is the posts per second of this process (POST_RATE); 0 leaves posts unpaced.
+	Rate float64
+	// Burst is how many posts may go at once after a pause; zero means a twentieth of
+	// Rate (50ms of posts), at least 1.
+	Burst int
+	// FleetRate is the posts per second that the segment tasks of one split broadcast
+	// share, across the fleet (FLEET_POST_RATE): each task carries FleetRate divided by
+	// the number of tasks (handlers.Segment.PostRate) and posts no faster, so that the
+	// tasks stay under it together however many instances run them at once. 0 gives
+	// tasks no share: each is paced by its process's Rate alone.
+	FleetRate float64
 }
 
 // BreakerConfig tunes the circuit breaker in front of the gateway: after Failures posts
@@ -223,6 +248,7 @@ func (c Config) Validate() error {
 		c.Retry.validate(),
 		c.Breaker.validate(),
 		c.Split.validate(),
+		c.Pace.validate(),
 	)
 }
 
@@ -268,6 +294,28 @@ func (s SplitConfig) validate() error {
 		one,
 		belowZero("Split.EstimateMaxAge", s.EstimateMaxAge),
 	)
+}
+
+// validate reports the settings of p that cannot work, in the order of its fields.
+func (p PaceConfig) validate() error {
+	var burst error
+	if p.Burst > 0 && p.Rate == 0 {
+		burst = errors.New("Pace.Burst is set without a Pace.Rate")
+	}
+	return errors.Join(
+		notRate("Pace.Rate", p.Rate),
+		belowZero("Pace.Burst", p.Burst),
+		burst,
+		notRate("Pace.FleetRate", p.FleetRate),
+	)
+}
+
+// notRate says that the setting name is v, not a rate of 0 or more, if it is not.
+func notRate(name string, v float64) error {
+	if v >= 0 && !math.IsInf(v, 0) {
+		return nil
+	}
+	return fmt.Errorf("%s is %v, not a rate of 0 or more a second", name, v)
 }
 
 // belowZero says that the setting name is v, below 0, if it is; nil otherwise.

@@ -111,7 +111,7 @@ func (p *Pipeline) afterRun(stage, in, id string, delta Stats, err error, panick
 			"panic", fmt.Sprint(panicked), "stack", string(debug.Stack()))
 		err = fmt.Errorf("%s: panic outside the stage: %v", stage, panicked)
 	}
-	p.flow.release(in)
+	p.flow.release(in, id)
 	p.observers.Progressed(delta)
 	p.tracker.settle(id, delta, err)
 	return err

@@ -31,6 +31,12 @@ type Observer interface {
 	Posted(took time.Duration, err error)
 	// BreakerChanged reports the post stage's circuit breaker opening or closing.
 	BreakerChanged(open bool)
+	// PostQueued reports how long a delivery waited for its turn to be posted: for one
+	// of the PostConcurrency posts in flight and, with pacing, for the rate.
+	PostQueued(waited time.Duration)
+	// PostRate reports the post rate that pacing moved to (Config.Pace), in posts a
+	// second: lowered for a throttled post, raised back as posts pass.
+	PostRate(rate float64)
 }
 
 // NopObserver implements Observer by doing nothing.
@@ -56,6 +62,12 @@ func (NopObserver) Posted(time.Duration, error) {}
 
 // BreakerChanged implements Observer.
 func (NopObserver) BreakerChanged(bool) {}
+
+// PostQueued implements Observer.
+func (NopObserver) PostQueued(time.Duration) {}
+
+// PostRate implements Observer.
+func (NopObserver) PostRate(float64) {}
 
 // Observe makes o learn what the pipeline does. Call it before Run.
 func (p *Pipeline) Observe(o Observer) { p.observers = append(p.observers, o) }
@@ -113,14 +125,29 @@ func (o observers) BreakerChanged(open bool) {
 	}
 }
 
+func (o observers) PostQueued(waited time.Duration) {
+	for _, x := range o {
+		x.PostQueued(waited)
+	}
+}
+
+func (o observers) PostRate(rate float64) {
+	for _, x := range o {
+		x.PostRate(rate)
+	}
+}
+
 // PostResult names what a post's outcome err, as Observer.Posted reports it, was for
-// metrics: "delivered", "gone" (handlers.ErrGone) or "error".
+// metrics: "delivered", "gone" (handlers.ErrGone), "throttled" (handlers.ErrThrottled:
+// a 429) or "error".
 func PostResult(err error) string {
 	switch {
 	case err == nil:
 		return "delivered"
 	case errors.Is(err, handlers.ErrGone):
 		return "gone"
+	case errors.Is(err, handlers.ErrThrottled):
+		return "throttled"
 	}
 	return "error"
 }

@@ -55,6 +55,7 @@ type Pipeline struct {
 
 	bus        *bus
 	flow       *flow
+	pace       *pacer
 	split      *splitter
 	tracker    *tracker
 	admissions chan struct{}
@@ -99,7 +100,8 @@ func New(cfg Config, store Store, gateway handlers.Poster, poison message.Publis
 		running:    make(chan struct{}),
 		stopping:   make(chan struct{}),
 	}
-	p.flow = newFlow(p.bus)
+	p.flow = newFlow(p.bus, p.tracker.loadOf)
+	p.pace = newPacer(cfg.Pace, func(r float64) { p.observers.PostRate(r) })
 	p.stages = p.builtins()
 	return p, nil
 }
@@ -204,7 +206,11 @@ func (p *Pipeline) stageRouter() (*message.Router, error) {
 		// The forward middleware publishes what the stage emits, so the router has
 		// nothing left to publish.
 		h := r.AddHandler(s.name, in, p.bus, p.topicAfter(s.name), p.bus, s.handler)
-		p.flow.limit(in, cmp.Or(s.concurrency, p.cfg.StageConcurrency))
+		n := cmp.Or(s.concurrency, p.cfg.StageConcurrency)
+		p.flow.limit(in, n, p.gateConfig(s.name, n))
+		if s.name == StagePost {
+			p.flow.shared = in
+		}
 		mw, err := p.middleware(s, in, p.topicAfter(s.name))
 		if err != nil {
 			return nil, err
@@ -212,6 +218,22 @@ func (p *Pipeline) stageRouter() (*message.Router, error) {
 		h.AddMiddleware(mw...)
 	}
 	return r, nil
+}
+
+// gateConfig returns how the gate of the topic into stage hands out its n credits (see
+// gate): resolve and fanout, whose messages hold their credit long, keep a quarter of
+// them from bulk requests, and fanout that quarter from any one request; post paces.
+func (p *Pipeline) gateConfig(stage string, n int) gateConfig {
+	reserve := max(1, n/4)
+	switch stage {
+	case StageResolve:
+		return gateConfig{bulkMax: max(1, n-reserve)}
+	case StageFanout:
+		return gateConfig{perRequest: reserve, bulkMax: max(1, n-reserve)}
+	case StagePost:
+		return gateConfig{pace: p.pace, waited: func(d time.Duration) { p.observers.PostQueued(d) }}
+	}
+	return gateConfig{}
 }
 
 // topicAfter is the topic a stage publishes to and the next one subscribes to.

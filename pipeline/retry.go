@@ -41,6 +41,11 @@ func (p *Pipeline) retry(s routerStage) message.HandlerMiddleware {
 					timer.Stop()
 					return out, endedBy(ctx, err)
 				}
+				// A post's first run had its token at the gate (see gate); a rerun takes
+				// one here, where it holds its credit: reruns are few.
+				if pace := p.pace; pace != nil && s.name == StagePost && pace.wait(ctx) != nil {
+					return out, endedBy(ctx, err)
+				}
 			}
 		}
 	}

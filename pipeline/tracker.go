@@ -4,6 +4,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/apigw-pusher/apigw-pusher/handlers"
 )
 
@@ -85,7 +87,16 @@ type pending struct {
 	shape     Shape
 	stats     Stats
 	unsettled unsettled
+	load      load
 	done      chan Result
+}
+
+// load is how a request weighs on the stages' credits (see gate): whether it is bulk,
+// one of the large requests whose share of the resolve and fanout credits is capped,
+// and the rate its posts are held to, if any (a segment task's share of the fleet's).
+type load struct {
+	bulk  bool
+	share *rate.Limiter
 }
 
 func newTracker() *tracker {
@@ -133,13 +144,23 @@ func (t *tracker) settle(id string, delta Stats, err error) {
 	}
 }
 
-// describe records what the request addresses.
-func (t *tracker) describe(id string, s Shape) {
+// describe records what the request addresses and how it weighs.
+func (t *tracker) describe(id string, s Shape, l load) {
 	t.mu.Lock()
 	if p := t.requests[id]; p != nil {
-		p.shape = s
+		p.shape, p.load = s, l
 	}
 	t.mu.Unlock()
+}
+
+// loadOf returns how the request weighs, as described; nothing for one not described yet.
+func (t *tracker) loadOf(id string) load {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if p := t.requests[id]; p != nil {
+		return p.load
+	}
+	return load{}
 }
 
 // expire reports the request now, as unsettled because of cause, if it is still open.

@@ -37,6 +37,7 @@ type Metrics struct {
 	counts   map[series]float64
 	inFlight float64
 	breaker  float64
+	postRate float64
 	// latency holds the post durations, in seconds rounded to two significant digits,
 	// by result label: EMF's Values and Counts.
 	latency map[string]map[float64]int
@@ -145,6 +146,21 @@ func (m *Metrics) BreakerChanged(open bool) {
 	}
 }
 
+// PostQueued implements pipeline.Observer: the seconds deliveries waited for their
+// turn, summed.
+func (m *Metrics) PostQueued(waited time.Duration) {
+	if waited > 0 {
+		m.add("pusher_post_wait_seconds_total", waited.Seconds())
+	}
+}
+
+// PostRate implements pipeline.Observer.
+func (m *Metrics) PostRate(rate float64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.postRate = rate
+}
+
 // Flush writes what was counted since the last Flush, one document per set of
 // dimensions, and starts counting again; the gauges (requests in flight, the breaker)
 // are written as they stand. The Lambda function flushes at the end of each invocation.
@@ -152,7 +168,7 @@ func (m *Metrics) Flush() error {
 	m.mu.Lock()
 	counts, latency := m.counts, m.latency
 	m.counts, m.latency = map[series]float64{}, map[string]map[float64]int{}
-	gauges := map[string]float64{"pusher_requests_in_flight": m.inFlight, "pusher_post_breaker_open": m.breaker}
+	gauges := map[string]float64{"pusher_requests_in_flight": m.inFlight, "pusher_post_breaker_open": m.breaker, "pusher_post_rate": m.postRate}
 	m.mu.Unlock()
 
 	docs := map[string]*document{}

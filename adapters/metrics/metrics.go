@@ -33,6 +33,8 @@ type Metrics struct {
 	parkFailures *prometheus.CounterVec
 	postLatency  *prometheus.HistogramVec
 	breakerOpen  prometheus.Gauge
+	postQueued   prometheus.Histogram
+	postRate     prometheus.Gauge
 }
 
 var _ pipeline.Observer = (*Metrics)(nil)
@@ -62,9 +64,13 @@ func New() (*Metrics, error) {
 			Help: "Management API post attempts by result: delivered, gone or error.", Buckets: prometheus.DefBuckets}, []string{"result"}),
 		breakerOpen: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: namespace, Name: "post_breaker_open",
 			Help: "1 while the gateway's circuit breaker is open and posts wait for it to half-open."}),
+		postQueued: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: namespace, Name: "post_wait_seconds",
+			Help: "How long deliveries waited for their turn to be posted: for a post slot (POST_CONCURRENCY) and, with POST_RATE, for the rate.", Buckets: prometheus.DefBuckets}),
+		postRate: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: namespace, Name: "post_rate",
+			Help: "Posts a second that pacing allows (POST_RATE, lowered after a 429 and raised back as posts pass); 0 when posts are unpaced."}),
 	}
 	for _, c := range []prometheus.Collector{m.requests, m.inFlight, m.connections, m.deliveries, m.prunes, m.connecting, m.failures,
-		m.parkFailures, m.postLatency, m.breakerOpen,
+		m.parkFailures, m.postLatency, m.breakerOpen, m.postQueued, m.postRate,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
@@ -130,6 +136,12 @@ func (m *Metrics) BreakerChanged(open bool) {
 		m.breakerOpen.Set(0)
 	}
 }
+
+// PostQueued implements pipeline.Observer.
+func (m *Metrics) PostQueued(waited time.Duration) { m.postQueued.Observe(waited.Seconds()) }
+
+// PostRate implements pipeline.Observer.
+func (m *Metrics) PostRate(rate float64) { m.postRate.Set(rate) }
 
 // Parked implements pipeline.Observer.
 func (m *Metrics) Parked(stage string, class pipeline.Class) {

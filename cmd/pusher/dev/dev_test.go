@@ -242,6 +242,8 @@ func (settled) Parked(string, pipeline.Class)        {}
 func (settled) ParkFailed(string, error)             {}
 func (settled) Posted(time.Duration, error)          {}
 func (settled) BreakerChanged(bool)                  {}
+func (settled) PostQueued(time.Duration)             {}
+func (settled) PostRate(float64)                     {}
 
 // TestDevConnectsRacingBroadcasts connects 100 clients while broadcasts run back to
 // back, each client's $connect held open (as a slow $connect integration holds it) until
