@@ -67,6 +67,14 @@ type Config struct {
 	// AuthorizerUserKey is the key of the authorizer's context naming the user
 	// (AUTHORIZER_USER_KEY), as the authorizer writes it; default auth.DefaultUserKey.
 	AuthorizerUserKey string
+	// ThrottleRPS is the rate, in calls per second, at which the Management API
+	// throttles calls as API Gateway's account throttle does (GATEWAY_THROTTLE_RPS),
+	// answering those past it 429 LimitExceededException; 0: no throttle. See
+	// localgateway.Config.ThrottleRPS.
+	ThrottleRPS int
+	// ThrottleBurst is the throttle's bucket, the calls it lets through at once
+	// (GATEWAY_THROTTLE_BURST); 0: half a second of ThrottleRPS. It needs a ThrottleRPS.
+	ThrottleBurst int
 	// Table is the connections table (CONNECTIONS_TABLE_NAME and its keys); not used,
 	// and not needed, with an Integration.
 	Table dynamodb.Config
@@ -85,6 +93,8 @@ func Flags(f *settings.Flags, c *Config) {
 	f.String(&c.LambdaAuthorizer, "lambda-authorizer", "LAMBDA_AUTHORIZER_URL", "",
 		"invocation URL of a Lambda authorizer function (under the Runtime Interface Emulator) invoked on each $connect, as API Gateway does")
 	f.String(&c.AuthorizerUserKey, "authorizer-user-key", "AUTHORIZER_USER_KEY", auth.DefaultUserKey, "key of the authorizer context naming the user")
+	f.Int(&c.ThrottleRPS, "throttle-rps", "GATEWAY_THROTTLE_RPS", 0, "Management API calls per second past which the gateway answers 429, as API Gateway's account throttle (10000 on AWS); 0: no throttle")
+	f.Int(&c.ThrottleBurst, "throttle-burst", "GATEWAY_THROTTLE_BURST", 0, "calls the throttle lets through at once (5000 on AWS); 0: half a second of --throttle-rps")
 	settings.Table(f, &c.Table)
 }
 
@@ -164,10 +174,12 @@ func NewAuthorizer(ctx context.Context, cfg Config, awsCfg aws.Config, logger *s
 // is not nil and registering connections in store (those without a user too, saying so
 // at start, with AnonymousConnections), and subscriptions there by cfg's topic rules
 // when it has a subscriptions table; or, with an Integration, invoking that function
-// for every route (after authz), with no registry.
+// for every route (after authz), with no registry. With a ThrottleRPS its Management
+// API throttles calls, saying so at start; a throttle it cannot build is an error.
 func NewLocalGateway(ctx context.Context, cfg Config, store custom.Store, authz localgateway.Authorizer, logger *slog.Logger) (*localgateway.Gateway, error) {
 	lc := localgateway.Config{IdentityParam: cfg.IdentityParam, Backend: cfg.Backend, Logger: logger,
-		Authorizer: authz, IdentitySource: cfg.Connect.TokenParam, AuthorizerUserKey: cfg.AuthorizerUserKey, AuthorizerGrantsKey: cfg.Topics.GrantsKey}
+		Authorizer: authz, IdentitySource: cfg.Connect.TokenParam, AuthorizerUserKey: cfg.AuthorizerUserKey, AuthorizerGrantsKey: cfg.Topics.GrantsKey,
+		ThrottleRPS: float64(cfg.ThrottleRPS), ThrottleBurst: cfg.ThrottleBurst}
 	if cfg.Integration != "" {
 		lc.Integration = cfg.Integration
 		return localgateway.New(lc, nil)
