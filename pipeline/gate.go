@@ -150,12 +150,10 @@ func (g *gate) dispatch() {
 		w := l.waiters[0]
 		l.waiters = l.waiters[1:]
 		g.take(l)
+		g.enqueue(l)
+		g.observe(now.Sub(w.since))
 		w.granted = true
 		w.ready <- struct{}{}
-		g.enqueue(l)
-		if g.waited != nil {
-			g.waited(now.Sub(w.since))
-		}
 	}
 }
 

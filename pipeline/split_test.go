@@ -1,6 +1,7 @@
 package pipeline_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -429,5 +430,48 @@ func TestSplitCursorRefusedWhole(t *testing.T) {
 	f.checkOnce(t, f.conns)
 	if got := fmt.Sprintf("%q", f.store.scans); got != `[""]` {
 		t.Errorf("the scans started from %s, want one from the start", got)
+	}
+}
+
+// TestSplitSharesFleetRate splits a broadcast of 75 connections into 8 tasks with a
+// fleet's rate of 400 posts/s: each task carries a share of 50/s and posts no faster,
+// so that the 8 stay under 400/s together; without a fleet's rate, tasks carry none.
+func TestSplitSharesFleetRate(t *testing.T) {
+	for _, fleetRate := range []float64{0, 400} {
+		t.Run(fmt.Sprint(fleetRate), func(t *testing.T) {
+			q := newTaskQueue(nil)
+			cfg := pipeline.Config{Split: pipeline.SplitConfig{Above: 30, SegmentSize: 10}, Pace: pipeline.PaceConfig{FleetRate: fleetRate}}
+			f := startSplit(t, cfg, q, 75)
+			if res := f.process(t, `{"data":1}`, "corr-1"); res.Split != 8 {
+				t.Fatalf("result %+v, want split into 8 tasks", res.Stats)
+			}
+			var most int
+			for _, task := range q.taken() {
+				var req handlers.Request
+				if err := json.Unmarshal(task.Payload, &req); err != nil || req.Segment == nil {
+					t.Fatalf("task %s: %v", task.Payload, err)
+				}
+				if want := fleetRate / 8; req.Segment.PostRate != want {
+					t.Errorf("task %s carries a post rate of %v, want %v", task.Payload, req.Segment.PostRate, want)
+				}
+				if fleetRate == 0 && bytes.Contains(task.Payload, []byte("post_rate")) {
+					t.Errorf("task %s carries a post rate, want none", task.Payload)
+				}
+				start := time.Now()
+				res, err := f.p.Process(t.Context(), task)
+				if err != nil {
+					t.Fatal(err)
+				}
+				// At 50/s with a burst of 3 (a twentieth of a second's), n posts take
+				// at least (n-3)/50 s.
+				if least := time.Duration(res.Delivered-3) * time.Second / 50; fleetRate > 0 && time.Since(start) < least {
+					t.Errorf("task %s delivered %d in %v, faster than its share allows (%v)", req.Segment, res.Delivered, time.Since(start), least)
+				}
+				most = max(most, res.Delivered)
+			}
+			if most < 9 {
+				t.Errorf("the largest task delivered %d, want one of 9 or more for the pace to show", most)
+			}
+		})
 	}
 }

@@ -35,7 +35,7 @@ const SegmentKey = "segment"
 // resolving the request as a whole (st.Total is then 0): it is not split.
 func (p *Pipeline) enqueueTasks(msg *message.Message, req handlers.Request, st *handlers.SplitState) error {
 	segments := st.PendingSegments()
-	tasks, err := segmentTasks(msg, req, segments, st.Total)
+	tasks, err := segmentTasks(msg, req, segments, st.Total, p.cfg.Pace.FleetRate)
 	if err != nil {
 		return err
 	}
@@ -102,11 +102,13 @@ func refusalsOf(segments []int, total int, errs []error) refusals {
 	return r
 }
 
-// segmentTasks returns the tasks of segments of req, of total.
-func segmentTasks(msg *message.Message, req handlers.Request, segments []int, total int) ([]*message.Message, error) {
+// segmentTasks returns the tasks of segments of req, of total, each with its share of
+// the fleet's post rate fleetRate, if any: an equal one, fleetRate/total, so that the
+// tasks together post no faster than fleetRate however many run at once.
+func segmentTasks(msg *message.Message, req handlers.Request, segments []int, total int, fleetRate float64) ([]*message.Message, error) {
 	tasks := make([]*message.Message, len(segments))
 	for i, seg := range segments {
-		t, err := segmentTask(msg, req, handlers.Segment{Index: seg, Total: total})
+		t, err := segmentTask(msg, req, handlers.Segment{Index: seg, Total: total, PostRate: fleetRate / float64(total)})
 		if err != nil {
 			return nil, err
 		}
