@@ -38,6 +38,21 @@
 // ones before it, hand-overs stay asynchronous, and a broadcast streams the store page
 // by page, so memory stays flat however many connections there are.
 //
+// The credits go round the requests in turn, one message each, a request that has had
+// none first: a multicast sent during a broadcast waits for the next credit, not behind
+// the broadcast's backlog, and two broadcasts share the posts. Resolve and fan-out, whose
+// messages hold a credit for a whole broadcast or page, keep a quarter of theirs from
+// bulk requests (all but a multicast to a page of users or fewer), and fan-out that
+// quarter from any one request.
+//
+// # Pacing
+//
+// With Config.Pace, the post stage's credits are handed out at a rate (a token bucket of
+// golang.org/x/time/rate), so posts wait for it in their turn. A 429 lowers the rate and
+// posts that pass raise it back, never above the setting. A segment task carries its
+// share of the fleet's rate (Pace.FleetRate over the tasks of the split) and posts no
+// faster, so that a fleet stays under one account's budget.
+//
 // # Splitting
 //
 // With SplitTo, the resolve stage splits a broadcast or an exclusion over a store whose
