@@ -261,13 +261,14 @@ func isDefaultPort(scheme, port string) bool {
 // StripExcessSpaces).
 func appendCollapsed(b []byte, v string) []byte {
 	v = strings.Trim(v, " ")
-	for i := 0; i < len(v); i++ {
-		if v[i] == ' ' && i > 0 && v[i-1] == ' ' {
-			continue
+	for {
+		i := strings.Index(v, "  ")
+		if i < 0 {
+			return append(b, v...)
 		}
-		b = append(b, v[i])
+		b = append(b, v[:i+1]...)
+		v = strings.TrimLeft(v[i:], " ")
 	}
-	return b
 }
 
 // appendEscaped appends s URI-encoded as SigV4's UriEncode() wants: every byte but the
