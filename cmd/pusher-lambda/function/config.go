@@ -64,7 +64,7 @@ func Flags(f *settings.Flags, c *Config) {
 	settings.AnonymousFlag(f, &c.AnonymousConnections)
 	settings.TopicFlags(f, &c.Topics, false)
 	f.String(&c.QueueURL, "queue-url", "NOTIFICATIONS_QUEUE_URL", "", "SQS queue of notification requests the function reads, where split broadcasts' segment tasks go")
-	settings.Split(f, &c.Pipeline.Split)
+	settings.Split(f, &c.Pipeline)
 	f.Duration(&c.DeadlineMargin, "deadline-margin", "DEADLINE_MARGIN", DefaultDeadlineMargin, "how long before the deadline the records in flight are given up")
 	f.String(&c.LogLevel, "log-level", "LOG_LEVEL", settings.DefaultLogLevel, "debug, info, warn or error")
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/apigw-pusher/apigw-pusher/cmd/pusher-lambda/function"
 	"github.com/apigw-pusher/apigw-pusher/handlers"
+	"github.com/apigw-pusher/apigw-pusher/pipeline"
 )
 
 func TestConfigFromEnv(t *testing.T) {
@@ -53,6 +54,9 @@ func TestConfigFromEnv(t *testing.T) {
 		{"split on a FIFO queue", withAll(map[string]string{"BROADCAST_SPLIT_ABOVE": "50000", "NOTIFICATIONS_QUEUE_URL": "https://sqs.eu-west-1.amazonaws.com/123456789012/n.fifo"}), "FIFO queue"},
 		{"queue not a URL", with("NOTIFICATIONS_QUEUE_URL", "notifications"), `NOTIFICATIONS_QUEUE_URL="notifications"`},
 		{"negative segment size", withAll(map[string]string{"BROADCAST_SPLIT_ABOVE": "5", "BROADCAST_SEGMENT_SIZE": "-1", "NOTIFICATIONS_QUEUE_URL": queue}), "Split.SegmentSize is -1"},
+		{"a rate below 0", with("POST_RATE", "-5"), `POST_RATE="-5" is below 0`},
+		{"a fleet rate that is no number", with("FLEET_POST_RATE", "max"), `FLEET_POST_RATE="max" is not a number`},
+		{"a burst without a rate", with("POST_BURST", "100"), "Pace.Burst is set without a Pace.Rate"},
 		{"seed 002's and 003's mappings", withAll(map[string]string{
 			"KINESIS_MAPPING": `{topics: [VehicleID]}`, "EVENTBRIDGE_MAPPING": `{topics: [detail.entityId], data: detail.message}`,
 		}), ""},
@@ -98,5 +102,18 @@ func TestConfigFromEnv(t *testing.T) {
 	}
 	if s := cfg.Pipeline.Split; s.Above != 50_000 || s.SegmentSize != 20_000 || s.MaxSegments != 1_000 || cfg.QueueURL != queue {
 		t.Errorf("split settings %+v of queue %q", s, cfg.QueueURL)
+	}
+	if p := cfg.Pipeline.Pace; p != (pipeline.PaceConfig{}) {
+		t.Errorf("pace %+v, want unpaced by default", p)
+	}
+	// Each instance's share of the account's budget, and the tasks' share of the fleet's.
+	paced := withAll(map[string]string{"POST_RATE": "312.5", "POST_BURST": "16", "FLEET_POST_RATE": "8000",
+		"BROADCAST_SPLIT_ABOVE": "50000", "NOTIFICATIONS_QUEUE_URL": queue})
+	cfg, err = function.ConfigFromEnv(func(k string) (string, bool) { v, ok := paced[k]; return v, ok })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, want := cfg.Pipeline.Pace, (pipeline.PaceConfig{Rate: 312.5, Burst: 16, FleetRate: 8000}); p != want {
+		t.Errorf("pace %+v, want %+v", p, want)
 	}
 }

@@ -54,7 +54,7 @@ func Flags(f *settings.Flags, c *Config) {
 	f.String(&c.QueueURL, "queue-url", "NOTIFICATIONS_QUEUE_URL", "", "SQS queue of notification requests")
 	f.String(&c.TopicARN, "topic-arn", "NOTIFICATIONS_TOPIC_ARN", "", "SNS topic of notification requests")
 	f.Int(&c.Concurrency, "concurrency", "CONCURRENCY", DefaultConcurrency, "SQS messages worked on at once")
-	settings.Split(f, &c.Pipeline.Split)
+	settings.Split(f, &c.Pipeline)
 	f.Duration(&c.VisibilityTimeout, "visibility-timeout", "VISIBILITY_TIMEOUT", 0, "how long a received message stays hidden (default: the queue's)")
 	f.String((*string)(&c.OpsListen), "ops-listen", "OPS_LISTEN", DefaultOpsListen, "address of /metrics, /healthz and /readyz")
 }

@@ -1,6 +1,7 @@
 package serve_test
 
 import (
+	"io"
 	"strings"
 	"testing"
 
@@ -8,6 +9,8 @@ import (
 
 	"github.com/apigw-pusher/apigw-pusher/adapters/dynamodb"
 	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/serve"
+	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/settings"
+	"github.com/apigw-pusher/apigw-pusher/pipeline"
 )
 
 func TestConfigNamesTheBadSetting(t *testing.T) {
@@ -37,6 +40,10 @@ func TestConfigNamesTheBadSetting(t *testing.T) {
 			c.QueueURL, c.TopicARN, c.Pipeline.Split.Above = "", "arn:aws:sns:eu-west-1:123456789012:n", 50_000
 		}},
 		{name: "negative split", change: func(c *serve.Config) { c.Pipeline.Split.Above = -1 }, want: "Split.Above is -1"},
+		{name: "paced", change: func(c *serve.Config) {
+			c.Pipeline.Pace = pipeline.PaceConfig{Rate: 2000, Burst: 100, FleetRate: 10_000}
+		}},
+		{name: "a burst without a rate", change: func(c *serve.Config) { c.Pipeline.Pace.Burst = 100 }, want: "Pace.Burst is set without a Pace.Rate"},
 		{name: "bad ops address", change: func(c *serve.Config) { c.OpsListen = "9090" }, want: `OPS_LISTEN: listen address "9090"`},
 	}
 	for _, tt := range tests {
@@ -53,5 +60,20 @@ func TestConfigNamesTheBadSetting(t *testing.T) {
 				t.Errorf("error spans lines: %q", err)
 			}
 		})
+	}
+}
+
+// TestFlagsReadPacing: serve reads POST_RATE and POST_BURST with the pipeline's
+// settings, and FLEET_POST_RATE with the split's, the flags over the variables.
+func TestFlagsReadPacing(t *testing.T) {
+	env := map[string]string{"POST_RATE": "2000", "POST_BURST": "100", "FLEET_POST_RATE": "10000"}
+	f := settings.New("serve", io.Discard, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	var c serve.Config
+	serve.Flags(f, &c)
+	if err := f.Parse([]string{"--fleet-post-rate", "7500.5"}); err != nil {
+		t.Fatal(err)
+	}
+	if want := (pipeline.PaceConfig{Rate: 2000, Burst: 100, FleetRate: 7500.5}); c.Pipeline.Pace != want {
+		t.Errorf("pace %+v, want %+v", c.Pipeline.Pace, want)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -95,6 +96,50 @@ func (f *Flags) Int(p *int, name, env string, def int, help string) {
 	f.IntVar(p, name, def, usage(env, help))
 }
 
+// Float defines a flag of a finite number of 0 or more, such as a rate, defaulting to
+// $env, else def: NaN, an infinity or a negative number is refused, from the variable
+// as from the flag.
+func (f *Flags) Float(p *float64, name, env string, def float64, help string) {
+	if v := f.env(env); v != "" {
+		x, err := parseFloat(v)
+		if err != nil {
+			f.bad = append(f.bad, fmt.Errorf("%s=%q is %w", env, v, err))
+		}
+		def = x
+	}
+	*p = def
+	f.Var((*floatValue)(p), name, usage(env, help))
+}
+
+// floatValue is a flag.Value of a finite number of 0 or more.
+type floatValue float64
+
+func (v *floatValue) String() string { return strconv.FormatFloat(float64(*v), 'g', -1, 64) }
+
+func (v *floatValue) Set(s string) error {
+	x, err := parseFloat(s)
+	if err != nil {
+		return err
+	}
+	*v = floatValue(x)
+	return nil
+}
+
+// Get returns the number, for flag.Getter.
+func (v *floatValue) Get() any { return float64(*v) }
+
+// parseFloat reads s as a finite number of 0 or more.
+func parseFloat(s string) (float64, error) {
+	x, err := strconv.ParseFloat(s, 64)
+	switch {
+	case err != nil || math.IsNaN(x) || math.IsInf(x, 0):
+		return 0, errors.New("not a number such as 2000 or 0.5")
+	case x < 0:
+		return 0, errors.New("below 0")
+	}
+	return x, nil
+}
+
 // Duration defines a duration flag defaulting to $env, else def.
 func (f *Flags) Duration(p *time.Duration, name, env string, def time.Duration, help string) {
 	if v := f.env(env); v != "" {
@@ -160,15 +205,22 @@ func Pipeline(f *Flags, c *pipeline.Config) {
 	f.Int(&c.Retry.MaxAttempts, "max-attempts", "MAX_ATTEMPTS", pipeline.DefaultRetryMaxAttempts, "attempts of a transient failure before the work is parked")
 	f.Duration(&c.CloseTimeout, "grace", "SHUTDOWN_GRACE", pipeline.DefaultCloseTimeout, "on SIGTERM, how long accepted requests may take to settle")
 	f.Duration(&c.RequestTimeout, "request-timeout", "REQUEST_TIMEOUT", pipeline.DefaultRequestTimeout, "how long a request may take before what is left of it is redelivered")
+	f.Float(&c.Pace.Rate, "post-rate", "POST_RATE", 0,
+		"`posts` per second of this process, under API Gateway's account throttle: lowered on 429s, raised back as posts pass (docs/pacing.md); 0: unpaced")
+	f.Int(&c.Pace.Burst, "post-burst", "POST_BURST", 0, "posts that may go at once after a pause; 0: a twentieth of --post-rate")
 }
 
-// Split defines the settings of splitting large broadcasts into segment tasks, for the
-// modes with a fleet to share them: `pusher serve` and the Lambda function.
-func Split(f *Flags, c *pipeline.SplitConfig) {
+// Split defines the settings of splitting large broadcasts into segment tasks, and of
+// the posts the tasks share, for the modes with a fleet to share them: `pusher serve`
+// and the Lambda function.
+func Split(f *Flags, p *pipeline.Config) {
+	c := &p.Split
 	f.Int(&c.Above, "broadcast-split-above", "BROADCAST_SPLIT_ABOVE", 0,
 		"split a broadcast over about this many connections into segment tasks on the notifications queue, for the fleet to share; 0: never")
 	f.Int(&c.SegmentSize, "broadcast-segment-size", "BROADCAST_SEGMENT_SIZE", pipeline.DefaultSplitSegmentSize, "connections of one segment task")
 	f.Int(&c.MaxSegments, "broadcast-max-segments", "BROADCAST_MAX_SEGMENTS", pipeline.DefaultSplitMaxSegments, "most segment tasks of one broadcast")
+	f.Float(&p.Pace.FleetRate, "fleet-post-rate", "FLEET_POST_RATE", 0,
+		"`posts` per second the segment tasks of one split broadcast share across the fleet: each task posts at most this over the number of tasks; 0: no share")
 }
 
 // StringList defines a flag of comma-separated values defaulting to $env, else def.

@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"reflect"
 	"strings"
 	"testing"
@@ -136,7 +137,7 @@ func TestDefaultsOfTheFlags(t *testing.T) {
 	var c pipeline.Config
 	var topics settings.Topics
 	settings.Pipeline(f, &c)
-	settings.Split(f, &c.Split)
+	settings.Split(f, &c)
 	settings.TopicFlags(f, &topics, false)
 	if err := f.Parse(nil); err != nil {
 		t.Fatal(err)
@@ -155,5 +156,111 @@ func TestDefaultsOfTheFlags(t *testing.T) {
 	f.PrintDefaults()
 	if want := "-topic-params list\n"; !strings.Contains(help.String(), want) || !strings.Contains(help.String(), "(default topic)") {
 		t.Errorf("help\n%s\nwant %q and (default topic)", help.String(), want)
+	}
+}
+
+// TestFloat reads a rate from the environment and the flags: a whole number or a
+// fraction, the flag over the variable; NaN, infinities, negatives and words are
+// refused, naming the variable or the flag.
+func TestFloat(t *testing.T) {
+	tests := []struct {
+		name string
+		env  map[string]string
+		args []string
+		want float64
+		err  string // "" for none
+	}{
+		{name: "the default", want: 0.5},
+		{name: "a whole number", env: map[string]string{"RATE": "2000"}, want: 2000},
+		{name: "a fraction", env: map[string]string{"RATE": "0.25"}, want: 0.25},
+		{name: "an exponent", args: []string{"--rate", "1e4"}, want: 10_000},
+		{name: "zero: off", env: map[string]string{"RATE": "0"}, want: 0},
+		{name: "the flag over the variable", env: map[string]string{"RATE": "2000"}, args: []string{"--rate", "300"}, want: 300},
+		{name: "an empty variable is unset", env: map[string]string{"RATE": ""}, want: 0.5},
+		{name: "a word", env: map[string]string{"RATE": "fast"}, err: `RATE="fast" is not a number such as 2000 or 0.5`},
+		{name: "NaN", env: map[string]string{"RATE": "NaN"}, err: `RATE="NaN" is not a number such as 2000 or 0.5`},
+		{name: "infinity", env: map[string]string{"RATE": "+Inf"}, err: `RATE="+Inf" is not a number such as 2000 or 0.5`},
+		{name: "negative", env: map[string]string{"RATE": "-1"}, err: `RATE="-1" is below 0`},
+		{name: "a negative flag", args: []string{"--rate", "-5"}, err: `invalid value "-5" for flag -rate: below 0`},
+		{name: "an infinite flag", args: []string{"--rate", "inf"}, err: `invalid value "inf" for flag -rate: not a number such as 2000 or 0.5`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := settings.New("test", io.Discard, func(k string) (string, bool) { v, ok := tt.env[k]; return v, ok })
+			var got float64
+			f.Float(&got, "rate", "RATE", 0.5, "a rate")
+			err := f.Parse(tt.args)
+			switch {
+			case tt.err != "" && (err == nil || err.Error() != tt.err):
+				t.Fatalf("Parse: %v, want %q", err, tt.err)
+			case tt.err == "" && err != nil:
+				t.Fatalf("Parse: %v", err)
+			case tt.err == "" && got != tt.want:
+				t.Errorf("rate %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestPace reads the pacing settings as serve and the function do: POST_RATE and
+// POST_BURST with the pipeline's, FLEET_POST_RATE with the split's; unset, posts are
+// unpaced.
+func TestPace(t *testing.T) {
+	tests := []struct {
+		name string
+		env  map[string]string
+		args []string
+		want pipeline.PaceConfig
+	}{
+		{name: "unset: unpaced"},
+		{name: "environment", env: map[string]string{"POST_RATE": "2500", "POST_BURST": "100", "FLEET_POST_RATE": "9000.5"},
+			want: pipeline.PaceConfig{Rate: 2500, Burst: 100, FleetRate: 9000.5}},
+		{name: "flags", args: []string{"--post-rate", "0.5", "--fleet-post-rate", "10000"},
+			want: pipeline.PaceConfig{Rate: 0.5, FleetRate: 10_000}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := settings.New("test", io.Discard, func(k string) (string, bool) { v, ok := tt.env[k]; return v, ok })
+			var c pipeline.Config
+			settings.Pipeline(f, &c)
+			settings.Split(f, &c)
+			if err := f.Parse(tt.args); err != nil {
+				t.Fatal(err)
+			}
+			if c.Pace != tt.want {
+				t.Errorf("pace %+v, want %+v", c.Pace, tt.want)
+			}
+		})
+	}
+}
+
+// TestLogPace: one line at start says the rates when posts are paced or tasks share a
+// fleet rate, none when they are not.
+func TestLogPace(t *testing.T) {
+	tests := []struct {
+		name string
+		pace pipeline.PaceConfig
+		want string // "" for no line
+	}{
+		{name: "unpaced"},
+		{name: "paced", pace: pipeline.PaceConfig{Rate: 2000},
+			want: `level=INFO msg="posts paced under API Gateway's account throttle (docs/pacing.md)" post_rate=2000 post_burst=0 fleet_post_rate=0` + "\n"},
+		{name: "a fleet rate alone", pace: pipeline.PaceConfig{FleetRate: 10_000},
+			want: `level=INFO msg="posts paced under API Gateway's account throttle (docs/pacing.md)" post_rate=0 post_burst=0 fleet_post_rate=10000` + "\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out strings.Builder
+			logger := slog.New(slog.NewTextHandler(&out, &slog.HandlerOptions{ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+				if a.Key == slog.TimeKey {
+					return slog.Attr{}
+				}
+				return a
+			}}))
+			settings.LogPace(logger, tt.pace)
+			if out.String() != tt.want {
+				t.Errorf("log %q, want %q", out.String(), tt.want)
+			}
+		})
 	}
 }

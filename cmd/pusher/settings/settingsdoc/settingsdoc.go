@@ -178,7 +178,8 @@ func Variable(f *flag.Flag) string {
 }
 
 // SameDefault reports how the default of f differs from def, the table's: "" is the
-// zero value, a duration is time.ParseDuration's, a list comma-separated.
+// zero value, a number (a whole one, or a rate such as 0.5) strconv's, a duration
+// time.ParseDuration's, a list comma-separated.
 func SameDefault(f *flag.Flag, def string) error {
 	getter, ok := f.Value.(flag.Getter)
 	if !ok {
@@ -198,6 +199,8 @@ func SameDefault(f *flag.Flag, def string) error {
 		want = def
 	case int:
 		want, err = strconv.Atoi(def)
+	case float64:
+		want, err = strconv.ParseFloat(def, 64)
 	case bool:
 		want, err = strconv.ParseBool(def)
 	case time.Duration:

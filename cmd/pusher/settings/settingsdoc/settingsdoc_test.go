@@ -22,6 +22,7 @@ const doc = `# Settings
 | ` + "`WAIT`" + ` | ` + "`--wait`" + ` | one | ` + "`2s`" + ` | a wait |
 | — | ` + "`--list`" + ` | two | ` + "`x, y`" + ` | a list |
 | ` + "`ROLE`" + ` | — | other | ` + "`p`" + ` | read elsewhere |
+| ` + "`RATE`" + ` | ` + "`--rate`" + ` | one | ` + "`0.5`" + ` | a rate |
 
 More text.
 `
@@ -40,8 +41,8 @@ func TestRead(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(table.Rows) != 4 {
-		t.Fatalf("%d rows, want 4: %+v", len(table.Rows), table.Rows)
+	if len(table.Rows) != 5 {
+		t.Fatalf("%d rows, want 5: %+v", len(table.Rows), table.Rows)
 	}
 	got := table.Rows[2]
 	if got.Line != 7 || got.Variable != "" || got.Flag != "--list" || got.Default != "x, y" || strings.Join(got.Commands, "+") != "two" {
@@ -53,15 +54,23 @@ func TestRead(t *testing.T) {
 }
 
 // sets returns the flag sets of commands one and two as settings.Flags defines them,
-// with wait's default and whether two's name reads a variable.
+// with wait's default and whether two's name reads a variable; one's rate defaults to
+// 0.5, as documented.
 func sets(wait time.Duration, nameVar string) map[string][]*flag.FlagSet {
+	return setsRate(wait, nameVar, 0.5)
+}
+
+// setsRate is sets with one's rate defaulting to rate.
+func setsRate(wait time.Duration, nameVar string, rate float64) map[string][]*flag.FlagSet {
 	none := func(string) (string, bool) { return "", false }
 	one := settings.New("one", io.Discard, none)
 	var name, name2 string
 	var d time.Duration
 	var list []string
+	var r float64
 	one.String(&name, "name", "NAME", "a", "")
 	one.Duration(&d, "wait", "WAIT", wait, "")
+	one.Float(&r, "rate", "RATE", rate, "")
 	two := settings.New("two", io.Discard, none)
 	two.String(&name2, "name", nameVar, "a", "")
 	two.StringList(&list, "list", "", []string{"x", "y"}, "")
@@ -82,6 +91,8 @@ func TestCheck(t *testing.T) {
 		{name: "as documented", sets: sets(2*time.Second, "NAME"), elsewhere: []string{"other"}},
 		{name: "another default", sets: sets(time.Second, "NAME"), elsewhere: []string{"other"},
 			want: []string{"settings.md:6 (WAIT --wait): --wait of one: default 1s, the table says 2s"}},
+		{name: "another rate", sets: setsRate(2*time.Second, "NAME", 2), elsewhere: []string{"other"},
+			want: []string{"settings.md:9 (RATE --rate): --rate of one: default 2, the table says 0.5"}},
 		{name: "another variable", sets: sets(2*time.Second, "OTHER_NAME"), elsewhere: []string{"other"},
 			want: []string{`--name of two reads "OTHER_NAME", not "NAME"`}},
 		{name: "a setting without a row", sets: func() map[string][]*flag.FlagSet {
