@@ -32,6 +32,9 @@ func (c Config) Validate() error {
 	var errs []error
 	if u, err := url.Parse(c.Endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		errs = append(errs, fmt.Errorf("endpoint %q is not an absolute http(s) URL", c.Endpoint))
+	} else if strings.ContainsAny(c.Endpoint, "?#") {
+		// The connections' paths follow the endpoint's: after a query they would be in it.
+		errs = append(errs, fmt.Errorf("endpoint %q has a query or fragment", c.Endpoint))
 	}
 	if c.MaxConns < 0 {
 		errs = append(errs, errors.New("max conns is negative"))

@@ -20,7 +20,6 @@
 package apigw
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -34,7 +33,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	"github.com/aws/smithy-go/encoding/httpbinding"
 
 	"github.com/apigw-pusher/apigw-pusher/handlers"
 )
@@ -51,7 +49,7 @@ const maxErrorBody = 4 << 10
 type Poster struct {
 	client *awshttp.BuildableClient
 	// connections is the endpoint's URL of the connections, ending in "/@connections/".
-	connections string
+	connections connectionsURL
 	// creds is nil for a gateway that checks no signature.
 	creds aws.CredentialsProvider
 	// cache is creds when it is a cache, which a refused signature invalidates, one
@@ -72,13 +70,17 @@ func New(awsCfg aws.Config, cfg Config) (*Poster, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("apigw config: %w", err)
 	}
+	connections, err := newConnectionsURL(cfg.Endpoint)
+	if err != nil {
+		return nil, fmt.Errorf("apigw config: %w", err)
+	}
 	p := &Poster{
 		client: awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
 			t.MaxIdleConns = cfg.MaxConns
 			t.MaxIdleConnsPerHost = cfg.MaxConns
 			t.MaxConnsPerHost = 0
 		}),
-		connections: cfg.Endpoint + "/@connections/",
+		connections: connections,
 		signer:      newSigner(awsCfg.Region),
 	}
 	switch creds := awsCfg.Credentials; {
@@ -152,13 +154,11 @@ type refusal struct {
 func (p *Poster) attempt(ctx context.Context, method, connectionID string, body []byte, correct bool) (*refusal, error) {
 	// The id is escaped as the SDK escapes it ('=' too), and the signer escapes the path
 	// once more for the canonical request, as SigV4 wants for every service but S3.
-	req, err := http.NewRequestWithContext(ctx, method, p.connections+httpbinding.EscapePath(connectionID, true), bytes.NewReader(body))
-	if err != nil {
-		return nil, handlers.Permanent(err)
-	}
+	req, path := p.connections.request(ctx, method, connectionID, body)
 	var signed signature
 	if p.creds != nil {
-		if signed, err = p.sign(ctx, req, req.URL.EscapedPath(), body); err != nil {
+		var err error
+		if signed, err = p.sign(ctx, req, path, body); err != nil {
 			return nil, err
 		}
 	}
@@ -169,7 +169,11 @@ func (p *Poster) attempt(ctx context.Context, method, connectionID string, body 
 	at := time.Now()
 	defer resp.Body.Close()
 	if resp.StatusCode/100 == 2 {
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorBody))
+		// API Gateway answers a post with no body (Content-Length: 0), which net/http
+		// gives as http.NoBody: there is nothing to drain before the connection is reused.
+		if resp.Body != http.NoBody {
+			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorBody))
+		}
 		return nil, nil
 	}
 	r := &refusal{Error: responseError(resp)}

@@ -56,6 +56,8 @@ func TestNew(t *testing.T) {
 		{name: "no scheme", cfg: apigw.Config{Endpoint: "127.0.0.1:8080"}, wantErr: true},
 		{name: "no host", cfg: apigw.Config{Endpoint: "https:///prod"}, wantErr: true},
 		{name: "other scheme", cfg: apigw.Config{Endpoint: "wss://abc.execute-api.eu-west-1.amazonaws.com/prod"}, wantErr: true},
+		{name: "query", cfg: apigw.Config{Endpoint: "https://abc.execute-api.eu-west-1.amazonaws.com/prod?stage=1"}, wantErr: true},
+		{name: "fragment", cfg: apigw.Config{Endpoint: "https://abc.execute-api.eu-west-1.amazonaws.com/prod#x"}, wantErr: true},
 		{name: "negative max conns", cfg: apigw.Config{Endpoint: "http://127.0.0.1:8080", MaxConns: -1}, wantErr: true},
 	}
 	for _, tc := range tests {

@@ -109,11 +109,12 @@ var signerCases = map[string]signerCase{
 	},
 }
 
-// FuzzSigner signs calls with the Poster's signer and with aws-sdk-go-v2's
-// v4.Signer.SignHTTP, the reference API Gateway agrees with, and wants the same request
-// from both, byte for byte: the same headers (Authorization, X-Amz-Date,
-// X-Amz-Security-Token and any other the SDK would set) and the same URL, path and host
-// sent. Each input is signed twice with the same signer, at its time and later, so that
+// FuzzSigner makes calls as the Poster makes them (connectionsURL, signer) and as
+// aws-sdk-go-v2 does (the id escaped by httpbinding.EscapePath, the URL parsed by
+// http.NewRequest, v4.Signer.SignHTTP), the reference API Gateway agrees with, and wants
+// the same request from both, byte for byte: the same headers (Authorization,
+// X-Amz-Date, X-Amz-Security-Token and any other the SDK would set), the same URL, path
+// and host sent, and the same body, sent again too. Each input is signed twice with the same signer, at its time and later, so that
 // a signing key kept past midnight or past a change of credentials shows; and the
 // signer lives across inputs, as the Poster's does.
 func FuzzSigner(f *testing.F) {
@@ -206,9 +207,13 @@ func (c signerCase) signed(t *testing.T, s *signer, endpoint string, creds aws.C
 // unsigned returns the case's call as the Poster makes it, not signed yet.
 func (c signerCase) unsigned(t *testing.T, endpoint string) *http.Request {
 	t.Helper()
-	req, err := http.NewRequest(c.method(), endpoint+"/@connections/"+httpbinding.EscapePath(c.id, true), bytes.NewReader(c.body))
+	connections, err := newConnectionsURL(endpoint)
 	if err != nil {
 		t.Fatal(err)
+	}
+	req, path := connections.request(context.Background(), c.method(), c.id, c.body)
+	if path != req.URL.EscapedPath() {
+		t.Fatalf("request's path %q, its URL's %q", path, req.URL.EscapedPath())
 	}
 	return req
 }
@@ -227,7 +232,9 @@ func checkSigned(t *testing.T, got, want *http.Request) {
 		{"host", got.Host, want.Host},
 		{"URL host", got.URL.Host, want.URL.Host},
 		{"content length", strconv.FormatInt(got.ContentLength, 10), strconv.FormatInt(want.ContentLength, 10)},
-		{"body", readBody(t, got), readBody(t, want)},
+		{"body", readBody(t, got.Body), readBody(t, want.Body)},
+		{"body to send again", readBody(t, getBody(t, got)), readBody(t, getBody(t, want))},
+		{"no body", strconv.FormatBool(got.Body == http.NoBody), strconv.FormatBool(want.Body == http.NoBody)},
 	} {
 		if f.got != f.want {
 			t.Errorf("%s = %q, the SDK's %q", f.name, f.got, f.want)
@@ -235,20 +242,31 @@ func checkSigned(t *testing.T, got, want *http.Request) {
 	}
 }
 
-func readBody(t *testing.T, req *http.Request) string {
+// readBody reads body.
+func readBody(t *testing.T, body io.ReadCloser) string {
 	t.Helper()
-	if req.GetBody == nil {
-		return "<no GetBody>"
-	}
-	body, err := req.GetBody()
-	if err != nil {
-		t.Fatal(err)
+	if body == nil {
+		return "<none>"
 	}
 	b, err := io.ReadAll(body)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// getBody returns req's body made again by its GetBody, as the transport makes it to
+// send a request again.
+func getBody(t *testing.T, req *http.Request) io.ReadCloser {
+	t.Helper()
+	if req.GetBody == nil {
+		return nil
+	}
+	body, err := req.GetBody()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return body
 }
 
 var writeCorpus = flag.Bool("write-corpus", false, "write FuzzSigner's seeds to testdata/fuzz/FuzzSigner")
