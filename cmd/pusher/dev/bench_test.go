@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/url"
 	"os"
@@ -144,9 +145,18 @@ func benchmarkBroadcast(b *testing.B, clients *children, poster handlers.Poster)
 // startPipeline runs, until the benchmark ends, a pipeline with the defaults over store,
 // posting with poster.
 func startPipeline(b *testing.B, store *memory.Store, poster handlers.Poster) *pipeline.Pipeline {
-	pl, err := pipeline.New(pipeline.Config{}, store, poster, memory.NewPoisonQueue(), slog.New(slog.DiscardHandler))
+	return startPipelineWith(b, pipeline.Config{}, store, poster)
+}
+
+// startPipelineWith runs, until the benchmark ends, a pipeline of cfg over store,
+// posting with poster and observed by observers.
+func startPipelineWith(b *testing.B, cfg pipeline.Config, store *memory.Store, poster handlers.Poster, observers ...pipeline.Observer) *pipeline.Pipeline {
+	pl, err := pipeline.New(cfg, store, poster, memory.NewPoisonQueue(), slog.New(slog.DiscardHandler))
 	if err != nil {
 		b.Fatal(err)
+	}
+	for _, o := range observers {
+		pl.Observe(o)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -311,7 +321,15 @@ func (c *child) next(b *testing.B) string {
 // connections.
 func startClients(b *testing.B, n int) *children {
 	b.Helper()
-	c := &children{n: n, gateway: startChild(b, "TestBenchmarkGateway", "PUSHER_BENCH_GATEWAY=1")}
+	return startClientsBehind(b, "TestBenchmarkGateway", n)
+}
+
+// startClientsBehind is startClients whose `pusher dev` is the child process test,
+// TestBenchmarkGateway or another that calls serveBenchGateway, with env.
+func startClientsBehind(b *testing.B, test string, n int, env ...string) *children {
+	b.Helper()
+	needFiles(b, n)
+	c := &children{n: n, gateway: startChild(b, test, append(env, "PUSHER_BENCH_GATEWAY=1")...)}
 	url, ok := strings.CutPrefix(c.gateway.next(b), "ready ")
 	if !ok {
 		b.Fatal("the gateway process did not say ready")
@@ -322,32 +340,79 @@ func startClients(b *testing.B, n int) *children {
 	if line := c.clients.next(b); line != "ready" {
 		b.Fatalf("the client process said %q, not ready", line)
 	}
+	c.conns = c.list(b, n)
+	return c
+}
+
+// list returns the gateway's connections once it holds n: the child processes'
+// clients and those of this process.
+func (c *children) list(b *testing.B, n int) []handlers.Connection {
+	b.Helper()
 	fmt.Fprintf(c.gateway.in, "%d\n", n)
+	var conns []handlers.Connection
 	for line := c.gateway.next(b); line != "end"; line = c.gateway.next(b) {
 		user, id, _ := strings.Cut(line, " ")
-		c.conns = append(c.conns, handlers.Connection{UserID: user, ConnectionID: id})
+		conns = append(conns, handlers.Connection{UserID: user, ConnectionID: id})
 	}
-	return c
+	return conns
 }
 
 // await returns once every client has received one more frame.
 func (c *children) await(b *testing.B) {
 	b.Helper()
-	c.expected += c.n
+	c.awaitN(b, c.n)
+}
+
+// awaitN returns once the clients have received n more frames between them.
+func (c *children) awaitN(b *testing.B, n int) {
+	b.Helper()
+	c.expected += n
 	fmt.Fprintf(c.clients.in, "%d\n", c.expected)
 	if line := c.clients.next(b); line != "done" {
 		b.Fatalf("the client process said %q, not done", line)
 	}
 }
 
+// filesBeside is how many open files the gateway's process needs beside one socket a
+// client: the posts' connections (POST_CONCURRENCY, 256), the listener, its pipes.
+const filesBeside = 512
+
+// maxClients returns the most clients the processes may hold: the gateway's process
+// holds a socket for each, and the client process too. Go raises the soft limit of open
+// files to the hard one at start; raising the hard one (ulimit -n) takes root with
+// CAP_SYS_RESOURCE.
+func maxClients(b *testing.B) int {
+	b.Helper()
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		b.Fatal(err)
+	}
+	return int(min(lim.Cur, math.MaxInt32)) - filesBeside
+}
+
+// needFiles skips the benchmark when the processes may not open enough files for n
+// clients.
+func needFiles(b *testing.B, n int) {
+	b.Helper()
+	if most := maxClients(b); n > most {
+		b.Skipf("%d clients need %d open files a process, and the limit allows %d clients: raise it (ulimit -n %d)", n, n+filesBeside, most, n+filesBeside)
+	}
+}
+
 // TestBenchmarkGateway is a child process of BenchmarkBroadcast; alone it skips. It runs
-// `pusher dev` and says "ready" and its URL; for each count n read on stdin, it writes
-// each connection as "user id" once n are connected, then "end".
+// `pusher dev` as serveBenchGateway says.
 func TestBenchmarkGateway(t *testing.T) {
 	if os.Getenv("PUSHER_BENCH_GATEWAY") == "" {
 		t.Skip("a child process of BenchmarkBroadcast")
 	}
-	p := startDev(t, dev.Config{})
+	serveBenchGateway(t, dev.Config{})
+}
+
+// serveBenchGateway runs `pusher dev` of cfg and says "ready" and its URL; for each
+// count n read on stdin, it writes each connection as "user id" once n are connected,
+// then "end".
+func serveBenchGateway(t *testing.T, cfg dev.Config) {
+	p := startDev(t, cfg)
 	fmt.Println("ready", p.URL())
 	in := bufio.NewScanner(os.Stdin)
 	for in.Scan() {
