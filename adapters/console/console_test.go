@@ -20,6 +20,7 @@ import (
 	"github.com/apigw-pusher/apigw-pusher/adapters/console"
 	"github.com/apigw-pusher/apigw-pusher/adapters/console/consoletest"
 	"github.com/apigw-pusher/apigw-pusher/adapters/memory"
+	"github.com/apigw-pusher/apigw-pusher/handlers"
 	"github.com/apigw-pusher/apigw-pusher/pipeline"
 )
 
@@ -237,8 +238,12 @@ func TestStreamLive(t *testing.T) {
 	consoletest.Await[poisonEvent](t, s, "poison", func(e poisonEvent) bool { return e.Total == 0 && len(e.Messages) == 0 })
 
 	c.RequestAdmitted()
+	c.PostRate(1400)
+	c.PostQueued(0)
 	c.Posted(3*time.Millisecond, nil)
 	c.Progressed(pipeline.Stats{Delivered: 1})
+	c.PostQueued(8 * time.Millisecond)
+	c.Posted(2*time.Millisecond, fmt.Errorf("post c2: %w", handlers.ErrThrottled))
 	c.RequestSettled(pipeline.Result{CorrelationID: "settled", Shape: pipeline.Shape{Kind: "broadcast"}, Stats: pipeline.Stats{Delivered: 1}})
 	c.RequestSettled(pipeline.Result{CorrelationID: "unsettled", Err: errors.New("deadline exceeded")})
 	if r := consoletest.Await[console.Request](t, s, "request", nil); r.CorrelationID != "settled" || r.Kind != "broadcast" || r.Delivered != 1 || r.Error != "" {
@@ -255,11 +260,20 @@ func TestStreamLive(t *testing.T) {
 		got.Delivered += sample.Delivered
 		got.Posts += sample.Posts
 		got.PostMsMax = max(got.PostMsMax, sample.PostMsMax)
+		got.Throttled += sample.Throttled
+		got.Waits += sample.Waits
+		got.WaitMsAvg = max(got.WaitMsAvg, sample.WaitMsAvg)
 		got.InFlight = sample.InFlight
+		got.PostRate = sample.PostRate
 	}
-	if got.Delivered != 1 || got.Posts != 1 || got.PostMsMax != 3 || got.InFlight != -1 {
+	// The page reads these: deliveries/s, 429s/s, the average wait for a turn, the rate.
+	want := console.Sample{Requests: 2, Delivered: 1, Posts: 2, PostMsMax: 3, Throttled: 1, Waits: 2, InFlight: -1, PostRate: 1400}
+	if got.WaitMsAvg != 4 && got.WaitMsAvg != 8 { // 4 if both waits fell in one second
+		t.Errorf("average wait %v ms, want 4 (or 8, a second apart)", got.WaitMsAvg)
+	}
+	if got.WaitMsAvg = 0; got != want {
 		// One admitted, two settled: the console counts what it is told.
-		t.Errorf("samples sum to %+v, want 1 delivered, 1 post of 3 ms, in flight -1", got)
+		t.Errorf("samples sum to\n %+v\nwant %+v", got, want)
 	}
 	for {
 		if ev := s.Next(t); ev.Comment == "keep-alive" {

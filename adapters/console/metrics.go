@@ -20,6 +20,19 @@ type Sample struct {
 	Posts     int     `json:"posts"`
 	PostMsAvg float64 `json:"post_ms_avg"`
 	PostMsMax float64 `json:"post_ms_max"`
+	// Throttled is how many of the post attempts the gateway answered 429
+	// (handlers.ErrThrottled): API Gateway's account throttle, or the local gateway's
+	// --throttle-rps.
+	Throttled int `json:"throttled"`
+	// Waits is how many deliveries got their turn to be posted, and WaitMsAvg how long
+	// they waited for it on average: for a post slot and, paced, for the rate; 0
+	// without.
+	Waits     int     `json:"waits"`
+	WaitMsAvg float64 `json:"wait_ms_avg"`
+	// PostRate is the rate posts were paced to at the second's end, in posts a second,
+	// as the pipeline last reported it (lowered on 429s, raised back as posts pass); 0
+	// while it has reported none: posts unpaced.
+	PostRate float64 `json:"post_rate"`
 	// InFlight is how many requests were admitted and not settled at the second's end.
 	InFlight int `json:"in_flight"`
 }
@@ -35,7 +48,9 @@ type meter struct {
 	cur      Sample
 	postSum  time.Duration
 	postMax  time.Duration
+	waitSum  time.Duration
 	inFlight int
+	postRate float64
 	// history holds the last keep samples, oldest first.
 	history []Sample
 }
@@ -52,16 +67,20 @@ func (m *meter) roll() {
 	}
 	m.cur.T = m.sec * 1000
 	m.cur.InFlight = m.inFlight
+	m.cur.PostRate = m.postRate
 	if m.cur.Posts > 0 {
 		m.cur.PostMsAvg = ms(m.postSum) / float64(m.cur.Posts)
 		m.cur.PostMsMax = ms(m.postMax)
 	}
+	if m.cur.Waits > 0 {
+		m.cur.WaitMsAvg = ms(m.waitSum) / float64(m.cur.Waits)
+	}
 	m.push(m.cur)
 	// The seconds without a call were quiet; more than keep of them leave only quiet ones.
 	for s := max(m.sec+1, sec-int64(m.keep)); s < sec; s++ {
-		m.push(Sample{T: s * 1000, InFlight: m.inFlight})
+		m.push(Sample{T: s * 1000, InFlight: m.inFlight, PostRate: m.postRate})
 	}
-	m.sec, m.cur, m.postSum, m.postMax = sec, Sample{}, 0, 0
+	m.sec, m.cur, m.postSum, m.postMax, m.waitSum = sec, Sample{}, 0, 0, 0
 }
 
 func (m *meter) push(s Sample) {

@@ -1,10 +1,13 @@
 package console
 
 import (
+	"errors"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
 
+	"github.com/apigw-pusher/apigw-pusher/handlers"
 	"github.com/apigw-pusher/apigw-pusher/pipeline"
 )
 
@@ -14,8 +17,9 @@ type clock struct{ t time.Time }
 func (c *clock) now() time.Time { return c.t }
 
 // TestMeter: the observer's calls of each second make that second's sample, closed when
-// a later second is asked for; quiet seconds are samples of zeros; in_flight carries
-// over; no more than History samples are kept.
+// a later second is asked for; quiet seconds are samples of zeros; in_flight and the
+// post rate carry over; no more than History samples are kept; 429s are counted apart
+// from other failed posts, and the waits for a turn averaged.
 func TestMeter(t *testing.T) {
 	start := time.Unix(1_800_000_000, 0)
 	type step struct {
@@ -27,6 +31,14 @@ func TestMeter(t *testing.T) {
 	post := func(ms int) func(c *Console) {
 		return func(c *Console) { c.Posted(time.Duration(ms)*time.Millisecond, nil) }
 	}
+	postErr := func(ms int, err error) func(c *Console) {
+		return func(c *Console) { c.Posted(time.Duration(ms)*time.Millisecond, err) }
+	}
+	wait := func(ms int) func(c *Console) {
+		return func(c *Console) { c.PostQueued(time.Duration(ms) * time.Millisecond) }
+	}
+	rate := func(r float64) func(c *Console) { return func(c *Console) { c.PostRate(r) } }
+	throttled := fmt.Errorf("post c1: %w", handlers.ErrThrottled)
 	tests := []struct {
 		name    string
 		history int
@@ -46,6 +58,16 @@ func TestMeter(t *testing.T) {
 			steps: []step{{0, admit}, {1100 * time.Millisecond, post(1)}},
 			want: []Sample{{T: 1_800_000_000_000, InFlight: 1}, {T: 1_800_000_001_000, Posts: 1, PostMsAvg: 1, PostMsMax: 1, InFlight: 1},
 				{T: 1_800_000_002_000, InFlight: 1}}},
+		{name: "paced: 429s, waits for a turn and the rate", history: 60, askAt: 1100 * time.Millisecond,
+			steps: []step{{50 * time.Millisecond, rate(2000)}, {100 * time.Millisecond, wait(0)}, {110 * time.Millisecond, post(2)},
+				{200 * time.Millisecond, wait(30)}, {210 * time.Millisecond, postErr(4, throttled)},
+				{300 * time.Millisecond, wait(15)}, {310 * time.Millisecond, postErr(6, errors.New("503 Service Unavailable"))},
+				{400 * time.Millisecond, rate(1400)}},
+			want: []Sample{{T: 1_800_000_000_000, Posts: 3, PostMsAvg: 4, PostMsMax: 6, Throttled: 1, Waits: 3, WaitMsAvg: 15, PostRate: 1400}}},
+		{name: "the post rate carries over quiet seconds", history: 60, askAt: 3200 * time.Millisecond,
+			steps: []step{{0, rate(1400)}, {1100 * time.Millisecond, rate(1500)}},
+			want: []Sample{{T: 1_800_000_000_000, PostRate: 1400}, {T: 1_800_000_001_000, PostRate: 1500},
+				{T: 1_800_000_002_000, PostRate: 1500}}},
 		{name: "only the last History seconds are kept", history: 3, askAt: 100 * time.Second,
 			steps: []step{{0, post(1)}, {98*time.Second + 1, post(5)}},
 			want:  []Sample{{T: 1_800_000_097_000}, {T: 1_800_000_098_000, Posts: 1, PostMsAvg: 5, PostMsMax: 5}, {T: 1_800_000_099_000}}},

@@ -1,9 +1,11 @@
 package console
 
 import (
+	"errors"
 	"sync"
 	"time"
 
+	"github.com/apigw-pusher/apigw-pusher/handlers"
 	"github.com/apigw-pusher/apigw-pusher/pipeline"
 )
 
@@ -41,13 +43,32 @@ func (c *Console) Parked(string, pipeline.Class) {
 	c.meter.count(func(m *meter) { m.cur.Parked++ })
 }
 
-// Posted implements pipeline.Observer: the post attempt and its time are counted.
-func (c *Console) Posted(took time.Duration, _ error) {
+// Posted implements pipeline.Observer: the post attempt and its time are counted, and
+// a 429 as throttled (pipeline.PostResult's "throttled").
+func (c *Console) Posted(took time.Duration, err error) {
+	throttled := err != nil && errors.Is(err, handlers.ErrThrottled)
 	c.meter.count(func(m *meter) {
 		m.cur.Posts++
 		m.postSum += took
 		m.postMax = max(m.postMax, took)
+		if throttled {
+			m.cur.Throttled++
+		}
 	})
+}
+
+// PostQueued implements pipeline.Observer: the delivery's wait for its turn is counted.
+func (c *Console) PostQueued(waited time.Duration) {
+	c.meter.count(func(m *meter) {
+		m.cur.Waits++
+		m.waitSum += waited
+	})
+}
+
+// PostRate implements pipeline.Observer: the rate is kept for the samples from this
+// second on.
+func (c *Console) PostRate(rate float64) {
+	c.meter.count(func(m *meter) { m.postRate = rate })
 }
 
 // Request is a settled request, the `request` event.

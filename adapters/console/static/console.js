@@ -693,16 +693,31 @@
     $("#metric-requests").textContent = last ? String(last.requests) : "0";
     $("#metric-inflight").textContent = last ? String(last.in_flight) : "0";
     $("#metric-latency").textContent = last && last.posts > 0 ? ms(last.post_ms_avg) : "–";
+    // Pacing: the rate the pipeline last reported (none while posts are unpaced), the
+    // posts the gateway throttled (429) and how long a delivery waited for its turn.
+    const rate = last ? last.post_rate || 0 : 0;
+    const throttled = last ? last.throttled || 0 : 0;
+    $("#metric-post-rate").textContent = rate > 0 ? String(Math.round(rate)) : "–";
+    $("#stat-post-rate").dataset.paced = String(rate > 0);
+    $("#metric-throttled").textContent = String(throttled);
+    $("#stat-throttled").dataset.throttled = String(throttled > 0);
+    $("#metric-wait").textContent = last && last.waits > 0 ? ms(last.wait_ms_avg) : "–";
+    $("#legend-post-rate").hidden = !ss.some((s) => s.post_rate > 0);
     // What the chart holds, for a reader that cannot see a canvas (and for tests).
     const chart = $("#chart-deliveries");
     chart.dataset.samples = String(ss.length);
     chart.dataset.delivered = String(ss.reduce((n, s) => n + (s.delivered || 0), 0));
+    chart.dataset.throttled = String(ss.reduce((n, s) => n + (s.throttled || 0), 0));
+    chart.dataset.postRate = String(rate);
     drawCharts();
   }
 
   function drawCharts() {
     const ss = state.samples;
-    drawChart($("#chart-deliveries"), ss, [{ values: ss.map((s) => s.delivered), color: "#2f6fed", fill: "rgba(47,111,237,.12)" }], 1);
+    const series = [{ values: ss.map((s) => s.delivered), color: "#2f6fed", fill: "rgba(47,111,237,.12)" }];
+    if (ss.some((s) => s.post_rate > 0)) series.push({ values: ss.map((s) => s.post_rate || 0), color: "#5b6b8c", dashed: true });
+    series.push({ values: ss.map((s) => s.throttled || 0), color: "#d93f36" });
+    drawChart($("#chart-deliveries"), ss, series, 1);
     drawChart(
       $("#chart-latency"),
       ss,
