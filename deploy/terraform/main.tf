@@ -27,6 +27,13 @@ locals {
     BROADCAST_MAX_SEGMENTS  = tostring(var.broadcast_split.max_segments)
   }]...)
 
+  # The pace of posts (docs/pacing.md), without the rates not given: each instance's,
+  # and the one the segment tasks of a split broadcast share.
+  pace_environment = { for k, v in {
+    POST_RATE       = var.post_rate
+    FLEET_POST_RATE = var.fleet_post_rate
+  } : k => tostring(v) if v != null }
+
   # The settings that are inputs of their own, without those not given (Lambda takes
   # no null value): the mappings of foreign events (seeds 002 and 003) and who may
   # connect without a user, following which topics.
@@ -59,7 +66,7 @@ resource "aws_lambda_function" "pusher" {
       APIGW_ENDPOINT         = var.apigw_endpoint
       CONNECTIONS_TABLE_NAME = var.connections_table.name
       POISON_QUEUE_URL       = aws_sqs_queue.poison.url
-    }, { for t in local.subscriptions_tables : "SUBSCRIPTIONS_TABLE_NAME" => t.name }, local.split_environment, local.authorizer_required, local.settings_environment)
+    }, { for t in local.subscriptions_tables : "SUBSCRIPTIONS_TABLE_NAME" => t.name }, local.pace_environment, local.split_environment, local.authorizer_required, local.settings_environment)
   }
 
   tags = var.common_tags

@@ -631,22 +631,26 @@ func checkFunction(m *module) error {
 			}
 		}
 	}
-	// merge(var.environment, {...}, {subscriptions}, local.split_environment,
-	// local.authorizer_required, local.settings_environment): the module's own names
-	// come last, so they win.
+	// merge(var.environment, {...}, {subscriptions}, local.pace_environment,
+	// local.split_environment, local.authorizer_required, local.settings_environment):
+	// the module's own names come last, so they win.
 	merge, ok := env.(*hclsyntax.FunctionCallExpr)
-	if !ok || merge.Name != "merge" || len(merge.Args) != 6 || m.text(merge.Args[0]) != "var.environment" {
-		return errors.Join(append(errs, errors.New("function: environment.variables is not merge(var.environment, {...}, {for ...}, local.split_environment, local.authorizer_required, local.settings_environment)"))...)
+	if !ok || merge.Name != "merge" || len(merge.Args) != 7 || m.text(merge.Args[0]) != "var.environment" {
+		return errors.Join(append(errs, errors.New("function: environment.variables is not merge(var.environment, {...}, {for ...}, local.pace_environment, local.split_environment, local.authorizer_required, local.settings_environment)"))...)
 	}
-	if got := m.text(merge.Args[3]); got != "local.split_environment" {
+	// What it is, checkPace evaluates.
+	if got := m.text(merge.Args[3]); got != "local.pace_environment" {
+		errs = append(errs, fmt.Errorf("function: the environment of the pace of posts is %s, want local.pace_environment", got))
+	}
+	if got := m.text(merge.Args[4]); got != "local.split_environment" {
 		errs = append(errs, fmt.Errorf("function: the environment of splitting is %s, want local.split_environment", got))
 	}
 	// What it is, checkAuthorizer evaluates.
-	if got := m.text(merge.Args[4]); got != "local.authorizer_required" {
+	if got := m.text(merge.Args[5]); got != "local.authorizer_required" {
 		errs = append(errs, fmt.Errorf("function: the environment of the authorizer is %s, want local.authorizer_required", got))
 	}
 	// What it is, checkSettings evaluates.
-	if got := m.text(merge.Args[5]); got != "local.settings_environment" {
+	if got := m.text(merge.Args[6]); got != "local.settings_environment" {
 		errs = append(errs, fmt.Errorf("function: the environment of the settings of their own is %s, want local.settings_environment", got))
 	}
 	errs = append(errs, checkSplit(m, fn))
@@ -746,6 +750,97 @@ func checkSplit(m *module, fn *hclsyntax.Block) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// ---- the pace of posts ----
+
+// paceCase is the inputs of the pace of posts and the function's environment of them.
+type paceCase struct {
+	name            string
+	rate, fleetRate cty.Value // var.post_rate, var.fleet_post_rate
+	env             map[string]string
+}
+
+var (
+	noRate    = cty.NullVal(cty.Number)
+	paceCases = []paceCase{
+		{name: "unpaced", rate: noRate, fleetRate: noRate, env: map[string]string{}},
+		{name: "each instance's share", rate: cty.NumberIntVal(400), fleetRate: noRate, env: map[string]string{"POST_RATE": "400"}},
+		{name: "a fraction", rate: cty.NumberFloatVal(312.5), fleetRate: noRate, env: map[string]string{"POST_RATE": "312.5"}},
+		{name: "the fleet's alone", rate: noRate, fleetRate: cty.NumberIntVal(8000), env: map[string]string{"FLEET_POST_RATE": "8000"}},
+		{name: "both", rate: cty.NumberIntVal(400), fleetRate: cty.NumberIntVal(8000),
+			env: map[string]string{"POST_RATE": "400", "FLEET_POST_RATE": "8000"}},
+		{name: "zero, said", rate: cty.NumberIntVal(0), fleetRate: noRate, env: map[string]string{"POST_RATE": "0"}},
+	}
+)
+
+// checkPace evaluates, for each of paceCases, the function's environment of the pace of
+// posts: each rate given is passed on under its name, as a number the pusher reads,
+// and a rate not given is left out (Lambda takes no null value).
+func checkPace(m *module) error {
+	var errs []error
+	for _, c := range paceCases {
+		ctx := &hcl.EvalContext{
+			Variables: map[string]cty.Value{"var": cty.ObjectVal(map[string]cty.Value{"post_rate": c.rate, "fleet_post_rate": c.fleetRate})},
+			Functions: moduleFuncs,
+		}
+		vals, err := evalLocals(m, ctx, "pace_environment")
+		if err != nil {
+			errs = append(errs, fmt.Errorf("pace %s: %w", c.name, err))
+			continue
+		}
+		if got := stringMap(vals["pace_environment"]); !reflect.DeepEqual(got, c.env) {
+			errs = append(errs, fmt.Errorf("pace %s: the function's environment\n have %v\n want %v", c.name, got, c.env))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// TestPaceValidation evaluates the validations of post_rate and fleet_post_rate, and
+// that var.environment cannot set what they set.
+func TestPaceValidation(t *testing.T) {
+	m, err := loadModule(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"post_rate", "fleet_post_rate"} {
+		for _, c := range []struct {
+			name string
+			v    cty.Value
+			ok   bool
+		}{
+			{"null", noRate, true},
+			{"zero", cty.NumberIntVal(0), true},
+			{"a whole rate", cty.NumberIntVal(2000), true},
+			{"a fraction", cty.NumberFloatVal(0.5), true},
+			{"negative", cty.NumberIntVal(-1), false},
+		} {
+			t.Run(name+" "+c.name, func(t *testing.T) {
+				if got := validationsHold(t, m, name, c.v); got != c.ok {
+					t.Errorf("the validations hold %v, want %v", got, c.ok)
+				}
+			})
+		}
+	}
+	for _, c := range []struct {
+		name string
+		env  map[string]string
+		ok   bool
+	}{
+		{"a burst", map[string]string{"POST_BURST": "50"}, true},
+		{"a rate", map[string]string{"POST_RATE": "400"}, false},
+		{"a fleet rate", map[string]string{"FLEET_POST_RATE": "8000"}, false},
+	} {
+		t.Run("environment with "+c.name, func(t *testing.T) {
+			vals := map[string]cty.Value{}
+			for k, v := range c.env {
+				vals[k] = cty.StringVal(v)
+			}
+			if got := validationsHold(t, m, "environment", cty.MapVal(vals)); got != c.ok {
+				t.Errorf("the validations hold %v, want %v", got, c.ok)
+			}
+		})
+	}
 }
 
 // ---- the $connect authorizer ----
@@ -1313,6 +1408,7 @@ var checks = []struct {
 	{"kinesis", checkKinesis},
 	{"eventbridge", checkEventBridge},
 	{"settings", checkSettings},
+	{"pace", checkPace},
 }
 
 // exampleChecks are what the tests hold the example to.
@@ -1429,7 +1525,15 @@ resource "aws_iam_role_policy" "pusher" {`},
         "dynamodb:Scan",
         "dynamodb:GetItem",`},
 		{"subscriptions index written", "iam.tf", `actions   = ["dynamodb:Query"]`, `actions   = ["dynamodb:Query", "dynamodb:PutItem"]`},
-		{"subscriptions table not in the environment", "main.tf", `}, { for t in local.subscriptions_tables : "SUBSCRIPTIONS_TABLE_NAME" => t.name }, local.split_environment,`, `}, {}, local.split_environment,`},
+		{"subscriptions table not in the environment", "main.tf", `}, { for t in local.subscriptions_tables : "SUBSCRIPTIONS_TABLE_NAME" => t.name }, local.pace_environment,`, `}, {}, local.pace_environment,`},
+		{"pace environment dropped", "main.tf", `, local.pace_environment,`, `, {},`},
+		{"post rate not passed on", "main.tf", `    POST_RATE       = var.post_rate
+`, ``},
+		{"fleet rate misspelt", "main.tf", `FLEET_POST_RATE = var.fleet_post_rate`, `FLEET_RATE      = var.fleet_post_rate`},
+		{"rates swapped", "main.tf", `POST_RATE       = var.post_rate
+    FLEET_POST_RATE = var.fleet_post_rate`, `POST_RATE       = var.fleet_post_rate
+    FLEET_POST_RATE = var.post_rate`},
+		{"a rate not given passed as null", "main.tf", `k => tostring(v) if v != null }`, `k => v }`},
 		{"subscriptions table's name misspelt", "main.tf", `"SUBSCRIPTIONS_TABLE_NAME" => t.name`, `"SUBSCRIPTIONS_TABLE" => t.name`},
 		{"log group not the function's", "main.tf", `"/aws/lambda/${local.name}"`, `"/pusher/${local.name}"`},
 		{"segment tasks sent always", "main.tf", `var.broadcast_split == null || var.notifications_queue_arn == null ? [] : [var.notifications_queue_arn]`, `[var.notifications_queue_arn]`},

@@ -126,6 +126,28 @@ variable "broadcast_split" {
   }
 }
 
+variable "post_rate" {
+  description = "Posts a second of each instance of the function (POST_RATE), or null to leave posts unpaced. API Gateway throttles an account's calls in a Region at 10,000 a second (a burst of 5,000) across all its APIs, PostToConnection included: set what the account's other APIs leave, divided by the function's instances that may post at once (its reserved concurrency, or the event source mapping's). A 429 lowers an instance's rate, posts that pass raise it back (see the repository's docs/pacing.md)."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.post_rate == null || try(var.post_rate >= 0, false)
+    error_message = "The post_rate must be a number of posts a second, 0 or more."
+  }
+}
+
+variable "fleet_post_rate" {
+  description = "Posts a second that the segment tasks of one split broadcast share, across every instance of the function (FLEET_POST_RATE), or null for no share: each task posts at most this divided by the number of tasks, so that however many run at once they stay under it. It matters with broadcast_split only (see the repository's docs/pacing.md)."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.fleet_post_rate == null || try(var.fleet_post_rate >= 0, false)
+    error_message = "The fleet_post_rate must be a number of posts a second, 0 or more."
+  }
+}
+
 variable "authorizer" {
   description = "The $connect Lambda authorizer the module creates (\"<prefix>-pusher-authorizer\", from the same zip, with PUSHER_ROLE=authorizer) on the API of agma_arn, or null for none (then any client may connect as any user_id: see the README). It checks a JWT in the query parameter token_param (CONNECT_TOKEN_PARAM, \"token\" by default): signed with the HS256 key kept in the Secrets Manager secret or SSM parameter secret_arn (CONNECT_TOKEN_SECRET_ARN, which the authorizer may read), or with a key of the JWK set at jwks_url (CONNECT_TOKEN_JWKS_URL), one of the two; its iss and aud when issuer and audience are given; the user in user_claim (\"sub\" by default) and the topic patterns granted in topics_claim (\"topics\" by default). With it, the pusher refuses a $connect without the authorizer's user (AUTHORIZER_REQUIRED)."
   type = object({
@@ -267,7 +289,7 @@ variable "log_retention_in_days" {
 }
 
 variable "environment" {
-  description = "More environment variables of the function: IDENTITY_PARAM, AUTHORIZER_USER_KEY, TTL_ATTRIBUTE and CONNECTION_TTL, POST_CONCURRENCY, MAX_ATTEMPTS, DEADLINE_MARGIN, LOG_LEVEL, ... (see the repository's docs/settings.md). APIGW_ENDPOINT, CONNECTIONS_TABLE_NAME, SUBSCRIPTIONS_TABLE_NAME, POISON_QUEUE_URL, NOTIFICATIONS_QUEUE_URL, BROADCAST_*, AUTHORIZER_REQUIRED, KINESIS_MAPPING, EVENTBRIDGE_MAPPING, ANONYMOUS_CONNECTIONS and TOPIC_PARAMS come from the other inputs. The authorizer's function, if any, takes AUTHORIZER_USER_KEY, TOPIC_GRANTS_KEY and LOG_LEVEL from here too, so that both read its context alike."
+  description = "More environment variables of the function: IDENTITY_PARAM, AUTHORIZER_USER_KEY, TTL_ATTRIBUTE and CONNECTION_TTL, POST_CONCURRENCY, POST_BURST, MAX_ATTEMPTS, DEADLINE_MARGIN, LOG_LEVEL, ... (see the repository's docs/settings.md). APIGW_ENDPOINT, CONNECTIONS_TABLE_NAME, SUBSCRIPTIONS_TABLE_NAME, POISON_QUEUE_URL, NOTIFICATIONS_QUEUE_URL, BROADCAST_*, AUTHORIZER_REQUIRED, KINESIS_MAPPING, EVENTBRIDGE_MAPPING, ANONYMOUS_CONNECTIONS, TOPIC_PARAMS, POST_RATE and FLEET_POST_RATE come from the other inputs. The authorizer's function, if any, takes AUTHORIZER_USER_KEY, TOPIC_GRANTS_KEY and LOG_LEVEL from here too, so that both read its context alike."
   type        = map(string)
   default     = {}
   nullable    = false
@@ -278,8 +300,8 @@ variable "environment" {
   }
 
   validation {
-    condition     = length([for k in keys(var.environment) : k if contains(["APIGW_ENDPOINT", "CONNECTIONS_TABLE_NAME", "SUBSCRIPTIONS_TABLE_NAME", "POISON_QUEUE_URL", "NOTIFICATIONS_QUEUE_URL", "BROADCAST_SPLIT_ABOVE", "BROADCAST_SEGMENT_SIZE", "BROADCAST_MAX_SEGMENTS", "AUTHORIZER_REQUIRED", "PUSHER_ROLE", "KINESIS_MAPPING", "EVENTBRIDGE_MAPPING", "ANONYMOUS_CONNECTIONS", "TOPIC_PARAMS"], k)]) == 0
-    error_message = "The environment must not set APIGW_ENDPOINT, CONNECTIONS_TABLE_NAME, SUBSCRIPTIONS_TABLE_NAME, POISON_QUEUE_URL, NOTIFICATIONS_QUEUE_URL, BROADCAST_*, AUTHORIZER_REQUIRED, PUSHER_ROLE, KINESIS_MAPPING, EVENTBRIDGE_MAPPING, ANONYMOUS_CONNECTIONS or TOPIC_PARAMS: they come from apigw_endpoint, connections_table, subscriptions_table, the module's poison queue, broadcast_split (the role may send to the queue only then), authorizer (the pusher refuses a $connect without the authorizer's user only then; the function is the pusher, the authorizer its own function), kinesis_mapping, eventbridge_mapping, anonymous_connections and topic_params."
+    condition     = length([for k in keys(var.environment) : k if contains(["APIGW_ENDPOINT", "CONNECTIONS_TABLE_NAME", "SUBSCRIPTIONS_TABLE_NAME", "POISON_QUEUE_URL", "NOTIFICATIONS_QUEUE_URL", "BROADCAST_SPLIT_ABOVE", "BROADCAST_SEGMENT_SIZE", "BROADCAST_MAX_SEGMENTS", "AUTHORIZER_REQUIRED", "PUSHER_ROLE", "KINESIS_MAPPING", "EVENTBRIDGE_MAPPING", "ANONYMOUS_CONNECTIONS", "TOPIC_PARAMS", "POST_RATE", "FLEET_POST_RATE"], k)]) == 0
+    error_message = "The environment must not set APIGW_ENDPOINT, CONNECTIONS_TABLE_NAME, SUBSCRIPTIONS_TABLE_NAME, POISON_QUEUE_URL, NOTIFICATIONS_QUEUE_URL, BROADCAST_*, AUTHORIZER_REQUIRED, PUSHER_ROLE, KINESIS_MAPPING, EVENTBRIDGE_MAPPING, ANONYMOUS_CONNECTIONS, TOPIC_PARAMS, POST_RATE or FLEET_POST_RATE: they come from apigw_endpoint, connections_table, subscriptions_table, the module's poison queue, broadcast_split (the role may send to the queue only then), authorizer (the pusher refuses a $connect without the authorizer's user only then; the function is the pusher, the authorizer its own function), kinesis_mapping, eventbridge_mapping, anonymous_connections, topic_params, post_rate and fleet_post_rate."
   }
 }
 
