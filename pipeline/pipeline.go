@@ -137,6 +137,8 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		return fmt.Errorf("stage router: %w", err)
 	}
 
+	p.reportPace()
+
 	var runErr error
 	if len(p.sources) > 0 {
 		// Closing the source router on ctx waits for the admitted requests to settle.
@@ -157,6 +159,23 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		runErr = errors.Join(runErr, fmt.Errorf("stage router: %w", err))
 	}
 	return errors.Join(runErr, p.bus.Close())
+}
+
+// reportPace says at start, in one line, what posts are held to when they are paced or
+// split broadcasts share a fleet's rate, so that a pusher that posts slower than
+// expected says why; and it tells the observers the rate it starts at.
+func (p *Pipeline) reportPace() {
+	c := p.cfg.Pace
+	if p.pace == nil && c.FleetRate == 0 {
+		return
+	}
+	var burst int
+	if p.pace != nil {
+		burst = p.pace.limit.Burst()
+		p.observers.PostRate(p.pace.current())
+	}
+	p.logger.Info("posts paced under API Gateway's account throttle (docs/pacing.md)",
+		"post_rate", c.Rate, "post_burst", burst, "fleet_post_rate", c.FleetRate)
 }
 
 // waitSettled waits up to CloseTimeout for the open requests to settle.

@@ -5,6 +5,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -216,4 +218,57 @@ func (r *rateLog) queued() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.waits
+}
+
+// TestPaceReportedAtStart: a paced pipeline says its rates in one line when it starts,
+// and tells its observers the rate it starts at; an unpaced one says nothing.
+func TestPaceReportedAtStart(t *testing.T) {
+	tests := []struct {
+		name     string
+		pace     pipeline.PaceConfig
+		wantLine string // "" for no line
+		wantRate []float64
+	}{
+		{name: "unpaced"},
+		{name: "paced", pace: pipeline.PaceConfig{Rate: 2000},
+			wantLine: `level=INFO msg="posts paced under API Gateway's account throttle (docs/pacing.md)" post_rate=2000 post_burst=100 fleet_post_rate=0`,
+			wantRate: []float64{2000}},
+		{name: "a fleet's rate alone", pace: pipeline.PaceConfig{FleetRate: 10_000},
+			wantLine: `level=INFO msg="posts paced under API Gateway's account throttle (docs/pacing.md)" post_rate=0 post_burst=0 fleet_post_rate=10000`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out bytes.Buffer
+			logger := slog.New(slog.NewTextHandler(&out, &slog.HandlerOptions{ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+				if a.Key == slog.TimeKey {
+					return slog.Attr{}
+				}
+				return a
+			}}))
+			p, err := pipeline.New(pipeline.Config{Pace: tt.pace}, memory.NewStore(0), &postLog{}, memory.NewPoisonQueue(), logger)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var rates rateLog
+			p.Observe(&rates)
+			ctx, stop := context.WithCancel(t.Context())
+			done := make(chan error)
+			go func() { done <- p.Run(ctx) }()
+			<-p.Running()
+			stop()
+			<-done
+			var lines []string
+			for _, l := range strings.Split(out.String(), "\n") {
+				if strings.Contains(l, "posts paced") {
+					lines = append(lines, l)
+				}
+			}
+			if want := []string{tt.wantLine}; tt.wantLine == "" && len(lines) > 0 || tt.wantLine != "" && !slices.Equal(lines, want) {
+				t.Errorf("start-up lines %q, want %q", lines, tt.wantLine)
+			}
+			if !slices.Equal(rates.rates, tt.wantRate) {
+				t.Errorf("observers told rates %v, want %v", rates.rates, tt.wantRate)
+			}
+		})
+	}
 }

@@ -4,7 +4,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"reflect"
 	"strings"
 	"testing"
@@ -229,37 +228,6 @@ func TestPace(t *testing.T) {
 			}
 			if c.Pace != tt.want {
 				t.Errorf("pace %+v, want %+v", c.Pace, tt.want)
-			}
-		})
-	}
-}
-
-// TestLogPace: one line at start says the rates when posts are paced or tasks share a
-// fleet rate, none when they are not.
-func TestLogPace(t *testing.T) {
-	tests := []struct {
-		name string
-		pace pipeline.PaceConfig
-		want string // "" for no line
-	}{
-		{name: "unpaced"},
-		{name: "paced", pace: pipeline.PaceConfig{Rate: 2000},
-			want: `level=INFO msg="posts paced under API Gateway's account throttle (docs/pacing.md)" post_rate=2000 post_burst=0 fleet_post_rate=0` + "\n"},
-		{name: "a fleet rate alone", pace: pipeline.PaceConfig{FleetRate: 10_000},
-			want: `level=INFO msg="posts paced under API Gateway's account throttle (docs/pacing.md)" post_rate=0 post_burst=0 fleet_post_rate=10000` + "\n"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var out strings.Builder
-			logger := slog.New(slog.NewTextHandler(&out, &slog.HandlerOptions{ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
-				if a.Key == slog.TimeKey {
-					return slog.Attr{}
-				}
-				return a
-			}}))
-			settings.LogPace(logger, tt.pace)
-			if out.String() != tt.want {
-				t.Errorf("log %q, want %q", out.String(), tt.want)
 			}
 		})
 	}
