@@ -38,10 +38,10 @@ const (
 // take at the rate), 429s under 1% of the posts, nothing parked.
 //
 // It reports the seconds of a broadcast (its mean, s/broadcast, and its longest,
-// max-s), the 429s as a share of the posts made (throttled-share), the deliveries parked
-// a broadcast, and the lowest rate the pacer came down to. The gateway and the clients
-// are child processes, as in BenchmarkBroadcast; each broadcast starts after a quiet
-// second, as one would, so that the gateway's bucket is full.
+// max-s), the 429s as a share of the posts made (throttled-share), the deliveries
+// parked a broadcast, and the lowest rate the pacer came down to (lowest-posts/s). The
+// gateway and the clients are child processes, as in BenchmarkBroadcast; each broadcast
+// starts after a quiet second, as one would, so that the gateway's bucket is full.
 //
 // 20,000 clients need more than 20,000 open files in the gateway's process and in the
 // clients' (see maxClients). Where the limit is lower, it broadcasts to as many clients
@@ -101,7 +101,7 @@ func benchmarkThrottled(b *testing.B, clients *children, rate float64) {
 }
 
 // postCount is a pipeline.Observer that counts post attempts, those throttled (429),
-// and the lowest rate the pacer moved to (the setting if it never moved).
+// and the lowest rate the pipeline reported: the setting at start, then each move.
 type postCount struct {
 	pipeline.NopObserver
 
