@@ -170,9 +170,9 @@ func postStage(post handlers.Post, timeout time.Duration, observe Observer, pace
 		if pace != nil {
 			switch {
 			case errors.Is(err, handlers.ErrThrottled):
-				pace.throttled(time.Now())
+				pace.throttled()
 			case err == nil:
-				pace.passed(time.Now())
+				pace.passed()
 			}
 		}
 		if err == nil && outcome != handlers.Delivered {

@@ -81,9 +81,9 @@ type SplitConfig struct {
 // PostToConnection included (see docs/pacing.md). Unset, posts are unpaced: as fast as
 // PostConcurrency and the gateway allow.
 //
-// The rate is adaptive: a post the gateway throttles (429) lowers it by Decrease, at
-// most once per Cooldown, and posts that pass raise it back by a twentieth of Rate a
-// second, never above Rate nor below MinRate.
+// The rate is adaptive: a post the gateway throttles (429) lowers it to 0.7 of what it
+// was, at most once per 500ms, and posts that pass raise it back by a twentieth of Rate
+// a second, never above Rate nor below a fiftieth of it.
 type PaceConfig struct {
 	// Rate is the posts per second of this process (POST_RATE); 0 leaves posts unpaced.
 	Rate float64

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
 )
@@ -52,19 +53,21 @@ func (f *flow) publish(ctx context.Context, topic string, msgs ...*message.Messa
 }
 
 // acquire takes a credit of topic's gate g for a message of request id, after its share
-// of the fleet's rate on the shared topic.
+// of the fleet's rate on the shared topic, which the wait the gate reports includes.
 func (f *flow) acquire(ctx context.Context, topic string, g *gate, id string) error {
+	since := time.Now()
 	if topic == f.shared {
 		if share := f.loads(id).share; share != nil {
-			if err := share.Wait(ctx); err != nil {
+			if err := waitFor(ctx, share); err != nil {
 				return err
 			}
 		}
 	}
-	return g.acquire(ctx, id)
+	return g.acquire(ctx, id, since)
 }
 
-// release gives back the credit of a message of request id that is settled on topic.
-func (f *flow) release(topic, id string) {
-	f.gates[topic].release(id)
+// release gives back the credit of a message of request id that is settled on topic. It
+// reports false when the request held none there (see gate.release).
+func (f *flow) release(topic, id string) bool {
+	return f.gates[topic].release(id)
 }

@@ -111,7 +111,11 @@ func (p *Pipeline) afterRun(stage, in, id string, delta Stats, err error, panick
 			"panic", fmt.Sprint(panicked), "stack", string(debug.Stack()))
 		err = fmt.Errorf("%s: panic outside the stage: %v", stage, panicked)
 	}
-	p.flow.release(in, id)
+	if !p.flow.release(in, id) {
+		// A stage that changed the message's request id: the credit is lost, and the
+		// stage has one fewer from now on.
+		p.logger.Error("a settled message gave back no credit: did a stage change its request id?", "request_id", id, "stage", stage)
+	}
 	p.observers.Progressed(delta)
 	p.tracker.settle(id, delta, err)
 	return err

@@ -21,16 +21,13 @@ import (
 // out only with a token of the pacer, so a post waits for the rate in the gate, in its
 // turn, and not in the post stage, where a multicast's would queue behind every post
 // already there.
+//
+// A credit is given back by the id of the request it was taken for, which a message
+// keeps (RequestIDKey) from publishing to settling.
 type gate struct {
-	// perRequest caps the credits one request holds; 0: no cap.
-	perRequest int
-	// bulkMax caps the credits bulk requests hold together; 0: no cap.
-	bulkMax int
-	pace    *pacer
+	gateConfig
 	// loads tells how a request weighs: whether its lane is bulk.
 	loads func(requestID string) load
-	// waited learns how long a message waited for its credit; nil for none.
-	waited func(time.Duration)
 
 	mu       sync.Mutex
 	free     int
@@ -61,35 +58,39 @@ type waiter struct {
 
 // gateConfig is what a topic's gate caps and paces.
 type gateConfig struct {
+	// perRequest caps the credits one request holds; 0: no cap.
 	perRequest int
-	bulkMax    int
-	pace       *pacer
-	waited     func(time.Duration)
+	// bulkMax caps the credits bulk requests hold together; 0: no cap.
+	bulkMax int
+	// pace, if any, paces the credits handed out.
+	pace *pacer
+	// waited learns how long a message waited for its credit; nil for none.
+	waited func(time.Duration)
 }
 
 func newGate(credits int, c gateConfig, loads func(requestID string) load) *gate {
-	return &gate{free: credits, perRequest: c.perRequest, bulkMax: c.bulkMax, pace: c.pace, waited: c.waited,
-		loads: loads, lanes: make(map[string]*lane)}
+	return &gate{gateConfig: c, free: credits, loads: loads, lanes: make(map[string]*lane)}
 }
 
 // acquire takes a credit for a message of request id, waiting its turn, or fails when
-// ctx is done first.
-func (g *gate) acquire(ctx context.Context, id string) error {
+// ctx is done first. The message has waited since since, which the wait reported counts
+// from.
+func (g *gate) acquire(ctx context.Context, id string, since time.Time) error {
 	g.mu.Lock()
 	l := g.lanes[id]
 	if l == nil {
 		// A lane lives while its request has messages here: asking once per lane
-		// keeps the tracker's lock off most messages.
+		// keeps the tracker's lock off most messages of most stages.
 		l = &lane{id: id, bulk: g.loads(id).bulk}
 		g.lanes[id] = l
 	}
-	if len(g.ring) == 0 && g.fits(l) && g.token(time.Now()) {
+	if now := time.Now(); len(g.ring) == 0 && g.fits(l) && g.token(now) {
 		g.take(l)
+		g.observe(now.Sub(since))
 		g.mu.Unlock()
-		g.observe(0)
 		return nil
 	}
-	w := &waiter{ready: make(chan struct{}, 1), since: time.Now()}
+	w := &waiter{ready: make(chan struct{}, 1), since: since}
 	l.waiters = append(l.waiters, w)
 	g.enqueue(l)
 	g.dispatch()
@@ -114,13 +115,15 @@ func (g *gate) acquire(ctx context.Context, id string) error {
 	return ctx.Err()
 }
 
-// release gives back a credit that a message of request id held.
-func (g *gate) release(id string) {
+// release gives back a credit that a message of request id held. It reports false,
+// giving back nothing, when the request holds none: its message was not let in through
+// acquire, or names another request than it did then.
+func (g *gate) release(id string) bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	l := g.lanes[id]
 	if l == nil || l.held == 0 {
-		return // not taken through acquire: nothing to give back
+		return false
 	}
 	l.held--
 	g.free++
@@ -130,6 +133,7 @@ func (g *gate) release(id string) {
 	g.enqueue(l)
 	g.forget(l)
 	g.dispatch()
+	return true
 }
 
 // dispatch hands the free credits to the lanes in turn, as far as the caps and the
@@ -194,17 +198,20 @@ func (g *gate) take(l *lane) {
 }
 
 // enqueue puts l in turn if a message of it waits and it is under its own cap: at the
-// front if it has had no credit yet, else at the back.
+// back, but before the lanes that have had a credit if it has had none, so that new
+// requests go first, in the order they came.
 func (g *gate) enqueue(l *lane) {
 	if l.queued || len(l.waiters) == 0 || (g.perRequest > 0 && l.held >= g.perRequest) {
 		return
 	}
 	l.queued = true
-	if l.served {
-		g.ring = append(g.ring, l)
-	} else {
-		g.ring = slices.Insert(g.ring, 0, l)
+	i := len(g.ring)
+	if !l.served {
+		if j := slices.IndexFunc(g.ring, func(x *lane) bool { return x.served }); j >= 0 {
+			i = j
+		}
 	}
+	g.ring = slices.Insert(g.ring, i, l)
 }
 
 // forget drops l once it holds nothing and nothing of it waits.

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"runtime"
 	"slices"
 	"sync"
 	"testing"
@@ -37,7 +38,7 @@ func newGateRun(t *testing.T, credits int, c gateConfig, bulk ...string) *gateRu
 func (r *gateRun) wait(id string, n int) {
 	for range n {
 		go func() {
-			if err := r.g.acquire(r.ctx, id); err != nil {
+			if err := r.g.acquire(r.ctx, id, time.Now()); err != nil {
 				return // the test ended
 			}
 			r.mu.Lock()
@@ -98,9 +99,9 @@ func TestGateTakesRequestsInTurn(t *testing.T) {
 		for range 7 {
 			r.release()
 		}
-		// The multicast and the second broadcast have had no credit: they go first,
-		// the latest first; then the two broadcasts take turns.
-		want := []string{"multicast", "second", "broadcast", "second", "broadcast", "second", "broadcast"}
+		// The second broadcast and the multicast have had no credit: they go first, in
+		// the order they came; then the two broadcasts take turns.
+		want := []string{"second", "multicast", "broadcast", "second", "broadcast", "second", "broadcast"}
 		if got := r.order(); !slices.Equal(got, want) {
 			t.Errorf("credits went to\n%v, want\n%v", got, want)
 		}
@@ -172,12 +173,12 @@ func TestGateCapFreesInTurn(t *testing.T) {
 func TestGateGivesUp(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		g := newGate(1, gateConfig{}, func(string) load { return load{} })
-		if err := g.acquire(context.Background(), "a"); err != nil {
+		if err := g.acquire(context.Background(), "a", time.Now()); err != nil {
 			t.Fatal(err)
 		}
 		ctx, cancel := context.WithCancel(context.Background())
 		errs := make(chan error, 1)
-		go func() { errs <- g.acquire(ctx, "b") }()
+		go func() { errs <- g.acquire(ctx, "b", time.Now()) }()
 		synctest.Wait()
 		cancel()
 		if err := <-errs; err != context.Canceled {
@@ -186,11 +187,13 @@ func TestGateGivesUp(t *testing.T) {
 		// The wait that gave up holds nothing and waits no more: the credit freed goes
 		// to the next, and the gate forgets both requests once they are done.
 		g.release("a")
-		if err := g.acquire(context.Background(), "c"); err != nil {
+		if err := g.acquire(context.Background(), "c", time.Now()); err != nil {
 			t.Fatal(err)
 		}
 		g.release("c")
-		g.release("b") // never granted: nothing to give back
+		if g.release("b") {
+			t.Error("released a credit of b, which never had one")
+		}
 		if g.free != 1 || len(g.lanes) != 0 || len(g.ring) != 0 {
 			t.Errorf("after every credit is back: free %d, lanes %d, ring %d; want 1, 0, 0", g.free, len(g.lanes), len(g.ring))
 		}
@@ -205,7 +208,7 @@ func TestGatePaces(t *testing.T) {
 			func(string) load { return load{} })
 		start := time.Now()
 		for range 25 {
-			if err := g.acquire(context.Background(), "a"); err != nil {
+			if err := g.acquire(context.Background(), "a", time.Now()); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -217,4 +220,38 @@ func TestGatePaces(t *testing.T) {
 			t.Errorf("waits = %v, want 25, the 5th none, the 6th 10ms", waits)
 		}
 	})
+}
+
+// TestGateGivesUpAsItIsGranted frees a credit for a waiting message at the moment its
+// wait gives up, many times: whichever wins, the credit is not lost nor given twice.
+func TestGateGivesUpAsItIsGranted(t *testing.T) {
+	g := newGate(1, gateConfig{}, func(string) load { return load{} })
+	for range 2000 {
+		if err := g.acquire(context.Background(), "a", time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		errs := make(chan error, 1)
+		go func() { errs <- g.acquire(ctx, "b", time.Now()) }()
+		for {
+			g.mu.Lock()
+			waiting := len(g.ring) > 0
+			g.mu.Unlock()
+			if waiting {
+				break
+			}
+			runtime.Gosched()
+		}
+		go cancel()
+		g.release("a")
+		if err := <-errs; err == nil {
+			g.release("b")
+		}
+		g.mu.Lock()
+		free, lanes, ring := g.free, len(g.lanes), len(g.ring)
+		g.mu.Unlock()
+		if free != 1 || lanes != 0 || ring != 0 {
+			t.Fatalf("after every credit is back: free %d, lanes %d, ring %d; want 1, 0, 0", free, lanes, ring)
+		}
+	}
 }

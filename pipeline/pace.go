@@ -15,12 +15,15 @@ import (
 // adaptive_ratelimit.go, beta 0.7), at most once per paceCooldown, which lets the posts
 // already in flight at the old rate come back before their 429s count again; posts that
 // pass add paceIncrease of Rate a second, so a cut of 0.7 is made good in about 6s, and
-// the rate never goes under paceFloor of Rate.
+// the rate never goes under paceFloor of Rate. The rises are applied once per paceStep,
+// for all the posts that passed since: setting the bucket's rate on every post would
+// contend on its lock, and each setting moves its clock, which a stale time sets back.
 const (
 	paceDecrease = 0.7
 	paceCooldown = 500 * time.Millisecond
 	paceIncrease = 0.05
 	paceFloor    = 0.02
+	paceStep     = 50 * time.Millisecond
 )
 
 // pacer is the adaptive post rate of a process: a token bucket of
@@ -30,10 +33,14 @@ type pacer struct {
 	limit   *rate.Limiter
 	max     float64
 	changed func(rate float64)
+	now     func() time.Time
 
-	mu      sync.Mutex
-	rate    float64
-	lastCut time.Time
+	mu       sync.Mutex
+	rate     float64
+	lastCut  time.Time
+	lastRise time.Time
+	// passes counts the posts that passed since the last rise.
+	passes int
 }
 
 // newPacer returns the pacer of c, nil when c sets no rate; changed learns each new rate.
@@ -42,7 +49,7 @@ func newPacer(c PaceConfig, changed func(rate float64)) *pacer {
 		return nil
 	}
 	burst := cmp.Or(c.Burst, burstOf(c.Rate))
-	return &pacer{limit: rate.NewLimiter(rate.Limit(c.Rate), burst), max: c.Rate, rate: c.Rate, changed: changed}
+	return &pacer{limit: rate.NewLimiter(rate.Limit(c.Rate), burst), max: c.Rate, rate: c.Rate, changed: changed, now: time.Now}
 }
 
 // burstOf returns the default burst of a rate r: a twentieth of it (50ms of posts), at
@@ -60,37 +67,78 @@ func (p *pacer) take(now time.Time) (bool, time.Duration) {
 }
 
 // wait waits for a post's token, or for ctx to be done.
-func (p *pacer) wait(ctx context.Context) error { return p.limit.Wait(ctx) }
+func (p *pacer) wait(ctx context.Context) error { return waitFor(ctx, p.limit) }
 
-// throttled lowers the rate for a post the gateway throttled at now, unless it was
-// lowered less than paceCooldown ago.
-func (p *pacer) throttled(now time.Time) {
+// waitFor waits for a token of lim, or for ctx to be done. Unlike lim.Wait, it does not
+// give up at once when the token comes after ctx's deadline: the work waits as long as
+// its request may, and ends with it.
+func waitFor(ctx context.Context, lim *rate.Limiter) error {
+	r := lim.Reserve()
+	d := r.Delay()
+	if d == 0 {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		r.Cancel()
+		return ctx.Err()
+	}
+}
+
+// throttled lowers the rate for a post the gateway throttled, unless it was lowered
+// less than paceCooldown ago. The posts that passed since the last rise, at the rate
+// before, raise it no more.
+func (p *pacer) throttled() {
 	p.mu.Lock()
+	// The time is read under the lock: the bucket takes the time of a new rate for
+	// its clock, which an earlier time would set back, letting tokens out twice.
+	now := p.now()
 	if now.Sub(p.lastCut) < paceCooldown {
 		p.mu.Unlock()
 		return
 	}
-	p.lastCut = now
-	p.set(now, max(p.rate*paceDecrease, p.max*paceFloor))
+	p.lastCut, p.passes = now, 0
+	r := p.setLocked(now, max(p.rate*paceDecrease, p.max*paceFloor))
+	p.mu.Unlock()
+	p.tell(r)
 }
 
-// passed raises the rate back for a post the gateway took at now.
-func (p *pacer) passed(now time.Time) {
+// passed raises the rate back for a post the gateway took: by its share of
+// paceIncrease of the setting a second at the current rate, applied with the others'
+// once per paceStep.
+func (p *pacer) passed() {
 	p.mu.Lock()
 	if p.rate >= p.max {
 		p.mu.Unlock()
 		return
 	}
-	// A post's share of paceIncrease of the setting a second, at the current rate.
-	p.set(now, min(p.max, p.rate+p.max*paceIncrease/p.rate))
+	p.passes++
+	now := p.now() // under the lock, as in throttled
+	if now.Sub(p.lastRise) < paceStep {
+		p.mu.Unlock()
+		return
+	}
+	p.lastRise = now
+	r := p.setLocked(now, min(p.max, p.rate+float64(p.passes)*p.max*paceIncrease/p.rate))
+	p.passes = 0
+	p.mu.Unlock()
+	p.tell(r)
 }
 
-// set makes r the rate from now on, and unlocks p.mu before telling changed, which
-// learns the rates in order only as far as it locks itself.
-func (p *pacer) set(now time.Time, r float64) {
+// setLocked makes r the rate from now on, and returns it. Call it with p.mu held.
+func (p *pacer) setLocked(now time.Time, r float64) float64 {
 	p.rate = r
 	p.limit.SetLimitAt(now, rate.Limit(r))
-	p.mu.Unlock()
+	return r
+}
+
+// tell tells changed of the rate r, outside p.mu: it learns the rates in order only as
+// far as it locks itself.
+func (p *pacer) tell(r float64) {
 	if p.changed != nil {
 		p.changed(r)
 	}
