@@ -16,12 +16,15 @@ import (
 )
 
 // TestSignerKeyFollowsDateAndCredentials signs with one signer, as a Poster does all
-// day, across a year's last midnight and a rotation of its credentials: each signature
-// is the SDK's, and its credential scope names the UTC day it was made on, which API
-// Gateway checks against X-Amz-Date, so a key kept past midnight would be refused.
+// day, across a year's last midnight, a rotation of its credentials, and a change of
+// its secret alone and of its access key alone on the same day: each signature is the
+// SDK's, and its credential scope names the UTC day it was made on, which API Gateway
+// checks against X-Amz-Date, so a key kept past midnight would be refused.
 func TestSignerKeyFollowsDateAndCredentials(t *testing.T) {
 	first := aws.Credentials{AccessKeyID: "AKIDFIRST", SecretAccessKey: "first-secret"}
 	rotated := aws.Credentials{AccessKeyID: "ASIAROTATED", SecretAccessKey: "rotated-secret", SessionToken: "token"}
+	newSecret := aws.Credentials{AccessKeyID: "AKIDFIRST", SecretAccessKey: "second-secret"}
+	newAccessKey := aws.Credentials{AccessKeyID: "AKIDOTHER", SecretAccessKey: "second-secret"}
 	eve := time.Date(2026, 12, 31, 23, 59, 59, 999_000_000, time.UTC)
 	s := newSigner("eu-west-1")
 	for _, step := range []struct {
@@ -35,6 +38,11 @@ func TestSignerKeyFollowsDateAndCredentials(t *testing.T) {
 		{"rotated the same day", eve.Add(time.Hour), rotated, "ASIAROTATED/20270101/eu-west-1/execute-api/aws4_request"},
 		{"in another time zone", eve.Add(2 * time.Hour).In(time.FixedZone("UTC-5", -5*3600)), rotated, "ASIAROTATED/20270101/eu-west-1/execute-api/aws4_request"},
 		{"back to the old key's day", eve, first, "AKIDFIRST/20261231/eu-west-1/execute-api/aws4_request"},
+		// The key is derived from the secret alone, but kept by access key, secret and day:
+		// a key kept across a new secret would sign with the old one, and one kept across
+		// a new access key would name the old key in its Credential.
+		{"same access key, new secret, same day", eve, newSecret, "AKIDFIRST/20261231/eu-west-1/execute-api/aws4_request"},
+		{"new access key, same secret, same day", eve, newAccessKey, "AKIDOTHER/20261231/eu-west-1/execute-api/aws4_request"},
 	} {
 		t.Run(step.name, func(t *testing.T) {
 			c := signerCases["api gateway id"]
