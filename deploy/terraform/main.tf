@@ -78,6 +78,14 @@ resource "aws_lambda_function" "pusher" {
       condition     = var.broadcast_split == null || (var.notifications_queue_arn != null && !endswith(coalesce(var.notifications_queue_arn, "none"), ".fifo"))
       error_message = "The broadcast_split needs notifications_queue_arn, a standard (not FIFO) queue: the segment tasks go on it."
     }
+    # A burst paces nothing without a rate: the pusher refuses POST_BURST above 0 without
+    # a POST_RATE above 0 ("Pace.Burst is set without a Pace.Rate"), at every cold start.
+    # (HCL's > reads the environment's string as a number; one that is none is the
+    # pusher's to refuse.)
+    precondition {
+      condition     = !try(var.environment["POST_BURST"] > 0, false) || try(var.post_rate > 0, false)
+      error_message = "The environment's POST_BURST needs a post_rate above 0: the function refuses a burst of posts without a rate to pace them at, and would fail at every cold start. Set post_rate, or leave POST_BURST out."
+    }
   }
 
   # The log group must exist before the first invocation (the role may not create

@@ -20,6 +20,7 @@ import (
 	"testing"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/ext/tryfunc"
 	"github.com/hashicorp/hcl/v2/hclparse"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
@@ -703,7 +704,7 @@ func checkSplit(m *module, fn *hclsyntax.Block) error {
 	}
 	funcs := map[string]function.Function{
 		"merge": stdlib.MergeFunc, "format": stdlib.FormatFunc, "split": stdlib.SplitFunc, "tostring": toString,
-		"endswith": endsWith, "coalesce": stdlib.CoalesceFunc,
+		"endswith": endsWith, "coalesce": stdlib.CoalesceFunc, "try": tryfunc.TryFunc,
 	}
 	var errs []error
 	for _, c := range splitCases {
@@ -714,6 +715,8 @@ func checkSplit(m *module, fn *hclsyntax.Block) error {
 		ctx := &hcl.EvalContext{
 			Variables: map[string]cty.Value{"var": cty.ObjectVal(map[string]cty.Value{
 				"broadcast_split": c.split, "notifications_queue_arn": queue,
+				// The pace's precondition (checkPace) holds without a burst.
+				"environment": cty.MapValEmpty(cty.String), "post_rate": noRate,
 			})},
 			Functions: funcs,
 		}
@@ -754,34 +757,58 @@ func checkSplit(m *module, fn *hclsyntax.Block) error {
 
 // ---- the pace of posts ----
 
-// paceCase is the inputs of the pace of posts and the function's environment of them.
+// paceCase is the inputs of the pace of posts, the function's environment of them, and
+// whether the function's preconditions hold.
 type paceCase struct {
 	name            string
 	rate, fleetRate cty.Value // var.post_rate, var.fleet_post_rate
+	burst           string    // var.environment's POST_BURST; "" for none
 	env             map[string]string
+	ok              bool
 }
 
 var (
 	noRate    = cty.NullVal(cty.Number)
 	paceCases = []paceCase{
-		{name: "unpaced", rate: noRate, fleetRate: noRate, env: map[string]string{}},
-		{name: "each instance's share", rate: cty.NumberIntVal(400), fleetRate: noRate, env: map[string]string{"POST_RATE": "400"}},
-		{name: "a fraction", rate: cty.NumberFloatVal(312.5), fleetRate: noRate, env: map[string]string{"POST_RATE": "312.5"}},
-		{name: "the fleet's alone", rate: noRate, fleetRate: cty.NumberIntVal(8000), env: map[string]string{"FLEET_POST_RATE": "8000"}},
+		{name: "unpaced", rate: noRate, fleetRate: noRate, env: map[string]string{}, ok: true},
+		{name: "each instance's share", rate: cty.NumberIntVal(400), fleetRate: noRate, env: map[string]string{"POST_RATE": "400"}, ok: true},
+		{name: "a fraction", rate: cty.NumberFloatVal(312.5), fleetRate: noRate, env: map[string]string{"POST_RATE": "312.5"}, ok: true},
+		{name: "the fleet's alone", rate: noRate, fleetRate: cty.NumberIntVal(8000), env: map[string]string{"FLEET_POST_RATE": "8000"}, ok: true},
 		{name: "both", rate: cty.NumberIntVal(400), fleetRate: cty.NumberIntVal(8000),
-			env: map[string]string{"POST_RATE": "400", "FLEET_POST_RATE": "8000"}},
-		{name: "zero, said", rate: cty.NumberIntVal(0), fleetRate: noRate, env: map[string]string{"POST_RATE": "0"}},
+			env: map[string]string{"POST_RATE": "400", "FLEET_POST_RATE": "8000"}, ok: true},
+		{name: "zero, said", rate: cty.NumberIntVal(0), fleetRate: noRate, env: map[string]string{"POST_RATE": "0"}, ok: true},
+		// The pusher refuses a POST_BURST above 0 without a POST_RATE above 0 (Pace.Burst
+		// is set without a Pace.Rate), at every cold start: the module refuses it first.
+		{name: "a burst with a rate", rate: cty.NumberIntVal(400), fleetRate: noRate, burst: "50", env: map[string]string{"POST_RATE": "400"}, ok: true},
+		{name: "a burst without a rate", rate: noRate, fleetRate: noRate, burst: "50", env: map[string]string{}, ok: false},
+		{name: "a burst with the fleet's rate alone", rate: noRate, fleetRate: cty.NumberIntVal(8000), burst: "50", env: map[string]string{"FLEET_POST_RATE": "8000"}, ok: false},
+		{name: "a burst with a rate of zero", rate: cty.NumberIntVal(0), fleetRate: noRate, burst: "50", env: map[string]string{"POST_RATE": "0"}, ok: false},
+		{name: "a burst of zero without a rate", rate: noRate, fleetRate: noRate, burst: "0", env: map[string]string{}, ok: true},
 	}
 )
 
 // checkPace evaluates, for each of paceCases, the function's environment of the pace of
 // posts: each rate given is passed on under its name, as a number the pusher reads,
-// and a rate not given is left out (Lambda takes no null value).
+// and a rate not given is left out (Lambda takes no null value); and its
+// preconditions, which refuse a POST_BURST in var.environment that the pusher would
+// refuse at every cold start.
 func checkPace(m *module) error {
+	fn, err := m.one("resource", "aws_lambda_function", "pusher")
+	if err != nil {
+		return err
+	}
 	var errs []error
 	for _, c := range paceCases {
+		env := cty.MapValEmpty(cty.String)
+		if c.burst != "" {
+			env = cty.MapVal(map[string]cty.Value{"POST_BURST": cty.StringVal(c.burst)})
+		}
 		ctx := &hcl.EvalContext{
-			Variables: map[string]cty.Value{"var": cty.ObjectVal(map[string]cty.Value{"post_rate": c.rate, "fleet_post_rate": c.fleetRate})},
+			Variables: map[string]cty.Value{"var": cty.ObjectVal(map[string]cty.Value{
+				"post_rate": c.rate, "fleet_post_rate": c.fleetRate, "environment": env,
+				// No split: its precondition (checkSplit) holds.
+				"broadcast_split": cty.NullVal(splitType), "notifications_queue_arn": cty.NullVal(cty.String),
+			})},
 			Functions: moduleFuncs,
 		}
 		vals, err := evalLocals(m, ctx, "pace_environment")
@@ -791,6 +818,14 @@ func checkPace(m *module) error {
 		}
 		if got := stringMap(vals["pace_environment"]); !reflect.DeepEqual(got, c.env) {
 			errs = append(errs, fmt.Errorf("pace %s: the function's environment\n have %v\n want %v", c.name, got, c.env))
+		}
+		ok, err := preconditionsHold(fn, ctx)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("pace %s: %w", c.name, err))
+			continue
+		}
+		if ok != c.ok {
+			errs = append(errs, fmt.Errorf("pace %s: the function's preconditions hold %v, want %v", c.name, ok, c.ok))
 		}
 	}
 	return errors.Join(errs...)
@@ -1534,6 +1569,8 @@ resource "aws_iam_role_policy" "pusher" {`},
     FLEET_POST_RATE = var.fleet_post_rate`, `POST_RATE       = var.fleet_post_rate
     FLEET_POST_RATE = var.post_rate`},
 		{"a rate not given passed as null", "main.tf", `k => tostring(v) if v != null }`, `k => v }`},
+		{"a burst without a rate allowed", "main.tf", `!try(var.environment["POST_BURST"] > 0, false) || try(var.post_rate > 0, false)`, `true`},
+		{"a burst with a rate of zero allowed", "main.tf", `try(var.post_rate > 0, false)`, `var.post_rate != null`},
 		{"subscriptions table's name misspelt", "main.tf", `"SUBSCRIPTIONS_TABLE_NAME" => t.name`, `"SUBSCRIPTIONS_TABLE" => t.name`},
 		{"log group not the function's", "main.tf", `"/aws/lambda/${local.name}"`, `"/pusher/${local.name}"`},
 		{"segment tasks sent always", "main.tf", `var.broadcast_split == null || var.notifications_queue_arn == null ? [] : [var.notifications_queue_arn]`, `[var.notifications_queue_arn]`},

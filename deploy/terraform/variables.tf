@@ -289,7 +289,7 @@ variable "log_retention_in_days" {
 }
 
 variable "environment" {
-  description = "More environment variables of the function: IDENTITY_PARAM, AUTHORIZER_USER_KEY, TTL_ATTRIBUTE and CONNECTION_TTL, POST_CONCURRENCY, POST_BURST, MAX_ATTEMPTS, DEADLINE_MARGIN, LOG_LEVEL, ... (see the repository's docs/settings.md). APIGW_ENDPOINT, CONNECTIONS_TABLE_NAME, SUBSCRIPTIONS_TABLE_NAME, POISON_QUEUE_URL, NOTIFICATIONS_QUEUE_URL, BROADCAST_*, AUTHORIZER_REQUIRED, KINESIS_MAPPING, EVENTBRIDGE_MAPPING, ANONYMOUS_CONNECTIONS, TOPIC_PARAMS, POST_RATE and FLEET_POST_RATE come from the other inputs. The authorizer's function, if any, takes AUTHORIZER_USER_KEY, TOPIC_GRANTS_KEY and LOG_LEVEL from here too, so that both read its context alike."
+  description = "More environment variables of the function: IDENTITY_PARAM, AUTHORIZER_USER_KEY, TTL_ATTRIBUTE and CONNECTION_TTL, POST_CONCURRENCY, POST_BURST (with post_rate only), MAX_ATTEMPTS, DEADLINE_MARGIN, LOG_LEVEL, ... (see the repository's docs/settings.md). APIGW_ENDPOINT, CONNECTIONS_TABLE_NAME, SUBSCRIPTIONS_TABLE_NAME, POISON_QUEUE_URL, NOTIFICATIONS_QUEUE_URL, BROADCAST_*, AUTHORIZER_REQUIRED, KINESIS_MAPPING, EVENTBRIDGE_MAPPING, ANONYMOUS_CONNECTIONS, TOPIC_PARAMS, POST_RATE and FLEET_POST_RATE come from the other inputs. The authorizer's function, if any, takes AUTHORIZER_USER_KEY, TOPIC_GRANTS_KEY and LOG_LEVEL from here too, so that both read its context alike."
   type        = map(string)
   default     = {}
   nullable    = false
