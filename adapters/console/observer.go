@@ -1,11 +1,9 @@
 package console
 
 import (
-	"errors"
 	"sync"
 	"time"
 
-	"github.com/apigw-pusher/apigw-pusher/handlers"
 	"github.com/apigw-pusher/apigw-pusher/pipeline"
 )
 
@@ -44,9 +42,10 @@ func (c *Console) Parked(string, pipeline.Class) {
 }
 
 // Posted implements pipeline.Observer: the post attempt and its time are counted, and
-// a 429 as throttled (pipeline.PostResult's "throttled").
+// a 429 as throttled. pipeline.PostResult says which, as it does for the metrics and
+// EMF adapters, so that the console's 429s are their result="throttled".
 func (c *Console) Posted(took time.Duration, err error) {
-	throttled := err != nil && errors.Is(err, handlers.ErrThrottled)
+	throttled := pipeline.PostResult(err) == "throttled"
 	c.meter.count(func(m *meter) {
 		m.cur.Posts++
 		m.postSum += took
