@@ -95,10 +95,12 @@ type Config struct {
 	Routes []string
 	// ThrottleRPS is the steady rate, in calls per second, of the token bucket that
 	// every Management API call (POST, GET and DELETE /@connections/{id}) takes a token
-	// from, as API Gateway's account-level throttle does (10,000 by default on AWS, for
-	// all the account's APIs in the Region); a call that finds the bucket empty is
-	// answered 429 LimitExceededException and does nothing (see throttle.go). Zero
-	// means no throttle.
+	// from, as API Gateway's account-level throttle does (10,000 by default on AWS); a
+	// call that finds the bucket empty is answered 429 LimitExceededException and does
+	// nothing (see throttle.go). Zero means no throttle. Only those calls are charged:
+	// AWS's bucket also counts each $connect and client message of the account's
+	// WebSocket APIs, and every call of its other APIs in the Region, which the pusher
+	// sees as a lower rate; set this to what they would leave.
 	ThrottleRPS float64
 	// ThrottleBurst is the size of that bucket: how many calls pass at once after a
 	// quiet spell (5,000 by default on AWS). Zero with a ThrottleRPS means half a

@@ -22,6 +22,15 @@ import (
 // DeleteConnection takes a token, and a fleet posting as fast as it can throttles the
 // account's other APIs too.
 //
+// The emulator charges only those Management API calls. On AWS the same bucket also
+// takes a token for each $connect and each client message of the WebSocket APIs ("a
+// token counts for a request", across all the APIs above), and for every call of the
+// account's REST and HTTP APIs. Emulating the callback API alone is enough to test the
+// pusher's pacing: the pusher makes no other call, and the rest of the account's
+// traffic only leaves it a smaller share, which a lower ThrottleRPS stands for. It
+// keeps the counts exact too: a test's clients connecting and subscribing take no
+// token from its posts.
+//
 // The answer is the Management API's own throttling error, LimitExceededException, not
 // TooManyRequestsException. The Management API's model (apigatewaymanagementapi
 // 2018-11-29, as aws-sdk-go-v2's types.LimitExceededException and the API reference
