@@ -77,14 +77,14 @@ func BenchmarkBroadcast(b *testing.B) {
 			client := apigatewaymanagementapi.NewFromConfig(signed, func(o *apigatewaymanagementapi.Options) {
 				o.BaseEndpoint = aws.String(clients.url)
 				o.Retryer = aws.NopRetryer{}
-				o.HTTPClient = newPlainClient()
+				o.HTTPClient = newPlainClient(b)
 			})
 			return posterFunc(func(ctx context.Context, id string, frame []byte) error {
 				_, err := client.PostToConnection(ctx, &apigatewaymanagementapi.PostToConnectionInput{ConnectionId: aws.String(id), Data: frame})
 				return err
 			})
 		}},
-		{"http", func(*testing.B) handlers.Poster { return plainPoster{newPlainClient(), clients.url} }},
+		{"http", func(b *testing.B) handlers.Poster { return plainPoster{newPlainClient(b), clients.url} }},
 	}
 	for _, p := range posters {
 		b.Run("poster="+p.name, func(b *testing.B) { benchmarkBroadcast(b, clients, p.poster(b)) })
@@ -97,7 +97,7 @@ func benchmarkBroadcast(b *testing.B, clients *children, poster handlers.Poster)
 		_ = store.AddConnection(context.Background(), c)
 	}
 	pl := startPipeline(b, store, poster)
-	plain := plainPoster{newPlainClient(), clients.url}
+	plain := plainPoster{newPlainClient(b), clients.url}
 	frame := []byte(`{"type":"announcement","text":"a broadcast to every connected user"}`)
 	broadcast := func() {
 		res, err := pl.Process(context.Background(), message.NewMessage(watermill.NewUUID(), []byte(`{"data":`+string(frame)+`}`)))
@@ -185,8 +185,13 @@ func (f posterFunc) PostToConnection(ctx context.Context, id string, frame []byt
 	return f(ctx, id, frame)
 }
 
-func newPlainClient() *http.Client {
-	return &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}}
+// newPlainClient returns a client of 256 connections, closed when b ends: the gateway's
+// process holds one file for each beside its clients' sockets (see maxClients), and a
+// sub-benchmark runs more than once.
+func newPlainClient(b *testing.B) *http.Client {
+	c := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}}
+	b.Cleanup(c.CloseIdleConnections)
+	return c
 }
 
 // plainPoster posts to the Management API with bare net/http.
