@@ -1,13 +1,16 @@
 package pipeline
 
 import (
+	"cmp"
+
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
 )
 
 // middleware returns the chain every stage runs behind, outermost first (see the
-// package documentation). Each middleware has a file of its own: forward.go,
-// poison.go, annotate.go, retry.go, stalls.go, breaker.go, attempts.go, ended.go.
+// package documentation). Each middleware has a file of its own: postworkers.go,
+// forward.go, poison.go, annotate.go, retry.go, stalls.go, breaker.go, attempts.go,
+// ended.go. The post stage's chain runs on long-lived workers (see workers).
 //
 // The order is the reliability design: forward runs outside the poison queue, so that a
 // parked message is settled; the poison queue outside the retries, so that it parks
@@ -19,13 +22,17 @@ func (p *Pipeline) middleware(s routerStage, in, next string) ([]message.Handler
 	if err != nil {
 		return nil, err
 	}
-	chain := []message.HandlerMiddleware{
+	var chain []message.HandlerMiddleware
+	if s.name == StagePost {
+		chain = append(chain, newWorkers(cmp.Or(s.concurrency, p.cfg.StageConcurrency), p.work).middleware)
+	}
+	chain = append(chain,
 		middleware.InstantAck,
 		p.forward(s, in, next),
 		poison,
 		annotate,
 		p.retry(s),
-	}
+	)
 	if s.resumable {
 		chain = append(chain, countStalls)
 	}
