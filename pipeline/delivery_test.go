@@ -23,6 +23,13 @@ func runOn(t *testing.T, cfg pipeline.Config, gw handlers.Poster, poison *memory
 	for _, c := range conns {
 		_ = store.AddConnection(t.Context(), c)
 	}
+	return runStore(t, cfg, store, gw, poison, o, stages...)
+}
+
+// runStore runs, until the test ends, a pipeline with cfg (taken as is) over store,
+// posting to gw, parking on poison and reporting to o.
+func runStore(t *testing.T, cfg pipeline.Config, store *memory.Store, gw handlers.Poster, poison *memory.PoisonQueue, o pipeline.Observer, stages ...pipeline.Stage) *pipeline.Pipeline {
+	t.Helper()
 	p, err := pipeline.New(cfg, store, gw, poison, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)

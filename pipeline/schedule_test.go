@@ -84,19 +84,7 @@ func runPaged(t *testing.T, cfg pipeline.Config, gw handlers.Poster, o pipeline.
 	for i := range n {
 		_ = store.AddConnection(t.Context(), conn(fmt.Sprintf("user%05d", i), fmt.Sprintf("conn%05d", i)))
 	}
-	p, err := pipeline.New(cfg, store, gw, memory.NewPoisonQueue(), slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if o != nil {
-		p.Observe(o)
-	}
-	ctx, stop := context.WithCancel(t.Context())
-	done := make(chan error)
-	go func() { done <- p.Run(ctx) }()
-	t.Cleanup(func() { stop(); <-done })
-	<-p.Running()
-	return p
+	return runStore(t, cfg, store, gw, memory.NewPoisonQueue(), o)
 }
 
 // TestMulticastDuringBroadcast sends a multicast to one user while a broadcast to
