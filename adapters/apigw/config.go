@@ -30,8 +30,13 @@ func (c *Config) setDefaults() {
 // Validate reports a configuration the poster cannot run with.
 func (c Config) Validate() error {
 	var errs []error
-	if u, err := url.Parse(c.Endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		errs = append(errs, fmt.Errorf("endpoint %q is not an absolute http(s) URL", c.Endpoint))
+	if u, err := url.Parse(c.Endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
+		// A host of a port alone (http://:80) names no gateway, and its signature
+		// would differ from the SDK's, which signs such a host otherwise (FuzzSigner).
+		errs = append(errs, fmt.Errorf("endpoint %q is not an absolute http(s) URL with a host", c.Endpoint))
+	} else if u.User != nil {
+		// net/http would send it as basic authentication, to AWS.
+		errs = append(errs, fmt.Errorf("endpoint %q has a user", c.Endpoint))
 	} else if strings.ContainsAny(c.Endpoint, "?#") {
 		// The connections' paths follow the endpoint's: after a query they would be in it.
 		errs = append(errs, fmt.Errorf("endpoint %q has a query or fragment", c.Endpoint))
