@@ -6,6 +6,7 @@
 //	pusher serve                           SQS or SNS in, WebSocket frames out (APIGW_ENDPOINT, ...)
 //	pusher gateway                         the local gateway of dev, on a DynamoDB table
 //	pusher send [--users u1,u2] DATA       send a request to SQS, SNS or pusher dev
+//	pusher connect URL                     a WebSocket client: prints the frames it receives
 //	pusher replay list|send|export|import  the poison queue
 //	pusher token --user U [--topics p1,p2] a $connect test token signed with CONNECT_TOKEN_SECRET
 //	pusher version                         the module version, VCS revision and Go version
@@ -121,6 +122,7 @@ func commands() []command {
 		serveCommand(),
 		gatewayCommand(),
 		sendCommand(),
+		connectCommand(),
 		replayCommand(),
 		tokenCommand(),
 		versionCommand(),
