@@ -113,7 +113,11 @@ resource "aws_lambda_permission" "authorizer" {
 resource "aws_iam_role" "authorizer" {
   count = length(local.authorizers)
 
-  name = local.authorizer_name
+  # Region-safe as the pusher's role is (iam.tf).
+  name                 = length("${local.authorizer_name}-${split(":", var.agma_arn)[3]}") <= 64 ? "${local.authorizer_name}-${split(":", var.agma_arn)[3]}" : null
+  name_prefix          = length("${local.authorizer_name}-${split(":", var.agma_arn)[3]}") <= 64 ? null : "${substr(local.authorizer_name, 0, 37)}-"
+  path                 = var.role_path
+  permissions_boundary = var.role_permissions_boundary
   assume_role_policy = jsonencode({
     Version = "2012-10-17"
     Statement = [{

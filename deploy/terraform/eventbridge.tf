@@ -7,11 +7,6 @@ locals {
   # exist by name even when the queue's ARN is not known yet.
   queue_rules    = { for name, r in var.eventbridge_rules : name => r if r.target == "queue" }
   function_rules = { for name, r in var.eventbridge_rules : name => r if r.target == "function" }
-
-  # The dead-letter queue's ARN, zero or one, for the role to send to as the
-  # function's destination of failed asynchronous invocations: only when a rule
-  # targets the function.
-  events_dlq_destinations = length(local.function_rules) == 0 ? [] : aws_sqs_queue.events_dlq[*].arn
 }
 
 resource "aws_cloudwatch_event_rule" "pusher" {
@@ -31,8 +26,8 @@ resource "aws_cloudwatch_event_rule" "pusher" {
     # An SQS target takes one message group id of the rule's own on a FIFO queue: every
     # entity's events would queue behind one another.
     precondition {
-      condition     = each.value.target == "function" || (var.notifications_queue_arn != null && !endswith(coalesce(var.notifications_queue_arn, "none"), ".fifo"))
-      error_message = "The rule ${each.key} targets the queue: it needs notifications_queue_arn, a standard (not FIFO) queue; or target the function."
+      condition     = each.value.target == "function" || (var.notifications_queue_enabled && !endswith(coalesce(var.notifications_queue_arn, "none"), ".fifo"))
+      error_message = "The rule ${each.key} targets the queue: it needs notifications_queue_enabled and notifications_queue_arn, a standard (not FIFO) queue; or target the function."
     }
   }
 }
@@ -46,7 +41,7 @@ resource "aws_cloudwatch_event_target" "pusher" {
   rule           = aws_cloudwatch_event_rule.pusher[each.key].name
   event_bus_name = each.value.event_bus_name
   target_id      = "pusher"
-  arn            = each.value.target == "queue" ? var.notifications_queue_arn : aws_lambda_function.pusher.arn
+  arn            = each.value.target == "queue" ? var.notifications_queue_arn : aws_lambda_alias.pusher.arn
 
   retry_policy {
     maximum_retry_attempts       = each.value.maximum_retry_attempts
@@ -100,37 +95,22 @@ data "aws_iam_policy_document" "notifications_queue" {
 
 # EventBridge invokes the function asynchronously: Lambda queues the event and answers
 # at once, so EventBridge's retries and dead-letter queue only cover an invocation
-# Lambda refused. The function's own errors are retried by Lambda (twice), then the
-# event goes to the same dead-letter queue, as the invocation's record with the event
-# in it. This configuration is the function's: SNS's invocations, if any, get it too.
+# Lambda refused. The function's own errors are retried by Lambda, then the
+# invocation's record, the event in it, goes to the async failures queue (async.tf).
 resource "aws_lambda_permission" "eventbridge" {
   for_each = local.function_rules
 
   statement_id  = "AllowEventBridge-${each.key}"
   action        = "lambda:InvokeFunction"
   function_name = aws_lambda_function.pusher.function_name
+  qualifier     = aws_lambda_alias.pusher.name
   principal     = "events.amazonaws.com"
   source_arn    = aws_cloudwatch_event_rule.pusher[each.key].arn
 }
 
-resource "aws_lambda_function_event_invoke_config" "pusher" {
-  count = length(local.function_rules) == 0 ? 0 : 1
-
-  function_name          = aws_lambda_function.pusher.function_name
-  maximum_retry_attempts = 2
-
-  destination_config {
-    on_failure {
-      destination = aws_sqs_queue.events_dlq[0].arn
-    }
-  }
-
-  # Lambda checks, when it is set, that the role may send to the destination.
-  depends_on = [aws_iam_role_policy.pusher]
-}
-
-# The events EventBridge could not deliver, and those the function failed on. SQS-
-# managed keys: EventBridge sends with the queue's policy below and needs no KMS grant.
+# The events EventBridge could not deliver (the function's failures are async.tf's).
+# SQS-managed keys: EventBridge sends with the queue's policy below and needs no KMS
+# grant.
 resource "aws_sqs_queue" "events_dlq" {
   count = length(var.eventbridge_rules) == 0 ? 0 : 1
 

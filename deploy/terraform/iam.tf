@@ -1,8 +1,21 @@
+locals {
+  # IAM is global: a role named after the function alone collides when the same
+  # prefix is deployed in two Regions. The Region is the API's (of agma_arn), where the
+  # function posts. A name over IAM's 64 characters falls back to a prefix of the
+  # function's name, which IAM makes unique.
+  role_full_name   = "${local.name}-${split(":", var.agma_arn)[3]}"
+  role_name        = length(local.role_full_name) <= 64 ? local.role_full_name : null
+  role_name_prefix = "${substr(local.name, 0, 37)}-"
+}
+
 # The function's role. The trust policy is written inline so that every
 # aws_iam_policy_document of this module is a grant: terraform_test.go holds them to
 # exactly the actions below.
 resource "aws_iam_role" "pusher" {
-  name = local.name
+  name                 = local.role_name
+  name_prefix          = local.role_name == null ? local.role_name_prefix : null
+  path                 = var.role_path
+  permissions_boundary = var.role_permissions_boundary
   assume_role_policy = jsonencode({
     Version = "2012-10-17"
     Statement = [{
@@ -137,24 +150,44 @@ data "aws_iam_policy_document" "pusher" {
     }
   }
 
-  # The function's destination of failed asynchronous invocations, when an
-  # EventBridge rule invokes it.
+  # The destination of failed asynchronous invocations (SNS's, an EventBridge rule's
+  # that targets the function), which Lambda sends to with this role.
   dynamic "statement" {
-    for_each = local.events_dlq_destinations
+    for_each = aws_sqs_queue.async_failures
     content {
-      sid       = "EventsDeadLetters"
+      sid       = "AsyncFailures"
       actions   = ["sqs:SendMessage"]
-      resources = [statement.value]
+      resources = [statement.value.arn]
     }
   }
 
+  # The customer managed keys of the queues it reads (Decrypt) and sends to
+  # (GenerateDataKey, and Decrypt: "Configuring AWS KMS permissions",
+  # docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-key-management.html).
+  # Without GenerateDataKey a split's SendMessage fails, and the broadcast falls back
+  # to one invocation. One statement, or none: the list's length is known when
+  # planning, its keys may not be.
+  dynamic "statement" {
+    for_each = length(var.kms_key_arns) == 0 ? [] : [var.kms_key_arns]
+    content {
+      sid       = "QueueKeys"
+      actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+      resources = statement.value
+    }
+  }
+
+  # Parking (SendMessage), and the start-up check that the queue exists and may be
+  # used (GetQueueAttributes: read-only, no message read).
   statement {
     sid       = "PoisonQueue"
-    actions   = ["sqs:SendMessage"]
+    actions   = ["sqs:SendMessage", "sqs:GetQueueAttributes"]
     resources = [aws_sqs_queue.poison.arn]
   }
 
-  # Posting to connections (POST @connections/ID) and deleting them.
+  # Posting to connections (POST @connections/ID): the grant's resource is under the
+  # method agma_arn names, POST, so it covers no DeleteConnection (DELETE) nor
+  # GetConnection (GET). The pusher prunes a gone
+  # connection's row from the table, not the connection from the gateway.
   statement {
     sid       = "ManageConnections"
     actions   = ["execute-api:ManageConnections"]

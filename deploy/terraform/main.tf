@@ -1,9 +1,16 @@
+data "aws_partition" "current" {}
+
 locals {
   name = "${var.prefix}-pusher"
 
   # Zero or one ARN: the queue's IAM statement and event source mapping exist only
-  # when a queue is given.
-  notifications_queue_arns = var.notifications_queue_arn == null ? [] : [var.notifications_queue_arn]
+  # when the queue is enabled. A toggle, not whether the ARN is null: a queue created
+  # in the same configuration has an ARN unknown when planning, and the number of
+  # mappings must be known then.
+  notifications_queue_arns = var.notifications_queue_enabled ? [var.notifications_queue_arn] : []
+
+  # The same of the topic: its subscription and permission.
+  notifications_topic_arns = var.notifications_topic_enabled ? [var.notifications_topic_arn] : []
 
   # Zero or one table: its IAM statements and SUBSCRIPTIONS_TABLE_NAME exist only when
   # a subscriptions table is given. A list, not count: its length is known when
@@ -13,11 +20,12 @@ locals {
   # Zero or one queue: the notifications queue, when broadcasts are split into segment
   # tasks put back on it; the function may send to it then only. (Without a queue the
   # function's precondition refuses the split.)
-  task_queue_arns = var.broadcast_split == null || var.notifications_queue_arn == null ? [] : [var.notifications_queue_arn]
+  task_queue_arns = var.broadcast_split == null || !var.notifications_queue_enabled ? [] : [var.notifications_queue_arn]
 
   # The notifications queue's URL, made of its ARN (arn:PARTITION:sqs:REGION:ACCOUNT:NAME
-  # is https://sqs.REGION.DOMAIN/ACCOUNT/NAME), or null without a queue.
-  notifications_queue_url = var.notifications_queue_arn == null ? null : format("https://sqs.%s.%s/%s/%s", split(":", var.notifications_queue_arn)[3], split(":", var.notifications_queue_arn)[1] == "aws-cn" ? "amazonaws.com.cn" : "amazonaws.com", split(":", var.notifications_queue_arn)[4], split(":", var.notifications_queue_arn)[5])
+  # is https://sqs.REGION.DNS_SUFFIX/ACCOUNT/NAME, the suffix the partition's:
+  # amazonaws.com, amazonaws.com.cn, ...), or null without a queue.
+  notifications_queue_url = var.notifications_queue_enabled ? format("https://sqs.%s.%s/%s/%s", split(":", var.notifications_queue_arn)[3], data.aws_partition.current.dns_suffix, split(":", var.notifications_queue_arn)[4], split(":", var.notifications_queue_arn)[5]) : null
 
   # The function's settings of splitting, with the queue's URL.
   split_environment = merge([for arn in local.task_queue_arns : {
@@ -69,14 +77,32 @@ resource "aws_lambda_function" "pusher" {
     }, { for t in local.subscriptions_tables : "SUBSCRIPTIONS_TABLE_NAME" => t.name }, local.pace_environment, local.split_environment, local.authorizer_required, local.settings_environment)
   }
 
+  # Every instance of the function, from every source, counts against it; null
+  # leaves the function in the account's unreserved pool (Lambda's -1).
+  reserved_concurrent_executions = coalesce(var.reserved_concurrent_executions, -1)
+
+  # Each deployment a version, for the alias (alias.tf) to point to.
+  publish = var.publish
+
   tags = var.common_tags
 
   lifecycle {
     # Segment tasks go on the queue the function reads; a FIFO queue would lose its
     # order to them.
     precondition {
-      condition     = var.broadcast_split == null || (var.notifications_queue_arn != null && !endswith(coalesce(var.notifications_queue_arn, "none"), ".fifo"))
-      error_message = "The broadcast_split needs notifications_queue_arn, a standard (not FIFO) queue: the segment tasks go on it."
+      condition     = var.broadcast_split == null || (var.notifications_queue_enabled && !endswith(coalesce(var.notifications_queue_arn, "none"), ".fifo"))
+      error_message = "The broadcast_split needs notifications_queue_enabled and notifications_queue_arn, a standard (not FIFO) queue: the segment tasks go on it."
+    }
+    # The toggles say what exists; an ARN given without its toggle would be ignored,
+    # a toggle without its ARN would fail at apply. (An ARN unknown when planning is
+    # checked at apply.)
+    precondition {
+      condition     = var.notifications_queue_enabled == (var.notifications_queue_arn != null)
+      error_message = "The notifications_queue_enabled must be true exactly when notifications_queue_arn is given."
+    }
+    precondition {
+      condition     = var.notifications_topic_enabled == (var.notifications_topic_arn != null)
+      error_message = "The notifications_topic_enabled must be true exactly when notifications_topic_arn is given."
     }
     # A burst paces nothing without a rate: the pusher refuses POST_BURST above 0 without
     # a POST_RATE above 0 ("Pace.Burst is set without a Pace.Rate"), at every cold start.

@@ -59,11 +59,44 @@ output "kinesis_dlq_url" {
 }
 
 output "events_dlq_url" {
-  description = "URL of the queue of the EventBridge events that could not be delivered, or that the function failed on when a rule invokes it, or null without eventbridge_rules."
+  description = "URL of the queue of the EventBridge events that could not be delivered, or null without eventbridge_rules. (The function's failed invocations are in async_failures_queue_url.)"
   value       = one(aws_sqs_queue.events_dlq[*].url)
 }
 
 output "eventbridge_rule_arns" {
   description = "ARNs of the EventBridge rules, by their names in eventbridge_rules."
   value       = { for name, rule in aws_cloudwatch_event_rule.pusher : name => rule.arn }
+}
+
+output "function_version" {
+  description = "The function's version the alias points to: the one published by this apply, or \"$LATEST\" without publish."
+  value       = aws_lambda_alias.pusher.function_version
+}
+
+output "alias_name" {
+  description = "Name of the function's alias, the qualifier of permissions that let a caller invoke it (the WebSocket API's, say)."
+  value       = aws_lambda_alias.pusher.name
+}
+
+output "alias_arn" {
+  description = "ARN of the function's alias, which the event source mappings, the SNS subscription and EventBridge's targets invoke."
+  value       = aws_lambda_alias.pusher.arn
+}
+
+output "alias_invoke_arn" {
+  description = "Invoke ARN of the alias, for the WebSocket API's integration of its routes (with lambda permissions qualified by alias_name)."
+  value       = aws_lambda_alias.pusher.invoke_arn
+}
+
+output "async_failures_queue_url" {
+  description = "URL of the queue where Lambda records the asynchronous invocations (SNS's, EventBridge rules' targeting the function) it gave up on, or null without them."
+  value       = one(aws_sqs_queue.async_failures[*].url)
+}
+
+output "alarm_arns" {
+  description = "ARNs of the module's CloudWatch alarms, by name, or {} without alarm_actions."
+  value = merge(
+    { for a in concat(aws_cloudwatch_metric_alarm.poison_not_empty, aws_cloudwatch_metric_alarm.poison_oldest, aws_cloudwatch_metric_alarm.queue_age, aws_cloudwatch_metric_alarm.errors, aws_cloudwatch_metric_alarm.throttles, aws_cloudwatch_metric_alarm.async_events_dropped) : a.alarm_name => a.arn },
+    { for a in aws_cloudwatch_metric_alarm.dead_letters : a.alarm_name => a.arn },
+  )
 }

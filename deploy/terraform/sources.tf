@@ -1,13 +1,23 @@
 # Batches from the notifications queue. With ReportBatchItemFailures the function
 # names the messages to deliver again; the others are deleted.
 resource "aws_lambda_event_source_mapping" "notifications" {
-  count = var.notifications_queue_arn == null ? 0 : 1
+  count = length(local.notifications_queue_arns)
 
   event_source_arn                   = var.notifications_queue_arn
-  function_name                      = aws_lambda_function.pusher.arn
+  function_name                      = aws_lambda_alias.pusher.arn
   batch_size                         = var.batch_size
   maximum_batching_window_in_seconds = var.maximum_batching_window_in_seconds
   function_response_types            = ["ReportBatchItemFailures"]
+
+  # Bounded: Lambda would otherwise scale the mapping to 1,000 invocations, each
+  # posting POST_CONCURRENCY frames at once into the account's API Gateway quota.
+  # "Configuring maximum concurrency for Amazon SQS event sources"
+  # (docs.aws.amazon.com/lambda/latest/dg/services-sqs-scaling.html) asks for a
+  # reserved concurrency at least the mappings' maximum, or Lambda throttles messages:
+  # the function's precondition below keeps it above, by route_concurrency.
+  scaling_config {
+    maximum_concurrency = var.maximum_concurrency
+  }
 
   lifecycle {
     precondition {
@@ -21,29 +31,38 @@ resource "aws_lambda_event_source_mapping" "notifications" {
       condition     = !endswith(var.notifications_queue_arn, ".fifo") || (var.batch_size <= 10 && var.maximum_batching_window_in_seconds == 0)
       error_message = "A FIFO notifications queue takes a batch_size of at most 10 and maximum_batching_window_in_seconds = 0."
     }
+    # The queue at its maximum leaves route_concurrency instances of the reserved ones
+    # to $connect and the other sources; a reservation at or under the maximum would
+    # have Lambda throttle the queue's own batches and every $connect with them.
+    precondition {
+      condition     = var.reserved_concurrent_executions == null || try(var.reserved_concurrent_executions >= var.maximum_concurrency + var.route_concurrency, false)
+      error_message = "The reserved_concurrent_executions must be at least maximum_concurrency plus route_concurrency, so that the WebSocket routes and the other sources have room while the queue's mapping runs at its maximum."
+    }
   }
 
   # AWS checks, when the mapping is created, that the role may read the queue.
   depends_on = [aws_iam_role_policy.pusher]
 }
 
-# Notifications from the topic, one invocation each.
+# Notifications from the topic, one asynchronous invocation each: what fails is
+# retried by Lambda, then kept in the async failures queue (async.tf).
 resource "aws_sns_topic_subscription" "notifications" {
-  count = var.notifications_topic_arn == null ? 0 : 1
+  count = length(local.notifications_topic_arns)
 
   topic_arn = var.notifications_topic_arn
   protocol  = "lambda"
-  endpoint  = aws_lambda_function.pusher.arn
+  endpoint  = aws_lambda_alias.pusher.arn
 
   depends_on = [aws_lambda_permission.sns]
 }
 
 resource "aws_lambda_permission" "sns" {
-  count = var.notifications_topic_arn == null ? 0 : 1
+  count = length(local.notifications_topic_arns)
 
   statement_id  = "AllowNotificationsTopic"
   action        = "lambda:InvokeFunction"
   function_name = aws_lambda_function.pusher.function_name
+  qualifier     = aws_lambda_alias.pusher.name
   principal     = "sns.amazonaws.com"
   source_arn    = var.notifications_topic_arn
 }

@@ -63,7 +63,7 @@ var tfLength = function.New(&function.Spec{
 var moduleFuncs = map[string]function.Function{
 	"regex": stdlib.RegexFunc, "can": tryfunc.CanFunc, "try": tryfunc.TryFunc, "contains": stdlib.ContainsFunc,
 	"floor": stdlib.FloorFunc, "length": tfLength, "alltrue": allTrue, "jsondecode": stdlib.JSONDecodeFunc,
-	"keys": stdlib.KeysFunc, "values": stdlib.ValuesFunc, "join": stdlib.JoinFunc, "endswith": endsWith,
+	"keys": stdlib.KeysFunc, "values": stdlib.ValuesFunc, "join": stdlib.JoinFunc, "endswith": endsWith, "startswith": startsWith, "substr": stdlib.SubstrFunc,
 	"coalesce": stdlib.CoalesceFunc, "tostring": toString, "merge": stdlib.MergeFunc, "split": stdlib.SplitFunc,
 }
 
@@ -328,8 +328,8 @@ func TestKinesisStreamValidation(t *testing.T) {
 // ---- seed 003: the EventBridge rules ----
 
 const (
-	functionARN = "arn:aws:lambda:eu-west-1:123456789012:function:p-pusher"
-	eventsDLQ   = "arn:aws:sqs:eu-west-1:123456789012:p-pusher-events-dlq"
+	// The function's alias, which every source invokes.
+	aliasARN = "arn:aws:lambda:eu-west-1:123456789012:function:p-pusher:live"
 )
 
 // ruleType is an element of var.eventbridge_rules, as Terraform passes it.
@@ -400,13 +400,24 @@ var wantRuleAttrs = map[[2]string]map[string]string{
 		"for_each":      "local.function_rules",
 		"action":        `"lambda:InvokeFunction"`,
 		"function_name": "aws_lambda_function.pusher.function_name",
+		"qualifier":     "aws_lambda_alias.pusher.name",
 		"principal":     `"events.amazonaws.com"`,
 		"source_arn":    "aws_cloudwatch_event_rule.pusher[each.key].arn",
 	},
+	// The alias's: Lambda applies an invoke configuration per version or alias.
 	{"aws_lambda_function_event_invoke_config", "pusher"}: {
-		"count":         "length(local.function_rules)==0?0:1",
-		"function_name": "aws_lambda_function.pusher.function_name",
-		"qualifier":     "",
+		"count":                        "length(aws_sqs_queue.async_failures)",
+		"function_name":                "aws_lambda_function.pusher.function_name",
+		"qualifier":                    "aws_lambda_alias.pusher.name",
+		"maximum_retry_attempts":       "var.async_maximum_retry_attempts",
+		"maximum_event_age_in_seconds": "var.async_maximum_event_age_in_seconds",
+	},
+	// SNS's and EventBridge's failed invocations, kept: exactly when something invokes
+	// the function asynchronously.
+	{"aws_sqs_queue", "async_failures"}: {
+		"count":                   "local.async_invoked?1:0",
+		"name":                    `"${local.name}-async-failures"`,
+		"sqs_managed_sse_enabled": "true",
 	},
 	{"aws_sqs_queue", "events_dlq"}: {
 		"count":                   "length(var.eventbridge_rules)==0?0:1",
@@ -541,8 +552,8 @@ type ruleCase struct {
 
 var ruleCases = []ruleCase{
 	{name: "to the queue", key: "entities", prefix: "p", rule: ruleVal("queue", nil), queue: standardQueue, target: standardQueue, ok: true},
-	{name: "to the function", key: "direct", prefix: "p", rule: ruleVal("function", nil), queue: standardQueue, target: functionARN, ok: true},
-	{name: "to the function without a queue", key: "direct", prefix: "p", rule: ruleVal("function", nil), target: functionARN, ok: true},
+	{name: "to the function", key: "direct", prefix: "p", rule: ruleVal("function", nil), queue: standardQueue, target: aliasARN, ok: true},
+	{name: "to the function without a queue", key: "direct", prefix: "p", rule: ruleVal("function", nil), target: aliasARN, ok: true},
 	{name: "to no queue", key: "entities", prefix: "p", rule: ruleVal("queue", nil), ok: false},
 	{name: "to a FIFO queue", key: "entities", prefix: "p", rule: ruleVal("queue", nil), queue: fifoQueue, target: fifoQueue, ok: false},
 	{name: "name too long", key: "entities-of-the-fleet", prefix: strings.Repeat("p", 40), rule: ruleVal("queue", nil), queue: standardQueue, target: standardQueue, ok: false},
@@ -587,7 +598,7 @@ func checkEventBridge(m *module) error {
 	} else if dest, err := nestedOne(cfg, "destination_config", "on_failure"); err != nil {
 		errs = append(errs, fmt.Errorf("function's asynchronous invocations: %w", err))
 	} else {
-		errs = append(errs, checkAttrs(m, dest, map[string]string{"destination": "aws_sqs_queue.events_dlq[0].arn"}))
+		errs = append(errs, checkAttrs(m, dest, map[string]string{"destination": "aws_sqs_queue.async_failures[0].arn"}))
 	}
 
 	rule, err := m.one("resource", "aws_cloudwatch_event_rule", "pusher")
@@ -601,11 +612,13 @@ func checkEventBridge(m *module) error {
 		}
 		ctx := &hcl.EvalContext{
 			Variables: map[string]cty.Value{
-				"var":   cty.ObjectVal(map[string]cty.Value{"notifications_queue_arn": queue}),
+				"var": cty.ObjectVal(map[string]cty.Value{
+					"notifications_queue_arn": queue, "notifications_queue_enabled": cty.BoolVal(c.queue != ""),
+				}),
 				"each":  cty.ObjectVal(map[string]cty.Value{"key": cty.StringVal(c.key), "value": c.rule}),
 				"local": cty.ObjectVal(map[string]cty.Value{"name": cty.StringVal(c.prefix + "-pusher")}),
-				"aws_lambda_function": cty.ObjectVal(map[string]cty.Value{
-					"pusher": cty.ObjectVal(map[string]cty.Value{"arn": cty.StringVal(functionARN)}),
+				"aws_lambda_alias": cty.ObjectVal(map[string]cty.Value{
+					"pusher": cty.ObjectVal(map[string]cty.Value{"arn": cty.StringVal(aliasARN)}),
 				}),
 			},
 			Functions: moduleFuncs,
@@ -626,28 +639,28 @@ func checkEventBridge(m *module) error {
 		}
 	}
 
-	// The rules by target, and the role's destination of failed invocations exactly
-	// when a rule invokes the function.
+	// The rules by target, and the queue of failed asynchronous invocations (with its
+	// grant) exactly when a rule invokes the function or SNS does.
 	for _, c := range []struct {
 		name            string
 		rules           cty.Value
+		topic           bool
 		queue, function []string
-		dlqDestinations []string
+		async           bool
 	}{
-		{"both", rules, []string{"entities"}, []string{"direct"}, []string{eventsDLQ}},
-		{"to the queue", cty.MapVal(map[string]cty.Value{"entities": ruleVal("queue", nil)}), []string{"entities"}, nil, nil},
-		{"none", cty.MapValEmpty(ruleType), nil, nil, nil},
+		{"both", rules, false, []string{"entities"}, []string{"direct"}, true},
+		{"to the queue", cty.MapVal(map[string]cty.Value{"entities": ruleVal("queue", nil)}), false, []string{"entities"}, nil, false},
+		{"to the queue, and a topic", cty.MapVal(map[string]cty.Value{"entities": ruleVal("queue", nil)}), true, []string{"entities"}, nil, true},
+		{"none", cty.MapValEmpty(ruleType), false, nil, nil, false},
+		{"a topic alone", cty.MapValEmpty(ruleType), true, nil, nil, true},
 	} {
 		ctx := &hcl.EvalContext{
 			Variables: map[string]cty.Value{
-				"var": cty.ObjectVal(map[string]cty.Value{"eventbridge_rules": c.rules}),
-				"aws_sqs_queue": cty.ObjectVal(map[string]cty.Value{"events_dlq": cty.TupleVal([]cty.Value{
-					cty.ObjectVal(map[string]cty.Value{"arn": cty.StringVal(eventsDLQ)}),
-				})}),
+				"var": cty.ObjectVal(map[string]cty.Value{"eventbridge_rules": c.rules, "notifications_topic_enabled": cty.BoolVal(c.topic)}),
 			},
 			Functions: moduleFuncs,
 		}
-		vals, err := evalLocals(m, ctx, "queue_rules", "function_rules", "events_dlq_destinations")
+		vals, err := evalLocals(m, ctx, "queue_rules", "function_rules", "async_invoked")
 		if err != nil {
 			errs = append(errs, fmt.Errorf("rules %s: %w", c.name, err))
 			continue
@@ -666,8 +679,8 @@ func checkEventBridge(m *module) error {
 		if got := keysOf(vals["function_rules"]); !slices.Equal(got, c.function) {
 			errs = append(errs, fmt.Errorf("rules %s: local.function_rules has %q, want %q", c.name, got, c.function))
 		}
-		if got := stringList(vals["events_dlq_destinations"]); !slices.Equal(got, c.dlqDestinations) {
-			errs = append(errs, fmt.Errorf("rules %s: the role may send failed invocations to %q, want %q", c.name, got, c.dlqDestinations))
+		if got := vals["async_invoked"]; got.Type() != cty.Bool || !got.IsKnown() || got.True() != c.async {
+			errs = append(errs, fmt.Errorf("rules %s: local.async_invoked = %#v, want %v", c.name, got, c.async))
 		}
 	}
 	return errors.Join(errs...)
@@ -789,6 +802,14 @@ func TestEnvironmentValidation(t *testing.T) {
 		{"EventBridge mapping", map[string]string{"EVENTBRIDGE_MAPPING": "{topics: [detail.entityId]}"}, false},
 		{"anonymous connections", map[string]string{"ANONYMOUS_CONNECTIONS": "true"}, false},
 		{"topic parameters", map[string]string{"TOPIC_PARAMS": "VehicleID"}, false},
+		// Lambda's reserved names ("Defined runtime environment variables"), which it
+		// refuses at apply; a name that merely contains one is the caller's.
+		{"the Region", map[string]string{"AWS_REGION": "eu-west-1"}, false},
+		{"the handler", map[string]string{"_HANDLER": "main"}, false},
+		{"a name of Lambda's", map[string]string{"AWS_LAMBDA_EXEC_WRAPPER": "/opt/wrap"}, false},
+		{"the role's keys", map[string]string{"AWS_ACCESS_KEY_ID": "AKIA..."}, false},
+		{"the task root", map[string]string{"LAMBDA_TASK_ROOT": "/var/task"}, false},
+		{"a name like a reserved one", map[string]string{"MY_AWS_REGION": "eu-west-1", "AWS_ENDPOINT_URL_SQS": "http://x"}, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			vals := map[string]cty.Value{}
@@ -880,7 +901,10 @@ func TestStreamChecksCatchChanges(t *testing.T) {
     arn = aws_sqs_queue.events_dlq[0].arn
   }
 `, ``},
-		{"every rule to the queue", "eventbridge.tf", `arn            = each.value.target == "queue" ? var.notifications_queue_arn : aws_lambda_function.pusher.arn`, `arn            = var.notifications_queue_arn`},
+		{"every rule to the queue", "eventbridge.tf", `arn            = each.value.target == "queue" ? var.notifications_queue_arn : aws_lambda_alias.pusher.arn`, `arn            = var.notifications_queue_arn`},
+		{"rule to the function, not its alias", "eventbridge.tf", `: aws_lambda_alias.pusher.arn`, `: aws_lambda_function.pusher.arn`},
+		{"permission of the function, not its alias", "eventbridge.tf", `  qualifier     = aws_lambda_alias.pusher.name
+  principal     = "events.amazonaws.com"`, `  principal     = "events.amazonaws.com"`},
 		{"target with a role", "eventbridge.tf", `  target_id      = "pusher"`, `  target_id      = "pusher"
   role_arn       = aws_iam_role.pusher.arn`},
 		{"rules to a FIFO queue", "eventbridge.tf", ` && !endswith(coalesce(var.notifications_queue_arn, "none"), ".fifo")`, ``},
@@ -890,10 +914,14 @@ func TestStreamChecksCatchChanges(t *testing.T) {
   statement_id`, `  for_each = var.eventbridge_rules
 
   statement_id`},
-		{"function's failures dropped", "eventbridge.tf", `      destination = aws_sqs_queue.events_dlq[0].arn`, `      destination = aws_sqs_queue.poison.arn`},
+		{"function's failures dropped", "async.tf", `      destination = aws_sqs_queue.async_failures[0].arn`, `      destination = aws_sqs_queue.poison.arn`},
+		{"retries fixed", "async.tf", `maximum_retry_attempts       = var.async_maximum_retry_attempts`, `maximum_retry_attempts       = 2`},
+		{"invoke configuration of the function, not its alias", "async.tf", `  qualifier                    = aws_lambda_alias.pusher.name
+`, ``},
+		{"SNS's failures not kept", "async.tf", `async_invoked = var.notifications_topic_enabled || length(local.function_rules) > 0`, `async_invoked = length(local.function_rules) > 0`},
 		{"dead-letter queue open to any rule", "eventbridge.tf", `values   = [for rule in aws_cloudwatch_event_rule.pusher : rule.arn]`, `values   = ["*"]`},
 		{"rules split wrongly", "eventbridge.tf", `function_rules = { for name, r in var.eventbridge_rules : name => r if r.target == "function" }`, `function_rules = var.eventbridge_rules`},
-		{"failed invocations sent always", "eventbridge.tf", `events_dlq_destinations = length(local.function_rules) == 0 ? [] : aws_sqs_queue.events_dlq[*].arn`, `events_dlq_destinations = aws_sqs_queue.events_dlq[*].arn`},
+		{"failures queue always", "async.tf", `  count = local.async_invoked ? 1 : 0`, `  count = 1`},
 		{"setting misspelt", "main.tf", `ANONYMOUS_CONNECTIONS = var.anonymous_connections ? "true" : null`, `ANONYMOUS             = var.anonymous_connections ? "true" : null`},
 		{"anonymous always", "main.tf", `ANONYMOUS_CONNECTIONS = var.anonymous_connections ? "true" : null`, `ANONYMOUS_CONNECTIONS = tostring(var.anonymous_connections)`},
 		{"topic parameters joined with blanks", "main.tf", `join(",", var.topic_params)`, `join(" ", var.topic_params)`},

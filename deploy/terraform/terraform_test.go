@@ -64,14 +64,14 @@ var wantGrants = []grant{
 		actions: []string{"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"},
 		// Only when a queue is given.
 		resources: []string{"statement.value"},
-		forEach:   "var.notifications_queue_arn==null?[]:[var.notifications_queue_arn]",
+		forEach:   "var.notifications_queue_enabled?[var.notifications_queue_arn]:[]",
 	},
 	{
 		sid:     "SegmentTasks",
 		actions: []string{"sqs:SendMessage"},
 		// Only when broadcasts are split, onto the notifications queue.
 		resources: []string{"statement.value"},
-		forEach:   "var.broadcast_split==null||var.notifications_queue_arn==null?[]:[var.notifications_queue_arn]",
+		forEach:   "var.broadcast_split==null||!var.notifications_queue_enabled?[]:[var.notifications_queue_arn]",
 	},
 	{
 		sid: "KinesisStream",
@@ -96,16 +96,25 @@ var wantGrants = []grant{
 		forEach:   "aws_sqs_queue.kinesis_dlq",
 	},
 	{
-		sid:     "EventsDeadLetters",
+		sid:     "AsyncFailures",
 		actions: []string{"sqs:SendMessage"},
-		// The function's destination of failed asynchronous invocations, only when an
-		// EventBridge rule invokes it.
-		resources: []string{"statement.value"},
-		forEach:   "length(local.function_rules)==0?[]:aws_sqs_queue.events_dlq[*].arn",
+		// The function's destination of failed asynchronous invocations, which exists
+		// only when SNS or an EventBridge rule invokes it.
+		resources: []string{"statement.value.arn"},
+		forEach:   "aws_sqs_queue.async_failures",
 	},
 	{
-		sid:       "PoisonQueue",
-		actions:   []string{"sqs:SendMessage"},
+		sid: "QueueKeys",
+		// The queues' customer managed keys given, and no other: Decrypt to receive,
+		// GenerateDataKey to send (SQS's "Configuring AWS KMS permissions").
+		actions:   []string{"kms:Decrypt", "kms:GenerateDataKey"},
+		resources: []string{"statement.value"},
+		forEach:   "length(var.kms_key_arns)==0?[]:[var.kms_key_arns]",
+	},
+	{
+		sid: "PoisonQueue",
+		// Parking, and the start-up check that the queue exists (read-only).
+		actions:   []string{"sqs:SendMessage", "sqs:GetQueueAttributes"},
 		resources: []string{"aws_sqs_queue.poison.arn"},
 	},
 	{
@@ -185,11 +194,12 @@ const wantSubscriptionsEnvironment = `{fortinlocal.subscriptions_tables:"SUBSCRI
 // its environment of splitting (NOTIFICATIONS_QUEUE_URL, the queue the SegmentTasks
 // grant is on, and the BROADCAST_* settings), and whether its precondition holds.
 type splitCase struct {
-	name  string
-	split cty.Value // var.broadcast_split
-	queue string    // var.notifications_queue_arn; "" for null
-	env   map[string]string
-	ok    bool
+	name   string
+	split  cty.Value // var.broadcast_split
+	queue  string    // var.notifications_queue_arn, with notifications_queue_enabled; "" for null
+	suffix string    // the partition's DNS suffix; "" for amazonaws.com
+	env    map[string]string
+	ok     bool
 }
 
 var splitCases = []splitCase{
@@ -199,7 +209,7 @@ var splitCases = []splitCase{
 		"NOTIFICATIONS_QUEUE_URL": "https://sqs.eu-west-1.amazonaws.com/123456789012/n",
 		"BROADCAST_SPLIT_ABOVE":   "50000", "BROADCAST_SEGMENT_SIZE": "10000", "BROADCAST_MAX_SEGMENTS": "1000",
 	}},
-	{name: "split in China", split: splitVal(1000, 500, 20), queue: "arn:aws-cn:sqs:cn-north-1:123456789012:n", ok: true, env: map[string]string{
+	{name: "split in China", split: splitVal(1000, 500, 20), queue: "arn:aws-cn:sqs:cn-north-1:123456789012:n", suffix: "amazonaws.com.cn", ok: true, env: map[string]string{
 		"NOTIFICATIONS_QUEUE_URL": "https://sqs.cn-north-1.amazonaws.com.cn/123456789012/n",
 		"BROADCAST_SPLIT_ABOVE":   "1000", "BROADCAST_SEGMENT_SIZE": "500", "BROADCAST_MAX_SEGMENTS": "20",
 	}},
@@ -216,6 +226,14 @@ func splitVal(above, size, most int64) cty.Value {
 	return cty.ObjectVal(map[string]cty.Value{
 		"above": cty.NumberIntVal(above), "segment_size": cty.NumberIntVal(size), "max_segments": cty.NumberIntVal(most),
 	})
+}
+
+// partitionData is data.aws_partition.current of a partition whose DNS suffix is
+// suffix.
+func partitionData(suffix string) cty.Value {
+	return cty.ObjectVal(map[string]cty.Value{"aws_partition": cty.ObjectVal(map[string]cty.Value{
+		"current": cty.ObjectVal(map[string]cty.Value{"dns_suffix": cty.StringVal(suffix)}),
+	})})
 }
 
 // toString is Terraform's tostring of a number or a string, which cty's standard
@@ -399,9 +417,11 @@ func readGrant(m *module, body hcl.Body) (grant, error) {
 		return grant{}, fmt.Errorf("statement %s: actions: %w", g.sid, err)
 	}
 	g.actions = actions
+	// A list written out, each resource's source; or, for a statement of a list of
+	// resources given (the queues' keys), the list's source.
 	resources, diags := hcl.ExprList(st.Attributes["resources"].Expr)
 	if diags.HasErrors() {
-		return grant{}, fmt.Errorf("statement %s: resources: %w", g.sid, diags)
+		resources = []hcl.Expression{st.Attributes["resources"].Expr}
 	}
 	for _, r := range resources {
 		g.resources = append(g.resources, m.text(r))
@@ -517,8 +537,20 @@ func checkRole(m *module, role *hclsyntax.Block) error {
 type batchCase struct {
 	queue        string
 	size, window int64
+	concurrency  concurrency
 	ok           bool
 }
+
+// concurrency is the function's reserved concurrency (null for none), the SQS
+// mapping's maximum and the instances kept for the rest (route_concurrency).
+type concurrency struct {
+	reserved        cty.Value
+	maximum, routes int64
+}
+
+// defaultConcurrency is the module's defaults: 20 reserved, 10 for the queue, 10 for
+// the routes and the other sources.
+var defaultConcurrency = concurrency{cty.NumberIntVal(20), 10, 10}
 
 const (
 	standardQueue = "arn:aws:sqs:eu-west-1:123456789012:n"
@@ -526,14 +558,22 @@ const (
 )
 
 var batchCases = []batchCase{
-	{standardQueue, 10, 0, true},
-	{standardQueue, 11, 0, false},
-	{standardQueue, 11, 1, true},
-	{standardQueue, 10000, 300, true},
-	{fifoQueue, 10, 0, true},
-	{fifoQueue, 1, 0, true},
-	{fifoQueue, 11, 1, false},
-	{fifoQueue, 10, 1, false},
+	{standardQueue, 10, 0, defaultConcurrency, true},
+	{standardQueue, 11, 0, defaultConcurrency, false},
+	{standardQueue, 11, 1, defaultConcurrency, true},
+	{standardQueue, 10000, 300, defaultConcurrency, true},
+	{fifoQueue, 10, 0, defaultConcurrency, true},
+	{fifoQueue, 1, 0, defaultConcurrency, true},
+	{fifoQueue, 11, 1, defaultConcurrency, false},
+	{fifoQueue, 10, 1, defaultConcurrency, false},
+	// Reserved concurrency above the queue's maximum by the routes' share, at least
+	// (services-sqs-scaling.html: never under the mappings' maximum, or Lambda
+	// throttles the queue's batches, and $connect with them), or none reserved.
+	{standardQueue, 10, 0, concurrency{cty.NumberIntVal(1010), 1000, 10}, true},
+	{standardQueue, 10, 0, concurrency{cty.NumberIntVal(19), 10, 10}, false},
+	{standardQueue, 10, 0, concurrency{cty.NumberIntVal(10), 10, 10}, false},
+	{standardQueue, 10, 0, concurrency{cty.NumberIntVal(5), 10, 1}, false},
+	{standardQueue, 10, 0, concurrency{cty.NullVal(cty.Number), 1000, 10}, true},
 }
 
 // endsWith is Terraform's endswith, which cty's standard library lacks.
@@ -542,6 +582,15 @@ var endsWith = function.New(&function.Spec{
 	Type:   function.StaticReturnType(cty.Bool),
 	Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
 		return cty.BoolVal(strings.HasSuffix(args[0].AsString(), args[1].AsString())), nil
+	},
+})
+
+// startsWith is Terraform's startswith, which cty's standard library lacks.
+var startsWith = function.New(&function.Spec{
+	Params: []function.Parameter{{Name: "str", Type: cty.String}, {Name: "prefix", Type: cty.String}},
+	Type:   function.StaticReturnType(cty.Bool),
+	Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+		return cty.BoolVal(strings.HasPrefix(args[0].AsString(), args[1].AsString())), nil
 	},
 })
 
@@ -563,15 +612,22 @@ func checkEventSource(m *module) error {
 		errs = append(errs, fmt.Errorf("mapping: function_response_types = %q (%v), want [ReportBatchItemFailures]", types, err))
 	}
 	for attr, want := range map[string]string{
-		"count":                              "var.notifications_queue_arn==null?0:1",
+		"count":                              "length(local.notifications_queue_arns)",
 		"event_source_arn":                   "var.notifications_queue_arn",
-		"function_name":                      "aws_lambda_function.pusher.arn",
+		"function_name":                      "aws_lambda_alias.pusher.arn",
 		"batch_size":                         "var.batch_size",
 		"maximum_batching_window_in_seconds": "var.maximum_batching_window_in_seconds",
 	} {
 		if got := m.attrText(esm, attr); got != want {
 			errs = append(errs, fmt.Errorf("mapping: %s = %q, want %s", attr, got, want))
 		}
+	}
+
+	// Bounded: at most maximum_concurrency invocations at once.
+	if sc, err := nestedOne(esm, "scaling_config"); err != nil {
+		errs = append(errs, fmt.Errorf("mapping: %w", err))
+	} else {
+		errs = append(errs, checkAttrs(m, sc, map[string]string{"maximum_concurrency": "var.maximum_concurrency"}))
 	}
 
 	var conds []hclsyntax.Expression
@@ -588,8 +644,11 @@ func checkEventSource(m *module) error {
 				"notifications_queue_arn":            cty.StringVal(c.queue),
 				"batch_size":                         cty.NumberIntVal(c.size),
 				"maximum_batching_window_in_seconds": cty.NumberIntVal(c.window),
+				"reserved_concurrent_executions":     c.concurrency.reserved,
+				"maximum_concurrency":                cty.NumberIntVal(c.concurrency.maximum),
+				"route_concurrency":                  cty.NumberIntVal(c.concurrency.routes),
 			})},
-			Functions: map[string]function.Function{"endswith": endsWith},
+			Functions: map[string]function.Function{"endswith": endsWith, "try": tryfunc.TryFunc},
 		}
 		ok := true
 		for _, cond := range conds {
@@ -600,8 +659,8 @@ func checkEventSource(m *module) error {
 			ok = ok && v.True()
 		}
 		if ok != c.ok {
-			errs = append(errs, fmt.Errorf("mapping: %s with batch_size %d, window %d: preconditions hold %v, want %v",
-				c.queue, c.size, c.window, ok, c.ok))
+			errs = append(errs, fmt.Errorf("mapping: %s with batch_size %d, window %d, concurrency %+v: preconditions hold %v, want %v",
+				c.queue, c.size, c.window, c.concurrency, ok, c.ok))
 		}
 	}
 	return errors.Join(errs...)
@@ -712,12 +771,22 @@ func checkSplit(m *module, fn *hclsyntax.Block) error {
 		if c.queue != "" {
 			queue = cty.StringVal(c.queue)
 		}
+		suffix := c.suffix
+		if suffix == "" {
+			suffix = "amazonaws.com"
+		}
 		ctx := &hcl.EvalContext{
-			Variables: map[string]cty.Value{"var": cty.ObjectVal(map[string]cty.Value{
-				"broadcast_split": c.split, "notifications_queue_arn": queue,
-				// The pace's precondition (checkPace) holds without a burst.
-				"environment": cty.MapValEmpty(cty.String), "post_rate": noRate,
-			})},
+			Variables: map[string]cty.Value{
+				"var": cty.ObjectVal(map[string]cty.Value{
+					"broadcast_split": c.split, "notifications_queue_arn": queue,
+					"notifications_queue_enabled": cty.BoolVal(c.queue != ""),
+					// The toggles' preconditions hold without a topic.
+					"notifications_topic_enabled": cty.False, "notifications_topic_arn": cty.NullVal(cty.String),
+					// The pace's precondition (checkPace) holds without a burst.
+					"environment": cty.MapValEmpty(cty.String), "post_rate": noRate,
+				}),
+				"data": partitionData(suffix),
+			},
 			Functions: funcs,
 		}
 		vals, err := evalLocals(m, ctx, "task_queue_arns", "notifications_queue_url", "split_environment")
@@ -806,8 +875,10 @@ func checkPace(m *module) error {
 		ctx := &hcl.EvalContext{
 			Variables: map[string]cty.Value{"var": cty.ObjectVal(map[string]cty.Value{
 				"post_rate": c.rate, "fleet_post_rate": c.fleetRate, "environment": env,
-				// No split: its precondition (checkSplit) holds.
+				// No split, no queue, no topic: their preconditions (checkSplit) hold.
 				"broadcast_split": cty.NullVal(splitType), "notifications_queue_arn": cty.NullVal(cty.String),
+				"notifications_queue_enabled": cty.False, "notifications_topic_enabled": cty.False,
+				"notifications_topic_arn": cty.NullVal(cty.String),
 			})},
 			Functions: moduleFuncs,
 		}
@@ -1520,13 +1591,20 @@ resource "aws_apigatewayv2_deployment"`},
 // break the mapping, the function or the authorizer, and expects the checks to see each.
 func TestChecksCatchChanges(t *testing.T) {
 	cases := []mutation{
-		{"action added", "iam.tf", `sid       = "PoisonQueue"
-    actions   = ["sqs:SendMessage"]`, `sid       = "PoisonQueue"
-    actions   = ["sqs:SendMessage", "sqs:PurgeQueue"]`},
+		{"action added", "iam.tf", `actions   = ["sqs:SendMessage", "sqs:GetQueueAttributes"]`, `actions   = ["sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:PurgeQueue"]`},
+		{"poison queue read", "iam.tf", `actions   = ["sqs:SendMessage", "sqs:GetQueueAttributes"]`, `actions   = ["sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"]`},
+		{"keys only to decrypt", "iam.tf", `actions   = ["kms:Decrypt", "kms:GenerateDataKey"]`, `actions   = ["kms:Decrypt"]`},
+		{"any key", "iam.tf", `for_each = length(var.kms_key_arns) == 0 ? [] : [var.kms_key_arns]`, `for_each = [["*"]]`},
+		{"mapping unbounded", "sources.tf", `  scaling_config {
+    maximum_concurrency = var.maximum_concurrency
+  }
+`, ``},
+		{"reserved concurrency without headroom", "sources.tf", `var.reserved_concurrent_executions >= var.maximum_concurrency + var.route_concurrency`, `var.reserved_concurrent_executions >= var.maximum_concurrency`},
+		{"mapping on the function, not its alias", "sources.tf", `  function_name                      = aws_lambda_alias.pusher.arn`, `  function_name                      = aws_lambda_function.pusher.arn`},
 		{"action removed", "iam.tf", `"dynamodb:Scan",`, ``},
 		{"action moved to another resource", "iam.tf", `"sqs:DeleteMessage",`, `"sqs:DeleteMessage", "sqs:SendMessage",`},
 		{"wildcard resource", "iam.tf", `resources = [aws_sqs_queue.poison.arn]`, `resources = ["*"]`},
-		{"queue statement always", "main.tf", `notifications_queue_arns = var.notifications_queue_arn == null ? [] : [var.notifications_queue_arn]`, `notifications_queue_arns = ["*"]`},
+		{"queue statement always", "main.tf", `notifications_queue_arns = var.notifications_queue_enabled ? [var.notifications_queue_arn] : []`, `notifications_queue_arns = ["*"]`},
 		{"statement added", "iam.tf", `data "aws_iam_policy_document" "pusher" {`, `data "aws_iam_policy_document" "pusher" {
   statement {
     sid       = "More"
@@ -1573,14 +1651,15 @@ resource "aws_iam_role_policy" "pusher" {`},
 		{"a burst with a rate of zero allowed", "main.tf", `try(var.post_rate > 0, false)`, `var.post_rate != null`},
 		{"subscriptions table's name misspelt", "main.tf", `"SUBSCRIPTIONS_TABLE_NAME" => t.name`, `"SUBSCRIPTIONS_TABLE" => t.name`},
 		{"log group not the function's", "main.tf", `"/aws/lambda/${local.name}"`, `"/pusher/${local.name}"`},
-		{"segment tasks sent always", "main.tf", `var.broadcast_split == null || var.notifications_queue_arn == null ? [] : [var.notifications_queue_arn]`, `[var.notifications_queue_arn]`},
+		{"segment tasks sent always", "main.tf", `var.broadcast_split == null || !var.notifications_queue_enabled ? [] : [var.notifications_queue_arn]`, `[var.notifications_queue_arn]`},
 		{"segment tasks sent anywhere", "iam.tf", `sid       = "SegmentTasks"
       actions   = ["sqs:SendMessage"]
       resources = [statement.value]`, `sid       = "SegmentTasks"
       actions   = ["sqs:SendMessage"]
       resources = ["*"]`},
 		{"split environment dropped", "main.tf", `, local.split_environment,`, `, {},`},
-		{"queue URL of the wrong region", "main.tf", `split(":", var.notifications_queue_arn)[3], split(":", var.notifications_queue_arn)[1]`, `"us-east-1", split(":", var.notifications_queue_arn)[1]`},
+		{"queue URL of the wrong region", "main.tf", `split(":", var.notifications_queue_arn)[3], data.aws_partition.current.dns_suffix`, `"us-east-1", data.aws_partition.current.dns_suffix`},
+		{"queue URL's suffix hard-coded", "main.tf", `data.aws_partition.current.dns_suffix, split`, `"amazonaws.com", split`},
 		{"split setting misspelt", "main.tf", `BROADCAST_SEGMENT_SIZE  = tostring`, `BROADCAST_SEGMENT      = tostring`},
 		{"split onto a FIFO queue allowed", "main.tf", ` && !endswith(coalesce(var.notifications_queue_arn, "none"), ".fifo")`, ``},
 		{"authorizer may read any secret", "authorizer.tf", `actions   = ["secretsmanager:GetSecretValue"]

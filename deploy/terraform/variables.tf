@@ -1,5 +1,7 @@
 # The first seven inputs keep the names and meaning of the Python pusher's module, so a
-# team moving to this one changes its module's source and adds lambda_zip_path.
+# team moving to this one changes its module's source, adds lambda_zip_path, and turns
+# on notifications_queue_enabled or notifications_topic_enabled for the ARNs it gives
+# (a precondition names the one missing).
 
 variable "prefix" {
   description = "Prefix of the names of what the module creates: the function, its role and log group are named \"<prefix>-pusher\", the poison queue \"<prefix>-pusher-poison\"."
@@ -78,8 +80,15 @@ variable "subscriptions_table" {
   }
 }
 
+variable "notifications_topic_enabled" {
+  description = "Whether to subscribe the function to notifications_topic_arn. A toggle of its own, not whether the ARN is null, so that the ARN of a topic created in the same configuration (aws_sns_topic.t.arn, unknown when planning) can be passed."
+  type        = bool
+  default     = false
+  nullable    = false
+}
+
 variable "notifications_topic_arn" {
-  description = "SNS topic of notification requests to subscribe the function to, or null for none. Its value must be known when planning: see the README."
+  description = "SNS topic of notification requests to subscribe the function to (with notifications_topic_enabled), or null for none. It may be unknown when planning."
   type        = string
   default     = null
 
@@ -89,8 +98,15 @@ variable "notifications_topic_arn" {
   }
 }
 
+variable "notifications_queue_enabled" {
+  description = "Whether the function reads notifications_queue_arn. A toggle of its own, not whether the ARN is null, so that the ARN of a queue created in the same configuration (aws_sqs_queue.q.arn, unknown when planning) can be passed."
+  type        = bool
+  default     = false
+  nullable    = false
+}
+
 variable "notifications_queue_arn" {
-  description = "SQS queue of notification requests for the function to read in batches, or null for none. Its value must be known when planning: see the README."
+  description = "SQS queue of notification requests for the function to read in batches (with notifications_queue_enabled), or null for none. It may be unknown when planning."
   type        = string
   default     = null
 
@@ -299,6 +315,17 @@ variable "environment" {
     error_message = "The environment's names must be a letter followed by letters, digits or underscores."
   }
 
+  # Lambda sets these itself and refuses a function that sets them: "Defined runtime
+  # environment variables" of docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime
+  # lists the reserved keys (_HANDLER, _X_AMZN_TRACE_ID, AWS_DEFAULT_REGION, AWS_REGION,
+  # AWS_EXECUTION_ENV, AWS_LAMBDA_*, AWS_ACCESS_KEY, AWS_ACCESS_KEY_ID,
+  # AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, LAMBDA_TASK_ROOT, LAMBDA_RUNTIME_DIR).
+  # Refused here, at plan, rather than by the API at apply.
+  validation {
+    condition     = length([for k in keys(var.environment) : k if contains(["_HANDLER", "_X_AMZN_TRACE_ID", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_EXECUTION_ENV", "AWS_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR"], k) || startswith(k, "AWS_LAMBDA_")]) == 0
+    error_message = "The environment must not set a name Lambda reserves (_HANDLER, _X_AMZN_TRACE_ID, AWS_DEFAULT_REGION, AWS_REGION, AWS_EXECUTION_ENV, AWS_LAMBDA_*, AWS_ACCESS_KEY, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, LAMBDA_TASK_ROOT, LAMBDA_RUNTIME_DIR): Lambda sets them, and refuses the function at apply."
+  }
+
   validation {
     condition     = length([for k in keys(var.environment) : k if contains(["APIGW_ENDPOINT", "CONNECTIONS_TABLE_NAME", "SUBSCRIPTIONS_TABLE_NAME", "POISON_QUEUE_URL", "NOTIFICATIONS_QUEUE_URL", "BROADCAST_SPLIT_ABOVE", "BROADCAST_SEGMENT_SIZE", "BROADCAST_MAX_SEGMENTS", "AUTHORIZER_REQUIRED", "PUSHER_ROLE", "KINESIS_MAPPING", "EVENTBRIDGE_MAPPING", "ANONYMOUS_CONNECTIONS", "TOPIC_PARAMS", "POST_RATE", "FLEET_POST_RATE"], k)]) == 0
     error_message = "The environment must not set APIGW_ENDPOINT, CONNECTIONS_TABLE_NAME, SUBSCRIPTIONS_TABLE_NAME, POISON_QUEUE_URL, NOTIFICATIONS_QUEUE_URL, BROADCAST_*, AUTHORIZER_REQUIRED, PUSHER_ROLE, KINESIS_MAPPING, EVENTBRIDGE_MAPPING, ANONYMOUS_CONNECTIONS, TOPIC_PARAMS, POST_RATE or FLEET_POST_RATE: they come from apigw_endpoint, connections_table, subscriptions_table, the module's poison queue, broadcast_split (the role may send to the queue only then), authorizer (the pusher refuses a $connect without the authorizer's user only then; the function is the pusher, the authorizer its own function), kinesis_mapping, eventbridge_mapping, anonymous_connections, topic_params, post_rate and fleet_post_rate."
@@ -460,5 +487,158 @@ variable "topic_params" {
   validation {
     condition     = var.topic_params == null || try(length(var.topic_params) >= 1 && alltrue([for p in var.topic_params : can(regex("^[A-Za-z0-9._-]{1,128}$", p))]), false)
     error_message = "The topic_params must be one or more query parameters' names: 1 to 128 letters, digits, dots, hyphens or underscores each."
+  }
+}
+
+variable "maximum_concurrency" {
+  description = "Most invocations the SQS event source mapping keeps running at once (its scaling_config.maximum_concurrency, 2 to 1000). Bounded by default: without it Lambda scales a busy queue by up to 300 instances a minute up to 1,000 (docs.aws.amazon.com/lambda/latest/dg/services-sqs-scaling.html), and a split broadcast of a thousand tasks would take the account's concurrency and, at POST_CONCURRENCY posts in flight each, API Gateway's 10,000 requests a second that every API of the Region shares. See the README's \"Concurrency\"."
+  type        = number
+  default     = 10
+  nullable    = false
+
+  validation {
+    condition     = var.maximum_concurrency >= 2 && var.maximum_concurrency <= 1000 && floor(var.maximum_concurrency) == var.maximum_concurrency
+    error_message = "The maximum_concurrency must be a whole number from 2 to 1000 (Lambda's range of an SQS mapping's maximum concurrency)."
+  }
+}
+
+variable "reserved_concurrent_executions" {
+  description = "The function's reserved concurrency: the most instances of it at once, from every source (the SQS and Kinesis mappings, SNS, EventBridge, and the WebSocket API's $connect, $disconnect, subscribe and unsubscribe), taken out of the account's pool so that other functions cannot starve it, nor it them. It must exceed maximum_concurrency by route_concurrency at least, so that a queue at its maximum leaves room for the routes; null leaves the function unreserved (unbounded but by the account). See the README's \"Concurrency\"."
+  type        = number
+  default     = 20
+  nullable    = true
+
+  validation {
+    condition     = var.reserved_concurrent_executions == null || try(var.reserved_concurrent_executions >= 1 && floor(var.reserved_concurrent_executions) == var.reserved_concurrent_executions, false)
+    error_message = "The reserved_concurrent_executions must be a whole number, 1 or more, or null for none (0 would stop every invocation)."
+  }
+}
+
+variable "route_concurrency" {
+  description = "Instances kept, within reserved_concurrent_executions, for what is not the SQS mapping: the WebSocket routes (a $connect is one PutItem, tens of milliseconds: 100 connects a second take about 5 instances), SNS's and EventBridge's invocations and the Kinesis mapping (shards times parallelization_factor). A precondition holds reserved_concurrent_executions at maximum_concurrency plus this, at least."
+  type        = number
+  default     = 10
+  nullable    = false
+
+  validation {
+    condition     = var.route_concurrency >= 1 && floor(var.route_concurrency) == var.route_concurrency
+    error_message = "The route_concurrency must be a whole number, 1 or more."
+  }
+}
+
+variable "async_maximum_retry_attempts" {
+  description = "How many times Lambda retries an asynchronous invocation (SNS's, an EventBridge rule's with target \"function\") that failed, 0 to 2, before it sends its record to the module's async failures queue."
+  type        = number
+  default     = 2
+  nullable    = false
+
+  validation {
+    condition     = contains([0, 1, 2], var.async_maximum_retry_attempts)
+    error_message = "The async_maximum_retry_attempts must be 0, 1 or 2."
+  }
+}
+
+variable "async_maximum_event_age_in_seconds" {
+  description = "How long Lambda keeps an asynchronous event it could not yet run (throttled, say), 60 to 21600 seconds, before it sends its record to the async failures queue. Six hours (AWS's most) by default."
+  type        = number
+  default     = 21600
+  nullable    = false
+
+  validation {
+    condition     = var.async_maximum_event_age_in_seconds >= 60 && var.async_maximum_event_age_in_seconds <= 21600 && floor(var.async_maximum_event_age_in_seconds) == var.async_maximum_event_age_in_seconds
+    error_message = "The async_maximum_event_age_in_seconds must be a whole number from 60 to 21600 (six hours)."
+  }
+}
+
+variable "publish" {
+  description = "Whether each change of the function's code or configuration publishes a version, which the alias then points to (true, the default: a deployment is one step an alias can be moved back from). false points the alias at $LATEST."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
+variable "alias_name" {
+  description = "Name of the function's alias, which the event source mappings, the SNS subscription and EventBridge's targets invoke (outputs alias_arn and alias_invoke_arn)."
+  type        = string
+  default     = "live"
+  nullable    = false
+
+  # Lambda's pattern of an alias name; a name of digits alone would be a version.
+  validation {
+    condition     = can(regex("^[a-zA-Z0-9-_]{1,128}$", var.alias_name)) && !can(regex("^[0-9]+$", var.alias_name))
+    error_message = "The alias_name must be 1 to 128 letters, digits, hyphens or underscores, not digits alone."
+  }
+}
+
+variable "kms_key_arns" {
+  description = "Customer managed KMS keys of the queues the function reads or sends to (the notifications queue; its key when broadcasts are split), for the role to use: kms:Decrypt to receive, kms:GenerateDataKey as well to send (docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-key-management.html). The keys' policies must allow the account's IAM policies, as a key's default policy does. Queues with SQS-managed keys (SSE-SQS) need none. The Kinesis stream's key is kinesis_stream.kms_key_arn."
+  type        = list(string)
+  default     = []
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for k in var.kms_key_arns : can(regex("^arn:[^:]+:kms:[^:]+:[0-9]{12}:key/[A-Za-z0-9-]+$", k))])
+    error_message = "Each of kms_key_arns must be a KMS key's ARN, arn:aws:kms:REGION:ACCOUNT:key/KEY_ID (not an alias: the grant is on the key)."
+  }
+}
+
+variable "role_path" {
+  description = "Path of the module's IAM roles (\"/\" by default), such as \"/service-role/\" where an organisation's policies expect one."
+  type        = string
+  default     = "/"
+  nullable    = false
+
+  validation {
+    condition     = can(regex("^/([\\x21-\\x7E]{0,510}/)?$", var.role_path))
+    error_message = "The role_path must begin and end with /, such as /service-role/."
+  }
+}
+
+variable "role_permissions_boundary" {
+  description = "ARN of the managed policy that bounds the module's IAM roles (their permissions boundary), or null for none: where an organisation lets a team create roles only under its boundary."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.role_permissions_boundary == null || can(regex("^arn:[^:]+:iam::([0-9]{12}|aws):policy/.+$", var.role_permissions_boundary))
+    error_message = "The role_permissions_boundary must be a managed policy's ARN: arn:aws:iam::ACCOUNT:policy/NAME."
+  }
+}
+
+variable "alarm_actions" {
+  description = "ARNs to notify when an alarm fires (SNS topics, say), or [] (the default) for no alarms. With some, the module makes the CloudWatch alarms of the README's \"Alarms\": the poison queue holding messages, and its oldest near expiry; each dead-letter queue holding messages; the notifications queue's oldest request older than queue_age_alarm_seconds; the function's errors, throttles and dropped asynchronous events."
+  type        = list(string)
+  default     = []
+  nullable    = false
+}
+
+variable "ok_actions" {
+  description = "ARNs to notify when an alarm returns to OK, with alarm_actions."
+  type        = list(string)
+  default     = []
+  nullable    = false
+}
+
+variable "queue_age_alarm_seconds" {
+  description = "Age, in seconds, of the notifications queue's oldest request over which its alarm fires (with alarm_actions and a queue): requests wait that long unworked (a stuck function, too little concurrency). 300 by default."
+  type        = number
+  default     = 300
+  nullable    = false
+
+  validation {
+    condition     = var.queue_age_alarm_seconds >= 60 && floor(var.queue_age_alarm_seconds) == var.queue_age_alarm_seconds
+    error_message = "The queue_age_alarm_seconds must be a whole number of seconds, 60 or more."
+  }
+}
+
+variable "alarm_dead_letter_queues" {
+  description = "Other dead-letter queues to alarm on when they hold a message (with alarm_actions), by a short name known when planning: the notifications queue's redrive queue, say ({ notifications = aws_sqs_queue.notifications_dlq.name }). Their names, not ARNs: CloudWatch's SQS metrics are by QueueName. The module's own (the async failures, Kinesis and EventBridge dead-letter queues) are alarmed on without this."
+  type        = map(string)
+  default     = {}
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for k in keys(var.alarm_dead_letter_queues) : can(regex("^[A-Za-z0-9_-]{1,64}$", k))])
+    error_message = "The alarm_dead_letter_queues' keys must be 1 to 64 letters, digits, hyphens or underscores."
   }
 }

@@ -47,8 +47,22 @@ module "pusher" {
     name = aws_dynamodb_table.subscriptions.name
     arn  = aws_dynamodb_table.subscriptions.arn
   }
-  notifications_queue_arn = local.queue_arn
-  notifications_topic_arn = var.topic_through_queue ? null : local.topic_arn
+  # Toggles, so that the ARNs of the queue and topic made here, unknown when planning,
+  # can be passed as they are.
+  notifications_queue_enabled = true
+  notifications_queue_arn     = aws_sqs_queue.notifications.arn
+  notifications_topic_enabled = !var.topic_through_queue
+  notifications_topic_arn     = var.topic_through_queue ? null : aws_sns_topic.notifications.arn
+
+  # Bounded: at most 10 batches at once, in 20 instances reserved for the function
+  # (the rest for $connect and the topic's invocations). deploy/README.md,
+  # "Concurrency", says how to size them.
+  maximum_concurrency            = 10
+  reserved_concurrent_executions = 20
+
+  # With alarm_actions (an SNS topic's ARN, say) the module alarms on its queues and
+  # the function, and on the notifications queue's redrive queue too.
+  alarm_dead_letter_queues = { notifications-dlq = aws_sqs_queue.notifications_dlq.name }
 
   lambda_zip_path = var.lambda_zip_path
   architecture    = "arm64"

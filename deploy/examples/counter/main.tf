@@ -42,7 +42,8 @@ module "pusher" {
     name = aws_dynamodb_table.connections.name
     arn  = aws_dynamodb_table.connections.arn
   }
-  notifications_queue_arn = local.queue_arn
+  notifications_queue_enabled = true
+  notifications_queue_arn     = aws_sqs_queue.notifications.arn
 
   # The page connects without a user, as the seed's does: a broadcast reaches it.
   anonymous_connections = true

@@ -1,0 +1,322 @@
+package terraform_test
+
+// What a platform team ships the module with: alarms on AWS's own metrics under the
+// names and dimensions AWS documents, roles whose names hold across Regions with the
+// organisation's path and boundary, an alias every source invokes, and inputs of
+// concurrency that Lambda takes.
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// wantAlarms are the module's alarms: each one's metric, in its namespace, by the
+// dimension AWS documents for it (SQS: QueueName, sqs-available-cloudwatch-metrics.html;
+// Lambda: FunctionName, monitoring-metrics-types.html), when it exists, and the
+// statistic that makes "more than 0" mean what its name says.
+var wantAlarms = map[string]map[string]string{
+	"poison_not_empty": {
+		"count": "local.alarms?1:0", "namespace": `"AWS/SQS"`, "metric_name": `"ApproximateNumberOfMessagesVisible"`,
+		"dimensions": "{QueueName=aws_sqs_queue.poison.name}", "statistic": `"Maximum"`, "threshold": "0",
+	},
+	"poison_oldest": {
+		"count": "local.alarms?1:0", "namespace": `"AWS/SQS"`, "metric_name": `"ApproximateAgeOfOldestMessage"`,
+		"dimensions": "{QueueName=aws_sqs_queue.poison.name}", "statistic": `"Maximum"`,
+		"threshold": "floor(var.poison_queue.message_retention_seconds/2)",
+	},
+	"dead_letters": {
+		"for_each": "local.dead_letter_queues", "namespace": `"AWS/SQS"`, "metric_name": `"ApproximateNumberOfMessagesVisible"`,
+		"dimensions": "{QueueName=each.value}", "statistic": `"Maximum"`, "threshold": "0",
+	},
+	"queue_age": {
+		"count": "local.alarms?length(local.notifications_queue_arns):0", "namespace": `"AWS/SQS"`,
+		"metric_name": `"ApproximateAgeOfOldestMessage"`, "dimensions": `{QueueName=split(":",var.notifications_queue_arn)[5]}`,
+		"statistic": `"Maximum"`, "threshold": "var.queue_age_alarm_seconds",
+	},
+	"errors": {
+		"count": "local.alarms?1:0", "namespace": `"AWS/Lambda"`, "metric_name": `"Errors"`,
+		"dimensions": "{FunctionName=aws_lambda_function.pusher.function_name}", "statistic": `"Sum"`, "threshold": "0",
+	},
+	"throttles": {
+		"count": "local.alarms?1:0", "namespace": `"AWS/Lambda"`, "metric_name": `"Throttles"`,
+		"dimensions": "{FunctionName=aws_lambda_function.pusher.function_name}", "statistic": `"Sum"`, "threshold": "0",
+	},
+	"async_events_dropped": {
+		"count": "local.alarms&&local.async_invoked?1:0", "namespace": `"AWS/Lambda"`, "metric_name": `"AsyncEventsDropped"`,
+		"dimensions": "{FunctionName=aws_lambda_function.pusher.function_name}", "statistic": `"Sum"`, "threshold": "0",
+	},
+}
+
+// checkAlarms checks each alarm against wantAlarms, that every one notifies
+// alarm_actions and takes no data for no alarm, that there is no other, and that
+// alarms exist by the length of alarm_actions, known when planning.
+func checkAlarms(m *module) error {
+	var errs []error
+	found := map[string]bool{}
+	for _, b := range m.find("resource", "aws_cloudwatch_metric_alarm") {
+		name := b.Labels[1]
+		want, ok := wantAlarms[name]
+		if !ok {
+			errs = append(errs, fmt.Errorf("alarm %s is not wanted", name))
+			continue
+		}
+		found[name] = true
+		attrs := map[string]string{
+			"alarm_actions": "var.alarm_actions", "ok_actions": "var.ok_actions",
+			"comparison_operator": `"GreaterThanThreshold"`, "treat_missing_data": `"notBreaching"`,
+		}
+		for k, v := range want {
+			attrs[k] = v
+		}
+		if err := checkAttrs(m, b, attrs); err != nil {
+			errs = append(errs, fmt.Errorf("alarm %s: %w", name, err))
+		}
+	}
+	for name := range wantAlarms {
+		if !found[name] {
+			errs = append(errs, fmt.Errorf("alarm %s missing", name))
+		}
+	}
+	if got, _ := m.local("alarms"); got != "length(var.alarm_actions)>0" {
+		errs = append(errs, fmt.Errorf("local.alarms = %s, want length(var.alarm_actions)>0", got))
+	}
+	return errors.Join(errs...)
+}
+
+// checkDeadLetterQueues evaluates local.dead_letter_queues: with alarms, every
+// dead-letter queue of the module that exists and the caller's, by keys known when
+// planning; without, none.
+func checkDeadLetterQueues(m *module) error {
+	queue := func(name string) cty.Value {
+		return cty.TupleVal([]cty.Value{cty.ObjectVal(map[string]cty.Value{"name": cty.StringVal(name)})})
+	}
+	none := cty.EmptyTupleVal
+	var errs []error
+	for _, c := range []struct {
+		name    string
+		actions cty.Value
+		async   cty.Value
+		kinesis cty.Value
+		callers cty.Value
+		want    map[string]string
+	}{
+		{"no alarms", cty.ListValEmpty(cty.String), queue("p-pusher-async-failures"), none, cty.MapValEmpty(cty.String), map[string]string{}},
+		{"alarms, no queue", cty.ListVal([]cty.Value{cty.StringVal("arn:aws:sns:eu-west-1:123456789012:oncall")}), none, none, cty.MapValEmpty(cty.String), map[string]string{}},
+		{"alarms on every queue", cty.ListVal([]cty.Value{cty.UnknownVal(cty.String)}), queue("p-pusher-async-failures"), queue("p-pusher-kinesis-dlq"),
+			cty.MapVal(map[string]cty.Value{"notifications-dlq": cty.StringVal("p-notifications-dlq")}),
+			map[string]string{"async-failures": "p-pusher-async-failures", "kinesis-dlq": "p-pusher-kinesis-dlq", "notifications-dlq": "p-notifications-dlq"}},
+	} {
+		ctx := &hcl.EvalContext{
+			Variables: map[string]cty.Value{
+				"var": cty.ObjectVal(map[string]cty.Value{"alarm_actions": c.actions, "alarm_dead_letter_queues": c.callers}),
+				"aws_sqs_queue": cty.ObjectVal(map[string]cty.Value{
+					"async_failures": c.async, "kinesis_dlq": c.kinesis, "events_dlq": none,
+				}),
+			},
+			Functions: moduleFuncs,
+		}
+		vals, err := evalLocals(m, ctx, "alarms", "dead_letter_queues")
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", c.name, err))
+			continue
+		}
+		if got := stringMap(vals["dead_letter_queues"]); fmt.Sprint(got) != fmt.Sprint(c.want) {
+			errs = append(errs, fmt.Errorf("%s: local.dead_letter_queues\n have %v\n want %v", c.name, got, c.want))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// wantRoles is what each role of the module is, besides its grants (checkGrants): named
+// with the Region of agma_arn, IAM being global, or made unique by IAM past its 64
+// characters; under the organisation's path and permissions boundary.
+var wantRoles = map[string]map[string]string{
+	"pusher": {
+		"name": "local.role_name", "name_prefix": "local.role_name==null?local.role_name_prefix:null",
+		"path": "var.role_path", "permissions_boundary": "var.role_permissions_boundary",
+	},
+	"authorizer": {
+		"path": "var.role_path", "permissions_boundary": "var.role_permissions_boundary",
+	},
+}
+
+// checkRoleNames checks wantRoles, and evaluates the pusher's role's name.
+func checkRoleNames(m *module) error {
+	var errs []error
+	for name, want := range wantRoles {
+		b, err := m.one("resource", "aws_iam_role", name)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if err := checkAttrs(m, b, want); err != nil {
+			errs = append(errs, fmt.Errorf("role %s: %w", name, err))
+		}
+	}
+	for _, c := range []struct {
+		prefix, agma, name string // name "" for a prefix
+	}{
+		{"orders", "arn:aws:execute-api:eu-west-1:123456789012:abc123/prod/POST/@connections", "orders-pusher-eu-west-1"},
+		{"orders", "arn:aws:execute-api:us-east-1:123456789012:abc123/prod/POST/@connections", "orders-pusher-us-east-1"},
+		{"a-prefix-of-fifty-characters-that-leaves-no-room-xx", "arn:aws:execute-api:ap-southeast-2:123456789012:abc123/prod/POST/@connections", ""},
+	} {
+		ctx := &hcl.EvalContext{
+			Variables: map[string]cty.Value{"var": cty.ObjectVal(map[string]cty.Value{
+				"prefix": cty.StringVal(c.prefix), "agma_arn": cty.StringVal(c.agma),
+			})},
+			Functions: moduleFuncs,
+		}
+		vals, err := evalLocals(m, ctx, "name", "role_full_name", "role_name", "role_name_prefix")
+		if err != nil {
+			errs = append(errs, fmt.Errorf("role of %s: %w", c.prefix, err))
+			continue
+		}
+		got := vals["role_name"]
+		switch {
+		case c.name == "" && !got.IsNull():
+			errs = append(errs, fmt.Errorf("role of %s: named %#v past 64 characters, want a prefix", c.prefix, got))
+		case c.name == "" && len(vals["role_name_prefix"].AsString()) > 38:
+			errs = append(errs, fmt.Errorf("role of %s: prefix %q longer than IAM's 38", c.prefix, vals["role_name_prefix"].AsString()))
+		case c.name != "" && (got.IsNull() || got.AsString() != c.name):
+			errs = append(errs, fmt.Errorf("role of %s in %s: named %#v, want %s", c.prefix, c.agma, got, c.name))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// wantAlias is the function's alias and what invokes it: every source, so that a
+// version moved back is what runs.
+var wantAlias = map[[2]string]map[string]string{
+	{"aws_lambda_function", "pusher"}: {"publish": "var.publish", "reserved_concurrent_executions": "coalesce(var.reserved_concurrent_executions,-1)"},
+	{"aws_lambda_alias", "pusher"}: {
+		"name": "var.alias_name", "function_name": "aws_lambda_function.pusher.function_name",
+		"function_version": `var.publish?aws_lambda_function.pusher.version:"$LATEST"`,
+	},
+	{"aws_sns_topic_subscription", "notifications"}: {"count": "length(local.notifications_topic_arns)", "endpoint": "aws_lambda_alias.pusher.arn"},
+	{"aws_lambda_permission", "sns"}:                {"count": "length(local.notifications_topic_arns)", "qualifier": "aws_lambda_alias.pusher.name"},
+	{"aws_lambda_event_source_mapping", "kinesis"}:  {"function_name": "aws_lambda_function.pusher.arn"},
+}
+
+// checkAlias checks wantAlias.
+func checkAlias(m *module) error {
+	var errs []error
+	for key, want := range wantAlias {
+		b, err := m.one("resource", key[0], key[1])
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if err := checkAttrs(m, b, want); err != nil {
+			errs = append(errs, fmt.Errorf("%s.%s: %w", key[0], key[1], err))
+		}
+	}
+	if got, _ := m.local("notifications_topic_arns"); got != "var.notifications_topic_enabled?[var.notifications_topic_arn]:[]" {
+		errs = append(errs, fmt.Errorf("local.notifications_topic_arns = %s, want the topic exactly when enabled", got))
+	}
+	return errors.Join(errs...)
+}
+
+func TestProduction(t *testing.T) {
+	m, err := loadModule(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range productionChecks {
+		t.Run(c.name, func(t *testing.T) {
+			if err := c.check(m); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+}
+
+var productionChecks = []struct {
+	name  string
+	check func(*module) error
+}{
+	{"alarms", checkAlarms},
+	{"dead-letter queues", checkDeadLetterQueues},
+	{"role names", checkRoleNames},
+	{"alias", checkAlias},
+}
+
+// TestConcurrencyValidation evaluates the validations of the inputs of concurrency
+// and of asynchronous invocations: Lambda's ranges, and no reservation of 0, which
+// would stop every invocation.
+func TestConcurrencyValidation(t *testing.T) {
+	m, err := loadModule(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		input string
+		v     cty.Value
+		ok    bool
+	}{
+		{"maximum_concurrency", cty.NumberIntVal(2), true},
+		{"maximum_concurrency", cty.NumberIntVal(1000), true},
+		{"maximum_concurrency", cty.NumberIntVal(1), false},
+		{"maximum_concurrency", cty.NumberIntVal(1001), false},
+		{"maximum_concurrency", cty.NumberFloatVal(2.5), false},
+		{"reserved_concurrent_executions", cty.NullVal(cty.Number), true},
+		{"reserved_concurrent_executions", cty.NumberIntVal(20), true},
+		{"reserved_concurrent_executions", cty.NumberIntVal(0), false},
+		{"reserved_concurrent_executions", cty.NumberIntVal(-1), false},
+		{"async_maximum_retry_attempts", cty.NumberIntVal(0), true},
+		{"async_maximum_retry_attempts", cty.NumberIntVal(3), false},
+		{"async_maximum_event_age_in_seconds", cty.NumberIntVal(60), true},
+		{"async_maximum_event_age_in_seconds", cty.NumberIntVal(21601), false},
+		{"alias_name", cty.StringVal("live"), true},
+		{"alias_name", cty.StringVal("42"), false},
+		{"kms_key_arns", cty.ListVal([]cty.Value{cty.StringVal(keyARN)}), true},
+		{"kms_key_arns", cty.ListVal([]cty.Value{cty.StringVal("alias/orders")}), false},
+		{"role_path", cty.StringVal("/service-role/"), true},
+		{"role_path", cty.StringVal("service-role"), false},
+		{"role_permissions_boundary", cty.StringVal("arn:aws:iam::123456789012:policy/boundary"), true},
+		{"role_permissions_boundary", cty.StringVal("boundary"), false},
+	} {
+		t.Run(fmt.Sprintf("%s %#v", c.input, c.v), func(t *testing.T) {
+			if got := validationsHold(t, m, c.input, c.v); got != c.ok {
+				t.Errorf("the validations hold %v, want %v", got, c.ok)
+			}
+		})
+	}
+}
+
+// TestProductionChecksCatchChanges edits a copy of the module in ways that would
+// watch the wrong metric, name roles that collide, or invoke the function around its
+// alias, and expects the checks to see each.
+func TestProductionChecksCatchChanges(t *testing.T) {
+	cases := []mutation{
+		{"metric misspelt", "alarms.tf", `metric_name         = "AsyncEventsDropped"`, `metric_name         = "AsyncEventDropped"`},
+		{"dimension by ARN", "alarms.tf", `dimensions          = { QueueName = aws_sqs_queue.poison.name }
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 1
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = 0`, `dimensions          = { QueueName = aws_sqs_queue.poison.arn }
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 1
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = 0`},
+		{"alarm always", "alarms.tf", `alarms = length(var.alarm_actions) > 0`, `alarms = true`},
+		{"no throttles alarm", "alarms.tf", `resource "aws_cloudwatch_metric_alarm" "throttles" {`, `resource "aws_cloudwatch_metric_alarm" "throttled" {`},
+		{"caller's queues ignored", "alarms.tf", `    var.alarm_dead_letter_queues,
+`, ``},
+		{"async failures not watched", "alarms.tf", `    { for q in aws_sqs_queue.async_failures : "async-failures" => q.name },
+`, ``},
+		{"role named alike in every Region", "iam.tf", `role_full_name   = "${local.name}-${split(":", var.agma_arn)[3]}"`, `role_full_name   = local.name`},
+		{"no boundary", "iam.tf", `  permissions_boundary = var.role_permissions_boundary
+`, ``},
+		{"subscription to the function, not its alias", "sources.tf", `  endpoint  = aws_lambda_alias.pusher.arn`, `  endpoint  = aws_lambda_function.pusher.arn`},
+		{"never published", "main.tf", `publish = var.publish`, `publish = false`},
+		{"unreserved", "main.tf", `reserved_concurrent_executions = coalesce(var.reserved_concurrent_executions, -1)`, `reserved_concurrent_executions = -1`},
+		{"topic by whether its ARN is null", "main.tf", `notifications_topic_arns = var.notifications_topic_enabled ? [var.notifications_topic_arn] : []`, `notifications_topic_arns = var.notifications_topic_arn == null ? [] : [var.notifications_topic_arn]`},
+	}
+	caught(t, ".", cases, all(productionChecks), "module")
+}
