@@ -20,6 +20,12 @@ resource "aws_dynamodb_table" "connections" {
     attribute_name = local.ttl_attribute
     enabled        = true
   }
+
+  point_in_time_recovery {
+    enabled = var.point_in_time_recovery
+  }
+
+  deletion_protection_enabled = var.deletion_protection
 }
 
 # Topic subscriptions: one item per topic and connection, written by the subscribe
@@ -27,8 +33,10 @@ resource "aws_dynamodb_table" "connections" {
 # once the gateway reports the connection gone, found for that by the index
 # by-connection (the name the pusher reads), expired by TTL with their connection
 # otherwise. A table of its own: the connections table stays as the Python pusher's
-# deployments have it. As that one, encrypted at rest with DynamoDB's own key and
-# without point-in-time recovery: its rows live no longer than their connections.
+# deployments have it. As that one, encrypted at rest with DynamoDB's own key; with
+# point-in-time recovery and deletion protection as var.point_in_time_recovery and
+# var.deletion_protection say: its rows live no longer than their connections, but a
+# table deleted by mistake disconnects every client at once.
 resource "aws_dynamodb_table" "subscriptions" {
   name         = "${var.prefix}-subscriptions"
   billing_mode = "PAY_PER_REQUEST"
@@ -58,4 +66,10 @@ resource "aws_dynamodb_table" "subscriptions" {
     attribute_name = local.ttl_attribute
     enabled        = true
   }
+
+  point_in_time_recovery {
+    enabled = var.point_in_time_recovery
+  }
+
+  deletion_protection_enabled = var.deletion_protection
 }
