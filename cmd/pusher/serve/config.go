@@ -46,6 +46,9 @@ type Config struct {
 	// OpsListen is the address of /metrics, /healthz and /readyz; default
 	// DefaultOpsListen.
 	OpsListen httpserve.Address
+	// SkipStartupChecks starts without the start-up checks (STARTUP_CHECKS=false):
+	// for a team that wants no call to AWS before the first request. See Service.Run.
+	SkipStartupChecks bool
 }
 
 // Flags defines the settings of c.
@@ -56,6 +59,7 @@ func Flags(f *settings.Flags, c *Config) {
 	f.Int(&c.Concurrency, "concurrency", "CONCURRENCY", DefaultConcurrency, "SQS messages worked on at once")
 	settings.Split(f, &c.Pipeline)
 	f.Duration(&c.VisibilityTimeout, "visibility-timeout", "VISIBILITY_TIMEOUT", 0, "how long a received message stays hidden (default: the queue's)")
+	settings.StartupChecks(f, &c.SkipStartupChecks)
 	f.String((*string)(&c.OpsListen), "ops-listen", "OPS_LISTEN", DefaultOpsListen, "address of /metrics, /healthz and /readyz")
 }
 

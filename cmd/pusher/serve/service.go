@@ -19,6 +19,7 @@ import (
 	"github.com/apigw-pusher/apigw-pusher/cmd/internal/team"
 	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/custom"
 	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/httpserve"
+	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/onaws"
 	"github.com/apigw-pusher/apigw-pusher/pipeline"
 )
 
@@ -31,6 +32,10 @@ type Service struct {
 	Ops    net.Listener
 	logger *slog.Logger
 	ready  atomic.Bool
+	// checks are the start-up checks, nil when skipped (STARTUP_CHECKS=false); pending
+	// holds the lines of those failing for a while, for /readyz to show.
+	checks  *onaws.Checks
+	pending atomic.Pointer[string]
 }
 
 // New gathers the parts: p takes requests from the SQS queue and the SNS topic cfg names
@@ -84,9 +89,17 @@ func New(cfg Config, awsCfg aws.Config, p *pipeline.Pipeline, m *metrics.Metrics
 			return nil, nil, err
 		}
 	}
+	var checks *onaws.Checks
+	if !cfg.SkipStartupChecks {
+		var err error
+		if checks, err = newChecks(cfg, awsCfg, opts, topic); err != nil {
+			cleanup()
+			return nil, nil, err
+		}
+	}
 	team.Resolve(opts).AddSources(p)
 	m.Attach(p)
-	return &Service{Pipeline: p, Metrics: m, Ops: ops, logger: logger}, cleanup, nil
+	return &Service{Pipeline: p, Metrics: m, Ops: ops, logger: logger, checks: checks}, cleanup, nil
 }
 
 // newTaskQueue returns the queue the segment tasks of split broadcasts
@@ -111,7 +124,10 @@ func (s *Service) Handler() http.Handler {
 	mux.Handle("GET /metrics", s.Metrics.Handler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
-		switch {
+		switch pending := s.pending.Load(); {
+		case pending != nil:
+			http.Error(w, "not ready: start-up checks failing, retried:\n"+*pending, http.StatusServiceUnavailable)
+			return
 		case !s.ready.Load():
 			http.Error(w, "not ready", http.StatusServiceUnavailable)
 			return
@@ -125,9 +141,19 @@ func (s *Service) Handler() http.Handler {
 }
 
 // Run serves until ctx is done (SIGTERM), then stops receiving, lets what it holds
-// settle within the grace period (deleting what settled) and returns.
+// settle within the grace period (deleting what settled) and returns. It takes no
+// request before the start-up checks pass (see awaitChecks), and returns their
+// refusals, one line each, as its error.
 func (s *Service) Run(ctx context.Context) error {
 	srv := httpserve.Start(s.Ops, s.Handler())
+	stop := func(err error) error {
+		stopCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return errors.Join(err, srv.Stop(stopCtx))
+	}
+	if err := s.awaitChecks(ctx); err != nil || ctx.Err() != nil {
+		return stop(err)
+	}
 	go func() {
 		select {
 		case <-s.Pipeline.Running():
@@ -140,8 +166,5 @@ func (s *Service) Run(ctx context.Context) error {
 		<-ctx.Done()
 		s.ready.Store(false)
 	}()
-	err := s.Pipeline.Run(ctx)
-	stopCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	return errors.Join(err, srv.Stop(stopCtx))
+	return stop(s.Pipeline.Run(ctx))
 }
