@@ -110,6 +110,9 @@ type command struct {
 	// subcommands are those of a command that has them, such as replay's; it then has
 	// no define.
 	subcommands []command
+	// fallback is the subcommand run when none is named (no argument, or a flag
+	// first), such as replay's read-only list; empty: a subcommand is needed.
+	fallback string
 }
 
 // runFunc runs a command whose flags are parsed.
@@ -180,12 +183,15 @@ func (c command) flags(e env) (*settings.Flags, runFunc) {
 func (c command) exec(ctx context.Context, args []string, e env, opts []custom.Option) error {
 	if c.subcommands != nil {
 		switch {
+		case len(args) > 0 && (isHelp(args[0]) || args[0] == "help"):
+			fmt.Fprint(e.stdout, c.usage)
+			return nil
+		case c.fallback != "" && (len(args) == 0 || strings.HasPrefix(args[0], "-")):
+			sub, _ := find(c.name, c.fallback)
+			return sub.exec(ctx, args, e, opts)
 		case len(args) == 0:
 			fmt.Fprint(e.stderr, c.usage)
 			return fmt.Errorf("%s needs a subcommand: %s", c.name, names(c.subcommands))
-		case isHelp(args[0]) || args[0] == "help":
-			fmt.Fprint(e.stdout, c.usage)
-			return nil
 		}
 		if sub, ok := find(c.name, args[0]); ok {
 			return sub.exec(ctx, args[1:], e, opts)
@@ -194,13 +200,39 @@ func (c command) exec(ctx context.Context, args []string, e env, opts []custom.O
 		return fmt.Errorf("unknown %s subcommand %q", c.name, args[0])
 	}
 	fs, r := c.flags(e)
-	if err := fs.Parse(args); err != nil {
+	if err := parseInterspersed(fs, args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil // asked for: the usage is printed
 		}
 		return err
 	}
 	return r(ctx, e, opts)
+}
+
+// parseInterspersed parses args with fs, taking flags before, between and after the
+// positional arguments, so that `pusher send DATA --users bob` reads as `pusher send
+// --users bob DATA`: the flag package stops at the first argument that is not a flag,
+// so it parses again after each one. "--" ends the flags; what follows is positional,
+// such as data that starts with "-". fs.Args() then holds the positional arguments.
+func parseInterspersed(fs *settings.Flags, args []string) error {
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			break
+		}
+		if i := len(args) - len(rest) - 1; i >= 0 && args[i] == "--" {
+			positional = append(positional, rest...)
+			break
+		}
+		positional = append(positional, rest[0])
+		args = rest[1:]
+	}
+	// Parsing "--" and the positional arguments sets fs.Args() and no flag.
+	return fs.FlagSet.Parse(append([]string{"--"}, positional...))
 }
 
 // help prints the usage, or the flags of the command args name.

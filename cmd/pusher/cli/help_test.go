@@ -30,9 +30,9 @@ func TestHelp(t *testing.T) {
 		{name: "gateway --help", args: []string{"gateway", "--help"}, want: []string{"usage: pusher gateway", "(env GATEWAY_LISTEN)"}},
 		{name: "send --help", args: []string{"send", "--help"}, want: []string{"usage: pusher send", "-dev URL", "-topic-arn string"}},
 		{name: "token --help", args: []string{"token", "--help"}, want: []string{"usage: pusher token", "-secret secret", "(env CONNECT_TOKEN_SECRET)"}},
-		{name: "replay --help", args: []string{"replay", "--help"}, want: []string{"usage: pusher replay <list|send|export|import>"}},
-		{name: "replay help", args: []string{"replay", "help"}, want: []string{"usage: pusher replay <list|send|export|import>"}},
-		{name: "help replay", args: []string{"help", "replay"}, want: []string{"usage: pusher replay <list|send|export|import>"}},
+		{name: "replay --help", args: []string{"replay", "--help"}, want: []string{"usage: pusher replay [list|send|export|import]"}},
+		{name: "replay help", args: []string{"replay", "help"}, want: []string{"usage: pusher replay [list|send|export|import]"}},
+		{name: "help replay", args: []string{"help", "replay"}, want: []string{"usage: pusher replay [list|send|export|import]"}},
 		{name: "replay send --help", args: []string{"replay", "send", "--help"}, want: []string{"usage: pusher replay send", "-concurrency int", "(default 32)"}},
 		{name: "help replay list", args: []string{"help", "replay", "list"}, want: []string{"usage: pusher replay list", "-json"}},
 		{name: "version --help", args: []string{"version", "--help"}, want: []string{"usage: pusher version"}},
@@ -92,7 +92,7 @@ func TestMistakesShowTheUsageOnStderr(t *testing.T) {
 		{name: "a flag before the command", args: []string{"--verbose"}, want: []string{"usage: pusher <command> [flags]"}},
 		{name: "help of an unknown command", args: []string{"help", "deploy"}, want: []string{"usage: pusher <command> [flags]"}},
 		{name: "unknown flag", args: []string{"serve", "--bogus"}, want: []string{"flag provided but not defined: -bogus", "usage: pusher serve"}},
-		{name: "replay without a subcommand", args: []string{"replay"}, want: []string{"usage: pusher replay"}},
+		{name: "replay with an unknown subcommand", args: []string{"replay", "lst"}, want: []string{"usage: pusher replay"}},
 		{name: "send without data", args: []string{"send", "--dev", "http://127.0.0.1:1"}, want: []string{"usage: pusher send"}},
 	}
 	for _, tt := range tests {

@@ -12,20 +12,23 @@ import (
 	"time"
 
 	pusher "github.com/apigw-pusher/apigw-pusher"
+	"github.com/apigw-pusher/apigw-pusher/cmd/internal/team"
 	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/custom"
 	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/replay"
 	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/settings"
 )
 
-const replayUsage = `usage: pusher replay <list|send|export|import> [flags]
+const replayUsage = `usage: pusher replay [list|send|export|import] [flags]
 
-  list   [--reason R] [--stage S] [--since 1h] [--user U] [--topic T] [--json]
+  list   [--reason R] [--stage S] [--since 1h] [--user U] [--topic T] [--json] [--wide]
   send   [filters] [--dry-run] [--rate 100/s] [--concurrency 32] [--to stage|queue]
   export [filters] > parked.jsonl
   import parked.jsonl
 
-The poison queue is POISON_QUEUE_URL's (pusher serve), or with --dev URL the one of a
-running pusher dev. "pusher replay <subcommand> --help" prints its flags.
+With no subcommand, "pusher replay [flags]" is "pusher replay list [flags]": it changes
+nothing. The poison queue is POISON_QUEUE_URL's (pusher serve), or with --dev URL the
+one of a running pusher dev. "pusher replay <subcommand> --help" prints its flags;
+docs/runbook.md is the on-call runbook.
 `
 
 func replayCommand() command {
@@ -33,11 +36,12 @@ func replayCommand() command {
 		return command{name: name, parent: "replay", usage: "usage: pusher replay " + usage + "\n\nflags:\n", define: define}
 	}
 	return command{
-		name:    "replay",
-		summary: "list, send again, export or import the messages of the poison queue",
-		usage:   replayUsage,
+		name:     "replay",
+		summary:  "list, send again, export or import the messages of the poison queue",
+		usage:    replayUsage,
+		fallback: "list",
 		subcommands: []command{
-			sub("list", "list [--reason R] [--stage S] [--since 1h] [--user U] [--topic T] [--json]", defineReplayList),
+			sub("list", "list [--reason R] [--stage S] [--since 1h] [--user U] [--topic T] [--json] [--wide]", defineReplayList),
 			sub("send", "send [filters] [--dry-run] [--rate 100/s] [--concurrency 32] [--to stage|queue]", defineReplaySend),
 			sub("export", "export [filters] > parked.jsonl", defineReplayExport),
 			sub("import", "import parked.jsonl (or - for stdin)", defineReplayImport),
@@ -69,14 +73,27 @@ func newReplayFlags(fs *settings.Flags, filters bool) *replayFlags {
 	return rf
 }
 
-// open makes the logger and opens the poison queue the flags name.
-func (rf *replayFlags) open(ctx context.Context, e env) (*slog.Logger, replay.Queue, error) {
+// open checks the filter, makes the logger and opens the poison queue the flags name.
+func (rf *replayFlags) open(ctx context.Context, e env, opts []custom.Option) (*slog.Logger, replay.Queue, error) {
+	if err := rf.checkFilter(opts); err != nil {
+		return nil, nil, err
+	}
 	logger, err := rf.log.Logger(e.stderr)
 	if err != nil {
 		return nil, nil, err
 	}
 	q, err := rf.queue(ctx, logger)
 	return logger, q, err
+}
+
+// checkFilter refuses a filter that cannot select anything, such as a stage of no
+// name of the pipeline's or of the team's (opts).
+func (rf *replayFlags) checkFilter(opts []custom.Option) error {
+	var own []string
+	for _, s := range team.Resolve(opts).Stages {
+		own = append(own, s.Name)
+	}
+	return rf.filter.Validate(replay.Stages(own...))
 }
 
 // queue returns the poison queue the flags name.
@@ -90,8 +107,9 @@ func (rf *replayFlags) queue(ctx context.Context, logger *slog.Logger) (replay.Q
 func defineReplayList(fs *settings.Flags) runFunc {
 	rf := newReplayFlags(fs, true)
 	asJSON := fs.Bool("json", false, "write JSON lines of the parked messages instead of a table")
-	return func(ctx context.Context, e env, _ []custom.Option) error {
-		_, q, err := rf.open(ctx, e)
+	wide := fs.Bool("wide", false, "write the reasons whole; otherwise a long one is cut in its middle, keeping what failed and the cause")
+	return func(ctx context.Context, e env, opts []custom.Option) error {
+		_, q, err := rf.open(ctx, e, opts)
 		if err != nil {
 			return err
 		}
@@ -102,7 +120,7 @@ func defineReplayList(fs *settings.Flags) runFunc {
 		if *asJSON {
 			return replay.WriteJSON(e.stdout, parked)
 		}
-		return replay.WriteTable(e.stdout, parked)
+		return replay.WriteTable(e.stdout, parked, *wide)
 	}
 }
 
@@ -124,6 +142,9 @@ func defineReplaySend(fs *settings.Flags) runFunc {
 }
 
 func runReplaySend(ctx context.Context, e env, opts []custom.Option, rf *replayFlags, send replay.SendConfig, rate string, to replay.Target) error {
+	if err := rf.checkFilter(opts); err != nil {
+		return err
+	}
 	logger, err := rf.log.Logger(e.stderr)
 	if err != nil {
 		return err
@@ -189,10 +210,15 @@ func runReplaySend(ctx context.Context, e env, opts []custom.Option, rf *replayF
 		q, r = svc.Queue, replay.PipelineReplayer{Pipeline: svc.Pipeline}
 	}
 	rep, err := replay.Send(ctx, q, r, send)
-	fmt.Fprintf(e.stdout, "selected %d, replayed %d (parked again %d), failed %d, skipped %d, left %d\n",
-		rep.Selected, rep.Replayed, rep.Reparked, rep.Failed, rep.Skipped, rep.Left)
+	if send.DryRun {
+		fmt.Fprintf(e.stdout, "dry run: %d selected would be sent, %d skipped; nothing changed\n", rep.Selected-rep.Skipped, rep.Skipped)
+		return err
+	}
+	if werr := replay.WriteSummary(e.stdout, rep); err == nil {
+		err = werr
+	}
 	if err == nil && rep.Failed > 0 {
-		err = fmt.Errorf("%d messages failed to replay and stay parked", rep.Failed)
+		err = fmt.Errorf("%d messages failed to replay and stay parked: the log says why", rep.Failed)
 	}
 	return err
 }
@@ -219,8 +245,8 @@ func parseRate(s string) (float64, error) {
 
 func defineReplayExport(fs *settings.Flags) runFunc {
 	rf := newReplayFlags(fs, true)
-	return func(ctx context.Context, e env, _ []custom.Option) error {
-		logger, q, err := rf.open(ctx, e)
+	return func(ctx context.Context, e env, opts []custom.Option) error {
+		logger, q, err := rf.open(ctx, e, opts)
 		if err != nil {
 			return err
 		}
@@ -232,12 +258,12 @@ func defineReplayExport(fs *settings.Flags) runFunc {
 
 func defineReplayImport(fs *settings.Flags) runFunc {
 	rf := newReplayFlags(fs, false)
-	return func(ctx context.Context, e env, _ []custom.Option) error {
+	return func(ctx context.Context, e env, opts []custom.Option) error {
 		if fs.NArg() != 1 {
 			fs.Usage()
 			return errors.New("import takes one argument: the JSON lines file, or - for stdin")
 		}
-		_, q, err := rf.open(ctx, e)
+		_, q, err := rf.open(ctx, e, opts)
 		if err != nil {
 			return err
 		}
@@ -250,8 +276,8 @@ func defineReplayImport(fs *settings.Flags) runFunc {
 			defer f.Close()
 			in = f
 		}
-		n, err := replay.Import(ctx, q, in)
-		fmt.Fprintf(e.stdout, "imported %d messages\n", n)
+		got, err := replay.Import(ctx, q, in)
+		fmt.Fprintf(e.stdout, "imported %d messages, skipped %d parked already (same uuid)\n", got.Parked, got.Duplicates)
 		return err
 	}
 }

@@ -18,10 +18,14 @@ func sendCommand() command {
 	return command{
 		name:    "send",
 		summary: "send a notification request to SQS, SNS, a Kinesis stream or pusher dev",
-		usage: `usage: pusher send [--users u1,u2] [--exclude u3] [--raw]
+		usage: `usage: pusher send [--users u1,u2] [--topics t1,t2] [--exclude-users u3] [--raw]
+                   [--correlation-id ID]
                    [--queue-url URL | --topic-arn ARN | --stream NAME [--partition-key KEY] | --dev URL] DATA
 
-DATA is the JSON of the request's data. With --raw, DATA is sent as it is: a request
+DATA is the JSON of the request's data; the flags may come before or after it
+(after "--", everything is DATA). --users, --topics and --exclude-users are the
+request's users, topics and exclude_users; none of them: everyone. With --raw, DATA
+is sent as it is: a request
 written whole, or an event that a mapping (KINESIS_MAPPING, EVENTBRIDGE_MAPPING) makes
 a request of, such as seed 002's vehicle position put on a stream:
 
@@ -31,8 +35,13 @@ A record's partition key keeps the order of its records: give the entity's id (t
 vehicle's); the default, pusher-send, keeps every record sent in the order sent.
 
 A target given as a flag wins over the environment's; it says on stderr where the
-request went, and prints its id: for a stream, the record's shard and sequence
-number (shardId-000000000000:4959...), the event id the function names it by.
+request went and the message id the target gave it, and prints on stdout the
+correlation id: the correlation_id of the pusher's log lines ("request settled",
+"message parked") and of the parked message. It is --correlation-id, else a new UUID,
+sent as the correlation_id message attribute (SQS, SNS) or X-Correlation-Id (pusher
+dev: without one, the intake's 202 message_id is the correlation id); for a stream,
+the record's shard and sequence number (shardId-000000000000:4959...), the event id
+the function names it by.
 
 flags:
 `,
@@ -42,10 +51,13 @@ flags:
 
 func defineSend(fs *settings.Flags) runFunc {
 	var t send.Target
-	var users, excluded string
+	var users, topics, excluded, corr string
 	var raw bool
-	fs.String(&users, "users", "", "", "comma-separated users to send to; none: everyone")
-	fs.String(&excluded, "exclude", "", "", "comma-separated users to leave out")
+	fs.String(&users, "users", "", "", "comma-separated users to send to (users); none of users and topics: everyone")
+	fs.String(&topics, "topics", "", "", "comma-separated topics whose subscribers to send to (topics)")
+	fs.String(&excluded, "exclude-users", "", "", "comma-separated users to leave out (exclude_users)")
+	fs.StringVar(&excluded, "exclude", "", "the former name of --exclude-users, kept for scripts that use it")
+	fs.String(&corr, "correlation-id", "", "", "correlation id of the request, such as the id of what caused it; unset: a new UUID")
 	fs.Boolean(&raw, "raw", "", false, "send DATA as it is, not as the data of a request: a whole request, or an event for a mapping")
 	fs.String(&t.QueueURL, "queue-url", "NOTIFICATIONS_QUEUE_URL", "", "SQS queue to send the request to")
 	fs.String(&t.TopicARN, "topic-arn", "NOTIFICATIONS_TOPIC_ARN", "", "SNS topic to publish the request to")
@@ -57,8 +69,8 @@ func defineSend(fs *settings.Flags) runFunc {
 			fs.Usage()
 			return errors.New("send takes one argument: the JSON of data, or with --raw what to send")
 		}
-		if raw && (users != "" || excluded != "") {
-			return errors.New("--raw sends DATA as it is: --users and --exclude build a request around DATA, give them without --raw")
+		if raw && (users != "" || topics != "" || excluded != "") {
+			return errors.New("--raw sends DATA as it is: --users, --topics and --exclude-users build a request around DATA, give them without --raw")
 		}
 		// The flags given on the command line, which win over the environment's.
 		var given send.Target
@@ -84,7 +96,8 @@ func defineSend(fs *settings.Flags) runFunc {
 		}
 		body := []byte(fs.Arg(0))
 		if !raw {
-			if body, err = send.Request(split(users), split(excluded), fs.Arg(0)); err != nil {
+			to := send.Audience{Users: split(users), Topics: split(topics), ExcludeUsers: split(excluded)}
+			if body, err = send.Request(to, fs.Arg(0)); err != nil {
 				return err
 			}
 		}
@@ -92,12 +105,16 @@ func defineSend(fs *settings.Flags) runFunc {
 		if err != nil {
 			return fmt.Errorf("load AWS configuration: %w", err)
 		}
-		id, err := send.Send(ctx, awsCfg, target, body)
+		got, err := send.Send(ctx, awsCfg, target, body, corr)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintln(e.stderr, "sent to", target)
-		fmt.Fprintln(e.stdout, id)
+		said := "sent to " + target.String()
+		if got.MessageID != got.CorrelationID {
+			said += " (message id " + got.MessageID + ")"
+		}
+		fmt.Fprintln(e.stderr, said)
+		fmt.Fprintln(e.stdout, got.CorrelationID)
 		return nil
 	}
 }

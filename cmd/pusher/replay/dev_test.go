@@ -77,7 +77,7 @@ func TestReplayDev(t *testing.T) {
 		t.Errorf("intake stage: %+v", got)
 	}
 	var table bytes.Buffer
-	if err := replay.WriteTable(&table, sel(replay.Filter{})); err != nil || !strings.Contains(table.String(), "2      post    post to {connection} of {user}") {
+	if err := replay.WriteTable(&table, sel(replay.Filter{}), false); err != nil || !strings.Contains(table.String(), "2      post    post to {connection} of {user}") {
 		t.Errorf("table:\n%s %v", table.String(), err)
 	}
 
@@ -98,18 +98,27 @@ func TestReplayDev(t *testing.T) {
 		if !d.Poison.Remove(intake.UUID) {
 			t.Fatal("not removed")
 		}
-		if n, err := replay.Import(ctx, q, &out); err != nil || n != 1 {
-			t.Fatal(n, err)
+		exported := bytes.Clone(out.Bytes())
+		if got, err := replay.Import(ctx, q, &out); err != nil || got.Parked != 1 || got.Duplicates != 0 {
+			t.Fatal(got, err)
 		}
 		back, ok := d.Poison.Get(intake.UUID)
 		if !ok || !back.Equals(intake) {
 			t.Errorf("imported %v, exported %v", back, intake)
 		}
+		// The same file again, and a file that holds the message twice: parked once.
+		again := bytes.NewReader(append(append([]byte{}, exported...), exported...))
+		if got, err := replay.Import(ctx, q, again); err != nil || got.Parked != 0 || got.Duplicates != 2 {
+			t.Errorf("imported again: %+v %v, want 2 duplicates", got, err)
+		}
+		if n := len(d.Poison.Messages()); n != len(old) {
+			t.Errorf("%d parked after importing twice, want %d", n, len(old))
+		}
 	})
 
 	t.Run("send", func(t *testing.T) {
 		rep, err := replay.Send(ctx, q, q, replay.SendConfig{Filter: replay.Filter{Stage: pipeline.StagePost}, Rate: 50, Logger: stacktest.Quiet()})
-		if err != nil || rep.Replayed != 2 || rep.Reparked != 0 {
+		if err != nil || rep.Delivered != 2 || rep.ParkedAgain != 0 || rep.Parked() != 0 {
 			t.Fatalf("%+v %v", rep, err)
 		}
 		for _, c := range []*gatewaytest.Client{bob, carol} {
@@ -125,7 +134,7 @@ func TestReplayDev(t *testing.T) {
 	t.Run("a request that fails again", func(t *testing.T) {
 		old := sel(replay.Filter{})
 		rep, err := replay.Send(ctx, q, q, replay.SendConfig{Logger: stacktest.Quiet()})
-		if err != nil || rep.Replayed != 1 || rep.Reparked != 1 {
+		if err != nil || rep.ParkedAgain != 1 || rep.Delivered != 0 {
 			t.Fatalf("%+v %v", rep, err)
 		}
 		now := sel(replay.Filter{})
@@ -142,7 +151,7 @@ func TestReplayDev(t *testing.T) {
 			t.Fatal(err)
 		}
 		rep, err := replay.Send(ctx, q, q, replay.SendConfig{Filter: replay.Filter{Stage: pipeline.StagePost}, Logger: stacktest.Quiet()})
-		if err != nil || rep.Selected != 1 || rep.Skipped != 1 || rep.Replayed != 0 {
+		if err != nil || rep.Selected != 1 || rep.Skipped != 1 || rep.Delivered != 0 {
 			t.Fatalf("%+v %v", rep, err)
 		}
 		if _, ok := d.Poison.Get("cut-1"); !ok {

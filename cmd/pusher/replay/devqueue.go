@@ -86,12 +86,20 @@ func (q *DevQueue) Park(ctx context.Context, m *message.Message) error {
 	return q.do(ctx, http.MethodPost, "/poison", body, nil, http.StatusCreated, http.StatusConflict)
 }
 
-// Replay asks the dev server to replay m on its pipeline; the server removes m from
-// its queue once the replay settled.
+// Replay asks the dev server to replay m on its pipeline. The server removes m from its
+// queue once the replay settled, whatever became of it; a message still connecting
+// (see Connecting) must stay parked, so Replay parks it back as it was.
 func (q *DevQueue) Replay(ctx context.Context, m *message.Message) (pipeline.Stats, error) {
 	var stats pipeline.Stats
-	err := q.do(ctx, http.MethodPost, "/poison/"+url.PathEscape(m.UUID)+"/replay", nil, &stats, http.StatusOK)
-	return stats, err
+	if err := q.do(ctx, http.MethodPost, "/poison/"+url.PathEscape(m.UUID)+"/replay", nil, &stats, http.StatusOK); err != nil {
+		return stats, err
+	}
+	if Classify(stats) == Connecting {
+		if err := q.Park(ctx, m); err != nil {
+			return stats, fmt.Errorf("replay %s: still connecting, and parking it back failed: %w", m.UUID, err)
+		}
+	}
+	return stats, nil
 }
 
 func (q *DevQueue) do(ctx context.Context, method, path string, body []byte, out any, ok ...int) error {

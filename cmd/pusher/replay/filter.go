@@ -2,6 +2,7 @@ package replay
 
 import (
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -24,6 +25,29 @@ type Filter struct {
 	Topic string
 	// Now is the clock Since is measured on; default time.Now.
 	Now func() time.Time
+}
+
+// IntakeStage is the stage name of a body the dev intake refused (not JSON): it parks
+// before the pipeline's stages.
+const IntakeStage = "intake"
+
+// Stages returns the names of the stages a message can be parked by: the intake's,
+// the pipeline's built-in stages in order, then custom, a team's own.
+func Stages(custom ...string) []string {
+	return append([]string{IntakeStage, pipeline.StageDecode, pipeline.StageDedupe, pipeline.StageResolve,
+		pipeline.StageFanout, pipeline.StagePost, pipeline.StagePrune}, custom...)
+}
+
+// Validate refuses a Stage that is none of stages (see Stages): it would select
+// nothing, silently.
+func (f Filter) Validate(stages []string) error {
+	if f.Stage != "" && !slices.Contains(stages, f.Stage) {
+		return fmt.Errorf("no stage %q: the stages are %s (a team's own stages are known to its own pusher binary)", f.Stage, strings.Join(stages, ", "))
+	}
+	if f.Since < 0 {
+		return fmt.Errorf("since %s is below 0", f.Since)
+	}
+	return nil
 }
 
 // Match tells whether f selects p.

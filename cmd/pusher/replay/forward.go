@@ -49,5 +49,5 @@ func (f *Forwarder) Replay(ctx context.Context, m *message.Message) (pipeline.St
 // Requeueable tells whether p is a whole request, which can go back to the
 // notifications queue: one parked by the intake or by decode.
 func Requeueable(p pipeline.Parked) bool {
-	return p.Stage == "intake" || p.Stage == pipeline.StageDecode
+	return p.Stage == IntakeStage || p.Stage == pipeline.StageDecode
 }

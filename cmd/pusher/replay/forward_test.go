@@ -87,8 +87,8 @@ func TestForwardEventsWithTheirSource(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		rep.Replayed += r.Replayed
-		return rep.Replayed == 3
+		rep.Requeued += r.Requeued
+		return rep.Requeued == 3
 	})
 
 	// What the queue holds now, as the service will read it.

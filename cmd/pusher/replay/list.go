@@ -31,9 +31,24 @@ func Select(ctx context.Context, q Queue, f Filter) ([]pipeline.Parked, error) {
 	return out, err
 }
 
+// Widths of the reasons of WriteTable, in characters: a reason longer is cut in its
+// middle, keeping its start (what failed) and its end (the cause).
+const (
+	groupReasonWidth   = 120
+	messageReasonWidth = 100
+)
+
 // WriteTable writes parked as an operator reads it: the counts by reason (connection
-// and user ids left out) and stage, most first, then one line per message.
-func WriteTable(w io.Writer, parked []pipeline.Parked) error {
+// and user ids left out) and stage, most first, then one line per message. A long
+// reason is cut in its middle, unless wide: its start says what failed and its end
+// why.
+func WriteTable(w io.Writer, parked []pipeline.Parked, wide bool) error {
+	cut := func(s string, n int) string {
+		if wide {
+			return oneLine(s, 0)
+		}
+		return oneLine(s, n)
+	}
 	type group struct{ reason, stage string }
 	counts := map[group]int{}
 	for _, p := range parked {
@@ -49,7 +64,7 @@ func WriteTable(w io.Writer, parked []pipeline.Parked) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "COUNT\tSTAGE\tREASON\n")
 	for _, g := range groups {
-		fmt.Fprintf(tw, "%d\t%s\t%s\n", counts[g], g.stage, oneLine(g.reason, 100))
+		fmt.Fprintf(tw, "%d\t%s\t%s\n", counts[g], g.stage, cut(g.reason, groupReasonWidth))
 	}
 	fmt.Fprintf(tw, "%d\ttotal\t\n\n", len(parked))
 	fmt.Fprintf(tw, "UUID\tSTAGE\tCLASS\tATTEMPTS\tLAST FAILURE\tUSER\tCONNECTION\tREASON\n")
@@ -59,7 +74,7 @@ func WriteTable(w io.Writer, parked []pipeline.Parked) error {
 			last = p.LastFailedAt.UTC().Format(time.RFC3339)
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", p.UUID, p.Stage, p.Class, p.Attempts, last,
-			dash(p.UserID), dash(p.ConnectionID), oneLine(p.Reason, 80))
+			dash(p.UserID), dash(p.ConnectionID), cut(p.Reason, messageReasonWidth))
 	}
 	return tw.Flush()
 }
@@ -90,12 +105,18 @@ func groupReason(p pipeline.Parked) string {
 
 func dash(s string) string { return cmp.Or(s, "-") }
 
+// oneLine puts s on one line of at most n characters (0: any), cutting its middle:
+// a reason wraps its cause, "post to X of bob: post: 500 Internal Server Error: ...",
+// so both ends matter.
 func oneLine(s string, n int) string {
 	s = strings.Join(strings.Fields(s), " ")
-	if r := []rune(s); len(r) > n {
-		return string(r[:n-1]) + "…"
+	r := []rune(s)
+	if n <= 0 || len(r) <= n {
+		return s
 	}
-	return s
+	head := (n - 1) / 3
+	tail := n - 1 - head
+	return string(r[:head]) + "…" + string(r[len(r)-tail:])
 }
 
 // Export writes a Record per selected message of q as JSON lines, and returns how many.
@@ -117,14 +138,36 @@ func Export(ctx context.Context, q Queue, f Filter, w io.Writer) (int, error) {
 	return n, bw.Flush()
 }
 
-// Import parks in q each Record of the JSON lines of r, as Export wrote them, and
-// returns how many. A line of `list --json` (a pipeline.Parked) imports too, with the
-// metadata it shows. It stops at the first line it cannot read or park: the lines
-// before it are parked.
-func Import(ctx context.Context, q Queue, r io.Reader) (int, error) {
+// Imported counts what an Import did.
+type Imported struct {
+	// Parked is how many records were parked.
+	Parked int `json:"parked"`
+	// Duplicates is how many were not, being parked already: a message of the same
+	// UUID in the queue, or earlier in the file.
+	Duplicates int `json:"duplicates"`
+}
+
+// Import parks in q each Record of the JSON lines of r, as Export wrote them, unless a
+// message of its UUID is parked already: importing a file twice, or a file that holds
+// a message twice, parks it once. A line of `list --json` (a pipeline.Parked) imports
+// too, with the metadata it shows. It stops at the first line it cannot read or park:
+// the lines before it are parked.
+//
+// The UUIDs of the queue are read first, with a listing: a message another listing
+// holds hidden at that moment (an SQS queue's in-flight messages) is not seen.
+func Import(ctx context.Context, q Queue, r io.Reader) (Imported, error) {
+	var out Imported
+	parked := map[string]bool{}
+	err := q.List(ctx, 1, func(m *message.Message) error {
+		parked[m.UUID] = true
+		return nil
+	})
+	if err != nil {
+		return out, fmt.Errorf("read what is parked: %w", err)
+	}
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64*1024), 4<<20)
-	n, line := 0, 0
+	line := 0
 	for sc.Scan() {
 		line++
 		if strings.TrimSpace(sc.Text()) == "" {
@@ -132,19 +175,24 @@ func Import(ctx context.Context, q Queue, r io.Reader) (int, error) {
 		}
 		var rec Record
 		if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
-			return n, fmt.Errorf("line %d: %w", line, err)
+			return out, fmt.Errorf("line %d: %w", line, err)
 		}
 		m, err := rec.Message()
 		if err != nil {
-			return n, fmt.Errorf("line %d: %w", line, err)
+			return out, fmt.Errorf("line %d: %w", line, err)
+		}
+		if parked[m.UUID] {
+			out.Duplicates++
+			continue
 		}
 		if err := q.Park(ctx, m); err != nil {
-			return n, fmt.Errorf("line %d: %w", line, err)
+			return out, fmt.Errorf("line %d: %w", line, err)
 		}
-		n++
+		parked[m.UUID] = true
+		out.Parked++
 	}
 	if err := sc.Err(); err != nil {
-		return n, fmt.Errorf("line %d: %w", line+1, err)
+		return out, fmt.Errorf("line %d: %w", line+1, err)
 	}
-	return n, nil
+	return out, nil
 }

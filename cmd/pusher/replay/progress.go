@@ -15,16 +15,16 @@ import (
 
 // Progress is told of each message a Send is done with.
 type Progress interface {
-	// Done reports a message replayed (err nil) or left parked.
-	Done(p pipeline.Parked, err error)
+	// Done reports a message replayed, and what became of it.
+	Done(p pipeline.Parked, o Outcome)
 	// Close ends the report.
 	Close()
 }
 
 type nopProgress struct{}
 
-func (nopProgress) Done(pipeline.Parked, error) {}
-func (nopProgress) Close()                      {}
+func (nopProgress) Done(pipeline.Parked, Outcome) {}
+func (nopProgress) Close()                        {}
 
 // IsTerminal tells whether f is a terminal, where a progress bar can redraw itself.
 func IsTerminal(f *os.File) bool {
@@ -43,9 +43,9 @@ func NewProgress(w *os.File, logger *slog.Logger, interval time.Duration) Progre
 
 // bar is a progressbar/v3 spinner: a listing does not know its total beforehand.
 type bar struct {
-	mu           sync.Mutex
-	bar          *progressbar.ProgressBar
-	done, failed int
+	mu  sync.Mutex
+	bar *progressbar.ProgressBar
+	rep Report
 }
 
 func newBar(w io.Writer) *bar {
@@ -61,41 +61,39 @@ func newBar(w io.Writer) *bar {
 	)}
 }
 
-func (b *bar) Done(_ pipeline.Parked, err error) {
+func (b *bar) Done(_ pipeline.Parked, o Outcome) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if err != nil {
-		b.failed++
-	} else {
-		b.done++
-	}
-	b.bar.Describe(describe(b.done, b.failed))
+	b.rep.add(o)
+	b.bar.Describe(describe(b.rep))
 	_ = b.bar.Add(1)
 }
 
 func (b *bar) Close() { _ = b.bar.Finish() }
 
-func describe(done, failed int) string {
-	return "replayed " + strconv.Itoa(done) + ", failed " + strconv.Itoa(failed)
+// describe names the counts that matter while a send runs: what left the queue, and
+// what stays in it.
+func describe(r Report) string {
+	return "delivered " + strconv.Itoa(r.Delivered) + ", pruned " + strconv.Itoa(r.Pruned) +
+		", connecting " + strconv.Itoa(r.Connecting) + ", parked again " + strconv.Itoa(r.ParkedAgain) +
+		", failed " + strconv.Itoa(r.Failed)
 }
 
 // logProgress logs what is done every interval, for logs that are not a terminal.
 type logProgress struct {
-	mu           sync.Mutex
-	logger       *slog.Logger
-	interval     time.Duration
-	start, last  time.Time
-	done, failed int
+	mu          sync.Mutex
+	logger      *slog.Logger
+	interval    time.Duration
+	start, last time.Time
+	rep         Report
+	done        int
 }
 
-func (l *logProgress) Done(_ pipeline.Parked, err error) {
+func (l *logProgress) Done(_ pipeline.Parked, o Outcome) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if err != nil {
-		l.failed++
-	} else {
-		l.done++
-	}
+	l.rep.add(o)
+	l.done++
 	if time.Since(l.last) >= l.interval {
 		l.last = time.Now()
 		l.log("replay progress")
@@ -109,6 +107,7 @@ func (l *logProgress) Close() {
 }
 
 func (l *logProgress) log(msg string) {
-	rate := float64(l.done+l.failed) / max(time.Since(l.start).Seconds(), 1e-9)
-	l.logger.Info(msg, "replayed", l.done, "failed", l.failed, "per_second", float64(int(rate*10))/10)
+	rate := float64(l.done) / max(time.Since(l.start).Seconds(), 1e-9)
+	l.logger.Info(msg, "done", l.done, "delivered", l.rep.Delivered, "pruned", l.rep.Pruned, "connecting", l.rep.Connecting,
+		"parked_again", l.rep.ParkedAgain, "failed", l.rep.Failed, "per_second", float64(int(rate*10))/10)
 }

@@ -83,32 +83,81 @@ func (c SendConfig) Validate() error {
 	return nil
 }
 
-// Report counts what a Send did.
+// Report counts what a Send did: each message selected is counted once, under its
+// Outcome, as skipped or as left.
 type Report struct {
 	// Selected is how many messages the filter selected.
 	Selected int `json:"selected"`
-	// Replayed is how many were re-injected, settled and deleted: of them, Reparked
-	// failed again and were parked again as new messages.
-	Replayed int `json:"replayed"`
-	Reparked int `json:"reparked"`
-	// Failed is how many did not settle or could not be deleted; they stay parked,
-	// except those whose delete failed after a replay (logged as such).
-	Failed int `json:"failed"`
-	// Skipped is how many selected messages the target cannot take (deliveries with
-	// --to queue).
+	// Delivered, Pruned, ParkedAgain, NoConnection and Requeued counted messages left
+	// the poison queue (see their Outcome); Connecting and Failed ones are still in it.
+	Delivered    int `json:"delivered"`
+	Pruned       int `json:"pruned"`
+	Connecting   int `json:"connecting"`
+	ParkedAgain  int `json:"parked_again"`
+	Failed       int `json:"failed"`
+	NoConnection int `json:"no_connection"`
+	Requeued     int `json:"requeued"`
+	// Skipped is how many selected messages were not sent: deliveries with --to
+	// queue, payloads truncated to fit the poison queue. They stay parked.
 	Skipped int `json:"skipped"`
 	// Left is how many selected messages were not reached because the send was
 	// cancelled; they stay parked.
 	Left int `json:"left"`
 }
 
+// Count returns how many messages had outcome o.
+func (r Report) Count(o Outcome) int {
+	switch o {
+	case Delivered:
+		return r.Delivered
+	case Pruned:
+		return r.Pruned
+	case Connecting:
+		return r.Connecting
+	case ParkedAgain:
+		return r.ParkedAgain
+	case Failed:
+		return r.Failed
+	case NoConnection:
+		return r.NoConnection
+	case Requeued:
+		return r.Requeued
+	}
+	return 0
+}
+
+// Parked is how many selected messages are still in the poison queue as they were:
+// connecting, failed, skipped and left.
+func (r Report) Parked() int { return r.Connecting + r.Failed + r.Skipped + r.Left }
+
+func (r *Report) add(o Outcome) {
+	switch o {
+	case Delivered:
+		r.Delivered++
+	case Pruned:
+		r.Pruned++
+	case Connecting:
+		r.Connecting++
+	case ParkedAgain:
+		r.ParkedAgain++
+	case Failed:
+		r.Failed++
+	case NoConnection:
+		r.NoConnection++
+	case Requeued:
+		r.Requeued++
+	}
+}
+
 // errStopped stops a listing when the send is cancelled.
 var errStopped = errors.New("send stopped")
 
 // Send re-injects the selected messages of q through r, cfg.Concurrency at a time, and
-// deletes each from q once its replay settled. When ctx is done it stops taking more:
-// those in flight finish (within cfg.Timeout) and every message is either replayed and
-// deleted or still parked. It returns ctx's error then.
+// counts each under its Outcome. It deletes a message from q only once its replay is
+// delivered, pruned or safely parked again (see Outcome.Leaves): one still connecting,
+// or whose replay did not settle, stays parked. When ctx is done it stops taking more:
+// those in flight finish (within cfg.Timeout) and every message is either done with
+// or still parked. It returns ctx's error then.
 func Send(ctx context.Context, q Queue, r Replayer, cfg SendConfig) (Report, error) {
 	cfg.setDefaults()
 	if err := cfg.Validate(); err != nil {
@@ -155,7 +204,6 @@ func Send(ctx context.Context, q Queue, r Replayer, cfg SendConfig) (Report, err
 		}
 		if cfg.DryRun {
 			log.Info("would replay", "to", string(cfg.Target), "attempts", p.Attempts, "reason", p.Reason)
-			cfg.Progress.Done(p, nil)
 			return nil
 		}
 		if tick != nil && !first.CompareAndSwap(true, false) {
@@ -170,27 +218,9 @@ func Send(ctx context.Context, q Queue, r Replayer, cfg SendConfig) (Report, err
 		// replay could leave a message neither parked nor delivered.
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.Timeout)
 		defer cancel()
-		stats, err := r.Replay(rctx, m)
-		if err != nil {
-			count(func(r *Report) { r.Failed++ })
-			log.Error("replay did not settle: left parked", "error", err)
-			cfg.Progress.Done(p, err)
-			return nil
-		}
-		if err := q.Delete(rctx, m); err != nil {
-			count(func(r *Report) { r.Failed++ })
-			log.Error("replayed, but the parked copy could not be deleted: it would be replayed again", "error", err)
-			cfg.Progress.Done(p, err)
-			return nil
-		}
-		count(func(r *Report) {
-			r.Replayed++
-			if stats.Failed > 0 {
-				r.Reparked++
-			}
-		})
-		log.Info("replayed", "delivered", stats.Delivered, "pruned", stats.Pruned, "failed", stats.Failed)
-		cfg.Progress.Done(p, nil)
+		o := settle(rctx, q, r, m, cfg.Target, log)
+		count(func(r *Report) { r.add(o) })
+		cfg.Progress.Done(p, o)
 		return nil
 	})
 	if err != nil {
@@ -200,4 +230,31 @@ func Send(ctx context.Context, q Queue, r Replayer, cfg SendConfig) (Report, err
 		return rep, fmt.Errorf("send stopped with %d selected messages left parked: %w", rep.Left, context.Cause(ctx))
 	}
 	return rep, nil
+}
+
+// settle replays m through r and removes it from q once its replay is delivered,
+// pruned, parked again or otherwise done with; a message still connecting, or whose
+// replay did not settle, stays parked. It returns m's outcome.
+func settle(ctx context.Context, q Queue, r Replayer, m *message.Message, to Target, log *slog.Logger) Outcome {
+	stats, err := r.Replay(ctx, m)
+	if err != nil {
+		log.Error("replay did not settle: left parked", "error", err)
+		return Failed
+	}
+	o := Classify(stats)
+	if to == ToQueue {
+		o = Requeued
+	}
+	log = log.With("outcome", string(o), "delivered", stats.Delivered, "pruned", stats.Pruned,
+		"connecting", stats.Connecting, "failed", stats.Failed)
+	if !o.Leaves() {
+		log.Info("replayed: still connecting, left parked")
+		return o
+	}
+	if err := q.Delete(ctx, m); err != nil {
+		log.Error("replayed, but the parked copy could not be removed: it would be replayed again", "error", err)
+		return Failed
+	}
+	log.Info("replayed")
+	return o
 }

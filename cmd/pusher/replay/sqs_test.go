@@ -26,7 +26,7 @@ type cancelAfter struct {
 	cancel context.CancelFunc
 }
 
-func (c *cancelAfter) Done(pipeline.Parked, error) {
+func (c *cancelAfter) Done(pipeline.Parked, replay.Outcome) {
 	if c.n--; c.n == 0 {
 		c.cancel()
 	}
@@ -151,7 +151,7 @@ func TestReplaySQS(t *testing.T) {
 		c := sendCfg(replay.Filter{})
 		c.DryRun = true
 		rep, err := replay.Send(ctx, svc.Queue, r, c)
-		if err != nil || rep.Selected != 2 || rep.Replayed != 0 {
+		if err != nil || rep.Selected != 2 || rep.Delivered != 0 {
 			t.Fatalf("dry run: %+v %v", rep, err)
 		}
 		visible(2)
@@ -172,8 +172,8 @@ func TestReplaySQS(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if n, err := replay.Import(ctx, cq, bytes.NewReader(out.Bytes())); err != nil || n != 2 {
-			t.Fatalf("import: %d, %v", n, err)
+		if got, err := replay.Import(ctx, cq, bytes.NewReader(out.Bytes())); err != nil || got.Parked != 2 {
+			t.Fatalf("import: %+v, %v", got, err)
 		}
 		var again bytes.Buffer
 		stacktest.EventuallyWithin(t, patience, "the imported messages are visible", func() bool {
@@ -184,6 +184,13 @@ func TestReplaySQS(t *testing.T) {
 		if a, b := records(t, out.String()), records(t, again.String()); !slices.EqualFunc(a, b, func(x, y string) bool { return x == y }) {
 			t.Errorf("import lost something:\n%v\n%v", a, b)
 		}
+		// Importing the same file again parks nothing: each is parked once.
+		if got, err := replay.Import(ctx, cq, bytes.NewReader(out.Bytes())); err != nil || got.Parked != 0 || got.Duplicates != 2 {
+			t.Fatalf("import again: %+v, %v", got, err)
+		}
+		if n := s.Queued(t, copyURL); n != 2 {
+			t.Errorf("the copy holds %d messages after two imports, want 2", n)
+		}
 	})
 
 	t.Run("fails again", func(t *testing.T) {
@@ -191,7 +198,7 @@ func TestReplaySQS(t *testing.T) {
 		old := selectN(replay.Filter{User: "carol"}, 1)
 		s.Faults.Fail(failing(carolID))
 		rep, err := replay.Send(ctx, svc.Queue, r, sendCfg(replay.Filter{User: "carol"}))
-		if err != nil || rep.Replayed != 1 || rep.Reparked != 1 {
+		if err != nil || rep.ParkedAgain != 1 || rep.Delivered != 0 {
 			t.Fatalf("send: %+v %v", rep, err)
 		}
 		if n := s.Faults.Count(carolID); n != retry.MaxAttempts {
@@ -216,7 +223,7 @@ func TestReplaySQS(t *testing.T) {
 		c.Progress = &cancelAfter{n: 1, cancel: cancel}
 		c.Concurrency = 1 // one at a time: the cancel comes between the two
 		rep, err := replay.Send(cctx, svc.Queue, r, c)
-		if err == nil || rep.Replayed != 1 || rep.Left != 1 {
+		if err == nil || rep.Delivered != 1 || rep.Left != 1 {
 			t.Fatalf("cancelled send: %+v %v", rep, err)
 		}
 		left := visible(1)
@@ -233,7 +240,7 @@ func TestReplaySQS(t *testing.T) {
 	t.Run("the rest", func(t *testing.T) {
 		before := visible(1)
 		rep, err := replay.Send(ctx, svc.Queue, r, sendCfg(replay.Filter{}))
-		if err != nil || rep.Replayed != 1 || rep.Reparked != 0 {
+		if err != nil || rep.Delivered != 1 || rep.ParkedAgain != 0 {
 			t.Fatalf("send: %+v %v", rep, err)
 		}
 		c := map[string]*gatewaytest.Client{"bob": bob, "carol": carol}[before[0].UserID]

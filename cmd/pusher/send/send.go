@@ -6,6 +6,7 @@ package send
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -15,21 +16,31 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/ThreeDotsLabs/watermill"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
+	snstypes "github.com/aws/aws-sdk-go-v2/service/sns/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	sqsadapter "github.com/apigw-pusher/apigw-pusher/adapters/sqs"
 	"github.com/apigw-pusher/apigw-pusher/handlers"
 )
 
-// Request builds the JSON of a notification request for users (none: a broadcast), less
-// excluded, carrying data, which must be JSON.
-func Request(users, excluded []string, data string) ([]byte, error) {
+// Audience is whom a request goes to, as its JSON fields name them: Users and the
+// subscribers of Topics (neither: everyone), less ExcludeUsers.
+type Audience struct {
+	Users, Topics, ExcludeUsers []string
+}
+
+// Request builds the JSON of a notification request to a carrying data, which must be
+// JSON.
+func Request(a Audience, data string) ([]byte, error) {
 	if !json.Valid([]byte(data)) {
 		return nil, fmt.Errorf("data is not JSON: %s", data)
 	}
-	return json.Marshal(handlers.Request{Users: users, ExcludeUsers: excluded, Data: json.RawMessage(data)})
+	return json.Marshal(handlers.Request{Users: a.Users, Topics: a.Topics, ExcludeUsers: a.ExcludeUsers, Data: json.RawMessage(data)})
 }
 
 // DefaultPartitionKey is the partition key of the records put on a stream when none is
@@ -138,41 +149,74 @@ func count(t Target) int {
 	return n
 }
 
-// Send publishes body to the target and returns the id the target gave it: for a
-// stream, the record's shard and sequence number as "shardId-000000000000:4959...", the
-// eventID Lambda gives the record, which the function's logs and parked records name it
-// by.
-func Send(ctx context.Context, awsCfg aws.Config, t Target, body []byte) (string, error) {
+// Receipt is what a target answered a send.
+type Receipt struct {
+	// CorrelationID is the id the pusher logs the request by (correlation_id in
+	// `request settled` and `message parked`), and a parked message keeps: the one
+	// sent in the correlation_id attribute (SQS, SNS) or X-Correlation-Id header
+	// (pusher dev); for pusher dev without one, the message id its 202 answers, which
+	// the intake takes as the correlation id; for a stream, the record's
+	// "shardId-000000000000:4959..." (shard and sequence number), the eventID Lambda
+	// gives the record, which the function takes as the correlation id.
+	CorrelationID string
+	// MessageID is the id the target gave the message: SQS's or SNS's MessageId, the
+	// 202's message_id, the record's shard and sequence number. It links a send to
+	// the service's own records (CloudTrail, an SQS message's attributes).
+	MessageID string
+}
+
+// Send publishes body to the target, with the correlation id corr (see
+// Receipt.CorrelationID): for a queue or a topic, a new UUID when corr is empty, sent
+// as the correlation_id message attribute, which the pusher reads
+// (sqs.CorrelationIDAttribute) and which SNS passes on to its subscriptions; a stream's
+// record carries no attributes, and refuses one.
+func Send(ctx context.Context, awsCfg aws.Config, t Target, body []byte, corr string) (Receipt, error) {
 	if err := t.Validate(); err != nil {
-		return "", err
+		return Receipt{}, err
 	}
 	switch {
 	case t.QueueURL != "":
+		corr = cmp.Or(corr, watermill.NewUUID())
 		out, err := sqs.NewFromConfig(awsCfg).SendMessage(ctx, &sqs.SendMessageInput{
 			QueueUrl: aws.String(t.QueueURL), MessageBody: aws.String(string(body)),
+			MessageAttributes: map[string]sqstypes.MessageAttributeValue{
+				sqsadapter.CorrelationIDAttribute: {DataType: aws.String("String"), StringValue: aws.String(corr)},
+			},
 		})
 		if err != nil {
-			return "", fmt.Errorf("send to %s: %w", t.QueueURL, err)
+			return Receipt{}, fmt.Errorf("send to %s: %w", t.QueueURL, err)
 		}
-		return aws.ToString(out.MessageId), nil
+		return Receipt{CorrelationID: corr, MessageID: aws.ToString(out.MessageId)}, nil
 	case t.TopicARN != "":
+		corr = cmp.Or(corr, watermill.NewUUID())
+		// "Amazon SNS message attributes ... are passed to the subscribed endpoint":
+		// in the envelope's MessageAttributes, or with raw message delivery as the
+		// SQS message's own attributes (Amazon SNS message attributes, SNS Developer
+		// Guide).
 		out, err := sns.NewFromConfig(awsCfg).Publish(ctx, &sns.PublishInput{
 			TopicArn: aws.String(t.TopicARN), Message: aws.String(string(body)),
+			MessageAttributes: map[string]snstypes.MessageAttributeValue{
+				sqsadapter.CorrelationIDAttribute: {DataType: aws.String("String"), StringValue: aws.String(corr)},
+			},
 		})
 		if err != nil {
-			return "", fmt.Errorf("publish to %s: %w", t.TopicARN, err)
+			return Receipt{}, fmt.Errorf("publish to %s: %w", t.TopicARN, err)
 		}
-		return aws.ToString(out.MessageId), nil
+		return Receipt{CorrelationID: corr, MessageID: aws.ToString(out.MessageId)}, nil
 	case t.StreamName != "":
+		if corr != "" {
+			return Receipt{}, errors.New("a Kinesis record carries no attributes: its correlation id is its shard and sequence number, which the send prints")
+		}
 		out, err := kinesis.NewFromConfig(awsCfg).PutRecord(ctx, &kinesis.PutRecordInput{
 			StreamName: aws.String(t.StreamName), PartitionKey: aws.String(t.partitionKey()), Data: body,
 		})
 		if err != nil {
-			return "", fmt.Errorf("put a record on %s: %w", t.StreamName, err)
+			return Receipt{}, fmt.Errorf("put a record on %s: %w", t.StreamName, err)
 		}
-		return aws.ToString(out.ShardId) + ":" + aws.ToString(out.SequenceNumber), nil
+		id := aws.ToString(out.ShardId) + ":" + aws.ToString(out.SequenceNumber)
+		return Receipt{CorrelationID: id, MessageID: id}, nil
 	default:
-		return postDev(ctx, t.DevURL, body)
+		return postDev(ctx, t.DevURL, body, corr)
 	}
 }
 
@@ -183,16 +227,21 @@ func (t Target) partitionKey() string {
 	return t.PartitionKey
 }
 
-func postDev(ctx context.Context, base string, body []byte) (string, error) {
+// postDev posts body to pusher dev's intake, with corr as its X-Correlation-Id when
+// set: without one, the intake takes the message id it answers as the correlation id.
+func postDev(ctx context.Context, base string, body []byte, corr string) (Receipt, error) {
 	url := strings.TrimRight(base, "/") + "/notifications"
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
-		return "", fmt.Errorf("post to %s: %w", url, err)
+		return Receipt{}, fmt.Errorf("post to %s: %w", url, err)
 	}
 	req.Header.Set("Content-Type", "application/json")
+	if corr != "" {
+		req.Header.Set("X-Correlation-Id", corr)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return "", fmt.Errorf("post to %s: %w", url, err)
+		return Receipt{}, fmt.Errorf("post to %s: %w", url, err)
 	}
 	defer resp.Body.Close()
 	var answer struct {
@@ -202,7 +251,7 @@ func postDev(ctx context.Context, base string, body []byte) (string, error) {
 	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	_ = json.Unmarshal(raw, &answer)
 	if resp.StatusCode != http.StatusAccepted {
-		return "", fmt.Errorf("post to %s: %s: %s", url, resp.Status, answer.Error)
+		return Receipt{}, fmt.Errorf("post to %s: %s: %s", url, resp.Status, answer.Error)
 	}
-	return answer.MessageID, nil
+	return Receipt{CorrelationID: cmp.Or(corr, answer.MessageID), MessageID: answer.MessageID}, nil
 }

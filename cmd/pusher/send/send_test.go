@@ -20,16 +20,18 @@ func TestRequest(t *testing.T) {
 	tests := []struct {
 		name              string
 		users, excluded   []string
+		topics            []string
 		data, want, error string
 	}{
 		{name: "multicast", users: []string{"u1", "u2"}, data: `{"type":"hello"}`, want: `{"users":["u1","u2"],"data":{"type":"hello"}}`},
 		{name: "broadcast", data: `"hi"`, want: `{"data":"hi"}`},
+		{name: "topics", topics: []string{"order-7", "order-8"}, data: `{"state":"paid"}`, want: `{"topics":["order-7","order-8"],"data":{"state":"paid"}}`},
 		{name: "exclusion", excluded: []string{"u3"}, data: `1`, want: `{"exclude_users":["u3"],"data":1}`},
 		{name: "data not JSON", data: `{`, error: "data is not JSON"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := send.Request(tt.users, tt.excluded, tt.data)
+			got, err := send.Request(send.Audience{Users: tt.users, Topics: tt.topics, ExcludeUsers: tt.excluded}, tt.data)
 			if tt.error != "" {
 				if err == nil {
 					t.Fatalf("no error, want %q", tt.error)
@@ -57,24 +59,39 @@ func TestSendToQueueAndTopic(t *testing.T) {
 	cfg := awstest.Config()
 	cfg.BaseEndpoint = aws.String(endpoint)
 	body := []byte(`{"users":["u1"],"data":{"n":1}}`)
-	for _, target := range []send.Target{{QueueURL: queue}, {TopicARN: topic}} {
-		id, err := send.Send(context.Background(), cfg, target, body)
-		if err != nil || id == "" {
-			t.Fatalf("send to %+v: %q %v", target, id, err)
+	for _, tt := range []struct {
+		target send.Target
+		corr   string // given; "" for one made up
+	}{
+		{target: send.Target{QueueURL: queue}},
+		{target: send.Target{TopicARN: topic}},
+		{target: send.Target{QueueURL: queue}, corr: "order-42"},
+		{target: send.Target{TopicARN: topic}, corr: "order-43"},
+	} {
+		target := tt.target
+		got, err := send.Send(context.Background(), cfg, target, body, tt.corr)
+		if err != nil || got.MessageID == "" || got.CorrelationID == "" || (tt.corr != "" && got.CorrelationID != tt.corr) {
+			t.Fatalf("send to %+v: %+v %v", target, got, err)
 		}
-		out, err := client.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{QueueUrl: aws.String(queue), WaitTimeSeconds: 2})
+		out, err := client.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{QueueUrl: aws.String(queue), WaitTimeSeconds: 2,
+			MessageAttributeNames: []string{"All"}})
 		if err != nil || len(out.Messages) != 1 {
 			t.Fatalf("receive after sending to %+v: %v %v", target, out, err)
 		}
-		var got, want any
-		_ = json.Unmarshal([]byte(aws.ToString(out.Messages[0].Body)), &got)
+		// The attribute the pusher takes the correlation id from: the id printed is
+		// the one it logs.
+		if attr := aws.ToString(out.Messages[0].MessageAttributes["correlation_id"].StringValue); attr != got.CorrelationID {
+			t.Errorf("sent to %+v with correlation id %q, the queue got correlation_id %q", target, got.CorrelationID, attr)
+		}
+		var arrived, want any
+		_ = json.Unmarshal([]byte(aws.ToString(out.Messages[0].Body)), &arrived)
 		_ = json.Unmarshal(body, &want)
-		if gotJSON, _ := json.Marshal(got); string(gotJSON) != string(mustJSON(want)) {
+		if gotJSON, _ := json.Marshal(arrived); string(gotJSON) != string(mustJSON(want)) {
 			t.Errorf("sent to %+v, the queue got %s", target, aws.ToString(out.Messages[0].Body))
 		}
 		_, _ = client.DeleteMessage(context.Background(), &sqs.DeleteMessageInput{QueueUrl: aws.String(queue), ReceiptHandle: out.Messages[0].ReceiptHandle})
 	}
-	if _, err := send.Send(context.Background(), cfg, send.Target{}, body); err == nil {
+	if _, err := send.Send(context.Background(), cfg, send.Target{}, body, ""); err == nil {
 		t.Error("a send to no target succeeded")
 	}
 }
@@ -144,10 +161,11 @@ func TestPutOnStream(t *testing.T) {
 		{name: "a request, of the default key", body: `{"topics":["v-7"],"data":{"lat":1}}`, wantKey: send.DefaultPartitionKey},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			id, err := send.Send(context.Background(), cfg, send.Target{StreamName: "vehicles", PartitionKey: tt.key}, []byte(tt.body))
+			got, err := send.Send(context.Background(), cfg, send.Target{StreamName: "vehicles", PartitionKey: tt.key}, []byte(tt.body), "")
 			if err != nil {
 				t.Fatal(err)
 			}
+			id := got.CorrelationID
 			shard, seq, ok := strings.Cut(id, ":")
 			if !ok || !strings.HasPrefix(shard, "shardId-") || seq == "" {
 				t.Fatalf("id %q, want shardId-...:<sequence number>", id)
@@ -175,7 +193,7 @@ func TestPutOnStream(t *testing.T) {
 		{QueueURL: "https://sqs.us-east-1.amazonaws.com/1/n", PartitionKey: "v-42"},
 		{StreamName: "vehicles", PartitionKey: strings.Repeat("k", 257)},
 	} {
-		if _, err := send.Send(context.Background(), cfg, target, []byte(`{}`)); err == nil {
+		if _, err := send.Send(context.Background(), cfg, target, []byte(`{}`), ""); err == nil {
 			t.Errorf("a send to %+v succeeded", target)
 		}
 	}
