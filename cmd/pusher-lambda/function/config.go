@@ -53,6 +53,8 @@ type Config struct {
 	// LogLevel is debug, info, warn or error (LOG_LEVEL); default
 	// settings.DefaultLogLevel.
 	LogLevel string
+	// SkipStartupChecks makes the init call nothing (STARTUP_CHECKS=false): see Main.
+	SkipStartupChecks bool
 }
 
 // Flags defines the settings of c, which the function reads from its environment.
@@ -67,6 +69,7 @@ func Flags(f *settings.Flags, c *Config) {
 	settings.Split(f, &c.Pipeline)
 	f.Duration(&c.DeadlineMargin, "deadline-margin", "DEADLINE_MARGIN", DefaultDeadlineMargin, "how long before the deadline the records in flight are given up")
 	f.String(&c.LogLevel, "log-level", "LOG_LEVEL", settings.DefaultLogLevel, "debug, info, warn or error")
+	settings.StartupChecks(f, &c.SkipStartupChecks)
 }
 
 // ConfigFromEnv reads the configuration from the environment through lookup (such as

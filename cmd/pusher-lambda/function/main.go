@@ -16,10 +16,10 @@ import (
 
 // Main runs the function, with the team's options, in the Lambda runtime: it reads the
 // configuration from the environment, builds the function and starts its pipeline,
-// making no network call (the first is the first invocation's), then serves invocations
-// until the runtime ends the process. Deployed with PUSHER_ROLE=authorizer, it is the
+// while the start-up checks run (see checkAtInit; STARTUP_CHECKS=false makes the init
+// call nothing), then serves invocations until the runtime ends the process. Deployed with PUSHER_ROLE=authorizer, it is the
 // WebSocket API's $connect authorizer instead, and reads only its settings (see
-// AuthorizerConfig). A bad setting ends the init with one line naming it.
+// AuthorizerConfig). A bad setting, or a start-up check refused, ends the init with one line naming it.
 func Main(opts ...custom.Option) {
 	start := time.Now()
 	var handle func(context.Context, json.RawMessage) (any, error)
@@ -71,11 +71,15 @@ func initFunction(start time.Time, opts []custom.Option) (*Function, error) {
 	// The pipeline lives as long as the execution environment: neither its context nor
 	// the cleanup of its parts ever ends. Metrics go to stdout as EMF documents.
 	ctx := context.Background()
+	checked := checkAtInit(ctx, cfg, opts, logger)
 	fn, _, err := Build(ctx, cfg, opts, logger, os.Stdout)
 	if err != nil {
 		return nil, err
 	}
 	if _, err := fn.Start(ctx); err != nil {
+		return nil, err
+	}
+	if err := checked(); err != nil {
 		return nil, err
 	}
 	logger.Info("pusher-lambda ready", "init_ms", float64(time.Since(start).Microseconds())/1000)

@@ -103,14 +103,12 @@ func (r Report) Err() error {
 // a payload: there is none), at error level for a refusal, warn otherwise.
 func (r Report) Log(logger *slog.Logger) {
 	for _, f := range r {
-		level, msg := slog.LevelWarn, "start-up check failed; retried"
-		switch {
-		case f.Warning:
-			msg = "start-up check failed; going on"
-		case f.Permanent:
-			level, msg = slog.LevelError, "start-up check refused"
+		level := slog.LevelWarn
+		if f.Permanent && !f.Warning {
+			level = slog.LevelError
 		}
-		logger.Log(context.Background(), level, msg, "check", f.Setting, "error", strings.Join(strings.Fields(f.Err.Error()), " "))
+		logger.Log(context.Background(), level, "start-up check failed", "check", f.Setting,
+			"permanent", f.Permanent, "warning", f.Warning, "error", strings.Join(strings.Fields(f.Err.Error()), " "))
 	}
 }
 
