@@ -5,9 +5,9 @@
 //	pusher dev [--listen 127.0.0.1:8080]   the whole pipeline in one process, no AWS needed
 //	pusher serve                           SQS or SNS in, WebSocket frames out (APIGW_ENDPOINT, ...)
 //	pusher gateway                         the local gateway of dev, on a DynamoDB table
-//	pusher send [--users u1,u2] DATA       send a request to SQS, SNS or pusher dev
+//	pusher send [--users|--topics L] DATA  send a request to SQS, SNS or pusher dev
 //	pusher connect URL                     a WebSocket client: prints the frames it receives
-//	pusher replay list|send|export|import  the poison queue
+//	pusher replay [list|send|export|import] the poison queue; bare, it lists
 //	pusher token --user U [--topics p1,p2] a $connect test token signed with CONNECT_TOKEN_SECRET
 //	pusher version                         the module version, VCS revision and Go version
 //	pusher help [command]                  the usage, or a command's flags

@@ -19,7 +19,7 @@ func TestRunStopsOnBadSettings(t *testing.T) {
 		{name: "unknown command", args: []string{"deploy"}, want: `unknown command "deploy"`},
 		{name: "help of an unknown command", args: []string{"help", "deploy"}, want: `unknown command "deploy"`},
 		{name: "a flag no command has", args: []string{"serve", "--bogus"}, want: "flag provided but not defined: -bogus"},
-		{name: "replay without a subcommand", args: []string{"replay"}, want: "replay needs a subcommand: list, send, export or import"},
+		{name: "replay without a subcommand lists", args: []string{"replay"}, want: "POISON_QUEUE_URL is not set"},
 		{name: "unknown replay subcommand", args: []string{"replay", "purge"}, want: `unknown replay subcommand "purge"`},
 		{name: "version with an argument", args: []string{"version", "now"}, want: "version takes no arguments"},
 		{name: "a bad log format", args: []string{"dev", "--log-format", "xml"}, want: `LOG_FORMAT="xml" is not text or json`},

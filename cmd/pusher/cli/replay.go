@@ -98,8 +98,12 @@ func (rf *replayFlags) checkFilter(opts []custom.Option) error {
 
 // queue returns the poison queue the flags name.
 func (rf *replayFlags) queue(ctx context.Context, logger *slog.Logger) (replay.Queue, error) {
-	if rf.dev != "" {
+	switch {
+	case rf.dev != "":
 		return replay.NewDevQueue(rf.dev, nil)
+	case rf.cfg.PoisonQueueURL == "":
+		// Said before the AWS settings: the bare `pusher replay` of a newcomer.
+		return nil, errors.New("POISON_QUEUE_URL is not set: the SQS queue failed work is parked in (or give --dev URL for a running pusher dev)")
 	}
 	return pusher.BuildReplayQueue(ctx, rf.cfg, logger)
 }

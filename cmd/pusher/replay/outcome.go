@@ -82,8 +82,8 @@ func (o Outcome) Leaves() bool { return o != Connecting && o != Failed }
 // selected, then one line per outcome with what it means, and the messages skipped or
 // left by a cancel, if any.
 func WriteSummary(w io.Writer, rep Report) error {
+	fmt.Fprintf(w, "selected %d\n", rep.Selected)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "selected\t%d\t\n", rep.Selected)
 	for _, m := range meanings {
 		if n := rep.Count(m.o); n > 0 || m.always {
 			fmt.Fprintf(tw, "  %s\t%d\t%s\n", m.o, n, m.meaning)
