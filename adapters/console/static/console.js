@@ -473,9 +473,11 @@
       const resp = await fetch(kind === "replay" ? path + "/replay" : path, { method: kind === "replay" ? "POST" : "DELETE" });
       const out = resp.status === 204 ? {} : await readBody(resp);
       if (kind === "replay" && resp.status === 200) {
-        // Settled, and taken out of the queue; with failures, parked again as a new message.
-        outcome = out.failed > 0 ? "parked" : "ok";
-        text = `${outcome === "parked" ? "parked again" : "replayed"}: ${statsText(out)}`;
+        // Settled, and taken out of the queue; with failures, parked again as a new message;
+        // reaching only connections still in $connect, kept parked for a later replay.
+        const connecting = !out.failed && !out.delivered && !out.split && out.connecting > 0;
+        outcome = out.failed > 0 || connecting ? "parked" : "ok";
+        text = `${out.failed > 0 ? "parked again" : connecting ? "still connecting, kept" : "replayed"}: ${statsText(out)}`;
       } else if (kind === "replay") {
         text = `replay failed (${resp.status}): ${out.error || ""}`;
       } else {
@@ -517,12 +519,14 @@
       }
       const replayed = out.replayed || 0;
       const again = out.parked_again || 0;
+      const connecting = out.connecting || 0;
       const failed = out.failed || [];
       const parts = [];
-      if (replayed || (!again && !failed.length)) parts.push(`replayed ${plural(replayed, "message")}`);
+      if (replayed || (!again && !connecting && !failed.length)) parts.push(`replayed ${plural(replayed, "message")}`);
       if (again) parts.push(`${plural(again, "message")} parked again`);
+      if (connecting) parts.push(`${plural(connecting, "message")} still connecting, kept`);
       if (failed.length) parts.push(`${failed.length} failed: ` + failed.map((f) => `${short(f.uuid)} ${f.error}`).join("; "));
-      showPoisonResult(failed.length ? "failed" : again ? "parked" : "ok", parts.join("; "));
+      showPoisonResult(failed.length ? "failed" : again || connecting ? "parked" : "ok", parts.join("; "));
     } catch (err) {
       showPoisonResult("failed", `replay all failed: ${err.message}`);
     } finally {

@@ -31,6 +31,7 @@ import (
 	"github.com/apigw-pusher/apigw-pusher/cmd/internal/team"
 	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/custom"
 	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/httpserve"
+	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/replay"
 	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/settings"
 	"github.com/apigw-pusher/apigw-pusher/handlers"
 	"github.com/apigw-pusher/apigw-pusher/pipeline"
@@ -298,7 +299,8 @@ func (d *Pusher) replay(w http.ResponseWriter, r *http.Request) {
 // replayAll replays every parked message, oldest first, one after the other, as replay
 // does each: 200 with how many settled with nothing parked again (replayed), how many
 // settled but parked something again (parked_again: the replay failed as the message
-// had, and is a new parked message now) and, for each that did not settle, why. Those
+// had, and is a new parked message now), how many reached only connections still in
+// $connect (connecting: kept parked) and, for each that did not settle, why. Those
 // parked again while it runs wait for the next call; it starts no replay once the
 // client has gone.
 func (d *Pusher) replayAll(w http.ResponseWriter, r *http.Request) {
@@ -309,6 +311,7 @@ func (d *Pusher) replayAll(w http.ResponseWriter, r *http.Request) {
 	out := struct {
 		Replayed    int       `json:"replayed"`
 		ParkedAgain int       `json:"parked_again"`
+		Connecting  int       `json:"connecting"`
 		Failed      []failure `json:"failed"`
 	}{Failed: []failure{}}
 	for _, msg := range d.Poison.Messages() {
@@ -321,16 +324,18 @@ func (d *Pusher) replayAll(w http.ResponseWriter, r *http.Request) {
 			out.Failed = append(out.Failed, failure{UUID: msg.UUID, Error: err.Error()})
 		case stats.Failed > 0:
 			out.ParkedAgain++
+		case stillConnecting(stats):
+			out.Connecting++
 		default:
 			out.Replayed++
 		}
 	}
-	d.logger.Info("poison queue replayed", "replayed", out.Replayed, "parked_again", out.ParkedAgain, "failed", len(out.Failed))
+	d.logger.Info("poison queue replayed", "replayed", out.Replayed, "parked_again", out.ParkedAgain, "connecting", out.Connecting, "failed", len(out.Failed))
 	writeJSON(w, http.StatusOK, out)
 }
 
 // replayOne replays the parked message id at the stage it failed in and, once it is
-// settled, removes it. It fails with errNotParked, errReplaying, or the pipeline's
+// settled, removes it, unless it reached only connections still connecting. It fails with errNotParked, errReplaying, or the pipeline's
 // error when the replay did not settle, the message then staying parked.
 func (d *Pusher) replayOne(ctx context.Context, id string) (pipeline.Stats, error) {
 	if _, busy := d.replaying.LoadOrStore(id, struct{}{}); busy {
@@ -345,8 +350,17 @@ func (d *Pusher) replayOne(ctx context.Context, id string) (pipeline.Stats, erro
 	if err != nil {
 		return pipeline.Stats{}, err
 	}
-	d.Poison.Remove(id)
+	if !stillConnecting(res.Stats) {
+		d.Poison.Remove(id)
+	}
 	return res.Stats, nil
+}
+
+// stillConnecting reports whether a replay reached only connections still in $connect
+// (410 while the gateway holds the handshake): nothing was delivered, pruned or parked,
+// so the message stays parked for a later replay, as `pusher replay send` keeps it.
+func stillConnecting(s pipeline.Stats) bool {
+	return replay.Classify(s) == replay.Connecting
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
