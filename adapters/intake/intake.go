@@ -88,14 +88,14 @@ func (in *Intake) post(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": fmt.Sprintf("%s, and parking it failed: %v", reason, err)})
 			return
 		}
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": reason, "message_id": msg.UUID})
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": reason, "message_id": msg.UUID, "correlation_id": corr})
 		return
 	}
 	if err := in.hand(r.Context(), msg); err != nil {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": err.Error()})
 		return
 	}
-	writeJSON(w, http.StatusAccepted, map[string]string{"message_id": msg.UUID})
+	writeJSON(w, http.StatusAccepted, map[string]string{"message_id": msg.UUID, "correlation_id": corr})
 }
 
 func (in *Intake) park(msg *message.Message, reason error) error {

@@ -185,6 +185,10 @@ func TestPost(t *testing.T) {
 			if got := middleware.MessageCorrelationID(m); got != wantCorr {
 				t.Errorf("correlation id = %q, want %q", got, wantCorr)
 			}
+			// The 202 names it, as the pusher's log lines and parked messages do.
+			if got := resp.body["correlation_id"]; got != wantCorr {
+				t.Errorf("the 202's correlation_id = %q, want %q", got, wantCorr)
+			}
 		})
 	}
 }
