@@ -3,9 +3,6 @@
 # notification requests (notifications.tf), the key of $connect tokens
 # (connect_token.tf), and the pusher itself with its $connect authorizer.
 
-data "aws_caller_identity" "current" {}
-data "aws_partition" "current" {}
-
 locals {
   common_tags = {
     Project = "apigw-pusher-example"
@@ -15,15 +12,6 @@ locals {
   function_timeout = 30
 
   ttl_attribute = "expires_at"
-
-  # The module creates its event source mapping and subscription with count, which
-  # Terraform must know when planning. The ARN attributes of a queue and topic created
-  # in the same apply are not known then, so the ARNs are spelled out from names that
-  # are; referring to the resources keeps them created first.
-  arn_prefix     = "arn:${data.aws_partition.current.partition}"
-  region_account = "${var.region}:${data.aws_caller_identity.current.account_id}"
-  queue_arn      = "${local.arn_prefix}:sqs:${local.region_account}:${aws_sqs_queue.notifications.name}"
-  topic_arn      = "${local.arn_prefix}:sns:${local.region_account}:${aws_sns_topic.notifications.name}"
 }
 
 module "pusher" {

@@ -6,9 +6,6 @@
 # table, answers the clicker and sends one broadcast request to the notifications queue
 # (notifications.tf); the pusher reads it and posts the new state to every connection.
 
-data "aws_caller_identity" "current" {}
-data "aws_partition" "current" {}
-
 locals {
   common_tags = {
     Project = "apigw-pusher-counter"
@@ -18,11 +15,6 @@ locals {
   function_timeout = 30
 
   ttl_attribute = "expires_at"
-
-  # The module creates its event source mapping with count, which Terraform must know
-  # when planning: the queue's ARN is spelled out from its name, which is known, rather
-  # than read from the queue made in the same apply.
-  queue_arn = "arn:${data.aws_partition.current.partition}:sqs:${var.region}:${data.aws_caller_identity.current.account_id}:${aws_sqs_queue.notifications.name}"
 
   # The API's URL, the page's COUNTER_WEBSOCKET_URL: from the API and the stage's name,
   # not from the stage, whose deployment needs the routes, which need the function.

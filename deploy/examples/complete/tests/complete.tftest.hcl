@@ -6,13 +6,6 @@
 # Made-up values for what AWS computes, well formed where the module reads them
 # (validation of ARNs, split() of a queue's ARN into its URL).
 mock_provider "aws" {
-  mock_data "aws_caller_identity" {
-    defaults = {
-      account_id = "123456789012"
-      arn        = "arn:aws:iam::123456789012:user/ci"
-    }
-  }
-
   mock_data "aws_partition" {
     defaults = {
       partition  = "aws"

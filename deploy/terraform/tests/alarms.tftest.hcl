@@ -1,0 +1,186 @@
+# The module's alarms, planned and applied with a mock AWS provider: none without
+# alarm_actions; with them, the poison queue, each dead-letter queue (the module's own
+# and the caller's), the notifications queue's oldest request, the function's errors,
+# throttles and, when something invokes it asynchronously, its dropped events.
+
+mock_provider "aws" {
+  mock_data "aws_partition" {
+    defaults = {
+      partition  = "aws"
+      dns_suffix = "amazonaws.com"
+    }
+  }
+
+  mock_data "aws_iam_policy_document" {
+    defaults = {
+      json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}"
+    }
+  }
+
+  mock_resource "aws_sqs_queue" {
+    defaults = {
+      arn = "arn:aws:sqs:eu-west-1:123456789012:mock"
+      url = "https://sqs.eu-west-1.amazonaws.com/123456789012/mock"
+    }
+  }
+
+  mock_resource "aws_cloudwatch_log_group" {
+    defaults = {
+      arn = "arn:aws:logs:eu-west-1:123456789012:log-group:mock"
+    }
+  }
+
+  mock_resource "aws_iam_role" {
+    defaults = {
+      arn = "arn:aws:iam::123456789012:role/mock"
+    }
+  }
+
+  mock_resource "aws_lambda_function" {
+    defaults = {
+      arn        = "arn:aws:lambda:eu-west-1:123456789012:function:mock"
+      invoke_arn = "arn:aws:apigateway:eu-west-1:lambda:path/2015-03-31/functions/arn:aws:lambda:eu-west-1:123456789012:function:mock/invocations"
+      version    = "7"
+    }
+  }
+
+  mock_resource "aws_lambda_alias" {
+    defaults = {
+      arn        = "arn:aws:lambda:eu-west-1:123456789012:function:mock:live"
+      invoke_arn = "arn:aws:apigateway:eu-west-1:lambda:path/2015-03-31/functions/arn:aws:lambda:eu-west-1:123456789012:function:mock:live/invocations"
+    }
+  }
+
+  mock_resource "aws_cloudwatch_metric_alarm" {
+    defaults = {
+      arn = "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:mock"
+    }
+  }
+
+  mock_resource "aws_dynamodb_table" {
+    defaults = {
+      arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/same-config-connections"
+    }
+  }
+
+  mock_resource "aws_sns_topic" {
+    defaults = {
+      arn = "arn:aws:sns:eu-west-1:123456789012:mock"
+    }
+  }
+}
+
+# The mock's queue ARN would name every queue "mock": the poison queue's name is the
+# module's, and the alarms' dimensions are read from it.
+override_resource {
+  target = aws_sqs_queue.poison
+  values = {
+    arn = "arn:aws:sqs:eu-west-1:123456789012:test-pusher-poison"
+    url = "https://sqs.eu-west-1.amazonaws.com/123456789012/test-pusher-poison"
+  }
+}
+
+variables {
+  prefix         = "test"
+  agma_arn       = "arn:aws:execute-api:eu-west-1:123456789012:abc123/prod/POST/@connections"
+  apigw_endpoint = "https://abc123.execute-api.eu-west-1.amazonaws.com/prod"
+  connections_table = {
+    name = "test-connections"
+    arn  = "arn:aws:dynamodb:eu-west-1:123456789012:table/test-connections"
+  }
+  lambda_zip_path = "tests/bootstrap.zip"
+}
+
+run "no_alarm_actions_no_alarms" {
+  command = apply
+
+  variables {
+    notifications_queue_enabled = true
+    notifications_queue_arn     = "arn:aws:sqs:eu-west-1:123456789012:test-notifications"
+    notifications_topic_enabled = true
+    notifications_topic_arn     = "arn:aws:sns:eu-west-1:123456789012:test-notifications"
+    alarm_dead_letter_queues    = { notifications-dlq = "test-notifications-dlq" }
+  }
+
+  assert {
+    condition     = output.alarm_arns == {} && length(aws_cloudwatch_metric_alarm.dead_letters) == 0 && length(aws_cloudwatch_metric_alarm.errors) == 0 && length(aws_cloudwatch_metric_alarm.async_events_dropped) == 0
+    error_message = "Without alarm_actions the module must make no alarm."
+  }
+}
+
+run "alarms_on_every_source" {
+  command = apply
+
+  variables {
+    notifications_queue_enabled = true
+    notifications_queue_arn     = "arn:aws:sqs:eu-west-1:123456789012:test-notifications"
+    notifications_topic_enabled = true
+    notifications_topic_arn     = "arn:aws:sns:eu-west-1:123456789012:test-notifications"
+    alarm_dead_letter_queues    = { notifications-dlq = "test-notifications-dlq" }
+    alarm_actions               = ["arn:aws:sns:eu-west-1:123456789012:on-call"]
+    ok_actions                  = ["arn:aws:sns:eu-west-1:123456789012:on-call"]
+  }
+
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.poison_not_empty[0].namespace == "AWS/SQS" && aws_cloudwatch_metric_alarm.poison_not_empty[0].metric_name == "ApproximateNumberOfMessagesVisible" && aws_cloudwatch_metric_alarm.poison_not_empty[0].dimensions == tomap({ QueueName = "test-pusher-poison" }) && aws_cloudwatch_metric_alarm.poison_not_empty[0].threshold == 0
+    error_message = "A message in the poison queue must raise an alarm."
+  }
+
+  # Half of the 14 days' retention.
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.poison_oldest[0].metric_name == "ApproximateAgeOfOldestMessage" && aws_cloudwatch_metric_alarm.poison_oldest[0].dimensions == tomap({ QueueName = "test-pusher-poison" }) && aws_cloudwatch_metric_alarm.poison_oldest[0].threshold == 604800
+    error_message = "A parked message half-way to expiring must raise an alarm."
+  }
+
+  # SNS invokes the function: the async failures queue is watched, as is the caller's
+  # dead-letter queue of the notifications queue.
+  assert {
+    condition     = toset(keys(aws_cloudwatch_metric_alarm.dead_letters)) == toset(["async-failures", "notifications-dlq"]) && aws_cloudwatch_metric_alarm.dead_letters["notifications-dlq"].dimensions == tomap({ QueueName = "test-notifications-dlq" }) && aws_cloudwatch_metric_alarm.dead_letters["async-failures"].dimensions == tomap({ QueueName = aws_sqs_queue.async_failures[0].name })
+    error_message = "Each dead-letter queue, the module's and the caller's, must have its alarm."
+  }
+
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.queue_age[0].metric_name == "ApproximateAgeOfOldestMessage" && aws_cloudwatch_metric_alarm.queue_age[0].dimensions == tomap({ QueueName = "test-notifications" }) && aws_cloudwatch_metric_alarm.queue_age[0].threshold == 300
+    error_message = "Requests waiting in the notifications queue over 5 minutes must raise an alarm."
+  }
+
+  assert {
+    condition = alltrue([for a in [aws_cloudwatch_metric_alarm.errors[0], aws_cloudwatch_metric_alarm.throttles[0], aws_cloudwatch_metric_alarm.async_events_dropped[0]] :
+    a.namespace == "AWS/Lambda" && a.dimensions == tomap({ FunctionName = aws_lambda_function.pusher.function_name })])
+    error_message = "The function's errors, throttles and dropped asynchronous events must be watched, by its name."
+  }
+
+  assert {
+    condition     = toset([aws_cloudwatch_metric_alarm.errors[0].metric_name, aws_cloudwatch_metric_alarm.throttles[0].metric_name, aws_cloudwatch_metric_alarm.async_events_dropped[0].metric_name]) == toset(["Errors", "Throttles", "AsyncEventsDropped"])
+    error_message = "The function's alarms must be on Errors, Throttles and AsyncEventsDropped."
+  }
+
+  assert {
+    condition = alltrue([for a in concat(aws_cloudwatch_metric_alarm.poison_not_empty, aws_cloudwatch_metric_alarm.poison_oldest, values(aws_cloudwatch_metric_alarm.dead_letters), aws_cloudwatch_metric_alarm.queue_age, aws_cloudwatch_metric_alarm.errors, aws_cloudwatch_metric_alarm.throttles, aws_cloudwatch_metric_alarm.async_events_dropped) :
+    a.alarm_actions == toset(["arn:aws:sns:eu-west-1:123456789012:on-call"]) && a.ok_actions == toset(["arn:aws:sns:eu-west-1:123456789012:on-call"]) && a.treat_missing_data == "notBreaching"])
+    error_message = "Every alarm must notify alarm_actions and ok_actions, and take no data (an idle queue) as no alarm."
+  }
+
+  assert {
+    condition     = length(output.alarm_arns) == 8
+    error_message = "The alarm_arns output must name the 8 alarms."
+  }
+}
+
+# The queue alone: nothing is invoked asynchronously, so no async queue to watch and no
+# dropped events.
+run "alarms_queue_only" {
+  command = apply
+
+  variables {
+    notifications_queue_enabled = true
+    notifications_queue_arn     = "arn:aws:sqs:eu-west-1:123456789012:test-notifications"
+    alarm_actions               = ["arn:aws:sns:eu-west-1:123456789012:on-call"]
+    queue_age_alarm_seconds     = 120
+  }
+
+  assert {
+    condition     = length(aws_cloudwatch_metric_alarm.async_events_dropped) == 0 && length(aws_cloudwatch_metric_alarm.dead_letters) == 0 && length(aws_cloudwatch_metric_alarm.queue_age) == 1 && aws_cloudwatch_metric_alarm.queue_age[0].threshold == 120
+    error_message = "With the queue alone: no async alarms, and the queue's age alarm at queue_age_alarm_seconds."
+  }
+}
