@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/apigw-pusher/apigw-pusher/adapters/apigw"
 )
 
 // Faults is a proxy in front of the Management API that counts posts per connection and
@@ -93,12 +95,18 @@ func (f *Faults) Count(id string) int {
 	return f.posts[id]
 }
 
-// Total returns the posts to all connections and the number of connections posted to.
+// Total returns the posts to all connections and the number of connections posted to,
+// leaving out the start-up check's post to apigw.ProbeConnectionID, which is no
+// delivery.
 func (f *Faults) Total() (posts, connections int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	for _, n := range f.posts {
+	for id, n := range f.posts {
+		if id == apigw.ProbeConnectionID {
+			continue
+		}
 		posts += n
+		connections++
 	}
-	return posts, len(f.posts)
+	return posts, connections
 }

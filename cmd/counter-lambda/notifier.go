@@ -16,7 +16,7 @@ import (
 // at the function's deadline, bounds it.
 func sendNotifier(awsCfg aws.Config, target send.Target) app.Notifier {
 	return app.NotifierFunc(func(ctx context.Context, frame json.RawMessage) error {
-		_, err := send.Send(ctx, awsCfg, target, app.BroadcastRequest(frame))
+		_, err := send.Send(ctx, awsCfg, target, app.BroadcastRequest(frame), "")
 		return err
 	})
 }

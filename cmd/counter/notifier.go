@@ -19,7 +19,7 @@ func intakeNotifier(base string) app.Notifier {
 	target := send.Target{DevURL: base}
 	return app.NotifierFunc(func(ctx context.Context, frame json.RawMessage) error {
 		// A post to pusher dev needs no AWS configuration.
-		_, err := send.Send(ctx, aws.Config{}, target, app.BroadcastRequest(frame))
+		_, err := send.Send(ctx, aws.Config{}, target, app.BroadcastRequest(frame), "")
 		return err
 	})
 }

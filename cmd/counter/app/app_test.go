@@ -36,7 +36,7 @@ func notifier(t *testing.T, p *dev.Pusher) app.Notifier {
 // makes it: each broadcast request posted with send.Send.
 func intake(base string) app.Notifier {
 	return app.NotifierFunc(func(ctx context.Context, frame json.RawMessage) error {
-		_, err := send.Send(ctx, aws.Config{}, send.Target{DevURL: base}, app.BroadcastRequest(frame))
+		_, err := send.Send(ctx, aws.Config{}, send.Target{DevURL: base}, app.BroadcastRequest(frame), "")
 		return err
 	})
 }
