@@ -298,7 +298,7 @@ func TestConsolePoisonReplayAll(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, strings.TrimSpace(string(b))
 	}
-	if status, got := replayAll(); status != http.StatusOK || got != `{"replayed":2,"parked_again":1,"failed":[]}` {
+	if status, got := replayAll(); status != http.StatusOK || got != `{"replayed":2,"parked_again":1,"connecting":0,"failed":[]}` {
 		t.Errorf("replay all: %d %s, want 2 replayed and the body that is not JSON parked again", status, got)
 	}
 	// Oldest first: one after the other, so alice gets them in the order they were parked.
@@ -310,7 +310,7 @@ func TestConsolePoisonReplayAll(t *testing.T) {
 	if m := again.Messages[0]; m.CorrelationID != notJSON || m.Attempts != 2 {
 		t.Errorf("parked again as %+v, want the body that is not JSON, attempt 2", m)
 	}
-	if status, got := replayAll(); status != http.StatusOK || got != `{"replayed":0,"parked_again":1,"failed":[]}` {
+	if status, got := replayAll(); status != http.StatusOK || got != `{"replayed":0,"parked_again":1,"connecting":0,"failed":[]}` {
 		t.Errorf("replay all again: %d %s, want the body that is not JSON parked again", status, got)
 	}
 	if n := len(p.Poison.Messages()); n != 1 {
