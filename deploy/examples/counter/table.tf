@@ -20,6 +20,12 @@ resource "aws_dynamodb_table" "connections" {
     attribute_name = local.ttl_attribute
     enabled        = true
   }
+
+  point_in_time_recovery {
+    enabled = var.point_in_time_recovery
+  }
+
+  deletion_protection_enabled = var.deletion_protection
 }
 
 # The counter, the seed's table: one item, id "global-counter", its value in numcon and
@@ -33,4 +39,10 @@ resource "aws_dynamodb_table" "counter" {
     name = "id"
     type = "S"
   }
+
+  point_in_time_recovery {
+    enabled = var.point_in_time_recovery
+  }
+
+  deletion_protection_enabled = var.deletion_protection
 }

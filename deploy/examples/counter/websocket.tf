@@ -113,8 +113,28 @@ resource "aws_apigatewayv2_deployment" "ws" {
   }
 }
 
+# The stage's throttling bounds the clicks and $connects on each route (stage-level
+# route throttling overrides the account's limits for this stage's routes, and cannot
+# exceed them: "Protect your WebSocket APIs in API Gateway",
+# docs.aws.amazon.com/apigateway/latest/developerguide/websocket-api-protect.html).
+# The account's bucket of the Region is shared with the pusher's broadcasts of each new
+# state, so clicks cannot take the share the broadcasts need. Access logs
+# (access_logs.tf): one line per $connect, message and $disconnect.
 resource "aws_apigatewayv2_stage" "ws" {
   api_id        = aws_apigatewayv2_api.ws.id
   name          = var.stage_name
   deployment_id = aws_apigatewayv2_deployment.ws.id
+
+  default_route_settings {
+    throttling_rate_limit  = var.throttling_rate_limit
+    throttling_burst_limit = var.throttling_burst_limit
+  }
+
+  dynamic "access_log_settings" {
+    for_each = aws_cloudwatch_log_group.access[*].arn
+    content {
+      destination_arn = access_log_settings.value
+      format          = local.access_log_format
+    }
+  }
 }
