@@ -50,6 +50,7 @@ module "pusher" {
 
   # With alarm_actions (an SNS topic's ARN, say) the module alarms on its queues and
   # the function, and on the notifications queue's redrive queue too.
+  alarm_actions            = var.alarm_actions
   alarm_dead_letter_queues = { notifications-dlq = aws_sqs_queue.notifications_dlq.name }
 
   lambda_zip_path = var.lambda_zip_path

@@ -112,3 +112,10 @@ variable "deletion_protection" {
   default     = true
   nullable    = false
 }
+
+variable "alarm_actions" {
+  description = "ARNs to notify when one of the module's alarms fires (an SNS topic that pages the on-call, say), or [] for no alarms. docs/runbook.md says what each alarm means and what to do."
+  type        = list(string)
+  default     = []
+  nullable    = false
+}

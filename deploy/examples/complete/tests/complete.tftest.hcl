@@ -211,6 +211,28 @@ run "jwks" {
 
 # What a team sets for a throwaway stack, or an account without API Gateway's
 # CloudWatch Logs role: no access logs, tables that can be destroyed.
+run "alarms" {
+  command = apply
+
+  variables {
+    alarm_actions = ["arn:aws:sns:eu-west-1:123456789012:on-call"]
+  }
+
+  assert {
+    condition     = contains(keys(module.pusher.alarm_arns), "pusher-example-pusher-notifications-dlq-not-empty") && contains(keys(module.pusher.alarm_arns), "pusher-example-pusher-poison-not-empty")
+    error_message = "With alarm_actions, the example must alarm on the poison queue and on its notifications queue's redrive queue: ${jsonencode(keys(module.pusher.alarm_arns))}"
+  }
+}
+
+run "no_alarms_by_default" {
+  command = apply
+
+  assert {
+    condition     = length(module.pusher.alarm_arns) == 0
+    error_message = "Without alarm_actions, the example must make no alarms."
+  }
+}
+
 run "no_logs_no_protection" {
   command = apply
 
