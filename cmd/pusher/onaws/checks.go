@@ -5,12 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/http"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/apigw-pusher/apigw-pusher/adapters/apigw"
@@ -228,23 +232,94 @@ func (c *Checks) Run(ctx context.Context) Report {
 	return report
 }
 
-// retrieveCredentials retrieves the credentials every call signs with. Their provider
-// has tried each source it chains (the environment, shared files, a container's or an
-// instance's role) when it fails: that is permanent, but for the round's timeout and a
-// source's 5xx.
+// retrieveCredentials retrieves the credentials every call signs with. A failure that
+// a retry may pass is pending (see credentialsTransient): a fleet restarting while the
+// instance metadata throttles, STS hiccups or the container's credentials endpoint
+// restarts must wait, not exit. The rest is refused: no source of credentials at all
+// (none in the environment or shared files, and no instance metadata endpoint, or one
+// with no role), or a source's own refusal, such as STS's AccessDenied.
 func (c *Checks) retrieveCredentials(ctx context.Context) (Failure, bool) {
 	if c.credentials == nil || aws.IsCredentialsProvider(c.credentials, (*aws.AnonymousCredentials)(nil)) {
 		return Failure{}, true
 	}
 	_, err := c.credentials.Retrieve(ctx)
-	if err == nil {
+	switch {
+	case err == nil:
 		return Failure{}, true
-	}
-	var resp *smithyhttp.ResponseError
-	transient := ctx.Err() != nil || (errors.As(err, &resp) && resp.HTTPStatusCode() >= 500)
-	if transient {
+	case ctx.Err() != nil || credentialsTransient(err):
 		return Failure{Setting: "credentials", Err: fmt.Errorf("not retrieved: %w", err)}, false
+	case noCredentialsSource(err):
+		return Failure{Setting: "credentials", Permanent: true, Err: fmt.Errorf(
+			"none found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE, or run with a role (an ECS task role, an EC2 instance profile) (%w)", err)}, false
 	}
-	return Failure{Setting: "credentials", Permanent: true, Err: fmt.Errorf(
-		"none found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE, or run with a role (an ECS task role, an EC2 instance profile) (%w)", err)}, false
+	return Failure{Setting: "credentials", Permanent: true, Err: fmt.Errorf("not retrieved: %w", err)}, false
+}
+
+// credentialsTransientCodes are the codes of a credentials service's answer that a
+// retry may pass besides the SDK's throttling codes (retry.DefaultThrottleErrorCodes,
+// which hold STS's Throttling): STS's IDPCommunicationError, "the identity provider
+// could not be reached ... retry the request a limited number of times", and
+// InvalidIdentityToken, which AssumeRoleWithWebIdentity may answer while the provider's
+// keys are fetched and which the SDK's web identity provider retries itself
+// (AssumeRoleWithWebIdentity, Errors, AWS STS API Reference,
+// https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRoleWithWebIdentity.html;
+// aws-sdk-go-v2 credentials/stscreds/web_identity_provider.go).
+var credentialsTransientCodes = map[string]bool{
+	"IDPCommunicationError": true,
+	"InvalidIdentityToken":  true,
+}
+
+// credentialsTransient reports whether a retry of retrieving the credentials may pass
+// where err failed: a 429 or 5xx of the endpoint that hands them out (instance metadata,
+// a container's endpoint, STS), a throttling code, one of credentialsTransientCodes, or
+// a connection that failed, but to the instance metadata endpoint, which the SDK's chain
+// tries last when nothing else is configured: no connection there means no source here
+// (noCredentialsSource).
+func credentialsTransient(err error) bool {
+	var resp *smithyhttp.ResponseError
+	if errors.As(err, &resp) {
+		status := resp.HTTPStatusCode()
+		return status == http.StatusTooManyRequests || status >= 500 || transientCode(err)
+	}
+	if transientCode(err) {
+		return true
+	}
+	if fromInstanceMetadata(err) && isDialError(err) {
+		return false
+	}
+	return retry.RetryableConnectionError{}.IsErrorRetryable(err) == aws.TrueTernary
+}
+
+// transientCode reports whether err is an API error of a code a retry may pass.
+func transientCode(err error) bool {
+	var apiErr smithy.APIError
+	if !errors.As(err, &apiErr) {
+		return false
+	}
+	_, throttled := retry.DefaultThrottleErrorCodes[apiErr.ErrorCode()]
+	return throttled || credentialsTransientCodes[apiErr.ErrorCode()]
+}
+
+// noCredentialsSource reports whether err says that no source of credentials is
+// configured. aws-sdk-go-v2 has no error of its own for that: with no keys, profile,
+// web identity or container endpoint, its chain ends at the instance metadata endpoint
+// (IMDS), so no connection to it (no IMDS, as off EC2) or its 404 (an instance without a
+// role) is that case.
+func noCredentialsSource(err error) bool {
+	var resp *smithyhttp.ResponseError
+	return fromInstanceMetadata(err) && (isDialError(err) || (errors.As(err, &resp) && resp.HTTPStatusCode() == http.StatusNotFound))
+}
+
+// fromInstanceMetadata reports whether err is the failure of a call to the instance
+// metadata endpoint (the SDK's client of service ID ec2imds).
+func fromInstanceMetadata(err error) bool {
+	var op *smithy.OperationError
+	return errors.As(err, &op) && op.ServiceID == "ec2imds"
+}
+
+// isDialError reports whether err is a connection that could not be made: refused, no
+// route, or the dial's own timeout.
+func isDialError(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
 }
