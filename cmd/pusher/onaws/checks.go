@@ -174,12 +174,13 @@ func NewChecks(cfg Config, awsCfg aws.Config, opts []custom.Option) (*Checks, er
 }
 
 // QueueCheck returns the check of the SQS queue at url, which the setting env names: it
-// exists and its attributes can be read. With onlySends, the pusher only sends to the
-// queue, which needs no sqs:GetQueueAttributes: a refusal of the probe is a warning.
-func QueueCheck(awsCfg aws.Config, env, url string, onlySends bool) Check {
+// exists and its attributes can be read. With attributesOptional, the pusher works
+// without sqs:GetQueueAttributes on the queue (it only sends to it, or reads its
+// attributes only for a default): a refusal of the probe is a warning.
+func QueueCheck(awsCfg aws.Config, env, url string, attributesOptional bool) Check {
 	client := awssqs.NewFromConfig(awsCfg)
 	check := Check{Setting: env + "=" + url, Probe: func(ctx context.Context) error { return sqs.ProbeQueue(ctx, client, url) }}
-	if onlySends {
+	if attributesOptional {
 		check.Tolerate = func(err error) bool { return errors.Is(err, sqs.ErrAccessDenied) }
 	}
 	return check

@@ -24,17 +24,19 @@ const (
 )
 
 // newChecks returns the start-up checks of cfg: those of every mode on AWS
-// (onaws.NewChecks) and the service's sources: the queue it receives from, whose
-// attributes it reads for the visibility timeout unless VISIBILITY_TIMEOUT is set (then
-// a refusal to read them is a warning), and the topic's queue, which the check
-// subscribes as the first receive would (topic, nil for none).
+// (onaws.NewChecks) and the service's sources: the queue it receives from, and the
+// topic's queue, which the check subscribes as the first receive would (topic, nil for
+// none). A refusal to read the queue's attributes is only a warning: the service reads
+// them for the queue's visibility timeout alone, when VISIBILITY_TIMEOUT is not set,
+// and goes on without it (sqs.Subscriber), so a role that may only receive and delete
+// works.
 func newChecks(cfg Config, awsCfg aws.Config, opts []custom.Option, topic *sqs.Subscriber) (*onaws.Checks, error) {
 	checks, err := onaws.NewChecks(cfg.Config, awsCfg, opts)
 	if err != nil {
 		return nil, err
 	}
 	if cfg.QueueURL != "" {
-		checks.Add(onaws.QueueCheck(awsCfg, "NOTIFICATIONS_QUEUE_URL", cfg.QueueURL, cfg.VisibilityTimeout != 0))
+		checks.Add(onaws.QueueCheck(awsCfg, "NOTIFICATIONS_QUEUE_URL", cfg.QueueURL, true))
 	}
 	if topic != nil {
 		checks.Add(onaws.Check{Setting: "NOTIFICATIONS_TOPIC_ARN=" + cfg.TopicARN, Probe: func(ctx context.Context) error {
