@@ -56,6 +56,10 @@ resource "aws_lambda_function" "authorizer" {
   memory_size      = 128
   timeout          = 10
 
+  # Each deployment a version, as the pusher's: the authorizer writes the context the
+  # pusher reads, so both move back together.
+  publish = var.publish
+
   environment {
     # The module's own settings win.
     variables = merge({ for k, v in var.environment : k => v if contains(local.authorizer_shared_environment, k) }, local.authorizer_environment)
@@ -76,6 +80,20 @@ resource "aws_lambda_function" "authorizer" {
   ]
 }
 
+# The authorizer's alias, named as the pusher's (alias_name), which API Gateway invokes:
+# the authorizer writes the context (AUTHORIZER_USER_KEY, TOPIC_GRANTS_KEY) that the
+# pusher reads on every route, so a rollback moves both aliases to the versions of one
+# deployment (README, "Roll back"); an unqualified authorizer would stay on the newest
+# code while the pusher went back.
+resource "aws_lambda_alias" "authorizer" {
+  count = length(local.authorizers)
+
+  name             = var.alias_name
+  description      = "The version of the $connect authorizer API Gateway invokes."
+  function_name    = aws_lambda_function.authorizer[0].function_name
+  function_version = var.publish ? aws_lambda_function.authorizer[0].version : "$LATEST"
+}
+
 resource "aws_cloudwatch_log_group" "authorizer" {
   count = length(local.authorizers)
 
@@ -94,7 +112,7 @@ resource "aws_apigatewayv2_authorizer" "connect" {
   api_id           = local.api_id
   name             = local.authorizer_name
   authorizer_type  = "REQUEST"
-  authorizer_uri   = aws_lambda_function.authorizer[0].invoke_arn
+  authorizer_uri   = aws_lambda_alias.authorizer[0].invoke_arn
   identity_sources = ["route.request.querystring.${var.authorizer.token_param}"]
 }
 
@@ -104,6 +122,7 @@ resource "aws_lambda_permission" "authorizer" {
   statement_id  = "AllowConnectAuthorizer"
   action        = "lambda:InvokeFunction"
   function_name = aws_lambda_function.authorizer[0].function_name
+  qualifier     = aws_lambda_alias.authorizer[0].name
   principal     = "apigateway.amazonaws.com"
   source_arn    = "${local.api_execution_arn}/authorizers/${aws_apigatewayv2_authorizer.connect[0].id}"
 }

@@ -178,7 +178,7 @@ func checkCounterRoutes(m *module) error {
 		}},
 		{"aws_apigatewayv2_integration", "pusher", map[string]string{
 			"integration_type": `"AWS_PROXY"`,
-			"integration_uri":  "module.pusher.function_invoke_arn",
+			"integration_uri":  "module.pusher.alias_invoke_arn",
 		}},
 		{"aws_apigatewayv2_route", "counter", map[string]string{
 			"for_each":                            "local.counter_routes",
@@ -293,6 +293,7 @@ var counterChecks = []struct {
 	{"function", checkCounterFunction},
 	{"routes", checkCounterRoutes},
 	{"page URL", checkPageURL},
+	{"routes on the alias", checkRoutesOnAlias},
 }
 
 func TestCounterExample(t *testing.T) {
@@ -361,6 +362,9 @@ resource "aws_iam_role_policy" "counter" {`},
   principal     = "apigateway.amazonaws.com"
   source_arn    = "${aws_apigatewayv2_api.ws.execution_arn}/*"`},
 		{"not redeployed", "websocket.tf", `      aws_apigatewayv2_route_response.counter,
+`, ``},
+		{"$connect on the function, not its alias", "websocket.tf", `integration_uri = module.pusher.alias_invoke_arn`, `integration_uri = module.pusher.function_invoke_arn`},
+		{"$connect's permission unqualified", "websocket.tf", `  qualifier     = module.pusher.alias_name
 `, ``},
 		{"page behind IAM", "counter.tf", `  authorization_type = "NONE"`, `  authorization_type = "AWS_IAM"`},
 		{"invoked by anyone", "counter.tf", `  invoked_via_function_url = true

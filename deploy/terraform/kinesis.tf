@@ -26,8 +26,10 @@ locals {
 resource "aws_lambda_event_source_mapping" "kinesis" {
   count = length(local.kinesis_streams)
 
-  event_source_arn                   = var.kinesis_stream.arn
-  function_name                      = aws_lambda_function.pusher.arn
+  event_source_arn = var.kinesis_stream.arn
+  # The alias, as every source: moving it back to the version before is the rollback
+  # of the stream's batches too (alias.tf).
+  function_name                      = aws_lambda_alias.pusher.arn
   starting_position                  = var.kinesis_stream.starting_position
   batch_size                         = var.kinesis_stream.batch_size
   maximum_batching_window_in_seconds = var.kinesis_stream.maximum_batching_window_in_seconds

@@ -9,7 +9,7 @@ output "function_arn" {
 }
 
 output "function_invoke_arn" {
-  description = "Invoke ARN of the function, for the WebSocket API's integration of its routes ($connect, $disconnect, subscribe, unsubscribe)."
+  description = "Invoke ARN of the function itself, unqualified ($LATEST). The WebSocket API's integration should take alias_invoke_arn instead, so that moving the alias back moves its routes back too."
   value       = aws_lambda_function.pusher.invoke_arn
 }
 
@@ -48,6 +48,11 @@ output "authorizer_function_name" {
   value       = one(aws_lambda_function.authorizer[*].function_name)
 }
 
+output "authorizer_function_version" {
+  description = "The authorizer's version its alias (alias_name) points to, or null without var.authorizer: with function_version, what a rollback moves the aliases back from."
+  value       = one(aws_lambda_alias.authorizer[*].function_version)
+}
+
 output "authorizer_role_name" {
   description = "Name of the authorizer's IAM role, to grant it more (kms:Decrypt on the customer managed key of its secret, say), or null without var.authorizer."
   value       = one(aws_iam_role.authorizer[*].name)
@@ -84,7 +89,7 @@ output "alias_arn" {
 }
 
 output "alias_invoke_arn" {
-  description = "Invoke ARN of the alias, for the WebSocket API's integration of its routes (with lambda permissions qualified by alias_name)."
+  description = "Invoke ARN of the alias, for the WebSocket API's integration of its routes ($connect, $disconnect, subscribe, unsubscribe), with its lambda permissions qualified by alias_name: the routes then run the version every source runs."
   value       = aws_lambda_alias.pusher.invoke_arn
 }
 

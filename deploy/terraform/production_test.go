@@ -189,7 +189,8 @@ func checkRoleNames(m *module) error {
 }
 
 // wantAlias is the function's alias and what invokes it: every source, so that a
-// version moved back is what runs.
+// version moved back is what runs; and the authorizer's alias of the same name, which
+// API Gateway invokes, so that both move back together.
 var wantAlias = map[[2]string]map[string]string{
 	{"aws_lambda_function", "pusher"}: {"publish": "var.publish", "reserved_concurrent_executions": "coalesce(var.reserved_concurrent_executions,-1)"},
 	{"aws_lambda_alias", "pusher"}: {
@@ -198,7 +199,15 @@ var wantAlias = map[[2]string]map[string]string{
 	},
 	{"aws_sns_topic_subscription", "notifications"}: {"count": "length(local.notifications_topic_arns)", "endpoint": "aws_lambda_alias.pusher.arn"},
 	{"aws_lambda_permission", "sns"}:                {"count": "length(local.notifications_topic_arns)", "qualifier": "aws_lambda_alias.pusher.name"},
-	{"aws_lambda_event_source_mapping", "kinesis"}:  {"function_name": "aws_lambda_function.pusher.arn"},
+	{"aws_lambda_event_source_mapping", "kinesis"}:  {"function_name": "aws_lambda_alias.pusher.arn"},
+	{"aws_lambda_function", "authorizer"}:           {"publish": "var.publish"},
+	{"aws_lambda_alias", "authorizer"}: {
+		"count": "length(local.authorizers)", "name": "var.alias_name",
+		"function_name":    "aws_lambda_function.authorizer[0].function_name",
+		"function_version": `var.publish?aws_lambda_function.authorizer[0].version:"$LATEST"`,
+	},
+	{"aws_apigatewayv2_authorizer", "connect"}: {"authorizer_uri": "aws_lambda_alias.authorizer[0].invoke_arn"},
+	{"aws_lambda_permission", "authorizer"}:    {"qualifier": "aws_lambda_alias.authorizer[0].name"},
 }
 
 // checkAlias checks wantAlias.
@@ -312,6 +321,12 @@ func TestProductionChecksCatchChanges(t *testing.T) {
 `, ``},
 		{"role named alike in every Region", "iam.tf", `role_full_name   = "${local.name}-${split(":", var.agma_arn)[3]}"`, `role_full_name   = local.name`},
 		{"no boundary", "iam.tf", `  permissions_boundary = var.role_permissions_boundary
+`, ``},
+		{"stream read by the function, not its alias", "kinesis.tf", `function_name                      = aws_lambda_alias.pusher.arn`, `function_name                      = aws_lambda_function.pusher.arn`},
+		{"authorizer invoked unqualified", "authorizer.tf", `authorizer_uri   = aws_lambda_alias.authorizer[0].invoke_arn`, `authorizer_uri   = aws_lambda_function.authorizer[0].invoke_arn`},
+		{"authorizer's permission unqualified", "authorizer.tf", `  qualifier     = aws_lambda_alias.authorizer[0].name
+`, ``},
+		{"authorizer never published", "authorizer.tf", `  publish = var.publish
 `, ``},
 		{"subscription to the function, not its alias", "sources.tf", `  endpoint  = aws_lambda_alias.pusher.arn`, `  endpoint  = aws_lambda_function.pusher.arn`},
 		{"never published", "main.tf", `publish = var.publish`, `publish = false`},

@@ -200,7 +200,7 @@ func kinesisVal(set map[string]cty.Value) cty.Value {
 var wantKinesisMapping = map[string]string{
 	"count":                              "length(local.kinesis_streams)",
 	"event_source_arn":                   "var.kinesis_stream.arn",
-	"function_name":                      "aws_lambda_function.pusher.arn",
+	"function_name":                      "aws_lambda_alias.pusher.arn",
 	"starting_position":                  "var.kinesis_stream.starting_position",
 	"batch_size":                         "var.kinesis_stream.batch_size",
 	"maximum_batching_window_in_seconds": "var.kinesis_stream.maximum_batching_window_in_seconds",

@@ -1066,12 +1066,13 @@ var wantAuthorizerAttrs = map[[2]string]map[string]string{
 		"count":           "length(local.authorizers)",
 		"api_id":          "local.api_id",
 		"authorizer_type": `"REQUEST"`,
-		"authorizer_uri":  "aws_lambda_function.authorizer[0].invoke_arn",
+		"authorizer_uri":  "aws_lambda_alias.authorizer[0].invoke_arn",
 	},
 	{"aws_lambda_permission", "authorizer"}: {
 		"count":         "length(local.authorizers)",
 		"action":        `"lambda:InvokeFunction"`,
 		"function_name": "aws_lambda_function.authorizer[0].function_name",
+		"qualifier":     "aws_lambda_alias.authorizer[0].name",
 		"principal":     `"apigateway.amazonaws.com"`,
 	},
 }
@@ -1365,6 +1366,7 @@ func checkMessageRoutes(m *module) error {
 			"statement_id":  "each.value",
 			"action":        `"lambda:InvokeFunction"`,
 			"function_name": "module.pusher.function_name",
+			"qualifier":     "module.pusher.alias_name",
 			"principal":     `"apigateway.amazonaws.com"`,
 			"source_arn":    `"${aws_apigatewayv2_api.ws.execution_arn}/${var.stage_name}/${each.key}"`,
 		}},
@@ -1500,6 +1502,36 @@ func checkConnectRoute(m *module) error {
 	return errors.Join(errs...)
 }
 
+// checkRoutesOnAlias checks that an example's WebSocket routes invoke the module's
+// alias, as every source of the module does: the integration of the pusher's routes
+// takes alias_invoke_arn, and each permission on the module's function is qualified by
+// alias_name (a permission on the function alone does not let API Gateway invoke an
+// alias). Else moving the alias back, the rollback, would leave $connect, $disconnect
+// and the message routes on the newest code.
+func checkRoutesOnAlias(m *module) error {
+	var errs []error
+	in, err := m.one("resource", "aws_apigatewayv2_integration", "pusher")
+	if err != nil {
+		errs = append(errs, err)
+	} else {
+		errs = append(errs, checkAttrs(m, in, map[string]string{"integration_uri": "module.pusher.alias_invoke_arn"}))
+	}
+	n := 0
+	for _, p := range m.find("resource", "aws_lambda_permission") {
+		if m.attrText(p, "function_name") != "module.pusher.function_name" {
+			continue
+		}
+		n++
+		if got := m.attrText(p, "qualifier"); got != "module.pusher.alias_name" {
+			errs = append(errs, fmt.Errorf("aws_lambda_permission.%s: qualifier = %q, want module.pusher.alias_name", p.Labels[1], got))
+		}
+	}
+	if n == 0 {
+		errs = append(errs, errors.New("no aws_lambda_permission lets API Gateway invoke the module's function"))
+	}
+	return errors.Join(errs...)
+}
+
 // ---- tests ----
 
 // checks are what the tests hold the module to.
@@ -1524,6 +1556,7 @@ var exampleChecks = []struct {
 }{
 	{"message routes", checkMessageRoutes},
 	{"connect route", checkConnectRoute},
+	{"routes on the alias", checkRoutesOnAlias},
 }
 
 func TestModule(t *testing.T) {
@@ -1573,6 +1606,35 @@ resource "aws_apigatewayv2_deployment"`, `source_arn    = "${aws_apigatewayv2_ap
 resource "aws_apigatewayv2_deployment"`},
 		{"not redeployed", "websocket.tf", `      aws_apigatewayv2_route_response.message,
 `, ``},
+		{"routes on the function, not its alias", "websocket.tf", `integration_uri = module.pusher.alias_invoke_arn`, `integration_uri = module.pusher.function_invoke_arn`},
+		{"message routes' permission unqualified", "websocket.tf", `resource "aws_lambda_permission" "message" {
+  for_each = local.message_routes
+
+  statement_id  = each.value
+  action        = "lambda:InvokeFunction"
+  function_name = module.pusher.function_name
+  qualifier     = module.pusher.alias_name
+`, `resource "aws_lambda_permission" "message" {
+  for_each = local.message_routes
+
+  statement_id  = each.value
+  action        = "lambda:InvokeFunction"
+  function_name = module.pusher.function_name
+`},
+		{"$connect's permission unqualified", "websocket.tf", `resource "aws_lambda_permission" "connection" {
+  for_each = local.connection_routes
+
+  statement_id  = each.value
+  action        = "lambda:InvokeFunction"
+  function_name = module.pusher.function_name
+  qualifier     = module.pusher.alias_name
+`, `resource "aws_lambda_permission" "connection" {
+  for_each = local.connection_routes
+
+  statement_id  = each.value
+  action        = "lambda:InvokeFunction"
+  function_name = module.pusher.function_name
+`},
 		{"$connect open", "websocket.tf", `authorization_type = each.key == "$connect" ? "CUSTOM" : "NONE"`, `authorization_type = "NONE"`},
 		{"authorizer on $disconnect", "websocket.tf", `authorizer_id      = each.key == "$connect" ? module.pusher.authorizer_id : null`, `authorizer_id      = module.pusher.authorizer_id`},
 		{"$connect without the authorizer", "websocket.tf", `each.key == "$connect" ? module.pusher.authorizer_id : null`, `null`},

@@ -31,7 +31,9 @@ resource "aws_apigatewayv2_integration" "pusher" {
   api_id             = aws_apigatewayv2_api.ws.id
   integration_type   = "AWS_PROXY"
   integration_method = "POST"
-  integration_uri    = module.pusher.function_invoke_arn
+  # The alias, which every source of the module invokes: moving it back to the
+  # version before (the rollback) moves these routes back too.
+  integration_uri = module.pusher.alias_invoke_arn
 }
 
 resource "aws_apigatewayv2_route" "connection" {
@@ -52,6 +54,7 @@ resource "aws_lambda_permission" "connection" {
   statement_id  = each.value
   action        = "lambda:InvokeFunction"
   function_name = module.pusher.function_name
+  qualifier     = module.pusher.alias_name
   principal     = "apigateway.amazonaws.com"
   source_arn    = "${aws_apigatewayv2_api.ws.execution_arn}/${var.stage_name}/${each.key}"
 }
@@ -84,6 +87,7 @@ resource "aws_lambda_permission" "message" {
   statement_id  = each.value
   action        = "lambda:InvokeFunction"
   function_name = module.pusher.function_name
+  qualifier     = module.pusher.alias_name
   principal     = "apigateway.amazonaws.com"
   source_arn    = "${aws_apigatewayv2_api.ws.execution_arn}/${var.stage_name}/${each.key}"
 }

@@ -254,3 +254,43 @@ run "topic_arn_without_toggle" {
 
   expect_failures = [aws_lambda_function.pusher]
 }
+
+# The stream's mapping invokes the alias, as every source does: moving the alias back
+# to the version before is the rollback of the stream's batches too.
+run "kinesis_on_the_alias" {
+  command = apply
+
+  variables {
+    kinesis_stream = { arn = "arn:aws:kinesis:eu-west-1:123456789012:stream/test-vehicles" }
+  }
+
+  assert {
+    condition     = aws_lambda_event_source_mapping.kinesis[0].function_name == aws_lambda_alias.pusher.arn && aws_lambda_event_source_mapping.kinesis[0].function_name != aws_lambda_function.pusher.arn
+    error_message = "The stream's mapping must invoke the alias, not the function."
+  }
+}
+
+# The authorizer writes the context the pusher reads: it has an alias of the same name,
+# which API Gateway invokes and may invoke, so that a rollback moves both back.
+run "authorizer_on_its_alias" {
+  command = apply
+
+  variables {
+    authorizer = { jwks_url = "https://issuer.example.com/.well-known/jwks.json" }
+  }
+
+  assert {
+    condition     = aws_lambda_function.authorizer[0].publish && aws_lambda_alias.authorizer[0].name == "live" && aws_lambda_alias.authorizer[0].function_version == aws_lambda_function.authorizer[0].version
+    error_message = "The authorizer must publish a version at each change, and its alias (alias_name) point to it."
+  }
+
+  assert {
+    condition     = aws_apigatewayv2_authorizer.connect[0].authorizer_uri == aws_lambda_alias.authorizer[0].invoke_arn && aws_lambda_permission.authorizer[0].qualifier == "live"
+    error_message = "API Gateway must invoke the authorizer's alias, which its permission names."
+  }
+
+  assert {
+    condition     = output.authorizer_function_version == aws_lambda_function.authorizer[0].version
+    error_message = "The authorizer's version its alias points to must be an output."
+  }
+}

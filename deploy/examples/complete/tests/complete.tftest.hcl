@@ -152,6 +152,13 @@ run "defaults" {
     error_message = "With topic_through_queue, the topic must deliver raw messages to the queue, which lets it."
   }
 
+  # The routes invoke the module's alias, as its sources do: moving the alias back
+  # moves $connect, $disconnect and the message routes back too.
+  assert {
+    condition     = aws_apigatewayv2_integration.pusher.integration_uri == module.pusher.alias_invoke_arn && alltrue([for p in concat(values(aws_lambda_permission.connection), values(aws_lambda_permission.message)) : p.qualifier == module.pusher.alias_name && p.function_name == module.pusher.function_name])
+    error_message = "The routes' integration must invoke the module's alias, which each route's permission names."
+  }
+
   # $connect goes through the module's authorizer, with the example's own key.
   assert {
     condition     = aws_apigatewayv2_route.connection["$connect"].authorization_type == "CUSTOM" && aws_apigatewayv2_route.connection["$connect"].authorizer_id == module.pusher.authorizer_id && module.pusher.authorizer_id != null
