@@ -104,6 +104,18 @@ resource "aws_lambda_function" "pusher" {
       condition     = var.notifications_topic_enabled == (var.notifications_topic_arn != null)
       error_message = "The notifications_topic_enabled must be true exactly when notifications_topic_arn is given."
     }
+    # The reservation holds every source at its most at once: the queue's mapping at
+    # maximum_concurrency, the stream's at parallelization_factor batches of each shard
+    # at once (docs.aws.amazon.com/lambda/latest/dg/with-kinesis.html), one instance
+    # each, and route_concurrency for the WebSocket routes, SNS and
+    # EventBridge. Less, and Lambda throttles the queue's or the stream's batches and
+    # every $connect with them. Here, not on a mapping: it holds whichever sources
+    # exist, none included. (The stream's shards are unknown while planning a stream
+    # made in the same apply: checked at apply.)
+    precondition {
+      condition     = var.reserved_concurrent_executions == null || try(var.reserved_concurrent_executions >= (var.notifications_queue_enabled ? var.maximum_concurrency : 0) + (var.kinesis_stream == null ? 0 : var.kinesis_stream.shard_count * var.kinesis_stream.parallelization_factor) + var.route_concurrency, false)
+      error_message = "The reserved_concurrent_executions must be at least maximum_concurrency (with the queue) plus kinesis_stream's shard_count × parallelization_factor (with the stream) plus route_concurrency, so that each source at its most and the WebSocket routes fit in it."
+    }
     # A burst paces nothing without a rate: the pusher refuses POST_BURST above 0 without
     # a POST_RATE above 0 ("Pace.Burst is set without a Pace.Rate"), at every cold start.
     # (HCL's > reads the environment's string as a number; one that is none is the

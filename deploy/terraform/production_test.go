@@ -229,6 +229,95 @@ func checkAlias(m *module) error {
 	return errors.Join(errs...)
 }
 
+// reservationCase is the sources of the function and its reservation, and whether the
+// function's preconditions take them.
+type reservationCase struct {
+	name     string
+	reserved cty.Value // var.reserved_concurrent_executions, null for none
+	queue    bool      // var.notifications_queue_enabled
+	maximum  int64     // var.maximum_concurrency
+	routes   int64     // var.route_concurrency
+	stream   cty.Value // var.kinesis_stream
+}
+
+// reservationCases hold the reservation to every source at its most at once, whatever
+// the sources: the queue's mapping at maximum_concurrency, the stream's at shard_count ×
+// parallelization_factor, the routes at route_concurrency
+// (services-sqs-scaling.html: never under the mappings' maximum, or Lambda throttles
+// their batches, and $connect with them); or none reserved.
+var reservationCases = []struct {
+	reservationCase
+	ok bool
+}{
+	{reservationCase{"defaults", cty.NumberIntVal(20), true, 10, 10, cty.NullVal(kinesisType)}, true},
+	{reservationCase{"queue at 1000", cty.NumberIntVal(1010), true, 1000, 10, cty.NullVal(kinesisType)}, true},
+	{reservationCase{"queue, one short", cty.NumberIntVal(19), true, 10, 10, cty.NullVal(kinesisType)}, false},
+	{reservationCase{"queue, no room for routes", cty.NumberIntVal(10), true, 10, 10, cty.NullVal(kinesisType)}, false},
+	{reservationCase{"unreserved", cty.NullVal(cty.Number), true, 1000, 10, cty.NullVal(kinesisType)}, true},
+	// No queue: its maximum takes nothing.
+	{reservationCase{"routes alone", cty.NumberIntVal(10), false, 1000, 10, cty.NullVal(kinesisType)}, true},
+	{reservationCase{"routes alone, short", cty.NumberIntVal(5), false, 10, 10, cty.NullVal(kinesisType)}, false},
+	// A stream of 4 shards, 2 batches each at once: 8 instances.
+	{reservationCase{"stream", cty.NumberIntVal(18), false, 10, 10, kinesisVal(map[string]cty.Value{
+		"shard_count": cty.NumberIntVal(4), "parallelization_factor": cty.NumberIntVal(2)})}, true},
+	{reservationCase{"stream, short", cty.NumberIntVal(17), false, 10, 10, kinesisVal(map[string]cty.Value{
+		"shard_count": cty.NumberIntVal(4), "parallelization_factor": cty.NumberIntVal(2)})}, false},
+	{reservationCase{"stream of one shard by default", cty.NumberIntVal(11), false, 10, 10, kinesisVal(nil)}, true},
+	{reservationCase{"queue and stream", cty.NumberIntVal(28), true, 10, 10, kinesisVal(map[string]cty.Value{
+		"shard_count": cty.NumberIntVal(4), "parallelization_factor": cty.NumberIntVal(2)})}, true},
+	{reservationCase{"queue and stream, short", cty.NumberIntVal(27), true, 10, 10, kinesisVal(map[string]cty.Value{
+		"shard_count": cty.NumberIntVal(4), "parallelization_factor": cty.NumberIntVal(2)})}, false},
+	// Made in the same apply: checked once known.
+	{reservationCase{"stream's shards unknown", cty.NumberIntVal(11), false, 10, 10, kinesisVal(map[string]cty.Value{
+		"shard_count": cty.UnknownVal(cty.Number)})}, true},
+}
+
+// checkReservation evaluates the function's preconditions for each of reservationCases
+// (the others hold: no split, no topic, no burst). On the function, not a mapping: the
+// reservation holds whichever sources exist.
+func checkReservation(m *module) error {
+	fn, err := m.one("resource", "aws_lambda_function", "pusher")
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, c := range reservationCases {
+		queue := cty.NullVal(cty.String)
+		if c.queue {
+			queue = cty.StringVal(standardQueue)
+		}
+		ctx := &hcl.EvalContext{
+			Variables: map[string]cty.Value{"var": cty.ObjectVal(map[string]cty.Value{
+				"reserved_concurrent_executions": c.reserved, "notifications_queue_enabled": cty.BoolVal(c.queue),
+				"notifications_queue_arn": queue, "maximum_concurrency": cty.NumberIntVal(c.maximum),
+				"route_concurrency": cty.NumberIntVal(c.routes), "kinesis_stream": c.stream,
+				"broadcast_split": cty.NullVal(splitType), "notifications_topic_enabled": cty.False,
+				"notifications_topic_arn": cty.NullVal(cty.String), "environment": cty.MapValEmpty(cty.String), "post_rate": noRate,
+			})},
+			Functions: moduleFuncs,
+		}
+		ok, err := preconditionsHold(fn, ctx)
+		switch {
+		case err != nil:
+			errs = append(errs, fmt.Errorf("reservation, %s: %w", c.name, err))
+		case ok != c.ok:
+			errs = append(errs, fmt.Errorf("reservation, %s: the function's preconditions hold %v, want %v", c.name, ok, c.ok))
+		}
+	}
+	if mapping, err := m.one("resource", "aws_lambda_event_source_mapping", "notifications"); err == nil {
+		if ok, err := preconditionsHold(mapping, &hcl.EvalContext{
+			Variables: map[string]cty.Value{"var": cty.ObjectVal(map[string]cty.Value{
+				"notifications_queue_arn": cty.StringVal(standardQueue), "batch_size": cty.NumberIntVal(10),
+				"maximum_batching_window_in_seconds": cty.NumberIntVal(0),
+			})},
+			Functions: moduleFuncs,
+		}); err != nil || !ok {
+			errs = append(errs, fmt.Errorf("the queue's mapping has preconditions beyond its batches (%v): the reservation's is the function's", err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
 func TestProduction(t *testing.T) {
 	m, err := loadModule(".")
 	if err != nil {
@@ -251,6 +340,7 @@ var productionChecks = []struct {
 	{"dead-letter queues", checkDeadLetterQueues},
 	{"role names", checkRoleNames},
 	{"alias", checkAlias},
+	{"reservation", checkReservation},
 }
 
 // TestConcurrencyValidation evaluates the validations of the inputs of concurrency
@@ -330,6 +420,11 @@ func TestProductionChecksCatchChanges(t *testing.T) {
 `, ``},
 		{"subscription to the function, not its alias", "sources.tf", `  endpoint  = aws_lambda_alias.pusher.arn`, `  endpoint  = aws_lambda_function.pusher.arn`},
 		{"never published", "main.tf", `publish = var.publish`, `publish = false`},
+		{"reservation without the routes' room", "main.tf", ` + var.route_concurrency, false)`, `, false)`},
+		{"reservation without the stream's share", "main.tf", `(var.kinesis_stream == null ? 0 : var.kinesis_stream.shard_count * var.kinesis_stream.parallelization_factor)`, `0`},
+		{"stream's shards counted once", "main.tf", `var.kinesis_stream.shard_count * var.kinesis_stream.parallelization_factor`, `var.kinesis_stream.shard_count`},
+		{"reservation held to the queue without one", "main.tf", `(var.notifications_queue_enabled ? var.maximum_concurrency : 0)`, `var.maximum_concurrency`},
+		{"reservation checked on the queue's mapping alone", "main.tf", `condition     = var.reserved_concurrent_executions == null || try(`, `condition     = !var.notifications_queue_enabled || var.reserved_concurrent_executions == null || try(`},
 		{"unreserved", "main.tf", `reserved_concurrent_executions = coalesce(var.reserved_concurrent_executions, -1)`, `reserved_concurrent_executions = -1`},
 		{"topic by whether its ARN is null", "main.tf", `notifications_topic_arns = var.notifications_topic_enabled ? [var.notifications_topic_arn] : []`, `notifications_topic_arns = var.notifications_topic_arn == null ? [] : [var.notifications_topic_arn]`},
 	}

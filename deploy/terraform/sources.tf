@@ -14,7 +14,8 @@ resource "aws_lambda_event_source_mapping" "notifications" {
   # "Configuring maximum concurrency for Amazon SQS event sources"
   # (docs.aws.amazon.com/lambda/latest/dg/services-sqs-scaling.html) asks for a
   # reserved concurrency at least the mappings' maximum, or Lambda throttles messages:
-  # the function's precondition below keeps it above, by route_concurrency.
+  # the function's precondition (main.tf) keeps it above, with the stream's share and
+  # route_concurrency.
   scaling_config {
     maximum_concurrency = var.maximum_concurrency
   }
@@ -30,13 +31,6 @@ resource "aws_lambda_event_source_mapping" "notifications" {
     precondition {
       condition     = !endswith(var.notifications_queue_arn, ".fifo") || (var.batch_size <= 10 && var.maximum_batching_window_in_seconds == 0)
       error_message = "A FIFO notifications queue takes a batch_size of at most 10 and maximum_batching_window_in_seconds = 0."
-    }
-    # The queue at its maximum leaves route_concurrency instances of the reserved ones
-    # to $connect and the other sources; a reservation at or under the maximum would
-    # have Lambda throttle the queue's own batches and every $connect with them.
-    precondition {
-      condition     = var.reserved_concurrent_executions == null || try(var.reserved_concurrent_executions >= var.maximum_concurrency + var.route_concurrency, false)
-      error_message = "The reserved_concurrent_executions must be at least maximum_concurrency plus route_concurrency, so that the WebSocket routes and the other sources have room while the queue's mapping runs at its maximum."
     }
   }
 

@@ -120,7 +120,8 @@ func eval(b *hclsyntax.Block, name string, ctx *hcl.EvalContext) (cty.Value, err
 	return v, nil
 }
 
-// preconditionsHold evaluates the preconditions of b in ctx.
+// preconditionsHold evaluates the preconditions of b in ctx: whether they all hold,
+// Terraform checking an unknown condition once it is known (at apply).
 func preconditionsHold(b *hclsyntax.Block, ctx *hcl.EvalContext) (bool, error) {
 	ok := true
 	for _, lc := range nested(b, "lifecycle") {
@@ -129,7 +130,7 @@ func preconditionsHold(b *hclsyntax.Block, ctx *hcl.EvalContext) (bool, error) {
 			if diags.HasErrors() || !v.Type().Equals(cty.Bool) {
 				return false, fmt.Errorf("%s %q: precondition: %v", b.Type, b.Labels, diags)
 			}
-			ok = ok && v.True()
+			ok = ok && (!v.IsKnown() || v.True())
 		}
 	}
 	return ok, nil
@@ -173,7 +174,7 @@ const (
 // kinesisType is var.kinesis_stream's type, as Terraform passes it to the module.
 var kinesisType = cty.Object(map[string]cty.Type{
 	"arn": cty.String, "starting_position": cty.String, "batch_size": cty.Number,
-	"maximum_batching_window_in_seconds": cty.Number, "parallelization_factor": cty.Number,
+	"maximum_batching_window_in_seconds": cty.Number, "parallelization_factor": cty.Number, "shard_count": cty.Number,
 	"maximum_retry_attempts": cty.Number, "maximum_record_age_in_seconds": cty.Number, "kms_key_arn": cty.String,
 })
 
@@ -183,7 +184,7 @@ func kinesisVal(set map[string]cty.Value) cty.Value {
 	attrs := map[string]cty.Value{
 		"arn": cty.StringVal(streamARN), "starting_position": cty.StringVal("LATEST"),
 		"batch_size": cty.NumberIntVal(100), "maximum_batching_window_in_seconds": cty.NumberIntVal(0),
-		"parallelization_factor": cty.NumberIntVal(1), "maximum_retry_attempts": cty.NumberIntVal(3),
+		"parallelization_factor": cty.NumberIntVal(1), "shard_count": cty.NumberIntVal(1), "maximum_retry_attempts": cty.NumberIntVal(3),
 		"maximum_record_age_in_seconds": cty.NumberIntVal(3600), "kms_key_arn": cty.NullVal(cty.String),
 	}
 	for k, v := range set {
@@ -303,6 +304,10 @@ var kinesisValidationCases = []struct {
 	{"empty batches", kinesisVal(map[string]cty.Value{"batch_size": cty.NumberIntVal(0)}), false},
 	{"batches too large", kinesisVal(map[string]cty.Value{"batch_size": cty.NumberIntVal(10001)}), false},
 	{"too parallel", kinesisVal(map[string]cty.Value{"parallelization_factor": cty.NumberIntVal(11)}), false},
+	{"many shards", kinesisVal(map[string]cty.Value{"shard_count": cty.NumberIntVal(200)}), true},
+	{"shards unknown", kinesisVal(map[string]cty.Value{"shard_count": cty.UnknownVal(cty.Number)}), true},
+	{"no shard", kinesisVal(map[string]cty.Value{"shard_count": cty.NumberIntVal(0)}), false},
+	{"half a shard", kinesisVal(map[string]cty.Value{"shard_count": cty.NumberFloatVal(1.5)}), false},
 	{"window too long", kinesisVal(map[string]cty.Value{"maximum_batching_window_in_seconds": cty.NumberIntVal(301)}), false},
 	{"a queue", kinesisVal(map[string]cty.Value{"arn": cty.StringVal(standardQueue)}), false},
 	{"a key's alias", kinesisVal(map[string]cty.Value{"kms_key_arn": cty.StringVal("arn:aws:kms:eu-west-1:123456789012:alias/streams")}), false},

@@ -537,20 +537,8 @@ func checkRole(m *module, role *hclsyntax.Block) error {
 type batchCase struct {
 	queue        string
 	size, window int64
-	concurrency  concurrency
 	ok           bool
 }
-
-// concurrency is the function's reserved concurrency (null for none), the SQS
-// mapping's maximum and the instances kept for the rest (route_concurrency).
-type concurrency struct {
-	reserved        cty.Value
-	maximum, routes int64
-}
-
-// defaultConcurrency is the module's defaults: 20 reserved, 10 for the queue, 10 for
-// the routes and the other sources.
-var defaultConcurrency = concurrency{cty.NumberIntVal(20), 10, 10}
 
 const (
 	standardQueue = "arn:aws:sqs:eu-west-1:123456789012:n"
@@ -558,22 +546,14 @@ const (
 )
 
 var batchCases = []batchCase{
-	{standardQueue, 10, 0, defaultConcurrency, true},
-	{standardQueue, 11, 0, defaultConcurrency, false},
-	{standardQueue, 11, 1, defaultConcurrency, true},
-	{standardQueue, 10000, 300, defaultConcurrency, true},
-	{fifoQueue, 10, 0, defaultConcurrency, true},
-	{fifoQueue, 1, 0, defaultConcurrency, true},
-	{fifoQueue, 11, 1, defaultConcurrency, false},
-	{fifoQueue, 10, 1, defaultConcurrency, false},
-	// Reserved concurrency above the queue's maximum by the routes' share, at least
-	// (services-sqs-scaling.html: never under the mappings' maximum, or Lambda
-	// throttles the queue's batches, and $connect with them), or none reserved.
-	{standardQueue, 10, 0, concurrency{cty.NumberIntVal(1010), 1000, 10}, true},
-	{standardQueue, 10, 0, concurrency{cty.NumberIntVal(19), 10, 10}, false},
-	{standardQueue, 10, 0, concurrency{cty.NumberIntVal(10), 10, 10}, false},
-	{standardQueue, 10, 0, concurrency{cty.NumberIntVal(5), 10, 1}, false},
-	{standardQueue, 10, 0, concurrency{cty.NullVal(cty.Number), 1000, 10}, true},
+	{standardQueue, 10, 0, true},
+	{standardQueue, 11, 0, false},
+	{standardQueue, 11, 1, true},
+	{standardQueue, 10000, 300, true},
+	{fifoQueue, 10, 0, true},
+	{fifoQueue, 1, 0, true},
+	{fifoQueue, 11, 1, false},
+	{fifoQueue, 10, 1, false},
 }
 
 // endsWith is Terraform's endswith, which cty's standard library lacks.
@@ -644,9 +624,6 @@ func checkEventSource(m *module) error {
 				"notifications_queue_arn":            cty.StringVal(c.queue),
 				"batch_size":                         cty.NumberIntVal(c.size),
 				"maximum_batching_window_in_seconds": cty.NumberIntVal(c.window),
-				"reserved_concurrent_executions":     c.concurrency.reserved,
-				"maximum_concurrency":                cty.NumberIntVal(c.concurrency.maximum),
-				"route_concurrency":                  cty.NumberIntVal(c.concurrency.routes),
 			})},
 			Functions: map[string]function.Function{"endswith": endsWith, "try": tryfunc.TryFunc},
 		}
@@ -659,8 +636,8 @@ func checkEventSource(m *module) error {
 			ok = ok && v.True()
 		}
 		if ok != c.ok {
-			errs = append(errs, fmt.Errorf("mapping: %s with batch_size %d, window %d, concurrency %+v: preconditions hold %v, want %v",
-				c.queue, c.size, c.window, c.concurrency, ok, c.ok))
+			errs = append(errs, fmt.Errorf("mapping: %s with batch_size %d, window %d: preconditions hold %v, want %v",
+				c.queue, c.size, c.window, ok, c.ok))
 		}
 	}
 	return errors.Join(errs...)
@@ -784,6 +761,9 @@ func checkSplit(m *module, fn *hclsyntax.Block) error {
 					"notifications_topic_enabled": cty.False, "notifications_topic_arn": cty.NullVal(cty.String),
 					// The pace's precondition (checkPace) holds without a burst.
 					"environment": cty.MapValEmpty(cty.String), "post_rate": noRate,
+					// The reservation's (checkReservation) holds unreserved.
+					"reserved_concurrent_executions": cty.NullVal(cty.Number), "maximum_concurrency": cty.NumberIntVal(10),
+					"route_concurrency": cty.NumberIntVal(10), "kinesis_stream": cty.NullVal(kinesisType),
 				}),
 				"data": partitionData(suffix),
 			},
@@ -879,6 +859,9 @@ func checkPace(m *module) error {
 				"broadcast_split": cty.NullVal(splitType), "notifications_queue_arn": cty.NullVal(cty.String),
 				"notifications_queue_enabled": cty.False, "notifications_topic_enabled": cty.False,
 				"notifications_topic_arn": cty.NullVal(cty.String),
+				// Unreserved: the reservation's precondition (checkReservation) holds.
+				"reserved_concurrent_executions": cty.NullVal(cty.Number), "maximum_concurrency": cty.NumberIntVal(10),
+				"route_concurrency": cty.NumberIntVal(10), "kinesis_stream": cty.NullVal(kinesisType),
 			})},
 			Functions: moduleFuncs,
 		}
@@ -1661,7 +1644,6 @@ func TestChecksCatchChanges(t *testing.T) {
     maximum_concurrency = var.maximum_concurrency
   }
 `, ``},
-		{"reserved concurrency without headroom", "sources.tf", `var.reserved_concurrent_executions >= var.maximum_concurrency + var.route_concurrency`, `var.reserved_concurrent_executions >= var.maximum_concurrency`},
 		{"mapping on the function, not its alias", "sources.tf", `  function_name                      = aws_lambda_alias.pusher.arn`, `  function_name                      = aws_lambda_function.pusher.arn`},
 		{"action removed", "iam.tf", `"dynamodb:Scan",`, ``},
 		{"action moved to another resource", "iam.tf", `"sqs:DeleteMessage",`, `"sqs:DeleteMessage", "sqs:SendMessage",`},

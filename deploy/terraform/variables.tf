@@ -333,13 +333,14 @@ variable "environment" {
 }
 
 variable "kinesis_stream" {
-  description = "Seed 002's Kinesis data stream for the function to read, or null for none (see the README): an event source mapping on arn that reports partial batch failures by sequence number, bisects a batch the function fails on, retries it at most maximum_retry_attempts times (0 to 10000, 3 by default) and while its records are younger than maximum_record_age_in_seconds (60 to 604800, an hour by default), then sends a record of it to the queue \"<prefix>-pusher-kinesis-dlq\" the module creates; starting_position (\"LATEST\", the default, or \"TRIM_HORIZON\"), batch_size (1 to 10000, 100 by default), maximum_batching_window_in_seconds (0 to 300), parallelization_factor (batches of a shard at once, 1 to 10, 1 by default; a partition key's records keep their order). kms_key_arn is the customer managed KMS key the stream is encrypted with, for the role to decrypt its records with (null: none, or AWS's own key). The role may read the stream. Its ARN may be unknown when planning."
+  description = "Seed 002's Kinesis data stream for the function to read, or null for none (see the README): an event source mapping on arn that reports partial batch failures by sequence number, bisects a batch the function fails on, retries it at most maximum_retry_attempts times (0 to 10000, 3 by default) and while its records are younger than maximum_record_age_in_seconds (60 to 604800, an hour by default), then sends a record of it to the queue \"<prefix>-pusher-kinesis-dlq\" the module creates; starting_position (\"LATEST\", the default, or \"TRIM_HORIZON\"), batch_size (1 to 10000, 100 by default), maximum_batching_window_in_seconds (0 to 300), parallelization_factor (batches of a shard at once, 1 to 10, 1 by default; a partition key's records keep their order). shard_count is the stream's number of shards (1 by default; an on-demand stream's most open shards): the mapping runs up to shard_count × parallelization_factor instances at once, which reserved_concurrent_executions must hold besides the queue's and the routes' (aws_kinesis_stream.x.shard_count for a provisioned stream made beside). kms_key_arn is the customer managed KMS key the stream is encrypted with, for the role to decrypt its records with (null: none, or AWS's own key). The role may read the stream. Its ARN may be unknown when planning."
   type = object({
     arn                                = string
     starting_position                  = optional(string, "LATEST")
     batch_size                         = optional(number, 100)
     maximum_batching_window_in_seconds = optional(number, 0)
     parallelization_factor             = optional(number, 1)
+    shard_count                        = optional(number, 1)
     maximum_retry_attempts             = optional(number, 3)
     maximum_record_age_in_seconds      = optional(number, 3600)
     kms_key_arn                        = optional(string)
@@ -372,6 +373,13 @@ variable "kinesis_stream" {
   validation {
     condition     = var.kinesis_stream == null || try(var.kinesis_stream.parallelization_factor >= 1 && var.kinesis_stream.parallelization_factor <= 10 && floor(var.kinesis_stream.parallelization_factor) == var.kinesis_stream.parallelization_factor, false)
     error_message = "The kinesis_stream.parallelization_factor must be a whole number from 1 to 10."
+  }
+
+  # The reservation's share of the stream (the function's precondition). A stream's
+  # ARN made in the same apply is unknown while planning; its shard count may be too.
+  validation {
+    condition     = var.kinesis_stream == null || try(var.kinesis_stream.shard_count >= 1 && floor(var.kinesis_stream.shard_count) == var.kinesis_stream.shard_count, false)
+    error_message = "The kinesis_stream.shard_count must be the stream's number of shards, a whole number, 1 or more."
   }
 
   # Bounded, not Lambda's -1 (forever): a batch the function keeps failing on holds its
@@ -503,7 +511,7 @@ variable "maximum_concurrency" {
 }
 
 variable "reserved_concurrent_executions" {
-  description = "The function's reserved concurrency: the most instances of it at once, from every source (the SQS and Kinesis mappings, SNS, EventBridge, and the WebSocket API's $connect, $disconnect, subscribe and unsubscribe), taken out of the account's pool so that other functions cannot starve it, nor it them. It must exceed maximum_concurrency by route_concurrency at least, so that a queue at its maximum leaves room for the routes; null leaves the function unreserved (unbounded but by the account). See the README's \"Concurrency\"."
+  description = "The function's reserved concurrency: the most instances of it at once, from every source (the SQS and Kinesis mappings, SNS, EventBridge, and the WebSocket API's $connect, $disconnect, subscribe and unsubscribe), taken out of the account's pool so that other functions cannot starve it, nor it them. It must be at least route_concurrency plus maximum_concurrency (with the queue) plus kinesis_stream's shard_count × parallelization_factor (with the stream), so that the sources at their most leave room for the routes, whichever sources there are; null leaves the function unreserved (unbounded but by the account). See the README's \"Concurrency\"."
   type        = number
   default     = 20
   nullable    = true
@@ -515,7 +523,7 @@ variable "reserved_concurrent_executions" {
 }
 
 variable "route_concurrency" {
-  description = "Instances kept, within reserved_concurrent_executions, for what is not the SQS mapping: the WebSocket routes (a $connect is one PutItem, tens of milliseconds: 100 connects a second take about 5 instances), SNS's and EventBridge's invocations and the Kinesis mapping (shards times parallelization_factor). A precondition holds reserved_concurrent_executions at maximum_concurrency plus this, at least."
+  description = "Instances kept, within reserved_concurrent_executions, for what is neither the SQS nor the Kinesis mapping: the WebSocket routes (a $connect is one PutItem, tens of milliseconds: 100 connects a second take about 5 instances), SNS's and EventBridge's invocations. A precondition holds reserved_concurrent_executions at this plus maximum_concurrency (with the queue) plus kinesis_stream's shard_count × parallelization_factor (with the stream), at least."
   type        = number
   default     = 10
   nullable    = false

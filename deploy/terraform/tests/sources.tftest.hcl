@@ -163,7 +163,58 @@ run "reservation_without_headroom" {
     reserved_concurrent_executions = 15
   }
 
-  expect_failures = [aws_lambda_event_source_mapping.notifications]
+  expect_failures = [aws_lambda_function.pusher]
+}
+
+# A stream alone takes shard_count × parallelization_factor instances of the
+# reservation (4 × 2 here) beside the routes' 10: 17 is one short.
+run "reservation_without_the_streams_share" {
+  command = plan
+
+  variables {
+    kinesis_stream                 = { arn = "arn:aws:kinesis:eu-west-1:123456789012:stream/test-vehicles", shard_count = 4, parallelization_factor = 2 }
+    reserved_concurrent_executions = 17
+  }
+
+  expect_failures = [aws_lambda_function.pusher]
+}
+
+# The queue and the stream at their most, and the routes: 10 + 8 + 10.
+run "reservation_holds_queue_and_stream" {
+  command = apply
+
+  variables {
+    notifications_queue_enabled    = true
+    notifications_queue_arn        = "arn:aws:sqs:eu-west-1:123456789012:test-notifications"
+    kinesis_stream                 = { arn = "arn:aws:kinesis:eu-west-1:123456789012:stream/test-vehicles", shard_count = 4, parallelization_factor = 2 }
+    reserved_concurrent_executions = 28
+  }
+
+  assert {
+    condition     = aws_lambda_function.pusher.reserved_concurrent_executions == 28 && aws_lambda_event_source_mapping.kinesis[0].parallelization_factor == 2
+    error_message = "A reservation that holds the queue, the stream and the routes must be taken."
+  }
+}
+
+# No queue and no stream: the routes alone, and still checked.
+run "reservation_under_the_routes" {
+  command = plan
+
+  variables {
+    reserved_concurrent_executions = 5
+  }
+
+  expect_failures = [aws_lambda_function.pusher]
+}
+
+run "shard_count_zero" {
+  command = plan
+
+  variables {
+    kinesis_stream = { arn = "arn:aws:kinesis:eu-west-1:123456789012:stream/test-vehicles", shard_count = 0 }
+  }
+
+  expect_failures = [var.kinesis_stream]
 }
 
 run "unreserved" {
