@@ -24,17 +24,15 @@ locals {
 
 # Something was parked: a malformed request, or a delivery that kept failing. Each
 # message waits for an operator (docs/runbook.md), and expires after the poison
-# queue's retention.
+# queue's retention. The messages visible and those in flight: `pusher replay list`
+# receives the messages it shows, which hides them for their visibility timeout, and
+# an alarm on the visible alone would go back to OK while the operator reads them and
+# fire again after.
 resource "aws_cloudwatch_metric_alarm" "poison_not_empty" {
   count = local.alarms ? 1 : 0
 
   alarm_name          = "${local.name}-poison-not-empty"
   alarm_description   = "The pusher parked messages in ${aws_sqs_queue.poison.name}: list them with `pusher replay list` (docs/runbook.md)."
-  namespace           = "AWS/SQS"
-  metric_name         = "ApproximateNumberOfMessagesVisible"
-  dimensions          = { QueueName = aws_sqs_queue.poison.name }
-  statistic           = "Maximum"
-  period              = 300
   evaluation_periods  = 1
   comparison_operator = "GreaterThanThreshold"
   threshold           = 0
@@ -42,10 +40,42 @@ resource "aws_cloudwatch_metric_alarm" "poison_not_empty" {
   alarm_actions       = var.alarm_actions
   ok_actions          = var.ok_actions
   tags                = var.common_tags
+
+  metric_query {
+    id          = "messages"
+    expression  = "visible + not_visible"
+    label       = "Messages, received or not"
+    return_data = true
+  }
+
+  metric_query {
+    id = "visible"
+    metric {
+      namespace   = "AWS/SQS"
+      metric_name = "ApproximateNumberOfMessagesVisible"
+      dimensions  = { QueueName = aws_sqs_queue.poison.name }
+      stat        = "Maximum"
+      period      = 300
+    }
+  }
+
+  metric_query {
+    id = "not_visible"
+    metric {
+      namespace   = "AWS/SQS"
+      metric_name = "ApproximateNumberOfMessagesNotVisible"
+      dimensions  = { QueueName = aws_sqs_queue.poison.name }
+      stat        = "Maximum"
+      period      = 300
+    }
+  }
 }
 
 # A parked message is half-way to expiring unread: the poison queue deletes it at the
-# end of its retention.
+# end of its retention. Blind to a message received more than three times (listed,
+# exported): SQS then leaves it out of ApproximateAgeOfOldestMessage and reports the
+# next oldest (sqs-available-cloudwatch-metrics.html), though it still expires by its
+# first sending. The README's Alarms says so.
 resource "aws_cloudwatch_metric_alarm" "poison_oldest" {
   count = local.alarms ? 1 : 0
 
@@ -66,18 +96,14 @@ resource "aws_cloudwatch_metric_alarm" "poison_oldest" {
 }
 
 # A dead-letter queue holds what was given up on outside the pusher: an asynchronous
-# invocation, a Kinesis batch, an EventBridge event, a request the function failed on
-# as a whole maxReceiveCount times.
+# invocation, a Kinesis batch, an EventBridge event, an SNS notification, a request the
+# function failed on as a whole maxReceiveCount times. Visible and in flight, as the
+# poison queue's: an operator reading the queue does not make it look empty.
 resource "aws_cloudwatch_metric_alarm" "dead_letters" {
   for_each = local.dead_letter_queues
 
   alarm_name          = "${local.name}-${each.key}-not-empty"
   alarm_description   = "The dead-letter queue ${each.value} holds messages (deploy/README.md says what each holds)."
-  namespace           = "AWS/SQS"
-  metric_name         = "ApproximateNumberOfMessagesVisible"
-  dimensions          = { QueueName = each.value }
-  statistic           = "Maximum"
-  period              = 300
   evaluation_periods  = 1
   comparison_operator = "GreaterThanThreshold"
   threshold           = 0
@@ -85,6 +111,35 @@ resource "aws_cloudwatch_metric_alarm" "dead_letters" {
   alarm_actions       = var.alarm_actions
   ok_actions          = var.ok_actions
   tags                = var.common_tags
+
+  metric_query {
+    id          = "messages"
+    expression  = "visible + not_visible"
+    label       = "Messages, received or not"
+    return_data = true
+  }
+
+  metric_query {
+    id = "visible"
+    metric {
+      namespace   = "AWS/SQS"
+      metric_name = "ApproximateNumberOfMessagesVisible"
+      dimensions  = { QueueName = each.value }
+      stat        = "Maximum"
+      period      = 300
+    }
+  }
+
+  metric_query {
+    id = "not_visible"
+    metric {
+      namespace   = "AWS/SQS"
+      metric_name = "ApproximateNumberOfMessagesNotVisible"
+      dimensions  = { QueueName = each.value }
+      stat        = "Maximum"
+      period      = 300
+    }
+  }
 }
 
 # Requests wait unworked: the function fails or is stuck, or maximum_concurrency is
@@ -155,8 +210,7 @@ resource "aws_cloudwatch_metric_alarm" "throttles" {
 # Asynchronous events Lambda gave up on ("Asynchronous invocation metrics":
 # AsyncEventsDropped counts the events dropped without the function succeeding, after
 # their record was sent to the on-failure destination, the async failures queue, which
-# its own alarm watches too; DestinationDeliveryFailures would count a record that did
-# not reach it).
+# its own alarm watches too; a record that did not reach it is the next alarm's).
 resource "aws_cloudwatch_metric_alarm" "async_events_dropped" {
   count = local.alarms && local.async_invoked ? 1 : 0
 
@@ -170,6 +224,57 @@ resource "aws_cloudwatch_metric_alarm" "async_events_dropped" {
   evaluation_periods  = 1
   comparison_operator = "GreaterThanThreshold"
   threshold           = 0
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = var.alarm_actions
+  ok_actions          = var.ok_actions
+  tags                = var.common_tags
+}
+
+# Records Lambda could not send to an on-failure destination: the async failures queue
+# (SNS's and EventBridge's invocations given up on) or the Kinesis mapping's queue. The
+# event is then lost but for this count: AsyncEventsDropped fires too, and the queue
+# stays empty ("If Lambda can't send a record to a destination you have configured, it
+# sends a DestinationDeliveryFailures metric": invocation-async-retain-records.html; the
+# metric counts event source mappings' destinations too, monitoring-metrics-types.html).
+# A queue deleted or its policy changed, a record over SQS's size.
+resource "aws_cloudwatch_metric_alarm" "destination_delivery_failures" {
+  count = local.alarms && (local.async_invoked || length(local.kinesis_streams) > 0) ? 1 : 0
+
+  alarm_name          = "${local.name}-destination-delivery-failures"
+  alarm_description   = "Lambda could not record failed events of ${aws_lambda_function.pusher.function_name} in their on-failure queue (async failures, Kinesis): they are lost. Check the queues exist and the role may send to them (deploy/README.md)."
+  namespace           = "AWS/Lambda"
+  metric_name         = "DestinationDeliveryFailures"
+  dimensions          = { FunctionName = aws_lambda_function.pusher.function_name }
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = 0
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = var.alarm_actions
+  ok_actions          = var.ok_actions
+  tags                = var.common_tags
+}
+
+# The stream's records wait unworked: the age of the last record of a batch when the
+# function got it (AWS/Lambda IteratorAge, in milliseconds, by FunctionName:
+# monitoring-metrics-types.html). The Kinesis counterpart of requests-waiting: the
+# function fails or is stuck on a shard, or the shards outrun it. Past
+# kinesis_stream.maximum_record_age_in_seconds Lambda gives the batch up.
+resource "aws_cloudwatch_metric_alarm" "iterator_age" {
+  count = local.alarms ? length(local.kinesis_streams) : 0
+
+  alarm_name          = "${local.name}-records-waiting"
+  alarm_description   = "The records of the Kinesis stream reach ${aws_lambda_function.pusher.function_name} more than ${var.iterator_age_alarm_seconds} s after they were written."
+  namespace           = "AWS/Lambda"
+  metric_name         = "IteratorAge"
+  dimensions          = { FunctionName = aws_lambda_function.pusher.function_name }
+  statistic           = "Maximum"
+  period              = 60
+  evaluation_periods  = 5
+  datapoints_to_alarm = 3
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = var.iterator_age_alarm_seconds * 1000
   treat_missing_data  = "notBreaching"
   alarm_actions       = var.alarm_actions
   ok_actions          = var.ok_actions

@@ -11,17 +11,18 @@ import (
 	"testing"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 )
 
 // wantAlarms are the module's alarms: each one's metric, in its namespace, by the
 // dimension AWS documents for it (SQS: QueueName, sqs-available-cloudwatch-metrics.html;
 // Lambda: FunctionName, monitoring-metrics-types.html), when it exists, and the
-// statistic that makes "more than 0" mean what its name says.
+// statistic that makes "more than 0" mean what its name says. A queue's "not empty"
+// alarm is metric math (wantQueueMessages), no metric of its own.
 var wantAlarms = map[string]map[string]string{
 	"poison_not_empty": {
-		"count": "local.alarms?1:0", "namespace": `"AWS/SQS"`, "metric_name": `"ApproximateNumberOfMessagesVisible"`,
-		"dimensions": "{QueueName=aws_sqs_queue.poison.name}", "statistic": `"Maximum"`, "threshold": "0",
+		"count": "local.alarms?1:0", "namespace": "", "metric_name": "", "dimensions": "", "statistic": "", "threshold": "0",
 	},
 	"poison_oldest": {
 		"count": "local.alarms?1:0", "namespace": `"AWS/SQS"`, "metric_name": `"ApproximateAgeOfOldestMessage"`,
@@ -29,8 +30,7 @@ var wantAlarms = map[string]map[string]string{
 		"threshold": "floor(var.poison_queue.message_retention_seconds/2)",
 	},
 	"dead_letters": {
-		"for_each": "local.dead_letter_queues", "namespace": `"AWS/SQS"`, "metric_name": `"ApproximateNumberOfMessagesVisible"`,
-		"dimensions": "{QueueName=each.value}", "statistic": `"Maximum"`, "threshold": "0",
+		"for_each": "local.dead_letter_queues", "namespace": "", "metric_name": "", "dimensions": "", "statistic": "", "threshold": "0",
 	},
 	"queue_age": {
 		"count": "local.alarms?length(local.notifications_queue_arns):0", "namespace": `"AWS/SQS"`,
@@ -49,6 +49,76 @@ var wantAlarms = map[string]map[string]string{
 		"count": "local.alarms&&local.async_invoked?1:0", "namespace": `"AWS/Lambda"`, "metric_name": `"AsyncEventsDropped"`,
 		"dimensions": "{FunctionName=aws_lambda_function.pusher.function_name}", "statistic": `"Sum"`, "threshold": "0",
 	},
+	// A record that reached neither the async failures queue nor the stream's.
+	"destination_delivery_failures": {
+		"count":     "local.alarms&&(local.async_invoked||length(local.kinesis_streams)>0)?1:0",
+		"namespace": `"AWS/Lambda"`, "metric_name": `"DestinationDeliveryFailures"`,
+		"dimensions": "{FunctionName=aws_lambda_function.pusher.function_name}", "statistic": `"Sum"`, "threshold": "0",
+	},
+	// IteratorAge is in milliseconds.
+	"iterator_age": {
+		"count": "local.alarms?length(local.kinesis_streams):0", "namespace": `"AWS/Lambda"`, "metric_name": `"IteratorAge"`,
+		"dimensions": "{FunctionName=aws_lambda_function.pusher.function_name}", "statistic": `"Maximum"`,
+		"threshold": "var.iterator_age_alarm_seconds*1000",
+	},
+}
+
+// wantQueueMessages is the metric math of a queue's "not empty" alarm on the queue
+// named by queue: the messages visible and those in flight (received, hidden for their
+// visibility timeout), so that an operator listing them does not turn it OK.
+func wantQueueMessages(queue string) map[string]map[string]string {
+	metric := func(name string) map[string]string {
+		return map[string]string{
+			"namespace": `"AWS/SQS"`, "metric_name": name, "dimensions": "{QueueName=" + queue + "}",
+			"stat": `"Maximum"`, "period": "300",
+		}
+	}
+	return map[string]map[string]string{
+		"messages":    {"expression": `"visible+not_visible"`, "return_data": "true"},
+		"visible":     metric(`"ApproximateNumberOfMessagesVisible"`),
+		"not_visible": metric(`"ApproximateNumberOfMessagesNotVisible"`),
+	}
+}
+
+// queueAlarms are the alarms whose metric is wantQueueMessages, by the queue's name.
+var queueAlarms = map[string]string{
+	"poison_not_empty": "aws_sqs_queue.poison.name",
+	"dead_letters":     "each.value",
+}
+
+// checkMetricQueries checks b's metric_query blocks against want, by id.
+func checkMetricQueries(m *module, b *hclsyntax.Block, want map[string]map[string]string) error {
+	var errs []error
+	seen := map[string]bool{}
+	for _, q := range nested(b, "metric_query") {
+		id, diags := q.Body.Attributes["id"].Expr.Value(nil)
+		if diags.HasErrors() || id.Type() != cty.String {
+			errs = append(errs, fmt.Errorf("metric_query: id is not a string literal"))
+			continue
+		}
+		w, ok := want[id.AsString()]
+		if !ok {
+			errs = append(errs, fmt.Errorf("metric_query %s is not wanted", id.AsString()))
+			continue
+		}
+		seen[id.AsString()] = true
+		if _, ok := w["expression"]; ok {
+			errs = append(errs, checkAttrs(m, q, w))
+			continue
+		}
+		metric, err := nestedOne(q, "metric")
+		if err != nil {
+			errs = append(errs, fmt.Errorf("metric_query %s: %w", id.AsString(), err))
+			continue
+		}
+		errs = append(errs, checkAttrs(m, metric, w))
+	}
+	for id := range want {
+		if !seen[id] {
+			errs = append(errs, fmt.Errorf("metric_query %s missing", id))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // checkAlarms checks each alarm against wantAlarms, that every one notifies
@@ -73,6 +143,13 @@ func checkAlarms(m *module) error {
 			attrs[k] = v
 		}
 		if err := checkAttrs(m, b, attrs); err != nil {
+			errs = append(errs, fmt.Errorf("alarm %s: %w", name, err))
+		}
+		queries := map[string]map[string]string{}
+		if queue, ok := queueAlarms[name]; ok {
+			queries = wantQueueMessages(queue)
+		}
+		if err := checkMetricQueries(m, b, queries); err != nil {
 			errs = append(errs, fmt.Errorf("alarm %s: %w", name, err))
 		}
 	}
@@ -392,17 +469,42 @@ func TestConcurrencyValidation(t *testing.T) {
 func TestProductionChecksCatchChanges(t *testing.T) {
 	cases := []mutation{
 		{"metric misspelt", "alarms.tf", `metric_name         = "AsyncEventsDropped"`, `metric_name         = "AsyncEventDropped"`},
-		{"dimension by ARN", "alarms.tf", `dimensions          = { QueueName = aws_sqs_queue.poison.name }
-  statistic           = "Maximum"
-  period              = 300
-  evaluation_periods  = 1
-  comparison_operator = "GreaterThanThreshold"
-  threshold           = 0`, `dimensions          = { QueueName = aws_sqs_queue.poison.arn }
-  statistic           = "Maximum"
-  period              = 300
-  evaluation_periods  = 1
-  comparison_operator = "GreaterThanThreshold"
-  threshold           = 0`},
+		{"dimension by ARN", "alarms.tf", `dimensions          = { QueueName = aws_sqs_queue.poison.name }`, `dimensions          = { QueueName = aws_sqs_queue.poison.arn }`},
+		{"metric math's dimension by ARN", "alarms.tf", `      metric_name = "ApproximateNumberOfMessagesNotVisible"
+      dimensions  = { QueueName = aws_sqs_queue.poison.name }`, `      metric_name = "ApproximateNumberOfMessagesNotVisible"
+      dimensions  = { QueueName = aws_sqs_queue.poison.arn }`},
+		{"poison queue's messages in flight not counted", "alarms.tf", `  metric_query {
+    id          = "messages"
+    expression  = "visible + not_visible"
+    label       = "Messages, received or not"
+    return_data = true
+  }
+
+  metric_query {
+    id = "visible"
+    metric {
+      namespace   = "AWS/SQS"
+      metric_name = "ApproximateNumberOfMessagesVisible"
+      dimensions  = { QueueName = aws_sqs_queue.poison.name }`, `  metric_query {
+    id          = "messages"
+    expression  = "visible"
+    label       = "Messages, received or not"
+    return_data = true
+  }
+
+  metric_query {
+    id = "visible"
+    metric {
+      namespace   = "AWS/SQS"
+      metric_name = "ApproximateNumberOfMessagesVisible"
+      dimensions  = { QueueName = aws_sqs_queue.poison.name }`},
+		{"dead letters in flight read as visible", "alarms.tf", `      metric_name = "ApproximateNumberOfMessagesNotVisible"
+      dimensions  = { QueueName = each.value }`, `      metric_name = "ApproximateNumberOfMessagesVisible"
+      dimensions  = { QueueName = each.value }`},
+		{"no alarm on lost records", "alarms.tf", `resource "aws_cloudwatch_metric_alarm" "destination_delivery_failures" {`, `resource "aws_cloudwatch_metric_alarm" "destination_failures" {`},
+		{"lost records watched only with SNS", "alarms.tf", `local.alarms && (local.async_invoked || length(local.kinesis_streams) > 0) ? 1 : 0`, `local.alarms && local.async_invoked ? 1 : 0`},
+		{"iterator age read as seconds", "alarms.tf", `threshold           = var.iterator_age_alarm_seconds * 1000`, `threshold           = var.iterator_age_alarm_seconds`},
+		{"iterator age without a stream", "alarms.tf", `count = local.alarms ? length(local.kinesis_streams) : 0`, `count = local.alarms ? 1 : 0`},
 		{"alarm always", "alarms.tf", `alarms = length(var.alarm_actions) > 0`, `alarms = true`},
 		{"no throttles alarm", "alarms.tf", `resource "aws_cloudwatch_metric_alarm" "throttles" {`, `resource "aws_cloudwatch_metric_alarm" "throttled" {`},
 		{"caller's queues ignored", "alarms.tf", `    var.alarm_dead_letter_queues,

@@ -614,7 +614,7 @@ variable "role_permissions_boundary" {
 }
 
 variable "alarm_actions" {
-  description = "ARNs to notify when an alarm fires (SNS topics, say), or [] (the default) for no alarms. With some, the module makes the CloudWatch alarms of the README's \"Alarms\": the poison queue holding messages, and its oldest near expiry; each dead-letter queue holding messages; the notifications queue's oldest request older than queue_age_alarm_seconds; the function's errors, throttles and dropped asynchronous events."
+  description = "ARNs to notify when an alarm fires (SNS topics, say), or [] (the default) for no alarms. With some, the module makes the CloudWatch alarms of the README's \"Alarms\": the poison queue holding messages, and its oldest near expiry; each dead-letter queue holding messages; the notifications queue's oldest request older than queue_age_alarm_seconds, the stream's records older than iterator_age_alarm_seconds; the function's errors, throttles, dropped asynchronous events and records its on-failure destinations did not get."
   type        = list(string)
   default     = []
   nullable    = false
@@ -636,6 +636,18 @@ variable "queue_age_alarm_seconds" {
   validation {
     condition     = var.queue_age_alarm_seconds >= 60 && floor(var.queue_age_alarm_seconds) == var.queue_age_alarm_seconds
     error_message = "The queue_age_alarm_seconds must be a whole number of seconds, 60 or more."
+  }
+}
+
+variable "iterator_age_alarm_seconds" {
+  description = "Age, in seconds, of the Kinesis stream's records when the function gets them (its IteratorAge) over which their alarm fires (with alarm_actions and kinesis_stream): records wait that long unworked (a stuck shard, a failing function, too few shards or too little parallelization_factor). 300 by default; keep it under kinesis_stream.maximum_record_age_in_seconds, past which Lambda gives a batch up."
+  type        = number
+  default     = 300
+  nullable    = false
+
+  validation {
+    condition     = var.iterator_age_alarm_seconds >= 60 && floor(var.iterator_age_alarm_seconds) == var.iterator_age_alarm_seconds
+    error_message = "The iterator_age_alarm_seconds must be a whole number of seconds, 60 or more."
   }
 }
 

@@ -121,9 +121,17 @@ run "alarms_on_every_source" {
     ok_actions                  = ["arn:aws:sns:eu-west-1:123456789012:on-call"]
   }
 
+  # The messages visible and those in flight: `pusher replay list` receives the
+  # messages it shows, which hides them, and the alarm must not turn OK for it.
   assert {
-    condition     = aws_cloudwatch_metric_alarm.poison_not_empty[0].namespace == "AWS/SQS" && aws_cloudwatch_metric_alarm.poison_not_empty[0].metric_name == "ApproximateNumberOfMessagesVisible" && aws_cloudwatch_metric_alarm.poison_not_empty[0].dimensions == tomap({ QueueName = "test-pusher-poison" }) && aws_cloudwatch_metric_alarm.poison_not_empty[0].threshold == 0
-    error_message = "A message in the poison queue must raise an alarm."
+    condition     = aws_cloudwatch_metric_alarm.poison_not_empty[0].threshold == 0 && aws_cloudwatch_metric_alarm.poison_not_empty[0].metric_name == null && one([for q in aws_cloudwatch_metric_alarm.poison_not_empty[0].metric_query : q if q.id == "messages"]).expression == "visible + not_visible" && one([for q in aws_cloudwatch_metric_alarm.poison_not_empty[0].metric_query : q if q.id == "messages"]).return_data
+    error_message = "A message in the poison queue, visible or in flight, must raise an alarm."
+  }
+
+  assert {
+    condition = alltrue([for id, name in { visible = "ApproximateNumberOfMessagesVisible", not_visible = "ApproximateNumberOfMessagesNotVisible" } :
+    one([for q in aws_cloudwatch_metric_alarm.poison_not_empty[0].metric_query : q.metric[0].namespace == "AWS/SQS" && q.metric[0].metric_name == name && q.metric[0].dimensions == tomap({ QueueName = "test-pusher-poison" }) && q.metric[0].stat == "Maximum" && q.metric[0].period == 300 if q.id == id])])
+    error_message = "The poison queue's alarm must add its messages visible and not visible, by QueueName."
   }
 
   # Half of the 14 days' retention.
@@ -135,8 +143,9 @@ run "alarms_on_every_source" {
   # SNS invokes the function: the async failures queue is watched, as is the caller's
   # dead-letter queue of the notifications queue.
   assert {
-    condition     = toset(keys(aws_cloudwatch_metric_alarm.dead_letters)) == toset(["async-failures", "notifications-dlq"]) && aws_cloudwatch_metric_alarm.dead_letters["notifications-dlq"].dimensions == tomap({ QueueName = "test-notifications-dlq" }) && aws_cloudwatch_metric_alarm.dead_letters["async-failures"].dimensions == tomap({ QueueName = aws_sqs_queue.async_failures[0].name })
-    error_message = "Each dead-letter queue, the module's and the caller's, must have its alarm."
+    condition = toset(keys(aws_cloudwatch_metric_alarm.dead_letters)) == toset(["async-failures", "notifications-dlq"]) && alltrue([for key, queue in { notifications-dlq = "test-notifications-dlq", async-failures = aws_sqs_queue.async_failures[0].name } :
+    toset([for q in aws_cloudwatch_metric_alarm.dead_letters[key].metric_query : "${q.metric[0].metric_name} ${q.metric[0].dimensions.QueueName}" if q.id != "messages"]) == toset(["ApproximateNumberOfMessagesVisible ${queue}", "ApproximateNumberOfMessagesNotVisible ${queue}"])])
+    error_message = "Each dead-letter queue, the module's and the caller's, must have its alarm, on its messages visible and not visible."
   }
 
   assert {
@@ -156,14 +165,26 @@ run "alarms_on_every_source" {
   }
 
   assert {
-    condition = alltrue([for a in concat(aws_cloudwatch_metric_alarm.poison_not_empty, aws_cloudwatch_metric_alarm.poison_oldest, values(aws_cloudwatch_metric_alarm.dead_letters), aws_cloudwatch_metric_alarm.queue_age, aws_cloudwatch_metric_alarm.errors, aws_cloudwatch_metric_alarm.throttles, aws_cloudwatch_metric_alarm.async_events_dropped) :
+    condition = alltrue([for a in concat(aws_cloudwatch_metric_alarm.poison_not_empty, aws_cloudwatch_metric_alarm.poison_oldest, values(aws_cloudwatch_metric_alarm.dead_letters), aws_cloudwatch_metric_alarm.queue_age, aws_cloudwatch_metric_alarm.errors, aws_cloudwatch_metric_alarm.throttles, aws_cloudwatch_metric_alarm.async_events_dropped, aws_cloudwatch_metric_alarm.destination_delivery_failures) :
     a.alarm_actions == toset(["arn:aws:sns:eu-west-1:123456789012:on-call"]) && a.ok_actions == toset(["arn:aws:sns:eu-west-1:123456789012:on-call"]) && a.treat_missing_data == "notBreaching"])
     error_message = "Every alarm must notify alarm_actions and ok_actions, and take no data (an idle queue) as no alarm."
   }
 
+  # Lambda sends the records of SNS's failed invocations to the async failures queue;
+  # one it cannot send is lost but for this metric.
   assert {
-    condition     = length(output.alarm_arns) == 8
-    error_message = "The alarm_arns output must name the 8 alarms."
+    condition     = aws_cloudwatch_metric_alarm.destination_delivery_failures[0].metric_name == "DestinationDeliveryFailures" && aws_cloudwatch_metric_alarm.destination_delivery_failures[0].namespace == "AWS/Lambda" && aws_cloudwatch_metric_alarm.destination_delivery_failures[0].dimensions == tomap({ FunctionName = aws_lambda_function.pusher.function_name }) && aws_cloudwatch_metric_alarm.destination_delivery_failures[0].statistic == "Sum" && aws_cloudwatch_metric_alarm.destination_delivery_failures[0].threshold == 0
+    error_message = "A record Lambda could not send to the async failures queue must raise an alarm."
+  }
+
+  assert {
+    condition     = length(aws_cloudwatch_metric_alarm.iterator_age) == 0
+    error_message = "Without a stream, no alarm on its records' age."
+  }
+
+  assert {
+    condition     = length(output.alarm_arns) == 9
+    error_message = "The alarm_arns output must name the 9 alarms."
   }
 }
 
@@ -180,7 +201,30 @@ run "alarms_queue_only" {
   }
 
   assert {
-    condition     = length(aws_cloudwatch_metric_alarm.async_events_dropped) == 0 && length(aws_cloudwatch_metric_alarm.dead_letters) == 0 && length(aws_cloudwatch_metric_alarm.queue_age) == 1 && aws_cloudwatch_metric_alarm.queue_age[0].threshold == 120
+    condition     = length(aws_cloudwatch_metric_alarm.async_events_dropped) == 0 && length(aws_cloudwatch_metric_alarm.destination_delivery_failures) == 0 && length(aws_cloudwatch_metric_alarm.dead_letters) == 0 && length(aws_cloudwatch_metric_alarm.queue_age) == 1 && aws_cloudwatch_metric_alarm.queue_age[0].threshold == 120
     error_message = "With the queue alone: no async alarms, and the queue's age alarm at queue_age_alarm_seconds."
+  }
+}
+
+# A stream alone: no queue whose oldest request would say its records wait, so the
+# function's IteratorAge does (milliseconds); its mapping's on-failure queue is watched,
+# and a record Lambda could not send there.
+run "alarms_stream_only" {
+  command = apply
+
+  variables {
+    kinesis_stream             = { arn = "arn:aws:kinesis:eu-west-1:123456789012:stream/test-vehicles" }
+    alarm_actions              = ["arn:aws:sns:eu-west-1:123456789012:on-call"]
+    iterator_age_alarm_seconds = 120
+  }
+
+  assert {
+    condition     = length(aws_cloudwatch_metric_alarm.queue_age) == 0 && aws_cloudwatch_metric_alarm.iterator_age[0].namespace == "AWS/Lambda" && aws_cloudwatch_metric_alarm.iterator_age[0].metric_name == "IteratorAge" && aws_cloudwatch_metric_alarm.iterator_age[0].statistic == "Maximum" && aws_cloudwatch_metric_alarm.iterator_age[0].dimensions == tomap({ FunctionName = aws_lambda_function.pusher.function_name }) && aws_cloudwatch_metric_alarm.iterator_age[0].threshold == 120000
+    error_message = "With a stream, its records older than iterator_age_alarm_seconds (in milliseconds) when the function gets them must raise an alarm."
+  }
+
+  assert {
+    condition     = length(aws_cloudwatch_metric_alarm.destination_delivery_failures) == 1 && toset(keys(aws_cloudwatch_metric_alarm.dead_letters)) == toset(["kinesis-dlq"]) && length(aws_cloudwatch_metric_alarm.async_events_dropped) == 0
+    error_message = "With a stream: its on-failure queue and the records Lambda could not send there must be watched; no asynchronous invocations."
   }
 }
