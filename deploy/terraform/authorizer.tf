@@ -133,8 +133,8 @@ resource "aws_iam_role" "authorizer" {
   count = length(local.authorizers)
 
   # Region-safe as the pusher's role is (iam.tf).
-  name                 = length("${local.authorizer_name}-${split(":", var.agma_arn)[3]}") <= 64 ? "${local.authorizer_name}-${split(":", var.agma_arn)[3]}" : null
-  name_prefix          = length("${local.authorizer_name}-${split(":", var.agma_arn)[3]}") <= 64 ? null : "${substr(local.authorizer_name, 0, 37)}-"
+  name                 = local.authorizer_role_name
+  name_prefix          = local.authorizer_role_name == null ? local.authorizer_role_name_prefix : null
   path                 = var.role_path
   permissions_boundary = var.role_permissions_boundary
   assume_role_policy = jsonencode({

@@ -2,10 +2,16 @@ locals {
   # IAM is global: a role named after the function alone collides when the same
   # prefix is deployed in two Regions. The Region is the API's (of agma_arn), where the
   # function posts. A name over IAM's 64 characters falls back to a prefix of the
-  # function's name, which IAM makes unique.
-  role_full_name   = "${local.name}-${split(":", var.agma_arn)[3]}"
+  # function's name, which IAM makes unique. The same for the authorizer's role
+  # (authorizer.tf).
+  role_region      = split(":", var.agma_arn)[3]
+  role_full_name   = "${local.name}-${local.role_region}"
   role_name        = length(local.role_full_name) <= 64 ? local.role_full_name : null
   role_name_prefix = "${substr(local.name, 0, 37)}-"
+
+  authorizer_role_full_name   = "${local.authorizer_name}-${local.role_region}"
+  authorizer_role_name        = length(local.authorizer_role_full_name) <= 64 ? local.authorizer_role_full_name : null
+  authorizer_role_name_prefix = "${substr(local.authorizer_name, 0, 37)}-"
 }
 
 # The function's role. The trust policy is written inline so that every

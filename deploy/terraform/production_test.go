@@ -217,11 +217,13 @@ var wantRoles = map[string]map[string]string{
 		"path": "var.role_path", "permissions_boundary": "var.role_permissions_boundary",
 	},
 	"authorizer": {
+		"name": "local.authorizer_role_name", "name_prefix": "local.authorizer_role_name==null?local.authorizer_role_name_prefix:null",
 		"path": "var.role_path", "permissions_boundary": "var.role_permissions_boundary",
 	},
 }
 
-// checkRoleNames checks wantRoles, and evaluates the pusher's role's name.
+// checkRoleNames checks wantRoles, and evaluates each role's name: the pusher's and the
+// authorizer's, of one Region's locals.
 func checkRoleNames(m *module) error {
 	var errs []error
 	for name, want := range wantRoles {
@@ -235,11 +237,13 @@ func checkRoleNames(m *module) error {
 		}
 	}
 	for _, c := range []struct {
-		prefix, agma, name string // name "" for a prefix
+		prefix, agma, name, authorizer string // "" for a prefix
 	}{
-		{"orders", "arn:aws:execute-api:eu-west-1:123456789012:abc123/prod/POST/@connections", "orders-pusher-eu-west-1"},
-		{"orders", "arn:aws:execute-api:us-east-1:123456789012:abc123/prod/POST/@connections", "orders-pusher-us-east-1"},
-		{"a-prefix-of-fifty-characters-that-leaves-no-room-xx", "arn:aws:execute-api:ap-southeast-2:123456789012:abc123/prod/POST/@connections", ""},
+		{"orders", "arn:aws:execute-api:eu-west-1:123456789012:abc123/prod/POST/@connections", "orders-pusher-eu-west-1", "orders-pusher-authorizer-eu-west-1"},
+		{"orders", "arn:aws:execute-api:us-east-1:123456789012:abc123/prod/POST/@connections", "orders-pusher-us-east-1", "orders-pusher-authorizer-us-east-1"},
+		// 40 characters: the pusher's role (62) fits in 64, the authorizer's (73) does not.
+		{"a-prefix-of-forty-one-characters-for-the", "arn:aws:execute-api:ap-southeast-2:123456789012:abc123/prod/POST/@connections", "a-prefix-of-forty-one-characters-for-the-pusher-ap-southeast-2", ""},
+		{"a-prefix-of-fifty-characters-that-leaves-no-room-xx", "arn:aws:execute-api:ap-southeast-2:123456789012:abc123/prod/POST/@connections", "", ""},
 	} {
 		ctx := &hcl.EvalContext{
 			Variables: map[string]cty.Value{"var": cty.ObjectVal(map[string]cty.Value{
@@ -247,19 +251,22 @@ func checkRoleNames(m *module) error {
 			})},
 			Functions: moduleFuncs,
 		}
-		vals, err := evalLocals(m, ctx, "name", "role_full_name", "role_name", "role_name_prefix")
+		vals, err := evalLocals(m, ctx, "name", "authorizer_name", "role_region", "role_full_name", "role_name", "role_name_prefix",
+			"authorizer_role_full_name", "authorizer_role_name", "authorizer_role_name_prefix")
 		if err != nil {
 			errs = append(errs, fmt.Errorf("role of %s: %w", c.prefix, err))
 			continue
 		}
-		got := vals["role_name"]
-		switch {
-		case c.name == "" && !got.IsNull():
-			errs = append(errs, fmt.Errorf("role of %s: named %#v past 64 characters, want a prefix", c.prefix, got))
-		case c.name == "" && len(vals["role_name_prefix"].AsString()) > 38:
-			errs = append(errs, fmt.Errorf("role of %s: prefix %q longer than IAM's 38", c.prefix, vals["role_name_prefix"].AsString()))
-		case c.name != "" && (got.IsNull() || got.AsString() != c.name):
-			errs = append(errs, fmt.Errorf("role of %s in %s: named %#v, want %s", c.prefix, c.agma, got, c.name))
+		for _, r := range []struct{ role, name string }{{"role", c.name}, {"authorizer_role", c.authorizer}} {
+			got, prefix := vals[r.role+"_name"], vals[r.role+"_name_prefix"]
+			switch {
+			case r.name == "" && !got.IsNull():
+				errs = append(errs, fmt.Errorf("%s of %s: named %#v past 64 characters, want a prefix", r.role, c.prefix, got))
+			case r.name == "" && len(prefix.AsString()) > 38:
+				errs = append(errs, fmt.Errorf("%s of %s: prefix %q longer than IAM's 38", r.role, c.prefix, prefix.AsString()))
+			case r.name != "" && (got.IsNull() || got.AsString() != r.name):
+				errs = append(errs, fmt.Errorf("%s of %s in %s: named %#v, want %s", r.role, c.prefix, c.agma, got, r.name))
+			}
 		}
 	}
 	return errors.Join(errs...)
@@ -511,7 +518,9 @@ func TestProductionChecksCatchChanges(t *testing.T) {
 `, ``},
 		{"async failures not watched", "alarms.tf", `    { for q in aws_sqs_queue.async_failures : "async-failures" => q.name },
 `, ``},
-		{"role named alike in every Region", "iam.tf", `role_full_name   = "${local.name}-${split(":", var.agma_arn)[3]}"`, `role_full_name   = local.name`},
+		{"role named alike in every Region", "iam.tf", `role_full_name   = "${local.name}-${local.role_region}"`, `role_full_name   = local.name`},
+		{"authorizer's role named alike in every Region", "iam.tf", `authorizer_role_full_name   = "${local.authorizer_name}-${local.role_region}"`, `authorizer_role_full_name   = local.authorizer_name`},
+		{"authorizer's role of the pusher's name", "authorizer.tf", `name                 = local.authorizer_role_name`, `name                 = local.role_name`},
 		{"no boundary", "iam.tf", `  permissions_boundary = var.role_permissions_boundary
 `, ``},
 		{"stream read by the function, not its alias", "kinesis.tf", `function_name                      = aws_lambda_alias.pusher.arn`, `function_name                      = aws_lambda_function.pusher.arn`},

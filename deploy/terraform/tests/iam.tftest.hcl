@@ -192,3 +192,32 @@ run "queue_key_alias_refused" {
 
   expect_failures = [var.kms_key_arns]
 }
+
+# The authorizer's role is named as the pusher's: after its function and the API's
+# Region, or a prefix IAM completes past 64 characters.
+run "authorizer_role_named_for_its_region" {
+  command = apply
+
+  variables {
+    authorizer = { jwks_url = "https://issuer.example.com/.well-known/jwks.json" }
+  }
+
+  assert {
+    condition     = aws_iam_role.authorizer[0].name == "test-pusher-authorizer-eu-west-1"
+    error_message = "The authorizer's role must be named after its function and the API's Region."
+  }
+}
+
+run "authorizer_role_name_too_long_for_iam" {
+  command = apply
+
+  variables {
+    prefix     = "a-prefix-of-forty-characters-for-the-auth"
+    authorizer = { jwks_url = "https://issuer.example.com/.well-known/jwks.json" }
+  }
+
+  assert {
+    condition     = aws_iam_role.pusher.name == "a-prefix-of-forty-characters-for-the-auth-pusher-eu-west-1" && aws_iam_role.authorizer[0].name_prefix == "a-prefix-of-forty-characters-for-the--"
+    error_message = "Past 64 characters, the authorizer's role must take a prefix IAM completes, while the pusher's keeps its name."
+  }
+}
