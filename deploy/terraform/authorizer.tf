@@ -128,7 +128,9 @@ resource "aws_lambda_permission" "authorizer" {
 }
 
 # The authorizer's role, written as the pusher's (iam.tf): only Lambda may assume it,
-# and its one policy document is all it is allowed.
+# its one policy document is all it is allowed, and a new one (a new name) is made, with
+# its policy, before the old one is deleted, so that the authorizer never runs on a
+# deleted role.
 resource "aws_iam_role" "authorizer" {
   count = length(local.authorizers)
 
@@ -146,6 +148,10 @@ resource "aws_iam_role" "authorizer" {
     }]
   })
   tags = var.common_tags
+
+  lifecycle {
+    create_before_destroy = true
+  }
 }
 
 resource "aws_iam_role_policy" "authorizer" {
@@ -154,6 +160,10 @@ resource "aws_iam_role_policy" "authorizer" {
   name   = "authorizer"
   role   = aws_iam_role.authorizer[0].id
   policy = data.aws_iam_policy_document.authorizer[0].json
+
+  lifecycle {
+    create_before_destroy = true
+  }
 }
 
 # Its logs and its key. A secret or parameter encrypted with a customer managed KMS key

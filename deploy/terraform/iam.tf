@@ -17,6 +17,13 @@ locals {
 # The function's role. The trust policy is written inline so that every
 # aws_iam_policy_document of this module is a grant: terraform_test.go holds them to
 # exactly the actions below.
+#
+# Replaced before it is destroyed: a new name (the Region's, from an older module's
+# "<prefix>-pusher") makes a new role, and destroying the old one first would leave the
+# function on a deleted role until it is updated, every cold start in between failing.
+# Created first, with its policy: the function moves to it, then the old one goes. (So
+# a replacement under the same name fails, IAM's names being unique: role_path, which
+# IAM cannot change in place, is set once; see its description.)
 resource "aws_iam_role" "pusher" {
   name                 = local.role_name
   name_prefix          = local.role_name == null ? local.role_name_prefix : null
@@ -31,12 +38,22 @@ resource "aws_iam_role" "pusher" {
     }]
   })
   tags = var.common_tags
+
+  lifecycle {
+    create_before_destroy = true
+  }
 }
 
+# Replaced with its role, and before the old one is deleted: the function keeps its
+# grants until it has moved to the new role.
 resource "aws_iam_role_policy" "pusher" {
   name   = "pusher"
   role   = aws_iam_role.pusher.id
   policy = data.aws_iam_policy_document.pusher.json
+
+  lifecycle {
+    create_before_destroy = true
+  }
 }
 
 # Least privilege: one statement per resource, each action one the function calls.

@@ -272,6 +272,43 @@ func checkRoleNames(m *module) error {
 	return errors.Join(errs...)
 }
 
+// replacedFirst are the IAM resources made again before the old ones are deleted: a
+// role whose name changes (the Region's, from an older module's name) and its policy.
+// Destroyed first, the function or the authorizer would run on a deleted role, or
+// without its grants, until it is updated, every cold start failing in between.
+var replacedFirst = [][2]string{
+	{"aws_iam_role", "pusher"}, {"aws_iam_role_policy", "pusher"},
+	{"aws_iam_role", "authorizer"}, {"aws_iam_role_policy", "authorizer"},
+}
+
+// checkReplacedFirst checks that each of replacedFirst has create_before_destroy, and
+// that the functions take their role's ARN, which an in-place update then moves to the
+// new role.
+func checkReplacedFirst(m *module) error {
+	var errs []error
+	for _, key := range replacedFirst {
+		b, err := m.one("resource", key[0], key[1])
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		lc, err := nestedOne(b, "lifecycle")
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s.%s: %w", key[0], key[1], err))
+			continue
+		}
+		errs = append(errs, checkAttrs(m, lc, map[string]string{"create_before_destroy": "true"}))
+	}
+	for name, role := range map[string]string{"pusher": "aws_iam_role.pusher.arn", "authorizer": "aws_iam_role.authorizer[0].arn"} {
+		if fn, err := m.one("resource", "aws_lambda_function", name); err != nil {
+			errs = append(errs, err)
+		} else {
+			errs = append(errs, checkAttrs(m, fn, map[string]string{"role": role}))
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // wantAlias is the function's alias and what invokes it: every source, so that a
 // version moved back is what runs; and the authorizer's alias of the same name, which
 // API Gateway invokes, so that both move back together.
@@ -425,6 +462,7 @@ var productionChecks = []struct {
 	{"role names", checkRoleNames},
 	{"alias", checkAlias},
 	{"reservation", checkReservation},
+	{"roles replaced first", checkReplacedFirst},
 }
 
 // TestConcurrencyValidation evaluates the validations of the inputs of concurrency
@@ -521,6 +559,34 @@ func TestProductionChecksCatchChanges(t *testing.T) {
 		{"role named alike in every Region", "iam.tf", `role_full_name   = "${local.name}-${local.role_region}"`, `role_full_name   = local.name`},
 		{"authorizer's role named alike in every Region", "iam.tf", `authorizer_role_full_name   = "${local.authorizer_name}-${local.role_region}"`, `authorizer_role_full_name   = local.authorizer_name`},
 		{"authorizer's role of the pusher's name", "authorizer.tf", `name                 = local.authorizer_role_name`, `name                 = local.role_name`},
+		{"role destroyed before its replacement", "iam.tf", `  tags = var.common_tags
+
+  lifecycle {
+    create_before_destroy = true
+  }
+}`, `  tags = var.common_tags
+}`},
+		{"role's policy destroyed before its replacement", "iam.tf", `  policy = data.aws_iam_policy_document.pusher.json
+
+  lifecycle {
+    create_before_destroy = true
+  }`, `  policy = data.aws_iam_policy_document.pusher.json`},
+		{"authorizer's role destroyed before its replacement", "authorizer.tf", `  tags = var.common_tags
+
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
+resource "aws_iam_role_policy" "authorizer" {`, `  tags = var.common_tags
+}
+
+resource "aws_iam_role_policy" "authorizer" {`},
+		{"authorizer's policy destroyed before its replacement", "authorizer.tf", `  policy = data.aws_iam_policy_document.authorizer[0].json
+
+  lifecycle {
+    create_before_destroy = true
+  }`, `  policy = data.aws_iam_policy_document.authorizer[0].json`},
 		{"no boundary", "iam.tf", `  permissions_boundary = var.role_permissions_boundary
 `, ``},
 		{"stream read by the function, not its alias", "kinesis.tf", `function_name                      = aws_lambda_alias.pusher.arn`, `function_name                      = aws_lambda_function.pusher.arn`},

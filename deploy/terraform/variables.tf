@@ -591,7 +591,7 @@ variable "kms_key_arns" {
 }
 
 variable "role_path" {
-  description = "Path of the module's IAM roles (\"/\" by default), such as \"/service-role/\" where an organisation's policies expect one."
+  description = "Path of the module's IAM roles (\"/\" by default), such as \"/service-role/\" where an organisation's policies expect one. Set it when the roles are first made: IAM cannot change a role's path, so a change replaces the role, and the module makes the new role before it deletes the old (so that the function is never without one), which IAM refuses under the same name (EntityAlreadyExists) when applied."
   type        = string
   default     = "/"
   nullable    = false
