@@ -811,7 +811,11 @@ func TestEnvironmentValidation(t *testing.T) {
 		// refuses at apply; a name that merely contains one is the caller's.
 		{"the Region", map[string]string{"AWS_REGION": "eu-west-1"}, false},
 		{"the handler", map[string]string{"_HANDLER": "main"}, false},
-		{"a name of Lambda's", map[string]string{"AWS_LAMBDA_EXEC_WRAPPER": "/opt/wrap"}, false},
+		{"a name of Lambda's", map[string]string{"AWS_LAMBDA_FUNCTION_NAME": "other"}, false},
+		{"a name under Lambda's prefix", map[string]string{"AWS_LAMBDA_LOG_FORMAT": "JSON"}, false},
+		// The two AWS_LAMBDA_* names the same page lists as not reserved.
+		{"a runtime wrapper", map[string]string{"AWS_LAMBDA_EXEC_WRAPPER": "/opt/wrap"}, true},
+		{".NET's pre-JIT", map[string]string{"AWS_LAMBDA_DOTNET_PREJIT": "ProvisionedConcurrency"}, true},
 		{"the role's keys", map[string]string{"AWS_ACCESS_KEY_ID": "AKIA..."}, false},
 		{"the task root", map[string]string{"LAMBDA_TASK_ROOT": "/var/task"}, false},
 		{"a name like a reserved one", map[string]string{"MY_AWS_REGION": "eu-west-1", "AWS_ENDPOINT_URL_SQS": "http://x"}, true},

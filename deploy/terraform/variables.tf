@@ -318,12 +318,15 @@ variable "environment" {
   # Lambda sets these itself and refuses a function that sets them: "Defined runtime
   # environment variables" of docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime
   # lists the reserved keys (_HANDLER, _X_AMZN_TRACE_ID, AWS_DEFAULT_REGION, AWS_REGION,
-  # AWS_EXECUTION_ENV, AWS_LAMBDA_*, AWS_ACCESS_KEY, AWS_ACCESS_KEY_ID,
-  # AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, LAMBDA_TASK_ROOT, LAMBDA_RUNTIME_DIR).
-  # Refused here, at plan, rather than by the API at apply.
+  # AWS_EXECUTION_ENV, AWS_LAMBDA_FUNCTION_NAME and the other AWS_LAMBDA_* it sets,
+  # AWS_ACCESS_KEY, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN,
+  # LAMBDA_TASK_ROOT, LAMBDA_RUNTIME_DIR). AWS_LAMBDA_* is refused as a whole, but the
+  # two the same page lists as not reserved, which a function may set:
+  # AWS_LAMBDA_EXEC_WRAPPER (a wrapper script of the runtime) and
+  # AWS_LAMBDA_DOTNET_PREJIT. Refused here, at plan, rather than by the API at apply.
   validation {
-    condition     = length([for k in keys(var.environment) : k if contains(["_HANDLER", "_X_AMZN_TRACE_ID", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_EXECUTION_ENV", "AWS_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR"], k) || startswith(k, "AWS_LAMBDA_")]) == 0
-    error_message = "The environment must not set a name Lambda reserves (_HANDLER, _X_AMZN_TRACE_ID, AWS_DEFAULT_REGION, AWS_REGION, AWS_EXECUTION_ENV, AWS_LAMBDA_*, AWS_ACCESS_KEY, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, LAMBDA_TASK_ROOT, LAMBDA_RUNTIME_DIR): Lambda sets them, and refuses the function at apply."
+    condition     = length([for k in keys(var.environment) : k if contains(["_HANDLER", "_X_AMZN_TRACE_ID", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_EXECUTION_ENV", "AWS_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR"], k) || startswith(k, "AWS_LAMBDA_") && !contains(["AWS_LAMBDA_EXEC_WRAPPER", "AWS_LAMBDA_DOTNET_PREJIT"], k)]) == 0
+    error_message = "The environment must not set a name Lambda reserves (_HANDLER, _X_AMZN_TRACE_ID, AWS_DEFAULT_REGION, AWS_REGION, AWS_EXECUTION_ENV, AWS_LAMBDA_* but AWS_LAMBDA_EXEC_WRAPPER and AWS_LAMBDA_DOTNET_PREJIT, AWS_ACCESS_KEY, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, LAMBDA_TASK_ROOT, LAMBDA_RUNTIME_DIR): Lambda sets them, and refuses the function at apply."
   }
 
   validation {

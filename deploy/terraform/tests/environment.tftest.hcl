@@ -125,6 +125,20 @@ run "aws_lambda_prefix_refused" {
   expect_failures = [var.environment]
 }
 
+# The two AWS_LAMBDA_* names Lambda lists as not reserved, which a function may set.
+run "unreserved_lambda_names_pass" {
+  command = apply
+
+  variables {
+    environment = { AWS_LAMBDA_EXEC_WRAPPER = "/opt/wrapper", AWS_LAMBDA_DOTNET_PREJIT = "Never" }
+  }
+
+  assert {
+    condition     = aws_lambda_function.pusher.environment[0].variables["AWS_LAMBDA_EXEC_WRAPPER"] == "/opt/wrapper" && aws_lambda_function.pusher.environment[0].variables["AWS_LAMBDA_DOTNET_PREJIT"] == "Never"
+    error_message = "AWS_LAMBDA_EXEC_WRAPPER and AWS_LAMBDA_DOTNET_PREJIT, not reserved, must reach the function."
+  }
+}
+
 run "module_setting_refused" {
   command = plan
 
