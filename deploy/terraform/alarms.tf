@@ -18,6 +18,7 @@ locals {
     { for q in aws_sqs_queue.async_failures : "async-failures" => q.name },
     { for q in aws_sqs_queue.kinesis_dlq : "kinesis-dlq" => q.name },
     { for q in aws_sqs_queue.events_dlq : "events-dlq" => q.name },
+    { for q in aws_sqs_queue.sns_dlq : "sns-dlq" => q.name },
     var.alarm_dead_letter_queues,
   ) : {}
 }

@@ -98,6 +98,11 @@ output "async_failures_queue_url" {
   value       = one(aws_sqs_queue.async_failures[*].url)
 }
 
+output "sns_dlq_url" {
+  description = "URL of the dead-letter queue of the topic's subscription: the notifications SNS could not deliver to the function (see the README), or null without notifications_topic_enabled."
+  value       = one(aws_sqs_queue.sns_dlq[*].url)
+}
+
 output "alarm_arns" {
   description = "ARNs of the module's CloudWatch alarms, by name, or {} without alarm_actions."
   value = merge(

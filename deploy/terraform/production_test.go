@@ -8,6 +8,7 @@ package terraform_test
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/hashicorp/hcl/v2"
@@ -178,20 +179,21 @@ func checkDeadLetterQueues(m *module) error {
 		actions cty.Value
 		async   cty.Value
 		kinesis cty.Value
+		sns     cty.Value
 		callers cty.Value
 		want    map[string]string
 	}{
-		{"no alarms", cty.ListValEmpty(cty.String), queue("p-pusher-async-failures"), none, cty.MapValEmpty(cty.String), map[string]string{}},
-		{"alarms, no queue", cty.ListVal([]cty.Value{cty.StringVal("arn:aws:sns:eu-west-1:123456789012:oncall")}), none, none, cty.MapValEmpty(cty.String), map[string]string{}},
-		{"alarms on every queue", cty.ListVal([]cty.Value{cty.UnknownVal(cty.String)}), queue("p-pusher-async-failures"), queue("p-pusher-kinesis-dlq"),
+		{"no alarms", cty.ListValEmpty(cty.String), queue("p-pusher-async-failures"), none, queue("p-pusher-sns-dlq"), cty.MapValEmpty(cty.String), map[string]string{}},
+		{"alarms, no queue", cty.ListVal([]cty.Value{cty.StringVal("arn:aws:sns:eu-west-1:123456789012:oncall")}), none, none, none, cty.MapValEmpty(cty.String), map[string]string{}},
+		{"alarms on every queue", cty.ListVal([]cty.Value{cty.UnknownVal(cty.String)}), queue("p-pusher-async-failures"), queue("p-pusher-kinesis-dlq"), queue("p-pusher-sns-dlq"),
 			cty.MapVal(map[string]cty.Value{"notifications-dlq": cty.StringVal("p-notifications-dlq")}),
-			map[string]string{"async-failures": "p-pusher-async-failures", "kinesis-dlq": "p-pusher-kinesis-dlq", "notifications-dlq": "p-notifications-dlq"}},
+			map[string]string{"async-failures": "p-pusher-async-failures", "kinesis-dlq": "p-pusher-kinesis-dlq", "sns-dlq": "p-pusher-sns-dlq", "notifications-dlq": "p-notifications-dlq"}},
 	} {
 		ctx := &hcl.EvalContext{
 			Variables: map[string]cty.Value{
 				"var": cty.ObjectVal(map[string]cty.Value{"alarm_actions": c.actions, "alarm_dead_letter_queues": c.callers}),
 				"aws_sqs_queue": cty.ObjectVal(map[string]cty.Value{
-					"async_failures": c.async, "kinesis_dlq": c.kinesis, "events_dlq": none,
+					"async_failures": c.async, "kinesis_dlq": c.kinesis, "events_dlq": none, "sns_dlq": c.sns,
 				}),
 			},
 			Functions: moduleFuncs,
@@ -304,6 +306,69 @@ func checkReplacedFirst(m *module) error {
 			errs = append(errs, err)
 		} else {
 			errs = append(errs, checkAttrs(m, fn, map[string]string{"role": role}))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// wantSNSDeadLetters is the topic's subscription and its dead-letter queue, as written:
+// SNS discards a notification it cannot deliver (a client-side error at once, a
+// server-side one after its retries) unless the subscription has one
+// (sns-dead-letter-queues.html); the module's own queue, with the topic, kept 14 days,
+// SQS-managed keys, which only SNS may send to, from this topic alone.
+var wantSNSDeadLetters = map[[2]string]map[string]string{
+	{"resource", "aws_sns_topic_subscription.notifications"}: {
+		"redrive_policy": "jsonencode({deadLetterTargetArn=aws_sqs_queue.sns_dlq[0].arn})",
+		"depends_on":     "[aws_lambda_permission.sns,aws_sqs_queue_policy.sns_dlq]",
+	},
+	{"resource", "aws_sqs_queue.sns_dlq"}: {
+		"count": "length(local.notifications_topic_arns)", "name": `"${local.name}-sns-dlq"`,
+		"message_retention_seconds": "1209600", "sqs_managed_sse_enabled": "true", "kms_master_key_id": "",
+	},
+	{"resource", "aws_sqs_queue_policy.sns_dlq"}: {
+		"count": "length(aws_sqs_queue.sns_dlq)", "queue_url": "aws_sqs_queue.sns_dlq[0].url",
+		"policy": "data.aws_iam_policy_document.sns_dlq[0].json",
+	},
+	{"data", "aws_iam_policy_document.sns_dlq"}: {"count": "length(aws_sqs_queue.sns_dlq)", "source_policy_documents": ""},
+	{"statement", ""}: {
+		"sid": `"NotificationsTopic"`, "actions": `["sqs:SendMessage"]`, "resources": "[aws_sqs_queue.sns_dlq[0].arn]",
+	},
+	{"principals", ""}: {"type": `"Service"`, "identifiers": `["sns.amazonaws.com"]`},
+	{"condition", ""}: {"test": `"ArnEquals"`, "variable": `"aws:SourceArn"`, "values": "[var.notifications_topic_arn]"},
+}
+
+// checkSNSDeadLetters checks wantSNSDeadLetters.
+func checkSNSDeadLetters(m *module) error {
+	var errs []error
+	var doc *hclsyntax.Block
+	for key, want := range wantSNSDeadLetters {
+		typ, name, ok := strings.Cut(key[1], ".")
+		if !ok {
+			continue
+		}
+		b, err := m.one(key[0], typ, name)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if typ == "aws_iam_policy_document" {
+			doc = b
+		}
+		errs = append(errs, checkAttrs(m, b, want))
+	}
+	if doc == nil {
+		return errors.Join(errs...)
+	}
+	st, err := nestedOne(doc, "statement")
+	if err != nil {
+		return errors.Join(append(errs, err)...)
+	}
+	errs = append(errs, checkAttrs(m, st, wantSNSDeadLetters[[2]string{"statement", ""}]))
+	for _, typ := range []string{"principals", "condition"} {
+		if b, err := nestedOne(st, typ); err != nil {
+			errs = append(errs, err)
+		} else {
+			errs = append(errs, checkAttrs(m, b, wantSNSDeadLetters[[2]string{typ, ""}]))
 		}
 	}
 	return errors.Join(errs...)
@@ -463,6 +528,7 @@ var productionChecks = []struct {
 	{"alias", checkAlias},
 	{"reservation", checkReservation},
 	{"roles replaced first", checkReplacedFirst},
+	{"SNS's dead letters", checkSNSDeadLetters},
 }
 
 // TestConcurrencyValidation evaluates the validations of the inputs of concurrency
@@ -587,6 +653,13 @@ resource "aws_iam_role_policy" "authorizer" {`},
   lifecycle {
     create_before_destroy = true
   }`, `  policy = data.aws_iam_policy_document.authorizer[0].json`},
+		{"subscription without a dead-letter queue", "sources.tf", `  redrive_policy = jsonencode({ deadLetterTargetArn = aws_sqs_queue.sns_dlq[0].arn })
+`, ``},
+		{"SNS's dead letters to the async failures queue", "sources.tf", `deadLetterTargetArn = aws_sqs_queue.sns_dlq[0].arn`, `deadLetterTargetArn = aws_sqs_queue.async_failures[0].arn`},
+		{"any topic may dead-letter", "sources.tf", `      values   = [var.notifications_topic_arn]`, `      values   = ["*"]`},
+		{"anyone may dead-letter", "sources.tf", `      identifiers = ["sns.amazonaws.com"]`, `      identifiers = ["*"]`},
+		{"SNS's dead letters not watched", "alarms.tf", `    { for q in aws_sqs_queue.sns_dlq : "sns-dlq" => q.name },
+`, ``},
 		{"no boundary", "iam.tf", `  permissions_boundary = var.role_permissions_boundary
 `, ``},
 		{"stream read by the function, not its alias", "kinesis.tf", `function_name                      = aws_lambda_alias.pusher.arn`, `function_name                      = aws_lambda_function.pusher.arn`},
@@ -595,7 +668,7 @@ resource "aws_iam_role_policy" "authorizer" {`},
 `, ``},
 		{"authorizer never published", "authorizer.tf", `  publish = var.publish
 `, ``},
-		{"subscription to the function, not its alias", "sources.tf", `  endpoint  = aws_lambda_alias.pusher.arn`, `  endpoint  = aws_lambda_function.pusher.arn`},
+		{"subscription to the function, not its alias", "sources.tf", `  endpoint       = aws_lambda_alias.pusher.arn`, `  endpoint       = aws_lambda_function.pusher.arn`},
 		{"never published", "main.tf", `publish = var.publish`, `publish = false`},
 		{"reservation without the routes' room", "main.tf", ` + var.route_concurrency, false)`, `, false)`},
 		{"reservation without the stream's share", "main.tf", `(var.kinesis_stream == null ? 0 : var.kinesis_stream.shard_count * var.kinesis_stream.parallelization_factor)`, `0`},

@@ -140,10 +140,11 @@ run "alarms_on_every_source" {
     error_message = "A parked message half-way to expiring must raise an alarm."
   }
 
-  # SNS invokes the function: the async failures queue is watched, as is the caller's
-  # dead-letter queue of the notifications queue.
+  # SNS invokes the function: the async failures queue and the subscription's
+  # dead-letter queue are watched, as is the caller's dead-letter queue of the
+  # notifications queue.
   assert {
-    condition = toset(keys(aws_cloudwatch_metric_alarm.dead_letters)) == toset(["async-failures", "notifications-dlq"]) && alltrue([for key, queue in { notifications-dlq = "test-notifications-dlq", async-failures = aws_sqs_queue.async_failures[0].name } :
+    condition = toset(keys(aws_cloudwatch_metric_alarm.dead_letters)) == toset(["async-failures", "sns-dlq", "notifications-dlq"]) && alltrue([for key, queue in { notifications-dlq = "test-notifications-dlq", async-failures = aws_sqs_queue.async_failures[0].name, sns-dlq = aws_sqs_queue.sns_dlq[0].name } :
     toset([for q in aws_cloudwatch_metric_alarm.dead_letters[key].metric_query : "${q.metric[0].metric_name} ${q.metric[0].dimensions.QueueName}" if q.id != "messages"]) == toset(["ApproximateNumberOfMessagesVisible ${queue}", "ApproximateNumberOfMessagesNotVisible ${queue}"])])
     error_message = "Each dead-letter queue, the module's and the caller's, must have its alarm, on its messages visible and not visible."
   }
@@ -183,8 +184,8 @@ run "alarms_on_every_source" {
   }
 
   assert {
-    condition     = length(output.alarm_arns) == 9
-    error_message = "The alarm_arns output must name the 9 alarms."
+    condition     = length(output.alarm_arns) == 10
+    error_message = "The alarm_arns output must name the 10 alarms."
   }
 }
 

@@ -104,10 +104,11 @@ run "apply_with_unknown_arns" {
     error_message = "The topic passed by its ARN must be subscribed, with its async failures queue."
   }
 
-  # The poison queue's two, the async failures queue's, the queue's age, errors,
-  # throttles and dropped events: each source passed by an unknown ARN is watched.
+  # The poison queue's two, the async failures queue's, the SNS dead-letter queue's,
+  # the queue's age, errors, throttles, dropped events and records not delivered to the
+  # async failures queue: each source passed by an unknown ARN is watched.
   assert {
-    condition     = length(module.pusher.alarm_arns) == 7
+    condition     = length(module.pusher.alarm_arns) == 9
     error_message = "The alarms of a queue and a topic passed by unknown ARNs must all be made."
   }
 }

@@ -80,6 +80,14 @@ override_resource {
 }
 
 override_resource {
+  target = aws_sqs_queue.sns_dlq
+  values = {
+    arn = "arn:aws:sqs:eu-west-1:123456789012:test-pusher-sns-dlq"
+    url = "https://sqs.eu-west-1.amazonaws.com/123456789012/test-pusher-sns-dlq"
+  }
+}
+
+override_resource {
   target = aws_sqs_queue.poison
   values = {
     arn = "arn:aws:sqs:eu-west-1:123456789012:test-pusher-poison"
@@ -129,7 +137,7 @@ run "queue_bounded_by_default" {
 
   # Nothing invokes the function asynchronously: no failures queue.
   assert {
-    condition     = length(aws_sqs_queue.async_failures) == 0 && length(aws_lambda_function_event_invoke_config.pusher) == 0 && length(aws_sns_topic_subscription.notifications) == 0
+    condition     = length(aws_sqs_queue.async_failures) == 0 && length(aws_lambda_function_event_invoke_config.pusher) == 0 && length(aws_sns_topic_subscription.notifications) == 0 && length(aws_sqs_queue.sns_dlq) == 0
     error_message = "Without a topic or rule invoking the function, there must be no async failures queue nor subscription."
   }
 }
@@ -276,6 +284,22 @@ run "topic_with_on_failure_destination" {
   assert {
     condition     = output.async_failures_queue_url == aws_sqs_queue.async_failures[0].url
     error_message = "The async failures queue's URL must be an output."
+  }
+
+  # What SNS cannot hand to Lambda at all (the alias or its permission gone, Lambda
+  # refusing past SNS's retries) goes to the subscription's own dead-letter queue, not
+  # discarded.
+  assert {
+    condition     = jsondecode(aws_sns_topic_subscription.notifications[0].redrive_policy).deadLetterTargetArn == "arn:aws:sqs:eu-west-1:123456789012:test-pusher-sns-dlq" && aws_sqs_queue.sns_dlq[0].name == "test-pusher-sns-dlq" && aws_sqs_queue.sns_dlq[0].sqs_managed_sse_enabled && output.sns_dlq_url == aws_sqs_queue.sns_dlq[0].url
+    error_message = "The topic's subscription must redrive to the module's encrypted SNS dead-letter queue."
+  }
+
+  assert {
+    condition = aws_sqs_queue_policy.sns_dlq[0].queue_url == aws_sqs_queue.sns_dlq[0].url && one([for s in data.aws_iam_policy_document.sns_dlq[0].statement :
+      toset(s.actions) == toset(["sqs:SendMessage"]) && toset(s.resources) == toset([aws_sqs_queue.sns_dlq[0].arn]) &&
+      one(s.principals).type == "Service" && toset(one(s.principals).identifiers) == toset(["sns.amazonaws.com"]) &&
+    one(s.condition).test == "ArnEquals" && one(s.condition).variable == "aws:SourceArn" && toset(one(s.condition).values) == toset(["arn:aws:sns:eu-west-1:123456789012:test-notifications"])])
+    error_message = "SNS, from the notifications topic alone, must be allowed to send to the dead-letter queue."
   }
 
   assert {
