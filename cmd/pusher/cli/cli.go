@@ -25,6 +25,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -113,6 +114,9 @@ type command struct {
 	// fallback is the subcommand run when none is named (no argument, or a flag
 	// first), such as replay's read-only list; empty: a subcommand is needed.
 	fallback string
+	// args names the positional arguments the command takes, such as "DATA"; empty:
+	// none, and one given is refused (see strayArgument).
+	args string
 }
 
 // runFunc runs a command whose flags are parsed.
@@ -124,12 +128,18 @@ func commands() []command {
 		devCommand(),
 		serveCommand(),
 		gatewayCommand(),
-		sendCommand(),
-		connectCommand(),
+		takes(sendCommand(), "DATA"),
+		takes(connectCommand(), "URL"),
 		replayCommand(),
 		tokenCommand(),
 		versionCommand(),
 	}
+}
+
+// takes returns c taking the positional arguments args names.
+func takes(c command, args string) command {
+	c.args = args
+	return c
 }
 
 // find returns the command or subcommand of path, such as "replay send".
@@ -206,7 +216,27 @@ func (c command) exec(ctx context.Context, args []string, e env, opts []custom.O
 		}
 		return err
 	}
+	if c.args == "" && fs.NArg() > 0 {
+		return c.strayArgument(fs.Arg(0), args)
+	}
 	return r(ctx, e, opts)
+}
+
+// strayArgument is the error of arg given to c, which takes no positional argument, in
+// args: now that flags are read in any position, a word among them must not be dropped
+// silently, such as the subcommand of `pusher replay --dev URL send`, which would list
+// instead of sending. A subcommand's name is to be named first: the error says how.
+func (c command) strayArgument(arg string, args []string) error {
+	if c.parent != "" {
+		if _, ok := find(c.parent, arg); ok {
+			rest := slices.Clone(args)
+			rest = slices.Delete(rest, slices.Index(rest, arg), slices.Index(rest, arg)+1)
+			return fmt.Errorf("unexpected argument %q: name the subcommand first (%s)", arg,
+				strings.Join(append([]string{"pusher", c.parent, arg}, rest...), " "))
+		}
+		return fmt.Errorf("unexpected argument %q: pusher %s %s takes no arguments, only flags", arg, c.parent, c.name)
+	}
+	return fmt.Errorf("unexpected argument %q: pusher %s takes no arguments, only flags", arg, c.name)
 }
 
 // parseInterspersed parses args with fs, taking flags before, between and after the

@@ -44,7 +44,7 @@ func replayCommand() command {
 			sub("list", "list [--reason R] [--stage S] [--since 1h] [--user U] [--topic T] [--json] [--wide]", defineReplayList),
 			sub("send", "send [filters] [--dry-run] [--rate 100/s] [--concurrency 32] [--to stage|queue]", defineReplaySend),
 			sub("export", "export [filters] > parked.jsonl", defineReplayExport),
-			sub("import", "import parked.jsonl (or - for stdin)", defineReplayImport),
+			takes(sub("import", "import parked.jsonl (or - for stdin)", defineReplayImport), "FILE"),
 		},
 	}
 }
