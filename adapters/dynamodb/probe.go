@@ -24,8 +24,9 @@ type Probe struct {
 	Table, Index string
 	// Run makes the read once, without the SDK's retries: nil when the table (or index)
 	// answered. A failure no retry passes (the table or index is not there, the role may
-	// not read it, the key names are not the table's) is a handlers.PermanentError; the
-	// rest (throttling, 5xx, the network) is returned as it is.
+	// not read it, the key names are not the table's, DynamoDB does not take the
+	// credentials' keys) is a handlers.PermanentError; the rest (throttling, 5xx, the
+	// network, an index still backfilling) is returned as it is.
 	Run func(ctx context.Context) error
 }
 
@@ -74,14 +75,29 @@ func query(client API, table, index, key string) func(ctx context.Context) error
 // probeError says in a few words what a probe's failure means, keeping DynamoDB's code:
 // the start-up check prints it after the setting it names.
 func probeError(err error, index string) error {
-	var apiErr smithy.APIError
+	var (
+		apiErr    smithy.APIError
+		retryable interface{ RetryableError() bool }
+	)
 	if err == nil || !errors.As(err, &apiErr) {
 		return err
 	}
 	code, msg := apiErr.ErrorCode(), apiErr.ErrorMessage()
 	switch {
+	case errors.As(err, &retryable) && retryable.RetryableError():
+		// The SDK marks a signature or access refused while the clock is off DynamoDB's
+		// (clock skew correction): its next call corrects the offset.
+		return fmt.Errorf("%s: %s (the clock is off, corrected on the next call)", code, msg)
 	case code == "ResourceNotFoundException":
 		return handlers.Permanent(fmt.Errorf("table not found (%s)", code))
+	case code == "ValidationException" && index != "" && strings.Contains(msg, "backfilling"):
+		// "Cannot read from backfilling global secondary index: by-connection": an
+		// index being added cannot be queried until its backfill ends, which takes
+		// long on a large table (Adding a global secondary index to an existing table, Amazon
+		// DynamoDB Developer Guide,
+		// https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/GSI.OnlineOps.html).
+		// It will be there: pending, not refused.
+		return fmt.Errorf("index %s is still backfilling, not readable yet (%s: %s)", index, code, msg)
 	case code == "ValidationException" && index != "" && strings.Contains(msg, "index"):
 		// "The table does not have the specified index: by-connection"
 		return handlers.Permanent(fmt.Errorf("index %s not found (%s: %s)", index, code, msg))
@@ -89,8 +105,21 @@ func probeError(err error, index string) error {
 		// Such as "Query condition missed key schema element: user_id": the table's
 		// keys are not the configured ones.
 		return handlers.Permanent(fmt.Errorf("the table refuses the store's query (%s: %s)", code, msg))
+	case wrongKeysCodes[code]:
+		return handlers.Permanent(fmt.Errorf("the credentials' keys are wrong: DynamoDB knows no such access key, or the secret key does not match it (%s: %s)", code, msg))
 	case permanentCodes[code]:
 		return handlers.Permanent(fmt.Errorf("access denied (%s: %s)", code, msg))
 	}
 	return fmt.Errorf("%s: %s", code, msg)
+}
+
+// wrongKeysCodes are DynamoDB's answers to a request signed with keys it does not take:
+// UnrecognizedClientException, "The Access Key ID or security token is invalid", and
+// InvalidSignatureException, "The request signature we calculated does not match the
+// signature you provided" (Error handling with DynamoDB, Amazon DynamoDB Developer Guide,
+// https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Programming.Errors.html).
+// No retry passes them; the one of a clock off DynamoDB's is told apart above.
+var wrongKeysCodes = map[string]bool{
+	"UnrecognizedClientException": true,
+	"InvalidSignatureException":   true,
 }
