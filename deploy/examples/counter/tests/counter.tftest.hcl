@@ -89,6 +89,13 @@ run "defaults" {
     condition     = aws_dynamodb_table.connections.point_in_time_recovery[0].enabled && aws_dynamodb_table.counter.point_in_time_recovery[0].enabled && aws_dynamodb_table.connections.deletion_protection_enabled && aws_dynamodb_table.counter.deletion_protection_enabled
     error_message = "Both tables must have point-in-time recovery and refuse deletion by default."
   }
+
+  # $connect and $disconnect invoke the module's alias, as its queue's mapping does:
+  # moving the alias back moves them back too.
+  assert {
+    condition     = aws_apigatewayv2_integration.pusher.integration_uri == module.pusher.alias_invoke_arn && alltrue([for p in values(aws_lambda_permission.connection) : p.qualifier == module.pusher.alias_name])
+    error_message = "The pusher's routes must invoke the module's alias, which their permissions name."
+  }
 }
 
 run "no_logs_no_protection" {
