@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"syscall"
 
 	"github.com/apigw-pusher/apigw-pusher/handlers"
 )
@@ -25,8 +26,10 @@ const ProbeConnectionID = "pusher-startup-check"
 // the empty frame, comes only from a gateway that found the API and checked the
 // signature and the grant (execute-api:ManageConnections on POST/@connections/*). A
 // 403 (the credentials or the grant), a 404 (no API at that stage or path), any other
-// 4xx, a host that does not resolve or a connection refused is a
-// handlers.PermanentError; 429, 5xx and timeouts are returned as they are.
+// 4xx, a host the DNS says does not exist or a connection refused is a
+// handlers.PermanentError; 429, 5xx, timeouts and the rest of the network (a network
+// unreachable while a container's starts) are returned as they are, and so is any
+// failure once ctx is done: a dial or a lookup cut short says nothing of the endpoint.
 func (p *Poster) Probe(ctx context.Context) error {
 	err := p.call(ctx, http.MethodPost, ProbeConnectionID, nil)
 	var refused *Error
@@ -35,13 +38,14 @@ func (p *Poster) Probe(ctx context.Context) error {
 		return nil
 	case errors.As(err, &refused):
 		return probeRefusal(refused, err)
+	case ctx.Err() != nil:
+		return err
 	}
 	var dns *net.DNSError
-	if errors.As(err, &dns) && !dns.IsTimeout && !dns.IsTemporary {
+	if errors.As(err, &dns) && dns.IsNotFound && !dns.IsTimeout && !dns.IsTemporary {
 		return handlers.Permanent(fmt.Errorf("host %s not found: %w", dns.Name, err))
 	}
-	var op *net.OpError
-	if errors.As(err, &op) && op.Op == "dial" && !op.Timeout() {
+	if errors.Is(err, syscall.ECONNREFUSED) {
 		return handlers.Permanent(fmt.Errorf("no gateway answers there: %w", err))
 	}
 	return err

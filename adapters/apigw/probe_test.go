@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/apigw-pusher/apigw-pusher/adapters/apigw"
 )
@@ -61,6 +62,35 @@ func TestProbeAnswers(t *testing.T) {
 			}
 			if req := <-seen; req.path != "/@connections/"+apigw.ProbeConnectionID {
 				t.Errorf("path %s, want /@connections/%s", req.path, apigw.ProbeConnectionID)
+			}
+		})
+	}
+}
+
+// TestProbeNetworkNotForGood: a probe that fails in the network, not at the gateway,
+// fails as it is, not for good: a network unreachable (a container's, while it starts)
+// and a dial cut short by the end of the checks' context (serve stopped during them)
+// say nothing of the endpoint. 255.255.255.255 is the broadcast address, which Linux
+// refuses a TCP connection to with ENETUNREACH; 2001:db8::/32 is the range reserved for
+// documentation (RFC 3849), which no route reaches: the dial waits until it is cut.
+func TestProbeNetworkNotForGood(t *testing.T) {
+	tests := []struct {
+		name, endpoint string
+		cut            bool // the context ends during the dial
+	}{
+		{name: "a network unreachable", endpoint: "https://255.255.255.255/prod"},
+		{name: "a dial cut short", endpoint: "https://[2001:db8::1]/prod", cut: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := newPoster(t, apigw.LocalConfig(""), apigw.Config{Endpoint: tc.endpoint})
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			if tc.cut {
+				defer time.AfterFunc(50*time.Millisecond, cancel).Stop()
+			}
+			if err := p.Probe(ctx); kind(err) != "transient" {
+				t.Errorf("Probe: %s (%v), want transient", kind(err), err)
 			}
 		})
 	}

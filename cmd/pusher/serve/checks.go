@@ -78,7 +78,9 @@ func topicError(err error) error {
 // /readyz answers 503 with the failing checks' lines, and the checks run again after a
 // backoff (checksFirstBackoff doubling to checksMaxBackoff, with jitter) until they
 // pass, or one fails for good, or ctx is done. Only then does the pipeline start
-// receiving. Warnings are logged once.
+// receiving. Warnings are logged once. Once ctx is done (the service stopped during a
+// round), what the round found is not read: a call cut short says nothing of a
+// setting, and the service stops with no refusal.
 func (s *Service) awaitChecks(ctx context.Context) error {
 	if s.checks == nil {
 		return nil
@@ -86,6 +88,9 @@ func (s *Service) awaitChecks(ctx context.Context) error {
 	start, backoff, warned := time.Now(), checksFirstBackoff, false
 	for {
 		report := s.checks.Run(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
 		if !warned {
 			report.Warnings().Log(s.logger)
 			warned = true
