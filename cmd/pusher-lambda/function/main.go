@@ -9,9 +9,11 @@ import (
 	"time"
 
 	awslambda "github.com/aws/aws-lambda-go/lambda"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 
 	"github.com/apigw-pusher/apigw-pusher/cmd/internal/team"
 	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/custom"
+	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/onaws"
 )
 
 // Main runs the function, with the team's options, in the Lambda runtime: it reads the
@@ -71,8 +73,19 @@ func initFunction(start time.Time, opts []custom.Option) (*Function, error) {
 	// The pipeline lives as long as the execution environment: neither its context nor
 	// the cleanup of its parts ever ends. Metrics go to stdout as EMF documents.
 	ctx := context.Background()
-	checked := checkAtInit(ctx, cfg, opts, logger)
-	fn, _, err := Build(ctx, cfg, opts, logger, os.Stdout)
+	// One AWS configuration for the checks and the function: one credentials cache, and
+	// one HTTP client, so that the connections the checks open (and their TLS
+	// handshakes) serve the first requests; the configuration of the environment has
+	// none, and each client would make its own.
+	awsCfg, err := onaws.NewAWSConfig(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if awsCfg.HTTPClient == nil {
+		awsCfg.HTTPClient = awshttp.NewBuildableClient()
+	}
+	checked := checkAtInit(ctx, cfg, awsCfg, opts, logger)
+	fn, _, err := BuildWithAWS(ctx, cfg, awsCfg, opts, logger, os.Stdout)
 	if err != nil {
 		return nil, err
 	}

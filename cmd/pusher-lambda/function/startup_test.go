@@ -4,10 +4,14 @@ package function_test
 
 import (
 	"bytes"
+	"net"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -45,5 +49,48 @@ func TestInitRefusesAMissingTable(t *testing.T) {
 	}
 	if strings.Contains(rie.Output(), `"msg":"pusher-lambda ready"`) {
 		t.Errorf("the function said it was ready:\n%s", rie.Output())
+	}
+}
+
+// TestInitSharesItsConnections: the start-up checks and the function share one AWS
+// configuration and its HTTP client, so the connection the check of the table opens
+// serves the first invocation's Query: one connection to DynamoDB in all, not one each
+// (each a TLS handshake on AWS).
+func TestInitSharesItsConnections(t *testing.T) {
+	bootstrap := awstest.BuildBootstrap(t, "./cmd/pusher-lambda")
+	s := stacktest.New(t)
+	alice := s.Connect(t, "alice", "alice")
+	target, err := url.Parse(os.Getenv("AWS_ENDPOINT_URL_DYNAMODB"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conns atomic.Int32
+	dynamodb := httptest.NewUnstartedServer(awstest.NewProxy(target))
+	dynamodb.Config.ConnState = func(_ net.Conn, state http.ConnState) {
+		if state == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	dynamodb.Start()
+	t.Cleanup(dynamodb.Close)
+	rie := awstest.StartRIE(t, bootstrap, map[string]string{
+		"APIGW_ENDPOINT":            s.Faults.URL,
+		"CONNECTIONS_TABLE_NAME":    stacktest.Table,
+		"POISON_QUEUE_URL":          s.PoisonURL,
+		"AWS_ENDPOINT_URL_DYNAMODB": dynamodb.URL,
+	})
+	payload, err := os.ReadFile(filepath.Join("testdata", "sqs-sns-envelope.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rie.Invoke(t, payload)
+	if got := alice.Next(t); got != `{"n":2}` {
+		t.Errorf("alice got %s", got)
+	}
+	if !strings.Contains(rie.Output(), `"msg":"start-up checks done"`) {
+		t.Fatalf("no start-up checks ran:\n%s", rie.Output())
+	}
+	if n := conns.Load(); n != 1 {
+		t.Errorf("%d connections to DynamoDB, want 1: the check's, reused by the invocation", n)
 	}
 }

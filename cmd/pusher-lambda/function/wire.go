@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/google/wire"
 
 	"github.com/apigw-pusher/apigw-pusher/adapters/emf"
@@ -16,13 +17,21 @@ import (
 )
 
 // Build builds the function from cfg (already defaulted with Defaults) and the team's
-// options, writing its metrics to metrics, such as os.Stdout. It makes no network call.
-// The Lambda binary's own wiring: it links what the function runs and nothing of the
-// pusher binary's modes.
+// options, with the AWS configuration of the environment (onaws.NewAWSConfig), writing
+// its metrics to metrics, such as os.Stdout. It makes no network call. The Lambda
+// binary's own wiring: it links what the function runs and nothing of the pusher
+// binary's modes.
 func Build(ctx context.Context, cfg Config, opts []custom.Option, logger *slog.Logger, metrics io.Writer) (*Function, func(), error) {
+	wire.Build(onaws.NewAWSConfig, BuildWithAWS)
+	return nil, nil, nil
+}
+
+// BuildWithAWS is Build with the AWS configuration awsCfg, which the init shares with
+// the start-up checks: one credentials cache and, with its HTTP client, one pool of
+// connections for both.
+func BuildWithAWS(ctx context.Context, cfg Config, awsCfg aws.Config, opts []custom.Option, logger *slog.Logger, metrics io.Writer) (*Function, func(), error) {
 	wire.Build(
 		wire.FieldsOf(new(Config), "Config"),
-		onaws.NewAWSConfig,
 		onaws.NewDynamoDBClient,
 		onaws.NewStore,
 		onaws.NewPoster,

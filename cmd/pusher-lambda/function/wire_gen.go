@@ -11,6 +11,7 @@ import (
 	"github.com/apigw-pusher/apigw-pusher/adapters/emf"
 	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/custom"
 	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/onaws"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"io"
 	"log/slog"
 )
@@ -18,25 +19,39 @@ import (
 // Injectors from wire.go:
 
 // Build builds the function from cfg (already defaulted with Defaults) and the team's
-// options, writing its metrics to metrics, such as os.Stdout. It makes no network call.
-// The Lambda binary's own wiring: it links what the function runs and nothing of the
-// pusher binary's modes.
+// options, with the AWS configuration of the environment (onaws.NewAWSConfig), writing
+// its metrics to metrics, such as os.Stdout. It makes no network call. The Lambda
+// binary's own wiring: it links what the function runs and nothing of the pusher
+// binary's modes.
 func Build(ctx context.Context, cfg Config, opts []custom.Option, logger *slog.Logger, metrics io.Writer) (*Function, func(), error) {
-	config := cfg.Config
-	awsConfig, err := onaws.NewAWSConfig(ctx)
+	config, err := onaws.NewAWSConfig(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
-	api := onaws.NewDynamoDBClient(awsConfig)
+	function, cleanup, err := BuildWithAWS(ctx, cfg, config, opts, logger, metrics)
+	if err != nil {
+		return nil, nil, err
+	}
+	return function, func() {
+		cleanup()
+	}, nil
+}
+
+// BuildWithAWS is Build with the AWS configuration awsCfg, which the init shares with
+// the start-up checks: one credentials cache and, with its HTTP client, one pool of
+// connections for both.
+func BuildWithAWS(ctx context.Context, cfg Config, awsCfg aws.Config, opts []custom.Option, logger *slog.Logger, metrics io.Writer) (*Function, func(), error) {
+	config := cfg.Config
+	api := onaws.NewDynamoDBClient(awsCfg)
 	store, err := onaws.NewStore(config, api, opts)
 	if err != nil {
 		return nil, nil, err
 	}
-	poster, err := onaws.NewPoster(config, awsConfig, opts)
+	poster, err := onaws.NewPoster(config, awsCfg, opts)
 	if err != nil {
 		return nil, nil, err
 	}
-	poisonQueue, cleanup, err := onaws.NewPoisonQueue(config, awsConfig, logger)
+	poisonQueue, cleanup, err := onaws.NewPoisonQueue(config, awsCfg, logger)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -45,7 +60,7 @@ func Build(ctx context.Context, cfg Config, opts []custom.Option, logger *slog.L
 		cleanup()
 		return nil, nil, err
 	}
-	taskQueue, err := NewTaskQueue(cfg, awsConfig)
+	taskQueue, err := NewTaskQueue(cfg, awsCfg)
 	if err != nil {
 		cleanup()
 		return nil, nil, err
