@@ -277,10 +277,12 @@ var (
 
 // replay re-injects the parked message named by the path value "uuid" at the stage it
 // failed in and, once it is settled (delivered, pruned or parked again as a new
-// message), removes it: 200 with the pipeline.Result's counts, failed > 0 saying it
-// was parked again; 404 when it is not
-// parked; 409 while it is being replayed already; 502 when it did not settle, the
-// message then staying parked.
+// message), removes it; a replay that reached only connections still in $connect
+// delivered nothing, and the message stays parked, as it was (see stillConnecting). It
+// answers 200 with the pipeline.Result's counts, failed > 0 saying it was parked
+// again, and only connecting ones that it stays; 404 when it is not parked; 409 while
+// it is being replayed already; 502 when it did not settle, the message then staying
+// parked.
 func (d *Pusher) replay(w http.ResponseWriter, r *http.Request) {
 	// A replay that began finishes even if the client goes: the pipeline bounds it.
 	stats, err := d.replayOne(context.WithoutCancel(r.Context()), r.PathValue("uuid"))

@@ -23,7 +23,8 @@ import (
 // DevQueue is the in-memory poison queue of a running `pusher dev`, over its HTTP API
 // (GET /poison/messages, POST /poison, DELETE /poison/{uuid}). It is a Replayer too:
 // POST /poison/{uuid}/replay replays on the dev pipeline and removes the message once
-// it settled.
+// it settled, but for one whose replay reached only connections still in $connect,
+// which the dev server keeps parked.
 type DevQueue struct {
 	base   string
 	client *http.Client
@@ -87,19 +88,13 @@ func (q *DevQueue) Park(ctx context.Context, m *message.Message) error {
 }
 
 // Replay asks the dev server to replay m on its pipeline. The server removes m from its
-// queue once the replay settled, whatever became of it; a message still connecting
-// (see Connecting) must stay parked, so Replay parks it back as it was.
+// queue once the replay settled (delivered, pruned, or parked again as a new message),
+// and keeps it parked, as it was, when the replay reached only connections still in
+// $connect (see Connecting).
 func (q *DevQueue) Replay(ctx context.Context, m *message.Message) (pipeline.Stats, error) {
 	var stats pipeline.Stats
-	if err := q.do(ctx, http.MethodPost, "/poison/"+url.PathEscape(m.UUID)+"/replay", nil, &stats, http.StatusOK); err != nil {
-		return stats, err
-	}
-	if Classify(stats) == Connecting {
-		if err := q.Park(ctx, m); err != nil {
-			return stats, fmt.Errorf("replay %s: still connecting, and parking it back failed: %w", m.UUID, err)
-		}
-	}
-	return stats, nil
+	err := q.do(ctx, http.MethodPost, "/poison/"+url.PathEscape(m.UUID)+"/replay", nil, &stats, http.StatusOK)
+	return stats, err
 }
 
 func (q *DevQueue) do(ctx context.Context, method, path string, body []byte, out any, ok ...int) error {
