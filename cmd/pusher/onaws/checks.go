@@ -26,8 +26,13 @@ import (
 )
 
 // DefaultChecksTimeout bounds a round of start-up checks, the credentials and every
-// probe after them: a few seconds, well within the 10 s of a Lambda function's init.
-const DefaultChecksTimeout = 5 * time.Second
+// probe after them: a few seconds, within the 10 s of a Lambda function's init. Where
+// no credentials are configured, the SDK's chain ends at the instance metadata
+// endpoint, whose client tries 3 times, with backoff, for IMDSv2's token and again
+// for IMDSv1: about 4 s before it says none were found, even when each connection is
+// refused at once. The bound leaves that answer room, so that it is a refusal and not
+// a pending check.
+const DefaultChecksTimeout = 8 * time.Second
 
 // Check is one start-up check: a call of what a first request needs.
 type Check struct {
