@@ -15,7 +15,6 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
-	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/apigw-pusher/apigw-pusher/adapters/sqs"
 )
@@ -57,52 +56,16 @@ func NewSQSQueue(cfg Config, client SQSAPI, logger *slog.Logger) (*SQSQueue, err
 		logger: logger, handles: map[*message.Message]string{}}, nil
 }
 
-// maxHeld bounds the messages one pass holds in flight, below SQS's limit of about
-// 120,000 in-flight messages on a standard queue.
-const maxHeld = 100_000
-
 // List receives every message of the queue (up to maxHeld in one pass), hiding each for
 // the visibility timeout, then hands them to fn, from up to workers goroutines at once;
 // at the end it makes those that were not deleted visible again (ChangeMessageVisibility
 // 0). Receiving all first means that a message parked again while fn runs is not handed
 // over a second time.
 func (q *SQSQueue) List(ctx context.Context, workers int, fn func(*message.Message) error) error {
-	var held []types.Message
-	seen := map[string]int{}
-	defer func() { q.release(held) }()
-	// A receive can come back empty while messages remain (SQS samples its servers;
-	// goaws does it after messages turn visible again): the queue counts as read only
-	// after two empty receives in a row.
-	for empty := 0; empty < 2 && len(held) < maxHeld; {
-		out, err := q.client.ReceiveMessage(ctx, &awssqs.ReceiveMessageInput{
-			QueueUrl:              aws.String(q.url),
-			MaxNumberOfMessages:   10,
-			MessageAttributeNames: []string{"All"},
-			VisibilityTimeout:     int32(q.visibility / time.Second),
-			WaitTimeSeconds:       int32(q.wait / time.Second),
-		})
-		if err != nil {
-			return fmt.Errorf("receive from %s: %w", q.url, err)
-		}
-		q.logger.Debug("received from the poison queue", "messages", len(out.Messages))
-		if len(out.Messages) == 0 {
-			empty++
-			continue
-		}
-		empty = 0
-		for _, m := range out.Messages {
-			id := aws.ToString(m.MessageId)
-			if i, ok := seen[id]; ok {
-				// Back after its visibility timeout: only the newest receipt handle counts.
-				held[i] = m
-				continue
-			}
-			seen[id] = len(held)
-			held = append(held, m)
-		}
-	}
-	if len(held) >= maxHeld {
-		q.logger.Warn("the poison queue holds more than one pass takes: run again for the rest", "held", len(held))
+	held, err := receiveAll(ctx, q.client, q.url, q.visibility, q.wait, q.logger)
+	defer func() { release(q.client, q.url, held, q.logger) }()
+	if err != nil {
+		return err
 	}
 	var g errgroup.Group
 	g.SetLimit(max(workers, 1))
@@ -134,24 +97,6 @@ func (q *SQSQueue) List(ctx context.Context, workers int, fn func(*message.Messa
 		})
 	}
 	return g.Wait()
-}
-
-// release makes the held messages that were not deleted visible again, even when ctx
-// is done: an operator who stops a listing must not wait out the visibility timeout.
-func (q *SQSQueue) release(held []types.Message) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	for _, m := range held {
-		if m.ReceiptHandle == nil {
-			continue // deleted
-		}
-		_, err := q.client.ChangeMessageVisibility(ctx, &awssqs.ChangeMessageVisibilityInput{
-			QueueUrl: aws.String(q.url), ReceiptHandle: m.ReceiptHandle, VisibilityTimeout: 0,
-		})
-		if err != nil {
-			q.logger.Warn("make a poison message visible again", "message_id", aws.ToString(m.MessageId), "error", err)
-		}
-	}
 }
 
 // Delete deletes m, which List handed over and still holds.
