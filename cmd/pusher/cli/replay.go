@@ -14,16 +14,19 @@ import (
 	pusher "github.com/apigw-pusher/apigw-pusher"
 	"github.com/apigw-pusher/apigw-pusher/cmd/internal/team"
 	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/custom"
+	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/onaws"
 	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/replay"
 	"github.com/apigw-pusher/apigw-pusher/cmd/pusher/settings"
 )
 
 const replayUsage = `usage: pusher replay [list|send|export|import] [flags]
+       pusher replay adopt --from QUEUE_URL [flags]
 
   list   [--reason R] [--stage S] [--since 1h] [--user U] [--topic T] [--json] [--wide]
   send   [filters] [--dry-run] [--rate 100/s] [--concurrency 32] [--to stage|queue]
   export [filters] > parked.jsonl
   import parked.jsonl
+  adopt  --from QUEUE_URL   (the async failures queue or the SNS dead-letter queue)
 
 With no subcommand, "pusher replay [flags]" is "pusher replay list [flags]": it changes
 nothing. The poison queue is POISON_QUEUE_URL's (pusher serve), or with --dev URL the
@@ -37,7 +40,7 @@ func replayCommand() command {
 	}
 	return command{
 		name:     "replay",
-		summary:  "list, send again, export or import the messages of the poison queue",
+		summary:  "list, send again, export or import the messages of the poison queue, or adopt lost invocations",
 		usage:    replayUsage,
 		fallback: "list",
 		subcommands: []command{
@@ -45,6 +48,7 @@ func replayCommand() command {
 			sub("send", "send [filters] [--dry-run] [--rate 100/s] [--concurrency 32] [--to stage|queue]", defineReplaySend),
 			sub("export", "export [filters] > parked.jsonl", defineReplayExport),
 			takes(sub("import", "import parked.jsonl (or - for stdin)", defineReplayImport), "FILE"),
+			sub("adopt", "adopt --from QUEUE_URL (the async failures queue or the SNS dead-letter queue)", defineReplayAdopt),
 		},
 	}
 }
@@ -282,6 +286,35 @@ func defineReplayImport(fs *settings.Flags) runFunc {
 		}
 		got, err := replay.Import(ctx, q, in)
 		fmt.Fprintf(e.stdout, "imported %d messages, skipped %d parked already (same uuid)\n", got.Parked, got.Duplicates)
+		return err
+	}
+}
+
+func defineReplayAdopt(fs *settings.Flags) runFunc {
+	rf := newReplayFlags(fs, false)
+	var cfg replay.AdoptConfig
+	fs.StringVar(&cfg.From, "from", "", "URL of the SQS queue to adopt from: the async failures queue (output async_failures_queue_url) or the SNS dead-letter queue (sns_dlq_url)")
+	return func(ctx context.Context, e env, opts []custom.Option) error {
+		cfg.VisibilityTimeout = rf.cfg.VisibilityTimeout
+		if err := cfg.Validate(); err != nil {
+			return err
+		}
+		logger, q, err := rf.open(ctx, e, opts)
+		if err != nil {
+			return err
+		}
+		cfg.Logger = logger
+		awsCfg, err := onaws.NewAWSConfig(ctx)
+		if err != nil {
+			return err
+		}
+		got, err := replay.Adopt(ctx, replay.NewSQSClient(awsCfg), q, cfg)
+		if werr := replay.WriteAdoption(e.stdout, got); err == nil {
+			err = werr
+		}
+		if err == nil && got.Kept() > 0 {
+			err = fmt.Errorf("%d messages left in %s: the log says why", got.Kept(), cfg.From)
+		}
 		return err
 	}
 }

@@ -9,6 +9,13 @@
 // only once its replay settled: delivered, pruned, or parked again as a new message
 // with its attempts counted on. A message is never lost and never twice in the queue.
 //
+// Adopt brings into the poison queue what the Lambda function's asynchronous
+// invocations lost, which is not parked: the requests of Lambda's invocation records in
+// the async failures queue (the on-failure destination of SNS's and EventBridge's
+// invocations) and of the notifications in the SNS subscription's dead-letter queue,
+// each parked at decode as the function would have built it; list and send then take
+// them as any other.
+//
 // The poison queue is a Queue: SQSQueue for `pusher serve`'s SQS queue, DevQueue for
 // `pusher dev`'s in-memory one over its HTTP API.
 package replay
