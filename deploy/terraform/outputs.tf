@@ -105,8 +105,5 @@ output "sns_dlq_url" {
 
 output "alarm_arns" {
   description = "ARNs of the module's CloudWatch alarms, by name, or {} without alarm_actions."
-  value = merge(
-    { for a in concat(aws_cloudwatch_metric_alarm.poison_not_empty, aws_cloudwatch_metric_alarm.poison_oldest, aws_cloudwatch_metric_alarm.queue_age, aws_cloudwatch_metric_alarm.errors, aws_cloudwatch_metric_alarm.throttles, aws_cloudwatch_metric_alarm.async_events_dropped, aws_cloudwatch_metric_alarm.destination_delivery_failures, aws_cloudwatch_metric_alarm.iterator_age) : a.alarm_name => a.arn },
-    { for a in aws_cloudwatch_metric_alarm.dead_letters : a.alarm_name => a.arn },
-  )
+  value       = { for a in concat(values(aws_cloudwatch_metric_alarm.metric), values(aws_cloudwatch_metric_alarm.queue_not_empty)) : a.alarm_name => a.arn }
 }

@@ -16,153 +16,275 @@ import (
 	"github.com/zclconf/go-cty/cty"
 )
 
-// wantAlarms are the module's alarms: each one's metric, in its namespace, by the
-// dimension AWS documents for it (SQS: QueueName, sqs-available-cloudwatch-metrics.html;
-// Lambda: FunctionName, monitoring-metrics-types.html), when it exists, and the
-// statistic that makes "more than 0" mean what its name says. A queue's "not empty"
-// alarm is metric math (wantQueueMessages), no metric of its own.
+// wantAlarms are the module's alarms on one metric (local.metric_alarms, each over
+// local.metric_alarm_defaults), by the name after local.name that deploy/README.md
+// lists: when it exists, its metric, in its namespace, by the dimension AWS documents
+// for it (SQS: QueueName, sqs-available-cloudwatch-metrics.html; Lambda: FunctionName,
+// monitoring-metrics-types.html), the statistic that makes "more than threshold" mean
+// what its name says, and over how long. The queues' "not empty" alarms are metric
+// math (checkQueueAlarms).
 var wantAlarms = map[string]map[string]string{
-	"poison_not_empty": {
-		"count": "local.alarms?1:0", "namespace": "", "metric_name": "", "dimensions": "", "statistic": "", "threshold": "0",
-	},
-	"poison_oldest": {
-		"count": "local.alarms?1:0", "namespace": `"AWS/SQS"`, "metric_name": `"ApproximateAgeOfOldestMessage"`,
+	"poison-expiring": {
+		"enabled": "true", "namespace": `"AWS/SQS"`, "metric": `"ApproximateAgeOfOldestMessage"`,
 		"dimensions": "{QueueName=aws_sqs_queue.poison.name}", "statistic": `"Maximum"`,
-		"threshold": "floor(var.poison_queue.message_retention_seconds/2)",
+		"threshold": "floor(var.poison_queue.message_retention_seconds/2)", "window": fiveMinutes,
 	},
-	"dead_letters": {
-		"for_each": "local.dead_letter_queues", "namespace": "", "metric_name": "", "dimensions": "", "statistic": "", "threshold": "0",
+	"requests-waiting": {
+		"enabled": "length(local.notifications_queue_arns)>0", "namespace": `"AWS/SQS"`, "metric": `"ApproximateAgeOfOldestMessage"`,
+		"dimensions": `{QueueName=var.notifications_queue_enabled?split(":",var.notifications_queue_arn)[5]:null}`,
+		"statistic":  `"Maximum"`, "threshold": "var.queue_age_alarm_seconds", "window": threeOfFiveMinutes,
 	},
-	"queue_age": {
-		"count": "local.alarms?length(local.notifications_queue_arns):0", "namespace": `"AWS/SQS"`,
-		"metric_name": `"ApproximateAgeOfOldestMessage"`, "dimensions": `{QueueName=split(":",var.notifications_queue_arn)[5]}`,
-		"statistic": `"Maximum"`, "threshold": "var.queue_age_alarm_seconds",
-	},
-	"errors": {
-		"count": "local.alarms?1:0", "namespace": `"AWS/Lambda"`, "metric_name": `"Errors"`,
-		"dimensions": "{FunctionName=aws_lambda_function.pusher.function_name}", "statistic": `"Sum"`, "threshold": "0",
-	},
-	"throttles": {
-		"count": "local.alarms?1:0", "namespace": `"AWS/Lambda"`, "metric_name": `"Throttles"`,
-		"dimensions": "{FunctionName=aws_lambda_function.pusher.function_name}", "statistic": `"Sum"`, "threshold": "0",
-	},
-	"async_events_dropped": {
-		"count": "local.alarms&&local.async_invoked?1:0", "namespace": `"AWS/Lambda"`, "metric_name": `"AsyncEventsDropped"`,
-		"dimensions": "{FunctionName=aws_lambda_function.pusher.function_name}", "statistic": `"Sum"`, "threshold": "0",
-	},
+	"errors":               functionAlarm("true", `"Errors"`),
+	"throttles":            functionAlarm("true", `"Throttles"`),
+	"async-events-dropped": functionAlarm("local.async_invoked", `"AsyncEventsDropped"`),
 	// A record that reached neither the async failures queue nor the stream's.
-	"destination_delivery_failures": {
-		"count":     "local.alarms&&(local.async_invoked||length(local.kinesis_streams)>0)?1:0",
-		"namespace": `"AWS/Lambda"`, "metric_name": `"DestinationDeliveryFailures"`,
-		"dimensions": "{FunctionName=aws_lambda_function.pusher.function_name}", "statistic": `"Sum"`, "threshold": "0",
-	},
+	"destination-delivery-failures": functionAlarm("local.async_invoked||length(local.kinesis_streams)>0", `"DestinationDeliveryFailures"`),
 	// IteratorAge is in milliseconds.
-	"iterator_age": {
-		"count": "local.alarms?length(local.kinesis_streams):0", "namespace": `"AWS/Lambda"`, "metric_name": `"IteratorAge"`,
+	"records-waiting": {
+		"enabled": "length(local.kinesis_streams)>0", "namespace": `"AWS/Lambda"`, "metric": `"IteratorAge"`,
 		"dimensions": "{FunctionName=aws_lambda_function.pusher.function_name}", "statistic": `"Maximum"`,
-		"threshold": "var.iterator_age_alarm_seconds*1000",
+		"threshold": "var.iterator_age_alarm_seconds*1000", "window": threeOfFiveMinutes,
 	},
 }
 
-// wantQueueMessages is the metric math of a queue's "not empty" alarm on the queue
-// named by queue: the messages visible and those in flight (received, hidden for their
-// visibility timeout), so that an operator listing them does not turn it OK.
-func wantQueueMessages(queue string) map[string]map[string]string {
-	metric := func(name string) map[string]string {
-		return map[string]string{
-			"namespace": `"AWS/SQS"`, "metric_name": name, "dimensions": "{QueueName=" + queue + "}",
-			"stat": `"Maximum"`, "period": "300",
-		}
-	}
-	return map[string]map[string]string{
-		"messages":    {"expression": `"visible+not_visible"`, "return_data": "true"},
-		"visible":     metric(`"ApproximateNumberOfMessagesVisible"`),
-		"not_visible": metric(`"ApproximateNumberOfMessagesNotVisible"`),
+// The windows of the alarms: one period of five minutes, or 3 of 5 one-minute periods
+// for an age, which a blip should not page on.
+const (
+	fiveMinutes        = "{period=300,evaluation_periods=1,datapoints_to_alarm=null}"
+	threeOfFiveMinutes = "{period=60,evaluation_periods=5,datapoints_to_alarm=3}"
+)
+
+// functionAlarm is an alarm on the Sum of one of the function's metrics over five
+// minutes, when enabled.
+func functionAlarm(enabled, metric string) map[string]string {
+	return map[string]string{
+		"enabled": enabled, "namespace": `"AWS/Lambda"`, "metric": metric,
+		"dimensions": "{FunctionName=aws_lambda_function.pusher.function_name}", "statistic": `"Sum"`,
+		"threshold": "0", "window": fiveMinutes,
 	}
 }
 
-// queueAlarms are the alarms whose metric is wantQueueMessages, by the queue's name.
-var queueAlarms = map[string]string{
-	"poison_not_empty": "aws_sqs_queue.poison.name",
-	"dead_letters":     "each.value",
+// alarmNotifies is what every alarm of the module says: notify alarm_actions and
+// ok_actions, above the threshold, no data no alarm.
+var alarmNotifies = map[string]string{
+	"alarm_actions": "var.alarm_actions", "ok_actions": "var.ok_actions",
+	"comparison_operator": `"GreaterThanThreshold"`, "treat_missing_data": `"notBreaching"`,
 }
 
-// checkMetricQueries checks b's metric_query blocks against want, by id.
-func checkMetricQueries(m *module, b *hclsyntax.Block, want map[string]map[string]string) error {
-	var errs []error
-	seen := map[string]bool{}
-	for _, q := range nested(b, "metric_query") {
-		id, diags := q.Body.Attributes["id"].Expr.Value(nil)
-		if diags.HasErrors() || id.Type() != cty.String {
-			errs = append(errs, fmt.Errorf("metric_query: id is not a string literal"))
-			continue
-		}
-		w, ok := want[id.AsString()]
-		if !ok {
-			errs = append(errs, fmt.Errorf("metric_query %s is not wanted", id.AsString()))
-			continue
-		}
-		seen[id.AsString()] = true
-		if _, ok := w["expression"]; ok {
-			errs = append(errs, checkAttrs(m, q, w))
-			continue
-		}
-		metric, err := nestedOne(q, "metric")
+// wantMetricAlarm is the resource of the alarms on one metric: each of
+// local.metric_alarms that is enabled, with alarm_actions, named by its key.
+var wantMetricAlarm = map[string]string{
+	"for_each":   "{forname,alarminlocal.metric_alarms:name=>alarmiflocal.alarms&&alarm.enabled}",
+	"alarm_name": `"${local.name}-${each.key}"`, "alarm_description": "each.value.description",
+	"namespace": "each.value.namespace", "metric_name": "each.value.metric", "dimensions": "each.value.dimensions",
+	"statistic": "each.value.statistic", "threshold": "each.value.threshold", "period": "each.value.window.period",
+	"evaluation_periods": "each.value.window.evaluation_periods", "datapoints_to_alarm": "each.value.window.datapoints_to_alarm",
+}
+
+// objectItems is the items of an object constructor, by key.
+func objectItems(m *module, expr hcl.Expression) (map[string]hclsyntax.Expression, error) {
+	obj, ok := expr.(*hclsyntax.ObjectConsExpr)
+	if !ok {
+		return nil, fmt.Errorf("%s is not an object constructor", m.text(expr))
+	}
+	items := map[string]hclsyntax.Expression{}
+	for _, it := range obj.Items {
+		items[strings.Trim(m.text(it.KeyExpr), `"`)] = it.ValueExpr
+	}
+	return items, nil
+}
+
+// metricAlarms reads local.metric_alarms, `{ for name, alarm in {...} : name =>
+// merge(local.metric_alarm_defaults, alarm) }`: each alarm's arguments' sources, over
+// the defaults'.
+func metricAlarms(m *module) (map[string]map[string]string, error) {
+	expr, ok := m.localExpr("metric_alarms")
+	if !ok {
+		return nil, errors.New("no local.metric_alarms")
+	}
+	loop, ok := expr.(*hclsyntax.ForExpr)
+	if !ok || loop.KeyExpr == nil || m.text(loop.KeyExpr) != loop.KeyVar || m.text(loop.ValExpr) != "merge(local.metric_alarm_defaults,"+loop.ValVar+")" || loop.CondExpr != nil {
+		return nil, fmt.Errorf("local.metric_alarms = %s, want each alarm merged over local.metric_alarm_defaults", m.text(expr))
+	}
+	defaultsExpr, ok := m.localExpr("metric_alarm_defaults")
+	if !ok {
+		return nil, errors.New("no local.metric_alarm_defaults")
+	}
+	defaults, err := objectItems(m, defaultsExpr)
+	if err != nil {
+		return nil, fmt.Errorf("local.metric_alarm_defaults: %w", err)
+	}
+	alarms, err := objectItems(m, loop.CollExpr)
+	if err != nil {
+		return nil, fmt.Errorf("local.metric_alarms: %w", err)
+	}
+	out := map[string]map[string]string{}
+	for name, a := range alarms {
+		items, err := objectItems(m, a)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("metric_query %s: %w", id.AsString(), err))
-			continue
+			return nil, fmt.Errorf("local.metric_alarms %s: %w", name, err)
 		}
-		errs = append(errs, checkAttrs(m, metric, w))
-	}
-	for id := range want {
-		if !seen[id] {
-			errs = append(errs, fmt.Errorf("metric_query %s missing", id))
+		out[name] = map[string]string{}
+		for k, v := range defaults {
+			out[name][k] = m.text(v)
+		}
+		for k, v := range items {
+			out[name][k] = m.text(v)
 		}
 	}
-	return errors.Join(errs...)
+	return out, nil
 }
 
-// checkAlarms checks each alarm against wantAlarms, that every one notifies
-// alarm_actions and takes no data for no alarm, that there is no other, and that
-// alarms exist by the length of alarm_actions, known when planning.
+// checkAlarms checks the alarms on one metric against wantAlarms, that there is no
+// other, that every one notifies alarm_actions and takes no data for no alarm, and
+// that alarms exist by the length of alarm_actions, known when planning.
 func checkAlarms(m *module) error {
 	var errs []error
-	found := map[string]bool{}
-	for _, b := range m.find("resource", "aws_cloudwatch_metric_alarm") {
-		name := b.Labels[1]
-		want, ok := wantAlarms[name]
+	if b, err := m.one("resource", "aws_cloudwatch_metric_alarm", "metric"); err != nil {
+		errs = append(errs, err)
+	} else {
+		errs = append(errs, checkAttrs(m, b, alarmNotifies), checkAttrs(m, b, wantMetricAlarm))
+	}
+	alarms, err := metricAlarms(m)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	for name, want := range wantAlarms {
+		got, ok := alarms[name]
 		if !ok {
-			errs = append(errs, fmt.Errorf("alarm %s is not wanted", name))
+			errs = append(errs, fmt.Errorf("alarm %s missing", name))
 			continue
 		}
-		found[name] = true
-		attrs := map[string]string{
-			"alarm_actions": "var.alarm_actions", "ok_actions": "var.ok_actions",
-			"comparison_operator": `"GreaterThanThreshold"`, "treat_missing_data": `"notBreaching"`,
-		}
 		for k, v := range want {
-			attrs[k] = v
-		}
-		if err := checkAttrs(m, b, attrs); err != nil {
-			errs = append(errs, fmt.Errorf("alarm %s: %w", name, err))
-		}
-		queries := map[string]map[string]string{}
-		if queue, ok := queueAlarms[name]; ok {
-			queries = wantQueueMessages(queue)
-		}
-		if err := checkMetricQueries(m, b, queries); err != nil {
-			errs = append(errs, fmt.Errorf("alarm %s: %w", name, err))
+			if got[k] != v {
+				errs = append(errs, fmt.Errorf("alarm %s: %s = %q, want %s", name, k, got[k], v))
+			}
 		}
 	}
-	for name := range wantAlarms {
-		if !found[name] {
-			errs = append(errs, fmt.Errorf("alarm %s missing", name))
+	for name := range alarms {
+		if _, ok := wantAlarms[name]; !ok {
+			errs = append(errs, fmt.Errorf("alarm %s is not wanted", name))
 		}
+	}
+	if n := len(m.find("resource", "aws_cloudwatch_metric_alarm")); n != 2 {
+		errs = append(errs, fmt.Errorf("%d aws_cloudwatch_metric_alarm resources, want 2 (metric, queue_not_empty): each alarm said once", n))
 	}
 	if got, _ := m.local("alarms"); got != "length(var.alarm_actions)>0" {
 		errs = append(errs, fmt.Errorf("local.alarms = %s, want length(var.alarm_actions)>0", got))
 	}
 	return errors.Join(errs...)
+}
+
+// wantQueueAlarm is the resource of a queue's "not empty" alarm, by the queues of
+// local.queue_alarms: metric math, the messages visible and those in flight (received,
+// hidden for their visibility timeout), so that an operator listing them does not turn
+// it OK.
+var wantQueueAlarm = map[string]string{
+	"for_each": "local.queue_alarms", "alarm_name": `"${local.name}-${each.key}-not-empty"`,
+	"alarm_description": "each.value.description", "threshold": "0", "evaluation_periods": "1",
+	"namespace": "", "metric_name": "", "dimensions": "", "statistic": "",
+}
+
+// wantQueueMessages is the metric math of the queue alarm: the sum of the queue's
+// messages visible and not visible (its dynamic metric_query, by id).
+var (
+	wantQueueMessages = map[string]string{"id": `"messages"`, "expression": `"visible+not_visible"`, "return_data": "true"}
+	wantQueueMetrics  = map[string]string{
+		"for_each": `{visible="ApproximateNumberOfMessagesVisible",not_visible="ApproximateNumberOfMessagesNotVisible"}`,
+	}
+	wantQueueMetric = map[string]string{
+		"namespace": `"AWS/SQS"`, "metric_name": "metric_query.value", "dimensions": "{QueueName=each.value.queue}",
+		"stat": `"Maximum"`, "period": "300",
+	}
+)
+
+// checkQueueAlarms checks the queues' "not empty" alarm against wantQueueAlarm, and
+// evaluates local.queue_alarms: with alarms, the poison queue and each dead-letter
+// queue, by the queue's name; without, none.
+func checkQueueAlarms(m *module) error {
+	var errs []error
+	b, err := m.one("resource", "aws_cloudwatch_metric_alarm", "queue_not_empty")
+	if err != nil {
+		return err
+	}
+	errs = append(errs, checkAttrs(m, b, alarmNotifies), checkAttrs(m, b, wantQueueAlarm))
+	if qs := nested(b, "metric_query"); len(qs) != 1 {
+		errs = append(errs, fmt.Errorf("queue alarm: %d metric_query blocks, want the expression alone", len(qs)))
+	} else {
+		errs = append(errs, checkAttrs(m, qs[0], wantQueueMessages))
+	}
+	dyn := nested(b, "dynamic")
+	if len(dyn) != 1 || dyn[0].Labels[0] != "metric_query" {
+		errs = append(errs, errors.New(`queue alarm: want one dynamic "metric_query"`))
+	} else if metric, err := nestedOne(dyn[0], "content", "metric"); err != nil {
+		errs = append(errs, fmt.Errorf("queue alarm: %w", err))
+	} else {
+		content, _ := nestedOne(dyn[0], "content")
+		errs = append(errs, checkAttrs(m, dyn[0], wantQueueMetrics), checkAttrs(m, content, map[string]string{"id": "metric_query.key"}),
+			checkAttrs(m, metric, wantQueueMetric))
+	}
+	expr, ok := m.localExpr("queue_alarms")
+	if !ok {
+		return errors.Join(append(errs, errors.New("no local.queue_alarms"))...)
+	}
+	dlqs := cty.MapVal(map[string]cty.Value{"async-failures": cty.StringVal("p-pusher-async-failures"), "notifications-dlq": cty.StringVal("p-notifications-dlq")})
+	for _, c := range []struct {
+		alarms bool
+		want   map[string]string
+	}{
+		{false, map[string]string{}},
+		{true, map[string]string{"poison": "p-pusher-poison", "async-failures": "p-pusher-async-failures", "notifications-dlq": "p-notifications-dlq"}},
+	} {
+		v, diags := expr.Value(&hcl.EvalContext{
+			Variables: map[string]cty.Value{
+				"local": cty.ObjectVal(map[string]cty.Value{"alarms": cty.BoolVal(c.alarms), "dead_letter_queues": dlqs}),
+				"aws_sqs_queue": cty.ObjectVal(map[string]cty.Value{"poison": cty.ObjectVal(map[string]cty.Value{
+					"name": cty.StringVal("p-pusher-poison"), "arn": cty.StringVal("arn:aws:sqs:eu-west-1:123456789012:p-pusher-poison"),
+				})}),
+			},
+			Functions: moduleFuncs,
+		})
+		if diags.HasErrors() {
+			errs = append(errs, fmt.Errorf("local.queue_alarms: %w", diags))
+			continue
+		}
+		got := map[string]string{}
+		for name, a := range v.AsValueMap() {
+			got[name] = a.GetAttr("queue").AsString()
+		}
+		if fmt.Sprint(got) != fmt.Sprint(c.want) {
+			errs = append(errs, fmt.Errorf("local.queue_alarms with alarms %v: queues\n have %v\n want %v", c.alarms, got, c.want))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// wantMoved are the alarms' addresses before each alarm was said once, and where they
+// moved: a stack of the older module keeps its alarms, not destroyed and made again.
+var wantMoved = map[string]string{
+	"aws_cloudwatch_metric_alarm.dead_letters":                     "aws_cloudwatch_metric_alarm.queue_not_empty",
+	"aws_cloudwatch_metric_alarm.poison_not_empty[0]":              `aws_cloudwatch_metric_alarm.queue_not_empty["poison"]`,
+	"aws_cloudwatch_metric_alarm.poison_oldest[0]":                 `aws_cloudwatch_metric_alarm.metric["poison-expiring"]`,
+	"aws_cloudwatch_metric_alarm.queue_age[0]":                     `aws_cloudwatch_metric_alarm.metric["requests-waiting"]`,
+	"aws_cloudwatch_metric_alarm.errors[0]":                        `aws_cloudwatch_metric_alarm.metric["errors"]`,
+	"aws_cloudwatch_metric_alarm.throttles[0]":                     `aws_cloudwatch_metric_alarm.metric["throttles"]`,
+	"aws_cloudwatch_metric_alarm.async_events_dropped[0]":          `aws_cloudwatch_metric_alarm.metric["async-events-dropped"]`,
+	"aws_cloudwatch_metric_alarm.destination_delivery_failures[0]": `aws_cloudwatch_metric_alarm.metric["destination-delivery-failures"]`,
+	"aws_cloudwatch_metric_alarm.iterator_age[0]":                  `aws_cloudwatch_metric_alarm.metric["records-waiting"]`,
+}
+
+// checkAlarmsMoved checks the moved blocks against wantMoved.
+func checkAlarmsMoved(m *module) error {
+	got := map[string]string{}
+	for _, b := range m.find("moved") {
+		if from := m.attrText(b, "from"); strings.HasPrefix(from, "aws_cloudwatch_metric_alarm.") {
+			got[from] = m.attrText(b, "to")
+		}
+	}
+	if fmt.Sprint(got) != fmt.Sprint(wantMoved) {
+		return fmt.Errorf("the alarms' moved blocks\n have %v\n want %v", got, wantMoved)
+	}
+	return nil
 }
 
 // checkDeadLetterQueues evaluates local.dead_letter_queues: with alarms, every
@@ -334,7 +456,7 @@ var wantSNSDeadLetters = map[[2]string]map[string]string{
 		"sid": `"NotificationsTopic"`, "actions": `["sqs:SendMessage"]`, "resources": "[aws_sqs_queue.sns_dlq[0].arn]",
 	},
 	{"principals", ""}: {"type": `"Service"`, "identifiers": `["sns.amazonaws.com"]`},
-	{"condition", ""}: {"test": `"ArnEquals"`, "variable": `"aws:SourceArn"`, "values": "[var.notifications_topic_arn]"},
+	{"condition", ""}:  {"test": `"ArnEquals"`, "variable": `"aws:SourceArn"`, "values": "[var.notifications_topic_arn]"},
 }
 
 // checkSNSDeadLetters checks wantSNSDeadLetters.
@@ -523,6 +645,8 @@ var productionChecks = []struct {
 	check func(*module) error
 }{
 	{"alarms", checkAlarms},
+	{"queue alarms", checkQueueAlarms},
+	{"alarms moved", checkAlarmsMoved},
 	{"dead-letter queues", checkDeadLetterQueues},
 	{"role names", checkRoleNames},
 	{"alias", checkAlias},
@@ -579,45 +703,27 @@ func TestConcurrencyValidation(t *testing.T) {
 // alias, and expects the checks to see each.
 func TestProductionChecksCatchChanges(t *testing.T) {
 	cases := []mutation{
-		{"metric misspelt", "alarms.tf", `metric_name         = "AsyncEventsDropped"`, `metric_name         = "AsyncEventDropped"`},
-		{"dimension by ARN", "alarms.tf", `dimensions          = { QueueName = aws_sqs_queue.poison.name }`, `dimensions          = { QueueName = aws_sqs_queue.poison.arn }`},
-		{"metric math's dimension by ARN", "alarms.tf", `      metric_name = "ApproximateNumberOfMessagesNotVisible"
-      dimensions  = { QueueName = aws_sqs_queue.poison.name }`, `      metric_name = "ApproximateNumberOfMessagesNotVisible"
-      dimensions  = { QueueName = aws_sqs_queue.poison.arn }`},
-		{"poison queue's messages in flight not counted", "alarms.tf", `  metric_query {
-    id          = "messages"
-    expression  = "visible + not_visible"
-    label       = "Messages, received or not"
-    return_data = true
-  }
-
-  metric_query {
-    id = "visible"
-    metric {
-      namespace   = "AWS/SQS"
-      metric_name = "ApproximateNumberOfMessagesVisible"
-      dimensions  = { QueueName = aws_sqs_queue.poison.name }`, `  metric_query {
-    id          = "messages"
-    expression  = "visible"
-    label       = "Messages, received or not"
-    return_data = true
-  }
-
-  metric_query {
-    id = "visible"
-    metric {
-      namespace   = "AWS/SQS"
-      metric_name = "ApproximateNumberOfMessagesVisible"
-      dimensions  = { QueueName = aws_sqs_queue.poison.name }`},
-		{"dead letters in flight read as visible", "alarms.tf", `      metric_name = "ApproximateNumberOfMessagesNotVisible"
-      dimensions  = { QueueName = each.value }`, `      metric_name = "ApproximateNumberOfMessagesVisible"
-      dimensions  = { QueueName = each.value }`},
-		{"no alarm on lost records", "alarms.tf", `resource "aws_cloudwatch_metric_alarm" "destination_delivery_failures" {`, `resource "aws_cloudwatch_metric_alarm" "destination_failures" {`},
-		{"lost records watched only with SNS", "alarms.tf", `local.alarms && (local.async_invoked || length(local.kinesis_streams) > 0) ? 1 : 0`, `local.alarms && local.async_invoked ? 1 : 0`},
-		{"iterator age read as seconds", "alarms.tf", `threshold           = var.iterator_age_alarm_seconds * 1000`, `threshold           = var.iterator_age_alarm_seconds`},
-		{"iterator age without a stream", "alarms.tf", `count = local.alarms ? length(local.kinesis_streams) : 0`, `count = local.alarms ? 1 : 0`},
+		{"metric misspelt", "alarms.tf", `metric      = "AsyncEventsDropped"`, `metric      = "AsyncEventDropped"`},
+		{"dimension by ARN", "alarms.tf", `dimensions  = { QueueName = aws_sqs_queue.poison.name }`, `dimensions  = { QueueName = aws_sqs_queue.poison.arn }`},
+		{"metric math's dimension by ARN", "alarms.tf", `queue       = aws_sqs_queue.poison.name`, `queue       = aws_sqs_queue.poison.arn`},
+		{"function's alarms by its ARN", "alarms.tf", `dimensions = { FunctionName = aws_lambda_function.pusher.function_name }`, `dimensions = { FunctionName = aws_lambda_function.pusher.arn }`},
+		{"queues' messages in flight not counted", "alarms.tf", `expression  = "visible + not_visible"`, `expression  = "visible"`},
+		{"messages in flight read as visible", "alarms.tf", `not_visible = "ApproximateNumberOfMessagesNotVisible"`, `not_visible = "ApproximateNumberOfMessagesVisible"`},
+		{"poison queue not watched", "alarms.tf", `{ poison = {`, `{ poison-queue = {`},
+		{"no alarm on lost records", "alarms.tf", `destination-delivery-failures = {`, `destination-failures = {`},
+		{"lost records watched only with SNS", "alarms.tf", `enabled     = local.async_invoked || length(local.kinesis_streams) > 0`, `enabled     = local.async_invoked`},
+		{"iterator age read as seconds", "alarms.tf", `threshold   = var.iterator_age_alarm_seconds * 1000`, `threshold   = var.iterator_age_alarm_seconds`},
+		{"iterator age without a stream", "alarms.tf", `enabled     = length(local.kinesis_streams) > 0`, `enabled     = true`},
+		{"requests' age paging on a blip", "alarms.tf", `threshold   = var.queue_age_alarm_seconds
+      window      = { period = 60, evaluation_periods = 5, datapoints_to_alarm = 3 }`, `threshold   = var.queue_age_alarm_seconds`},
+		{"alarms whatever the sources", "alarms.tf", `name => alarm if local.alarms && alarm.enabled }`, `name => alarm if local.alarms }`},
+		{"alarm recreated, not moved", "alarms.tf", `moved {
+  from = aws_cloudwatch_metric_alarm.errors[0]
+  to   = aws_cloudwatch_metric_alarm.metric["errors"]
+}
+`, ``},
 		{"alarm always", "alarms.tf", `alarms = length(var.alarm_actions) > 0`, `alarms = true`},
-		{"no throttles alarm", "alarms.tf", `resource "aws_cloudwatch_metric_alarm" "throttles" {`, `resource "aws_cloudwatch_metric_alarm" "throttled" {`},
+		{"no throttles alarm", "alarms.tf", `    throttles = {`, `    throttled = {`},
 		{"caller's queues ignored", "alarms.tf", `    var.alarm_dead_letter_queues,
 `, ``},
 		{"async failures not watched", "alarms.tf", `    { for q in aws_sqs_queue.async_failures : "async-failures" => q.name },

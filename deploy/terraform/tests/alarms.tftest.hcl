@@ -1,7 +1,9 @@
 # The module's alarms, planned and applied with a mock AWS provider: none without
 # alarm_actions; with them, the poison queue, each dead-letter queue (the module's own
 # and the caller's), the notifications queue's oldest request, the function's errors,
-# throttles and, when something invokes it asynchronously, its dropped events.
+# throttles and, when something invokes it asynchronously, its dropped events; each by
+# the name deploy/README.md lists, keyed by it in aws_cloudwatch_metric_alarm.metric
+# (one metric) or .queue_not_empty (a queue's messages).
 
 # Made-up values for what AWS computes: mocks/aws.tfmock.hcl.
 mock_provider "aws" {
@@ -41,7 +43,7 @@ run "no_alarm_actions_no_alarms" {
   }
 
   assert {
-    condition     = output.alarm_arns == {} && length(aws_cloudwatch_metric_alarm.dead_letters) == 0 && length(aws_cloudwatch_metric_alarm.errors) == 0 && length(aws_cloudwatch_metric_alarm.async_events_dropped) == 0
+    condition     = output.alarm_arns == {} && length(aws_cloudwatch_metric_alarm.queue_not_empty) == 0 && length(aws_cloudwatch_metric_alarm.metric) == 0
     error_message = "Without alarm_actions the module must make no alarm."
   }
 }
@@ -62,19 +64,19 @@ run "alarms_on_every_source" {
   # The messages visible and those in flight: `pusher replay list` receives the
   # messages it shows, which hides them, and the alarm must not turn OK for it.
   assert {
-    condition     = aws_cloudwatch_metric_alarm.poison_not_empty[0].threshold == 0 && aws_cloudwatch_metric_alarm.poison_not_empty[0].metric_name == null && one([for q in aws_cloudwatch_metric_alarm.poison_not_empty[0].metric_query : q if q.id == "messages"]).expression == "visible + not_visible" && one([for q in aws_cloudwatch_metric_alarm.poison_not_empty[0].metric_query : q if q.id == "messages"]).return_data
+    condition     = aws_cloudwatch_metric_alarm.queue_not_empty["poison"].threshold == 0 && aws_cloudwatch_metric_alarm.queue_not_empty["poison"].metric_name == null && one([for q in aws_cloudwatch_metric_alarm.queue_not_empty["poison"].metric_query : q if q.id == "messages"]).expression == "visible + not_visible" && one([for q in aws_cloudwatch_metric_alarm.queue_not_empty["poison"].metric_query : q if q.id == "messages"]).return_data
     error_message = "A message in the poison queue, visible or in flight, must raise an alarm."
   }
 
   assert {
     condition = alltrue([for id, name in { visible = "ApproximateNumberOfMessagesVisible", not_visible = "ApproximateNumberOfMessagesNotVisible" } :
-    one([for q in aws_cloudwatch_metric_alarm.poison_not_empty[0].metric_query : q.metric[0].namespace == "AWS/SQS" && q.metric[0].metric_name == name && q.metric[0].dimensions == tomap({ QueueName = "test-pusher-poison" }) && q.metric[0].stat == "Maximum" && q.metric[0].period == 300 if q.id == id])])
+    one([for q in aws_cloudwatch_metric_alarm.queue_not_empty["poison"].metric_query : q.metric[0].namespace == "AWS/SQS" && q.metric[0].metric_name == name && q.metric[0].dimensions == tomap({ QueueName = "test-pusher-poison" }) && q.metric[0].stat == "Maximum" && q.metric[0].period == 300 if q.id == id])])
     error_message = "The poison queue's alarm must add its messages visible and not visible, by QueueName."
   }
 
   # Half of the 14 days' retention.
   assert {
-    condition     = aws_cloudwatch_metric_alarm.poison_oldest[0].metric_name == "ApproximateAgeOfOldestMessage" && aws_cloudwatch_metric_alarm.poison_oldest[0].dimensions == tomap({ QueueName = "test-pusher-poison" }) && aws_cloudwatch_metric_alarm.poison_oldest[0].threshold == 604800
+    condition     = aws_cloudwatch_metric_alarm.metric["poison-expiring"].metric_name == "ApproximateAgeOfOldestMessage" && aws_cloudwatch_metric_alarm.metric["poison-expiring"].dimensions == tomap({ QueueName = "test-pusher-poison" }) && aws_cloudwatch_metric_alarm.metric["poison-expiring"].threshold == 604800
     error_message = "A parked message half-way to expiring must raise an alarm."
   }
 
@@ -82,29 +84,29 @@ run "alarms_on_every_source" {
   # dead-letter queue are watched, as is the caller's dead-letter queue of the
   # notifications queue.
   assert {
-    condition = toset(keys(aws_cloudwatch_metric_alarm.dead_letters)) == toset(["async-failures", "sns-dlq", "notifications-dlq"]) && alltrue([for key, queue in { notifications-dlq = "test-notifications-dlq", async-failures = aws_sqs_queue.async_failures[0].name, sns-dlq = aws_sqs_queue.sns_dlq[0].name } :
-    toset([for q in aws_cloudwatch_metric_alarm.dead_letters[key].metric_query : "${q.metric[0].metric_name} ${q.metric[0].dimensions.QueueName}" if q.id != "messages"]) == toset(["ApproximateNumberOfMessagesVisible ${queue}", "ApproximateNumberOfMessagesNotVisible ${queue}"])])
+    condition = toset(keys(aws_cloudwatch_metric_alarm.queue_not_empty)) == toset(["poison", "async-failures", "sns-dlq", "notifications-dlq"]) && alltrue([for key, queue in { notifications-dlq = "test-notifications-dlq", async-failures = aws_sqs_queue.async_failures[0].name, sns-dlq = aws_sqs_queue.sns_dlq[0].name } :
+    toset([for q in aws_cloudwatch_metric_alarm.queue_not_empty[key].metric_query : "${q.metric[0].metric_name} ${q.metric[0].dimensions.QueueName}" if q.id != "messages"]) == toset(["ApproximateNumberOfMessagesVisible ${queue}", "ApproximateNumberOfMessagesNotVisible ${queue}"])])
     error_message = "Each dead-letter queue, the module's and the caller's, must have its alarm, on its messages visible and not visible."
   }
 
   assert {
-    condition     = aws_cloudwatch_metric_alarm.queue_age[0].metric_name == "ApproximateAgeOfOldestMessage" && aws_cloudwatch_metric_alarm.queue_age[0].dimensions == tomap({ QueueName = "test-notifications" }) && aws_cloudwatch_metric_alarm.queue_age[0].threshold == 300
+    condition     = aws_cloudwatch_metric_alarm.metric["requests-waiting"].metric_name == "ApproximateAgeOfOldestMessage" && aws_cloudwatch_metric_alarm.metric["requests-waiting"].dimensions == tomap({ QueueName = "test-notifications" }) && aws_cloudwatch_metric_alarm.metric["requests-waiting"].threshold == 300
     error_message = "Requests waiting in the notifications queue over 5 minutes must raise an alarm."
   }
 
   assert {
-    condition = alltrue([for a in [aws_cloudwatch_metric_alarm.errors[0], aws_cloudwatch_metric_alarm.throttles[0], aws_cloudwatch_metric_alarm.async_events_dropped[0]] :
+    condition = alltrue([for a in [aws_cloudwatch_metric_alarm.metric["errors"], aws_cloudwatch_metric_alarm.metric["throttles"], aws_cloudwatch_metric_alarm.metric["async-events-dropped"]] :
     a.namespace == "AWS/Lambda" && a.dimensions == tomap({ FunctionName = aws_lambda_function.pusher.function_name })])
     error_message = "The function's errors, throttles and dropped asynchronous events must be watched, by its name."
   }
 
   assert {
-    condition     = toset([aws_cloudwatch_metric_alarm.errors[0].metric_name, aws_cloudwatch_metric_alarm.throttles[0].metric_name, aws_cloudwatch_metric_alarm.async_events_dropped[0].metric_name]) == toset(["Errors", "Throttles", "AsyncEventsDropped"])
+    condition     = toset([aws_cloudwatch_metric_alarm.metric["errors"].metric_name, aws_cloudwatch_metric_alarm.metric["throttles"].metric_name, aws_cloudwatch_metric_alarm.metric["async-events-dropped"].metric_name]) == toset(["Errors", "Throttles", "AsyncEventsDropped"])
     error_message = "The function's alarms must be on Errors, Throttles and AsyncEventsDropped."
   }
 
   assert {
-    condition = alltrue([for a in concat(aws_cloudwatch_metric_alarm.poison_not_empty, aws_cloudwatch_metric_alarm.poison_oldest, values(aws_cloudwatch_metric_alarm.dead_letters), aws_cloudwatch_metric_alarm.queue_age, aws_cloudwatch_metric_alarm.errors, aws_cloudwatch_metric_alarm.throttles, aws_cloudwatch_metric_alarm.async_events_dropped, aws_cloudwatch_metric_alarm.destination_delivery_failures) :
+    condition = alltrue([for a in concat(values(aws_cloudwatch_metric_alarm.metric), values(aws_cloudwatch_metric_alarm.queue_not_empty)) :
     a.alarm_actions == toset(["arn:aws:sns:eu-west-1:123456789012:on-call"]) && a.ok_actions == toset(["arn:aws:sns:eu-west-1:123456789012:on-call"]) && a.treat_missing_data == "notBreaching"])
     error_message = "Every alarm must notify alarm_actions and ok_actions, and take no data (an idle queue) as no alarm."
   }
@@ -112,18 +114,27 @@ run "alarms_on_every_source" {
   # Lambda sends the records of SNS's failed invocations to the async failures queue;
   # one it cannot send is lost but for this metric.
   assert {
-    condition     = aws_cloudwatch_metric_alarm.destination_delivery_failures[0].metric_name == "DestinationDeliveryFailures" && aws_cloudwatch_metric_alarm.destination_delivery_failures[0].namespace == "AWS/Lambda" && aws_cloudwatch_metric_alarm.destination_delivery_failures[0].dimensions == tomap({ FunctionName = aws_lambda_function.pusher.function_name }) && aws_cloudwatch_metric_alarm.destination_delivery_failures[0].statistic == "Sum" && aws_cloudwatch_metric_alarm.destination_delivery_failures[0].threshold == 0
+    condition     = aws_cloudwatch_metric_alarm.metric["destination-delivery-failures"].metric_name == "DestinationDeliveryFailures" && aws_cloudwatch_metric_alarm.metric["destination-delivery-failures"].namespace == "AWS/Lambda" && aws_cloudwatch_metric_alarm.metric["destination-delivery-failures"].dimensions == tomap({ FunctionName = aws_lambda_function.pusher.function_name }) && aws_cloudwatch_metric_alarm.metric["destination-delivery-failures"].statistic == "Sum" && aws_cloudwatch_metric_alarm.metric["destination-delivery-failures"].threshold == 0
     error_message = "A record Lambda could not send to the async failures queue must raise an alarm."
   }
 
   assert {
-    condition     = length(aws_cloudwatch_metric_alarm.iterator_age) == 0
+    condition     = !contains(keys(aws_cloudwatch_metric_alarm.metric), "records-waiting")
     error_message = "Without a stream, no alarm on its records' age."
   }
 
+  # The names deploy/README.md's Alarms lists.
   assert {
-    condition     = length(output.alarm_arns) == 10
-    error_message = "The alarm_arns output must name the 10 alarms."
+    condition = toset(keys(output.alarm_arns)) == toset([for n in ["poison-not-empty", "poison-expiring", "async-failures-not-empty", "sns-dlq-not-empty", "notifications-dlq-not-empty",
+    "requests-waiting", "errors", "throttles", "async-events-dropped", "destination-delivery-failures"] : "test-pusher-${n}"])
+    error_message = "The alarm_arns output must name the 10 alarms: ${jsonencode(keys(output.alarm_arns))}"
+  }
+
+  # An age over 3 of 5 minutes; a count in one period of five.
+  assert {
+    condition = alltrue([for name, window in { requests-waiting = [60, 5, 3], poison-expiring = [300, 1, null], errors = [300, 1, null], destination-delivery-failures = [300, 1, null] } :
+    jsonencode([aws_cloudwatch_metric_alarm.metric[name].period, aws_cloudwatch_metric_alarm.metric[name].evaluation_periods, aws_cloudwatch_metric_alarm.metric[name].datapoints_to_alarm]) == jsonencode(window)])
+    error_message = "requests-waiting must fire on 3 of 5 one-minute periods, the others on one of five minutes."
   }
 }
 
@@ -140,7 +151,7 @@ run "alarms_queue_only" {
   }
 
   assert {
-    condition     = length(aws_cloudwatch_metric_alarm.async_events_dropped) == 0 && length(aws_cloudwatch_metric_alarm.destination_delivery_failures) == 0 && length(aws_cloudwatch_metric_alarm.dead_letters) == 0 && length(aws_cloudwatch_metric_alarm.queue_age) == 1 && aws_cloudwatch_metric_alarm.queue_age[0].threshold == 120
+    condition     = toset(keys(aws_cloudwatch_metric_alarm.metric)) == toset(["poison-expiring", "requests-waiting", "errors", "throttles"]) && toset(keys(aws_cloudwatch_metric_alarm.queue_not_empty)) == toset(["poison"]) && aws_cloudwatch_metric_alarm.metric["requests-waiting"].threshold == 120
     error_message = "With the queue alone: no async alarms, and the queue's age alarm at queue_age_alarm_seconds."
   }
 }
@@ -158,12 +169,12 @@ run "alarms_stream_only" {
   }
 
   assert {
-    condition     = length(aws_cloudwatch_metric_alarm.queue_age) == 0 && aws_cloudwatch_metric_alarm.iterator_age[0].namespace == "AWS/Lambda" && aws_cloudwatch_metric_alarm.iterator_age[0].metric_name == "IteratorAge" && aws_cloudwatch_metric_alarm.iterator_age[0].statistic == "Maximum" && aws_cloudwatch_metric_alarm.iterator_age[0].dimensions == tomap({ FunctionName = aws_lambda_function.pusher.function_name }) && aws_cloudwatch_metric_alarm.iterator_age[0].threshold == 120000
+    condition     = !contains(keys(aws_cloudwatch_metric_alarm.metric), "requests-waiting") && aws_cloudwatch_metric_alarm.metric["records-waiting"].namespace == "AWS/Lambda" && aws_cloudwatch_metric_alarm.metric["records-waiting"].metric_name == "IteratorAge" && aws_cloudwatch_metric_alarm.metric["records-waiting"].statistic == "Maximum" && aws_cloudwatch_metric_alarm.metric["records-waiting"].dimensions == tomap({ FunctionName = aws_lambda_function.pusher.function_name }) && aws_cloudwatch_metric_alarm.metric["records-waiting"].threshold == 120000
     error_message = "With a stream, its records older than iterator_age_alarm_seconds (in milliseconds) when the function gets them must raise an alarm."
   }
 
   assert {
-    condition     = length(aws_cloudwatch_metric_alarm.destination_delivery_failures) == 1 && toset(keys(aws_cloudwatch_metric_alarm.dead_letters)) == toset(["kinesis-dlq"]) && length(aws_cloudwatch_metric_alarm.async_events_dropped) == 0
+    condition     = contains(keys(aws_cloudwatch_metric_alarm.metric), "destination-delivery-failures") && toset(keys(aws_cloudwatch_metric_alarm.queue_not_empty)) == toset(["poison", "kinesis-dlq"]) && !contains(keys(aws_cloudwatch_metric_alarm.metric), "async-events-dropped")
     error_message = "With a stream: its on-failure queue and the records Lambda could not send there must be watched; no asynchronous invocations."
   }
 }
