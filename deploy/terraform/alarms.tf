@@ -195,6 +195,14 @@ resource "aws_cloudwatch_metric_alarm" "queue_not_empty" {
       }
     }
   }
+
+  lifecycle {
+    # The poison queue's alarm has this name.
+    precondition {
+      condition     = !contains(keys(var.alarm_dead_letter_queues), "poison")
+      error_message = "alarm_dead_letter_queues must not name a queue \"poison\": the module's poison queue has the alarm \"${local.name}-poison-not-empty\"."
+    }
+  }
 }
 
 # The alarms' addresses before they were said once each: a stack made by an older

@@ -178,3 +178,16 @@ run "alarms_stream_only" {
     error_message = "With a stream: its on-failure queue and the records Lambda could not send there must be watched; no asynchronous invocations."
   }
 }
+
+# The poison queue's alarm is "<prefix>-pusher-poison-not-empty": a caller's queue of
+# that name would take its place.
+run "caller_queue_named_poison" {
+  command = plan
+
+  variables {
+    alarm_actions            = ["arn:aws:sns:eu-west-1:123456789012:on-call"]
+    alarm_dead_letter_queues = { poison = "test-poison" }
+  }
+
+  expect_failures = [aws_cloudwatch_metric_alarm.queue_not_empty]
+}
