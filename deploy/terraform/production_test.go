@@ -259,34 +259,6 @@ func checkQueueAlarms(m *module) error {
 	return errors.Join(errs...)
 }
 
-// wantMoved are the alarms' addresses before each alarm was said once, and where they
-// moved: a stack of the older module keeps its alarms, not destroyed and made again.
-var wantMoved = map[string]string{
-	"aws_cloudwatch_metric_alarm.dead_letters":                     "aws_cloudwatch_metric_alarm.queue_not_empty",
-	"aws_cloudwatch_metric_alarm.poison_not_empty[0]":              `aws_cloudwatch_metric_alarm.queue_not_empty["poison"]`,
-	"aws_cloudwatch_metric_alarm.poison_oldest[0]":                 `aws_cloudwatch_metric_alarm.metric["poison-expiring"]`,
-	"aws_cloudwatch_metric_alarm.queue_age[0]":                     `aws_cloudwatch_metric_alarm.metric["requests-waiting"]`,
-	"aws_cloudwatch_metric_alarm.errors[0]":                        `aws_cloudwatch_metric_alarm.metric["errors"]`,
-	"aws_cloudwatch_metric_alarm.throttles[0]":                     `aws_cloudwatch_metric_alarm.metric["throttles"]`,
-	"aws_cloudwatch_metric_alarm.async_events_dropped[0]":          `aws_cloudwatch_metric_alarm.metric["async-events-dropped"]`,
-	"aws_cloudwatch_metric_alarm.destination_delivery_failures[0]": `aws_cloudwatch_metric_alarm.metric["destination-delivery-failures"]`,
-	"aws_cloudwatch_metric_alarm.iterator_age[0]":                  `aws_cloudwatch_metric_alarm.metric["records-waiting"]`,
-}
-
-// checkAlarmsMoved checks the moved blocks against wantMoved.
-func checkAlarmsMoved(m *module) error {
-	got := map[string]string{}
-	for _, b := range m.find("moved") {
-		if from := m.attrText(b, "from"); strings.HasPrefix(from, "aws_cloudwatch_metric_alarm.") {
-			got[from] = m.attrText(b, "to")
-		}
-	}
-	if fmt.Sprint(got) != fmt.Sprint(wantMoved) {
-		return fmt.Errorf("the alarms' moved blocks\n have %v\n want %v", got, wantMoved)
-	}
-	return nil
-}
-
 // checkDeadLetterQueues evaluates local.dead_letter_queues: with alarms, every
 // dead-letter queue of the module that exists and the caller's, by keys known when
 // planning; without, none.
@@ -646,7 +618,6 @@ var productionChecks = []struct {
 }{
 	{"alarms", checkAlarms},
 	{"queue alarms", checkQueueAlarms},
-	{"alarms moved", checkAlarmsMoved},
 	{"dead-letter queues", checkDeadLetterQueues},
 	{"role names", checkRoleNames},
 	{"alias", checkAlias},
@@ -717,11 +688,6 @@ func TestProductionChecksCatchChanges(t *testing.T) {
 		{"requests' age paging on a blip", "alarms.tf", `threshold   = var.queue_age_alarm_seconds
       window      = { period = 60, evaluation_periods = 5, datapoints_to_alarm = 3 }`, `threshold   = var.queue_age_alarm_seconds`},
 		{"alarms whatever the sources", "alarms.tf", `name => alarm if local.alarms && alarm.enabled }`, `name => alarm if local.alarms }`},
-		{"alarm recreated, not moved", "alarms.tf", `moved {
-  from = aws_cloudwatch_metric_alarm.errors[0]
-  to   = aws_cloudwatch_metric_alarm.metric["errors"]
-}
-`, ``},
 		{"alarm always", "alarms.tf", `alarms = length(var.alarm_actions) > 0`, `alarms = true`},
 		{"no throttles alarm", "alarms.tf", `    throttles = {`, `    throttled = {`},
 		{"caller's queues ignored", "alarms.tf", `    var.alarm_dead_letter_queues,
