@@ -231,7 +231,7 @@ func hmacSHA256(key []byte, data string) []byte {
 
 // sanitizeHost returns the host SignHTTP signs for req, and drops a default port from
 // req.Host as it does (its SanitizeHostForHeader): "host:443" over https is signed and
-// sent as "host".
+// sent as "host", and a Host it strips to nothing leaves the URL's to sign and send.
 func sanitizeHost(req *http.Request) string {
 	host := req.Host
 	if host == "" {
@@ -252,6 +252,11 @@ func sanitizeHost(req *http.Request) string {
 		host = host[:strings.IndexByte(host, ':')]
 	}
 	req.Host = host
+	if host == "" {
+		// A host of nothing but a bracket and a default port ("]:80") strips to
+		// nothing: SignHTTP then signs the URL's host, which the transport sends.
+		return req.URL.Host
+	}
 	return host
 }
 
